@@ -1,0 +1,57 @@
+// Thin C++ layer over allocmon/client.h: inline wrappers whose disabled path is one predictable branch.
+#pragma once
+
+#include <string>
+
+#include "allocmon/client.h"
+
+namespace allocmon {
+
+enum class MemoryType : int {
+#define ALLOCMON_CXX_ENTRY(name, code) name = code,
+  ALLOCMON_MEMORY_TYPES(ALLOCMON_CXX_ENTRY)
+#undef ALLOCMON_CXX_ENTRY
+};
+
+inline bool tracking_enabled() { return __builtin_expect(allocmon_tracking_enabled != 0, 0); }
+
+inline void track_alloc(int32_t device, MemoryType type, uint64_t size, uint64_t address, uint64_t buffer_id) {
+  if (tracking_enabled())
+    allocmon_alloc(device, static_cast<allocmon_memory_type>(type), size, address, buffer_id);
+}
+
+inline void track_free(int32_t device, uint64_t buffer_id) {
+  if (tracking_enabled()) allocmon_free(device, buffer_id);
+}
+
+inline void track_free_space(int32_t device, MemoryType type, uint64_t free_bytes, uint64_t largest_free_block) {
+  if (tracking_enabled())
+    allocmon_report_free_space(device, static_cast<allocmon_memory_type>(type), free_bytes, largest_free_block);
+}
+
+struct DeviceInfo {
+  int32_t device_id = 0;
+  std::string architecture;
+  uint64_t capacity[ALLOCMON_MAX_MEMORY_TYPES] = {};
+  int32_t mesh_row = -1;
+  int32_t mesh_col = -1;
+};
+
+inline void register_device(const DeviceInfo& info) {
+  if (!tracking_enabled()) return;
+  allocmon_device_info c{};
+  c.device_id = info.device_id;
+  c.mesh_row = info.mesh_row;
+  c.mesh_col = info.mesh_col;
+  c.architecture = info.architecture.c_str();
+  for (int i = 0; i < ALLOCMON_MAX_MEMORY_TYPES; ++i) c.capacity[i] = info.capacity[i];
+  allocmon_register_device(&c);
+}
+
+inline void unregister_device(int32_t device) {
+  if (tracking_enabled()) allocmon_unregister_device(device);
+}
+
+inline int flush(int timeout_ms = 5000) { return allocmon_flush(timeout_ms); }
+
+}  // namespace allocmon

@@ -1,0 +1,120 @@
+// The C ABI entry points. The hot path is: one load and branch on the enabled flag, one thread-local load, one
+// 32-byte store into the thread's queue and one release store. Everything else happens on the shipper thread.
+#include <pthread.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "allocmon/client.h"
+#include "shipper.hpp"
+
+using allocmon::client::ThreadQueue;
+using allocmon::client::shipper;
+namespace wire = allocmon::wire;
+
+extern "C" {
+ALLOCMON_API volatile int allocmon_tracking_enabled = 0;
+}
+
+namespace {
+
+// initial-exec: a plain %fs-relative load, no __tls_get_addr call on the hot path.
+thread_local ThreadQueue* tls_queue __attribute__((tls_model("initial-exec"))) = nullptr;
+
+// Marks the thread's queue retired when the thread exits, so the shipper can drain and delete it.
+struct QueueRetirer {
+  ThreadQueue* queue = nullptr;
+  ~QueueRetirer() {
+    if (queue) queue->retired.store(true, std::memory_order_release);
+    tls_queue = nullptr;
+  }
+};
+
+__attribute__((noinline)) ThreadQueue* attach_thread() {
+  static thread_local QueueRetirer retirer;
+  tls_queue = shipper().attach_thread();
+  retirer.queue = tls_queue;
+  return tls_queue;
+}
+
+inline void push(const wire::Event& event) {
+  ThreadQueue* queue = tls_queue;
+  if (__builtin_expect(queue == nullptr, 0)) queue = attach_thread();
+  queue->push(event);
+}
+
+void after_fork_in_child() {
+  tls_queue = nullptr;
+  if (allocmon_tracking_enabled) shipper().reset_after_fork();
+}
+
+__attribute__((constructor)) void read_environment() {
+  const char* value = std::getenv(wire::kEnableEnvVar);
+  allocmon_tracking_enabled = (value && std::strcmp(value, "1") == 0) ? 1 : 0;
+  pthread_atfork(nullptr, nullptr, after_fork_in_child);
+}
+
+}  // namespace
+
+extern "C" {
+
+void allocmon_configure(int enabled, const char* socket_path) {
+  if (socket_path) shipper().set_socket_path(socket_path);
+  allocmon_tracking_enabled = enabled ? 1 : 0;
+}
+
+void allocmon_register_device(const allocmon_device_info* info) {
+  if (!allocmon_tracking_enabled || !info) return;
+  auto* registration = new wire::RegisterDevice{};
+  registration->device_id = info->device_id;
+  registration->mesh_row = info->mesh_row;
+  registration->mesh_col = info->mesh_col;
+  for (int i = 0; i < ALLOCMON_MAX_MEMORY_TYPES; ++i) registration->capacity[i] = info->capacity[i];
+  if (info->architecture)
+    std::strncpy(registration->architecture, info->architecture, sizeof(registration->architecture) - 1);
+  wire::Event event{};
+  event.kind = allocmon::client::kRegisterKind;
+  event.device_id = info->device_id;
+  event.buffer_id = reinterpret_cast<uint64_t>(registration);
+  push(event);
+}
+
+void allocmon_unregister_device(int32_t device_id) {
+  if (!allocmon_tracking_enabled) return;
+  wire::Event event{};
+  event.kind = allocmon::client::kUnregisterKind;
+  event.device_id = device_id;
+  push(event);
+}
+
+void allocmon_alloc(int32_t device_id, allocmon_memory_type type, uint64_t size, uint64_t address,
+                    uint64_t buffer_id) {
+  if (!allocmon_tracking_enabled) return;
+  push(wire::Event{buffer_id, size, address, device_id, static_cast<uint8_t>(wire::EventKind::kAlloc),
+                   static_cast<uint8_t>(type), 0});
+}
+
+void allocmon_free(int32_t device_id, uint64_t buffer_id) {
+  if (!allocmon_tracking_enabled) return;
+  push(wire::Event{buffer_id, 0, 0, device_id, static_cast<uint8_t>(wire::EventKind::kFree), 0, 0});
+}
+
+void allocmon_report_free_space(int32_t device_id, allocmon_memory_type type, uint64_t free_bytes,
+                                uint64_t largest_free_block) {
+  if (!allocmon_tracking_enabled) return;
+  push(wire::Event{0, free_bytes, largest_free_block, device_id, static_cast<uint8_t>(wire::EventKind::kFreeSpace),
+                   static_cast<uint8_t>(type), 0});
+}
+
+int allocmon_flush(int timeout_ms) {
+  if (!allocmon_tracking_enabled) return ALLOCMON_FLUSH_DISABLED;
+  return shipper().flush(timeout_ms);
+}
+
+void allocmon_get_client_stats(allocmon_client_stats* out) {
+  if (!out) return;
+  std::memset(out, 0, sizeof(*out));
+  shipper().stats(out);
+}
+
+}  // extern "C"

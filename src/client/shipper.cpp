@@ -1,0 +1,486 @@
+#include "shipper.hpp"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <new>
+
+#include "common/unix_socket.hpp"
+
+namespace allocmon::client {
+
+namespace {
+
+constexpr size_t kBatchPayloadLimit = 64 * 1024;
+// Unsent bytes beyond which the server counts as stalled: queued frames are dropped and replaced by a resync.
+constexpr size_t kStallThresholdBytes = 16u << 20;
+constexpr int64_t kReconnectIntervalMs = 1000;
+constexpr int kFinalSendBudgetMs = 1000;
+
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+// End offset of the frame that contains byte `offset` of a stream of whole frames starting at 0.
+size_t frame_boundary_at_or_after(const std::vector<char>& stream, size_t offset) {
+  size_t pos = 0;
+  while (pos < offset && pos + sizeof(wire::FrameHeader) <= stream.size()) {
+    wire::FrameHeader header;
+    std::memcpy(&header, stream.data() + pos, sizeof(header));
+    pos += sizeof(header) + header.payload_size;
+  }
+  return pos;
+}
+
+// Start offset of the last frame boundary at or before `offset`.
+size_t frame_boundary_at_or_before(const std::vector<char>& stream, size_t offset) {
+  size_t pos = 0;
+  while (pos + sizeof(wire::FrameHeader) <= offset) {
+    wire::FrameHeader header;
+    std::memcpy(&header, stream.data() + pos, sizeof(header));
+    const size_t end = pos + sizeof(header) + header.payload_size;
+    if (end > offset) break;
+    pos = end;
+  }
+  return pos;
+}
+
+}  // namespace
+
+Shipper::Shipper() : socket_path_(socket_path_from_env()) {}
+
+Shipper& shipper() {
+  // Deliberately leaked: it must outlive every static destructor that might still report a free.
+  static Shipper* instance = new Shipper;
+  return *instance;
+}
+
+void Shipper::set_socket_path(std::string path) {
+  std::lock_guard lock(registry_mutex_);
+  socket_path_ = std::move(path);
+}
+
+ThreadQueue* Shipper::attach_thread() {
+  auto* queue = new ThreadQueue;
+  {
+    std::lock_guard lock(registry_mutex_);
+    queues_.push_back(queue);
+  }
+  ensure_thread_started();
+  return queue;
+}
+
+void Shipper::ensure_thread_started() {
+  std::lock_guard lock(registry_mutex_);
+  if (thread_started_) return;
+  thread_started_ = true;
+  stop_.store(false);
+  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  thread_ = std::thread([this] { run(); });
+  static bool exit_hook_installed = false;
+  if (!exit_hook_installed) {
+    exit_hook_installed = true;
+    std::atexit([] { shipper().shutdown(); });
+  }
+}
+
+void Shipper::wake() {
+  const uint64_t one = 1;
+  if (wake_fd_ >= 0) [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof(one));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Draining. Events of one thread are applied in their order; across threads an event waits until what it depends
+// on has been applied (a free waits for its alloc, an alloc of a reused id for the free of the previous one, an
+// event on a device for its registration). The application's own synchronisation guarantees that the event it
+// depends on is already published when the dependent one is, so after one refresh of the queue limits a blocked
+// event is a real error (double free, unknown buffer) and is forwarded as-is for the server to count.
+
+bool Shipper::ready(const wire::Event& event) const {
+  switch (event.kind) {
+    case static_cast<uint8_t>(wire::EventKind::kAlloc):
+      return devices_.count(event.device_id) && !live_.count({event.device_id, event.buffer_id});
+    case static_cast<uint8_t>(wire::EventKind::kFree): return live_.count({event.device_id, event.buffer_id}) > 0;
+    case static_cast<uint8_t>(wire::EventKind::kFreeSpace): return devices_.count(event.device_id) > 0;
+    default: return true;
+  }
+}
+
+void Shipper::apply(wire::Event& event, bool forced) {
+  if (forced) client_errors_.fetch_add(1, std::memory_order_relaxed);
+  switch (event.kind) {
+    case kRegisterKind: {
+      auto* registration = reinterpret_cast<wire::RegisterDevice*>(event.buffer_id);
+      devices_[registration->device_id] = *registration;
+      emit_message(wire::MessageType::kRegisterDevice, *registration);
+      delete registration;
+      return;
+    }
+    case kUnregisterKind: {
+      devices_.erase(event.device_id);
+      std::erase_if(live_, [&](const auto& entry) { return entry.first.device_id == event.device_id; });
+      std::erase_if(free_space_, [&](const auto& entry) { return entry.first.first == event.device_id; });
+      live_count_.store(live_.size(), std::memory_order_relaxed);
+      emit_message(wire::MessageType::kUnregisterDevice, wire::UnregisterDevice{event.device_id, 0});
+      return;
+    }
+    case static_cast<uint8_t>(wire::EventKind::kAlloc):
+      if (!forced) live_.emplace(BufferKey{event.device_id, event.buffer_id}, event);
+      break;
+    case static_cast<uint8_t>(wire::EventKind::kFree):
+      if (!forced) live_.erase({event.device_id, event.buffer_id});
+      break;
+    case static_cast<uint8_t>(wire::EventKind::kFreeSpace):
+      if (!forced) free_space_[{event.device_id, event.memory_type}] = event;
+      break;
+  }
+  live_count_.store(live_.size(), std::memory_order_relaxed);
+  emit_event(event);
+}
+
+void Shipper::drain_all() {
+  std::vector<ThreadQueue*> queues;
+  {
+    std::lock_guard lock(registry_mutex_);
+    queues = queues_;
+  }
+  std::vector<uint64_t> limit(queues.size());
+  for (size_t i = 0; i < queues.size(); ++i) limit[i] = queues[i]->published();
+
+  bool refreshed = false;
+  for (;;) {
+    bool progress = false, blocked = false;
+    for (size_t i = 0; i < queues.size(); ++i) {
+      ThreadQueue& queue = *queues[i];
+      while (queue.consumed() < limit[i]) {
+        wire::Event& event = queue.front();
+        if (!ready(event)) {
+          blocked = true;
+          break;
+        }
+        apply(event, false);
+        queue.pop();
+        progress = true;
+      }
+    }
+    if (!blocked) break;
+    if (progress) continue;
+    if (!refreshed) {
+      for (size_t i = 0; i < queues.size(); ++i) limit[i] = queues[i]->published();
+      refreshed = true;
+      continue;
+    }
+    for (size_t i = 0; i < queues.size(); ++i) {
+      if (queues[i]->consumed() < limit[i]) {
+        apply(queues[i]->front(), true);
+        queues[i]->pop();
+        break;
+      }
+    }
+    refreshed = false;
+  }
+
+  std::lock_guard lock(registry_mutex_);
+  std::erase_if(queues_, [&](ThreadQueue* queue) {
+    if (!queue->retired.load(std::memory_order_acquire) || queue->consumed() != queue->published()) return false;
+    retired_events_.fetch_add(queue->consumed(), std::memory_order_relaxed);
+    delete queue;
+    return true;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Outgoing stream.
+
+void Shipper::emit_event(const wire::Event& event) {
+  if (!can_emit()) return;
+  if (!batch_open_ || out_.size() - batch_offset_ - sizeof(wire::FrameHeader) >= kBatchPayloadLimit) {
+    batch_offset_ = out_.size();
+    wire::append_frame(out_, wire::MessageType::kEventBatch, nullptr, 0);
+    batch_open_ = true;
+  }
+  const auto* bytes = reinterpret_cast<const char*>(&event);
+  out_.insert(out_.end(), bytes, bytes + sizeof(event));
+  wire::FrameHeader header;
+  std::memcpy(&header, out_.data() + batch_offset_, sizeof(header));
+  header.payload_size += sizeof(event);
+  std::memcpy(out_.data() + batch_offset_, &header, sizeof(header));
+  events_sent_.fetch_add(1, std::memory_order_relaxed);
+}
+
+template <typename Message>
+void Shipper::emit_message(wire::MessageType type, const Message& message) {
+  if (!can_emit()) return;
+  close_batch();
+  wire::append_message(out_, type, message);
+}
+
+void Shipper::emit_full_state() {
+  const size_t start = out_.size();
+  for (const auto& [id, registration] : devices_) emit_message(wire::MessageType::kRegisterDevice, registration);
+  for (const auto& [key, event] : free_space_) emit_event(event);
+  for (const auto& [key, event] : live_) emit_event(event);
+  close_batch();
+  last_resync_bytes_ = out_.size() - start;
+  resyncs_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Shipper::send_pending() {
+  close_batch();  // a frame whose first bytes are on the wire must not change any more
+  while (fd_ >= 0 && out_sent_ < out_.size()) {
+    const ssize_t n = ::send(fd_, out_.data() + out_sent_, out_.size() - out_sent_, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      out_sent_ += static_cast<size_t>(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      break;
+    } else {
+      disconnect();
+      return;
+    }
+  }
+  if (fd_ < 0) return;
+  if (out_sent_ == out_.size()) {
+    out_.clear();
+    out_sent_ = 0;
+    if (resync_pending_) {
+      // The stalled server caught up with everything we had queued: replace what we dropped by the full state.
+      resync_pending_ = false;
+      close_batch();
+      wire::append_frame(out_, wire::MessageType::kReset, nullptr, 0);
+      emit_full_state();
+    }
+    return;
+  }
+  if (out_sent_ > (1u << 20)) compact_sent();
+  handle_overflow();
+}
+
+void Shipper::compact_sent() {
+  const size_t boundary = frame_boundary_at_or_before(out_, out_sent_);
+  out_.erase(out_.begin(), out_.begin() + static_cast<std::ptrdiff_t>(boundary));
+  out_sent_ -= boundary;
+}
+
+void Shipper::handle_overflow() {
+  if (resync_pending_) return;
+  const size_t unsent = out_.size() - out_sent_;
+  if (unsent <= std::max(kStallThresholdBytes, 2 * last_resync_bytes_)) return;
+  const size_t keep = frame_boundary_at_or_after(out_, out_sent_);
+  superseded_.fetch_add((out_.size() - keep) / sizeof(wire::Event), std::memory_order_relaxed);
+  out_.resize(keep);
+  batch_open_ = false;
+  resync_pending_ = true;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Connection.
+
+void Shipper::try_connect(bool force) {
+  if (fd_ >= 0) return;
+  const int64_t now = now_ms();
+  if (!force && now < next_connect_ms_) return;
+  next_connect_ms_ = now + kReconnectIntervalMs;
+  std::string path;
+  {
+    std::lock_guard lock(registry_mutex_);
+    path = socket_path_;
+  }
+  const int fd = connect_unix(path, /*nonblocking=*/true);
+  if (fd < 0) {
+    if (!warned_) {
+      warned_ = true;
+      std::fprintf(stderr,
+                   "allocmon: tracking is on (%s=1) but no allocation server answers on %s (%s). Start one with "
+                   "`allocation_server` (socket path: %s). The application continues; allocmon connects when the "
+                   "server appears.\n",
+                   wire::kEnableEnvVar, path.c_str(), std::strerror(errno), wire::kSocketEnvVar);
+    }
+    return;
+  }
+  if (warned_) std::fprintf(stderr, "allocmon: connected to the allocation server on %s\n", path.c_str());
+  warned_ = false;
+  fd_ = fd;
+  connected_.store(1);
+  out_.clear();
+  out_sent_ = 0;
+  batch_open_ = false;
+  resync_pending_ = false;
+  incoming_ = wire::FrameDecoder();
+  wire::Hello hello{};
+  std::snprintf(hello.client_label, sizeof(hello.client_label), "liballocmon");
+  emit_message(wire::MessageType::kHello, hello);
+  emit_full_state();
+}
+
+void Shipper::disconnect() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  connected_.store(0);
+  out_.clear();
+  out_sent_ = 0;
+  batch_open_ = false;
+  resync_pending_ = false;
+  next_connect_ms_ = 0;  // one immediate retry (a restarted server), then rate-limited
+  std::lock_guard lock(flush_mutex_);
+  flush_sent_ = flush_acked_;  // unanswered barriers are sent again after the resync
+}
+
+void Shipper::read_incoming() {
+  while (fd_ >= 0) {
+    char* space = incoming_.prepare(64 * 1024);
+    const ssize_t n = ::recv(fd_, space, 64 * 1024, MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    if (n <= 0) {
+      disconnect();
+      return;
+    }
+    incoming_.commit(static_cast<size_t>(n));
+    wire::Frame frame;
+    wire::ErrorCode error;
+    wire::DecodeStatus status;
+    while ((status = incoming_.next(frame, error)) == wire::DecodeStatus::kFrame) {
+      if (frame.type == wire::MessageType::kFlushAck) {
+        wire::FlushAck ack;
+        std::memcpy(&ack, frame.payload.data(), sizeof(ack));
+        std::lock_guard lock(flush_mutex_);
+        flush_acked_ = std::max(flush_acked_, ack.token);
+        flush_cv_.notify_all();
+      } else if (frame.type == wire::MessageType::kError) {
+        std::fprintf(stderr, "allocmon: the allocation server refused this client: %.*s\n",
+                     static_cast<int>(frame.payload.size() - sizeof(wire::ErrorHeader)),
+                     frame.payload.data() + sizeof(wire::ErrorHeader));
+      }
+    }
+    if (status == wire::DecodeStatus::kError) {
+      disconnect();
+      return;
+    }
+  }
+}
+
+void Shipper::handle_flush_requests() {
+  uint64_t requested;
+  {
+    std::lock_guard lock(flush_mutex_);
+    requested = flush_requested_;
+  }
+  if (requested <= flush_sent_) return;
+  drain_all();  // events published before the request was made are now visible: they go before the barrier
+  try_connect(/*force=*/true);
+  if (fd_ < 0) {
+    std::lock_guard lock(flush_mutex_);
+    flush_failed_ = std::max(flush_failed_, requested);
+    flush_sent_ = requested;
+    flush_cv_.notify_all();
+    return;
+  }
+  if (resync_pending_) return;  // the server is stalled: the caller's timeout decides
+  emit_message(wire::MessageType::kFlush, wire::Flush{requested});
+  flush_sent_ = requested;
+}
+
+void Shipper::run() {
+  while (true) {
+    const bool stopping = stop_.load();
+    drain_all();
+    try_connect(/*force=*/stopping);
+    handle_flush_requests();
+    send_pending();
+    read_incoming();
+    if (stopping) break;
+    pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {fd_, static_cast<short>(POLLIN), 0}};
+    if (fd_ >= 0 && out_sent_ < out_.size()) fds[1].events |= POLLOUT;
+    const int timeout_ms = fd_ >= 0 ? 1 : 5;
+    if (::poll(fds, fd_ >= 0 ? 2 : 1, timeout_ms) > 0 && (fds[0].revents & POLLIN)) {
+      uint64_t value;
+      [[maybe_unused]] auto n = ::read(wake_fd_, &value, sizeof(value));
+    }
+  }
+  // Process exit: give what is queued a bounded chance to reach the server.
+  const int64_t deadline = now_ms() + kFinalSendBudgetMs;
+  while (fd_ >= 0 && out_sent_ < out_.size() && now_ms() < deadline) {
+    pollfd fd{fd_, POLLOUT, 0};
+    ::poll(&fd, 1, 50);
+    send_pending();
+  }
+}
+
+void Shipper::shutdown() {
+  {
+    std::lock_guard lock(registry_mutex_);
+    if (!thread_started_) return;
+    thread_started_ = false;
+  }
+  stop_.store(true);
+  wake();
+  if (thread_.joinable()) thread_.join();
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+void Shipper::reset_after_fork() {
+  // Only the forking thread exists in the child; the parent's shipper state may be mid-update, so it is
+  // abandoned (leaked) rather than destroyed, and every lock is rebuilt.
+  new (&registry_mutex_) std::mutex;
+  new (&flush_mutex_) std::mutex;
+  new (&flush_cv_) std::condition_variable;
+  new (&queues_) std::vector<ThreadQueue*>;
+  new (&thread_) std::thread;
+  new (&live_) decltype(live_);
+  new (&devices_) decltype(devices_);
+  new (&free_space_) decltype(free_space_);
+  new (&out_) std::vector<char>;
+  new (&incoming_) wire::FrameDecoder;
+  if (fd_ >= 0) ::close(fd_);  // the parent's connection stays the parent's
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+  fd_ = wake_fd_ = -1;
+  thread_started_ = false;
+  out_sent_ = 0;
+  batch_open_ = resync_pending_ = warned_ = false;
+  flush_requested_ = flush_acked_ = flush_failed_ = flush_sent_ = 0;
+  connected_.store(0);
+  live_count_.store(0);
+}
+
+int Shipper::flush(int timeout_ms) {
+  ensure_thread_started();
+  uint64_t token;
+  {
+    std::lock_guard lock(flush_mutex_);
+    token = ++flush_requested_;
+  }
+  wake();
+  std::unique_lock lock(flush_mutex_);
+  flush_cv_.wait_for(lock, std::chrono::milliseconds(std::max(timeout_ms, 0)),
+                     [&] { return flush_acked_ >= token || flush_failed_ >= token; });
+  if (flush_acked_ >= token) return ALLOCMON_FLUSH_OK;
+  if (flush_failed_ >= token) return ALLOCMON_FLUSH_NO_SERVER;
+  return ALLOCMON_FLUSH_TIMEOUT;
+}
+
+void Shipper::stats(allocmon_client_stats* out) {
+  uint64_t reported = retired_events_.load();
+  {
+    std::lock_guard lock(registry_mutex_);
+    for (ThreadQueue* queue : queues_) reported += queue->published();
+  }
+  out->events_reported = reported;
+  out->events_sent = events_sent_.load();
+  out->resyncs = resyncs_.load();
+  out->events_superseded = superseded_.load();
+  out->client_errors = client_errors_.load();
+  out->live_buffers = live_count_.load();
+  out->connected = connected_.load();
+}
+
+}  // namespace allocmon::client

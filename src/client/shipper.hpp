@@ -1,0 +1,117 @@
+// The client's background thread: drains every thread's queue in a dependency-respecting order, keeps the
+// process's own table of live buffers, and ships batches to the server over a non-blocking socket.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "allocmon/client.h"
+#include "protocol/frame_decoder.hpp"
+#include "protocol/wire.hpp"
+#include "thread_queue.hpp"
+
+namespace allocmon::client {
+
+struct BufferKey {
+  int32_t device_id;
+  uint64_t buffer_id;
+  bool operator==(const BufferKey&) const = default;
+};
+struct BufferKeyHash {
+  size_t operator()(const BufferKey& k) const {
+    return std::hash<uint64_t>()(k.buffer_id * 0x9E3779B97F4A7C15ull ^ static_cast<uint32_t>(k.device_id));
+  }
+};
+
+class Shipper {
+ public:
+  Shipper();
+  Shipper(const Shipper&) = delete;
+  Shipper& operator=(const Shipper&) = delete;
+
+  void set_socket_path(std::string path);
+  // Creates the calling thread's queue (and starts the shipper thread on first use).
+  ThreadQueue* attach_thread();
+  int flush(int timeout_ms);
+  void stats(allocmon_client_stats* out);
+  // Final drain at process exit: ships what is queued (bounded wait), stops the thread.
+  void shutdown();
+  // In a forked child: forget the parent's thread, queues, connection and buffers.
+  void reset_after_fork();
+
+ private:
+  void run();
+  void ensure_thread_started();
+  void wake();
+
+  // Queue draining.
+  bool ready(const wire::Event& event) const;
+  void apply(wire::Event& event, bool forced);
+  void drain_all();
+
+  // Outgoing byte stream.
+  bool can_emit() const { return fd_ >= 0 && !resync_pending_; }
+  void emit_event(const wire::Event& event);
+  template <typename Message>
+  void emit_message(wire::MessageType type, const Message& message);
+  void close_batch() { batch_open_ = false; }
+  void emit_full_state();
+  void send_pending();
+  void compact_sent();
+  void handle_overflow();
+
+  // Connection.
+  void try_connect(bool force);
+  void disconnect();
+  void read_incoming();
+  void handle_flush_requests();
+
+  std::mutex registry_mutex_;
+  std::vector<ThreadQueue*> queues_;
+  std::string socket_path_;
+  bool thread_started_ = false;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  int wake_fd_ = -1;
+
+  // Flush barrier, guarded by flush_mutex_.
+  std::mutex flush_mutex_;
+  std::condition_variable flush_cv_;
+  uint64_t flush_requested_ = 0;
+  uint64_t flush_acked_ = 0;
+  uint64_t flush_failed_ = 0;
+  uint64_t flush_sent_ = 0;  // shipper thread only
+
+  // Shipper-thread state.
+  std::unordered_map<BufferKey, wire::Event, BufferKeyHash> live_;
+  std::map<int32_t, wire::RegisterDevice> devices_;
+  std::map<std::pair<int32_t, uint8_t>, wire::Event> free_space_;
+  int fd_ = -1;
+  bool warned_ = false;
+  bool resync_pending_ = false;
+  int64_t next_connect_ms_ = 0;
+  std::vector<char> out_;
+  size_t out_sent_ = 0;
+  size_t batch_offset_ = 0;
+  bool batch_open_ = false;
+  size_t last_resync_bytes_ = 0;
+  wire::FrameDecoder incoming_;
+
+  // Counters (read by stats() from other threads).
+  std::atomic<uint64_t> events_sent_{0}, resyncs_{0}, superseded_{0}, client_errors_{0}, live_count_{0},
+      retired_events_{0};
+  std::atomic<int> connected_{0};
+};
+
+Shipper& shipper();
+
+}  // namespace allocmon::client

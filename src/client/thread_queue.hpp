@@ -1,0 +1,85 @@
+// Per-thread event queue: single producer (the application thread), single consumer (the shipper thread).
+// Unbounded list of fixed-size segments, so the producer never waits and never drops; it only mallocs a new
+// segment every kSegmentEvents events. Publication is one release store of a counter the producer alone writes.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "protocol/wire.hpp"
+
+namespace allocmon::client {
+
+// Internal event kinds that travel through the queue but are turned into their own frames by the shipper.
+enum InternalKind : uint8_t {
+  kRegisterKind = 200,    // buffer_id holds a DeviceRegistration* owned by the queue entry
+  kUnregisterKind = 201,  // device_id only
+};
+
+class ThreadQueue {
+ public:
+  static constexpr uint32_t kSegmentEvents = 2048;  // 64 KiB per segment
+
+  ThreadQueue() : tail_segment_(new Segment), head_segment_(tail_segment_) {}
+  ~ThreadQueue() {
+    for (Segment* s = head_segment_; s;) {
+      Segment* next = s->next.load(std::memory_order_relaxed);
+      delete s;
+      s = next;
+    }
+  }
+  ThreadQueue(const ThreadQueue&) = delete;
+  ThreadQueue& operator=(const ThreadQueue&) = delete;
+
+  // ---- producer side (owning thread only) ----
+  void push(const wire::Event& event) {
+    if (__builtin_expect(tail_index_ == kSegmentEvents, 0)) grow();
+    tail_segment_->events[tail_index_++] = event;
+    published_.store(++produced_, std::memory_order_release);
+  }
+
+  // ---- consumer side (shipper only) ----
+  uint64_t published() const { return published_.load(std::memory_order_acquire); }
+  uint64_t consumed() const { return consumed_; }
+  // Oldest unconsumed event; only valid while consumed() < a value returned by published().
+  wire::Event& front() {
+    if (head_index_ == kSegmentEvents) {
+      Segment* next = head_segment_->next.load(std::memory_order_acquire);
+      delete head_segment_;
+      head_segment_ = next;
+      head_index_ = 0;
+    }
+    return head_segment_->events[head_index_];
+  }
+  void pop() {
+    ++head_index_;
+    ++consumed_;
+  }
+
+  // Set by the owning thread's exit; the shipper deletes the queue once it has drained it.
+  std::atomic<bool> retired{false};
+
+ private:
+  struct Segment {
+    wire::Event events[kSegmentEvents];
+    std::atomic<Segment*> next{nullptr};
+  };
+
+  void grow() {
+    auto* segment = new Segment;
+    tail_segment_->next.store(segment, std::memory_order_release);
+    tail_segment_ = segment;
+    tail_index_ = 0;
+  }
+
+  // Producer fields and consumer fields on separate cache lines: no false sharing on the hot path.
+  alignas(64) Segment* tail_segment_;
+  uint32_t tail_index_ = 0;
+  uint64_t produced_ = 0;
+  alignas(64) std::atomic<uint64_t> published_{0};
+  alignas(64) Segment* head_segment_;
+  uint32_t head_index_ = 0;
+  uint64_t consumed_ = 0;
+};
+
+}  // namespace allocmon::client

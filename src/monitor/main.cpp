@@ -1,0 +1,59 @@
+// allocation_monitor_client: live view of the allocation server (full-screen on a terminal, plain text in a
+// pipe), or one snapshot as text or JSON for scripts.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "common/unix_socket.hpp"
+#include "snapshot_poller.hpp"
+#include "view.hpp"
+
+using namespace allocmon::monitor;
+
+int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  ViewOptions options;
+  std::string socket_path = allocmon::socket_path_from_env();
+  bool all = false, once = false, plain = false, json = false;
+  int frames = 0;
+  CLI::App app{"allocmon monitor: live device memory per device, memory type and process"};
+  app.add_flag("-a,--all", all, "Show every device the server knows (the default)");
+  app.add_option("-d,--device", options.device_ids, "Show this device id (repeatable)");
+  app.add_option("-r,--refresh", options.refresh_ms, "Refresh period in milliseconds")
+      ->capture_default_str()
+      ->check(CLI::Range(10, 3600000));
+  app.add_option("--socket,-s", socket_path, "Server socket (env TT_ALLOC_SERVER_SOCKET)")->capture_default_str();
+  app.add_flag("--once", once, "Print one frame and exit");
+  app.add_flag("--plain", plain, "Plain text frames instead of the full-screen view");
+  app.add_flag("--json", json, "Print the server snapshot as JSON (docs/snapshot.md); implies --once");
+  app.add_option("--frames", frames, "Stop after this many plain frames (0: run until interrupted)");
+  CLI11_PARSE(app, argc, argv);
+  if (all) options.device_ids.clear();
+
+  SnapshotPoller poller(socket_path);
+  Frame frame = poller.poll();
+  if (!frame.snapshot) {
+    std::fprintf(stderr, "allocation_monitor_client: %s\n", frame.status.c_str());
+    return 2;
+  }
+  if (json) {
+    std::printf("%s\n", poller.last_json().c_str());
+    return 0;
+  }
+  if (once) {
+    std::fputs(render_plain(frame, options).c_str(), stdout);
+    return 0;
+  }
+  if (!plain && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO)) return run_tui(socket_path, options);
+
+  for (int shown = 1;; ++shown) {
+    std::fputs(render_plain(frame, options).c_str(), stdout);
+    std::fputs("\n", stdout);
+    if (frames > 0 && shown >= frames) return 0;
+    std::this_thread::sleep_for(std::chrono::milliseconds(options.refresh_ms));  // the refresh period itself
+    frame = poller.poll();
+  }
+}

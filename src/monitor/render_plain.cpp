@@ -1,0 +1,84 @@
+// Plain-text frames for pipes, logs and `--once`.
+#include <cinttypes>
+#include <cstdio>
+#include <ctime>
+
+#include "view.hpp"
+
+namespace allocmon::monitor {
+
+namespace {
+
+std::string bar(double fraction, int width) {
+  const int filled = static_cast<int>(fraction * width + 0.5);
+  std::string text = "[";
+  for (int i = 0; i < width; ++i) text += i < filled ? '#' : '.';
+  return text + "]";
+}
+
+std::string clock_text(int64_t unix_ms) {
+  const std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm local{};
+  localtime_r(&seconds, &local);
+  char text[16];
+  std::strftime(text, sizeof(text), "%H:%M:%S", &local);
+  return text;
+}
+
+}  // namespace
+
+std::string render_plain(const Frame& frame, const ViewOptions& options) {
+  std::string out;
+  char line[512];
+  if (!frame.snapshot) {
+    std::snprintf(line, sizeof(line), "allocmon monitor: server %s not reachable (%s)\n", frame.socket_path.c_str(),
+                  frame.status.c_str());
+    return line;
+  }
+  const Snapshot& s = *frame.snapshot;
+  std::snprintf(line, sizeof(line),
+                "allocmon monitor | server %s | %zu devices | %" PRIu64 " live buffers, %s | %.0f events/s | %s\n",
+                s.socket.c_str(), s.devices.size(), s.total_buffers, format_bytes(s.total_allocated).c_str(),
+                frame.events_per_second, clock_text(s.time_unix_ms).c_str());
+  out += line;
+  for (int id : devices_to_show(&s, options)) {
+    const DeviceView* d = s.device(id);
+    if (!d) {
+      std::snprintf(line, sizeof(line), "Device %d: absent (not seen by the server)\n", id);
+      out += line;
+      continue;
+    }
+    std::string mesh;
+    if (d->mesh_row >= 0) mesh = " mesh(" + std::to_string(d->mesh_row) + "," + std::to_string(d->mesh_col) + ")";
+    std::snprintf(line, sizeof(line), "Device %d  %s%s  %s  buffers %" PRIu64 "  total %s\n", d->id,
+                  d->architecture.c_str(), mesh.c_str(), d->active ? "active" : "closed", d->buffers,
+                  format_bytes(d->allocated).c_str());
+    out += line;
+    for (const auto& m : d->memory) {
+      if (!shown(m)) continue;
+      const double fraction = m.capacity ? static_cast<double>(m.allocated) / static_cast<double>(m.capacity) : 0;
+      std::string capacity = m.capacity ? format_bytes(m.capacity) : "?";
+      std::snprintf(line, sizeof(line), "  %-8s %s %10s / %-10s %5.1f%%  buffers %" PRIu64, m.type.c_str(),
+                    bar(fraction, 30).c_str(), format_bytes(m.allocated).c_str(), capacity.c_str(),
+                    fraction * 100.0, m.buffers);
+      out += line;
+      if (m.largest_free_block) out += "  largest free " + format_bytes(*m.largest_free_block);
+      out += "\n";
+    }
+  }
+  if (!s.processes.empty()) {
+    out += "Processes:\n";
+    std::snprintf(line, sizeof(line), "  %8s  %-20s %12s %8s  devices\n", "PID", "NAME", "ALLOCATED", "BUFFERS");
+    out += line;
+    for (const auto& p : s.processes) {
+      std::string devices;
+      for (const auto& [id, bytes] : p.device_bytes) devices += (devices.empty() ? "" : ",") + std::to_string(id);
+      std::snprintf(line, sizeof(line), "  %8d  %-20s %12s %8" PRIu64 "  %s\n", p.pid, p.name.c_str(),
+                    format_bytes(p.allocated).c_str(), p.buffers, devices.c_str());
+      out += line;
+    }
+  }
+  return out;
+}
+
+}  // namespace allocmon::monitor

@@ -1,0 +1,97 @@
+#include "frame_decoder.hpp"
+
+namespace allocmon::wire {
+
+namespace {
+bool known_type(uint16_t type) {
+  switch (static_cast<MessageType>(type)) {
+    case MessageType::kHello:
+    case MessageType::kRegisterDevice:
+    case MessageType::kUnregisterDevice:
+    case MessageType::kEventBatch:
+    case MessageType::kFlush:
+    case MessageType::kReset:
+    case MessageType::kQuerySnapshot:
+    case MessageType::kQueryLeaks:
+    case MessageType::kFlushAck:
+    case MessageType::kSnapshotJson:
+    case MessageType::kLeaksJson:
+    case MessageType::kError: return true;
+  }
+  return false;
+}
+}  // namespace
+
+std::optional<ErrorCode> validate_header(const FrameHeader& header, uint32_t max_payload) {
+  if (header.version != kProtocolVersion) return ErrorCode::kBadVersion;
+  if (!known_type(header.type)) return ErrorCode::kUnknownMessage;
+  const auto type = static_cast<MessageType>(header.type);
+  // Server replies (snapshots) may be larger than anything a client may send.
+  const bool reply = header.type >= static_cast<uint16_t>(MessageType::kFlushAck);
+  if (!reply && header.payload_size > max_payload) return ErrorCode::kFrameTooLarge;
+  switch (type) {
+    case MessageType::kEventBatch:
+      if (header.payload_size % sizeof(Event) != 0) return ErrorCode::kBadSize;
+      break;
+    case MessageType::kReset:
+    case MessageType::kQuerySnapshot:
+      if (header.payload_size != 0) return ErrorCode::kBadSize;
+      break;
+    case MessageType::kSnapshotJson:
+    case MessageType::kLeaksJson: break;
+    case MessageType::kError:
+      if (header.payload_size < sizeof(ErrorHeader)) return ErrorCode::kBadSize;
+      break;
+    default:
+      if (header.payload_size != fixed_payload_size(type)) return ErrorCode::kBadSize;
+  }
+  return std::nullopt;
+}
+
+std::string_view error_code_name(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kBadVersion: return "wrong protocol version";
+    case ErrorCode::kUnknownMessage: return "unknown message type";
+    case ErrorCode::kBadSize: return "payload size does not match the message type";
+    case ErrorCode::kFrameTooLarge: return "frame larger than the limit";
+    case ErrorCode::kLimitExceeded: return "per-connection limit exceeded";
+  }
+  return "unknown error";
+}
+
+char* FrameDecoder::prepare(size_t min_bytes) {
+  if (begin_ == end_) begin_ = end_ = 0;
+  if (buffer_.size() - end_ < min_bytes) {
+    // Compact before growing: consumed bytes at the front are dead.
+    if (begin_ > 0) {
+      std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
+      end_ -= begin_;
+      begin_ = 0;
+    }
+    if (buffer_.size() - end_ < min_bytes) buffer_.resize(end_ + min_bytes);
+  }
+  return buffer_.data() + end_;
+}
+
+void FrameDecoder::append(const void* data, size_t bytes) {
+  std::memcpy(prepare(bytes), data, bytes);
+  commit(bytes);
+}
+
+DecodeStatus FrameDecoder::next(Frame& frame, ErrorCode& error) {
+  const size_t available = end_ - begin_;
+  if (available < sizeof(FrameHeader)) return DecodeStatus::kNeedMore;
+  FrameHeader header;
+  std::memcpy(&header, buffer_.data() + begin_, sizeof(header));
+  if (auto bad = validate_header(header, max_payload_)) {
+    error = *bad;
+    return DecodeStatus::kError;
+  }
+  if (available < sizeof(FrameHeader) + header.payload_size) return DecodeStatus::kNeedMore;
+  frame.type = static_cast<MessageType>(header.type);
+  frame.payload = std::string_view(buffer_.data() + begin_ + sizeof(FrameHeader), header.payload_size);
+  begin_ += sizeof(FrameHeader) + header.payload_size;
+  return DecodeStatus::kFrame;
+}
+
+}  // namespace allocmon::wire

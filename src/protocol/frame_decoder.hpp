@@ -1,0 +1,47 @@
+// Incremental frame decoder: bytes in, validated frames out. Shared by server, client and monitor so that every
+// side applies the same framing rules (docs/protocol.md, "Framing").
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "wire.hpp"
+
+namespace allocmon::wire {
+
+struct Frame {
+  MessageType type;
+  std::string_view payload;  // valid until the next call to append() or next()
+};
+
+enum class DecodeStatus { kNeedMore, kFrame, kError };
+
+// Checks one header against the framing rules; returns the error, or nullopt when it is acceptable.
+std::optional<ErrorCode> validate_header(const FrameHeader& header, uint32_t max_payload = kMaxPayloadBytes);
+
+// Human-readable text for an error code.
+std::string_view error_code_name(ErrorCode code);
+
+class FrameDecoder {
+ public:
+  explicit FrameDecoder(uint32_t max_payload = kMaxPayloadBytes) : max_payload_(max_payload) {}
+
+  // Space to read into: at least `min_bytes` writable bytes; call commit() with how many were written.
+  char* prepare(size_t min_bytes);
+  void commit(size_t bytes) { end_ += bytes; }
+  void append(const void* data, size_t bytes);
+
+  // Extracts the next complete frame. After kError the stream cannot be trusted: close it.
+  DecodeStatus next(Frame& frame, ErrorCode& error);
+
+  size_t buffered() const { return end_ - begin_; }
+
+ private:
+  std::vector<char> buffer_;
+  size_t begin_ = 0;
+  size_t end_ = 0;
+  uint32_t max_payload_;
+};
+
+}  // namespace allocmon::wire

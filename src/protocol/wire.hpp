@@ -1,0 +1,174 @@
+// The allocmon wire format, defined once. Client, server, monitor and the Python binding all include this file;
+// it includes nothing of ours except the public memory-type list. docs/protocol.md describes it in prose.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string_view>
+#include <type_traits>
+
+#include "allocmon/memory_types.h"
+
+namespace allocmon::wire {
+
+// Bump on any incompatible change to a struct below. Every frame carries it; a mismatch is rejected.
+inline constexpr uint16_t kProtocolVersion = 1;
+
+// Largest payload the server accepts in one frame (an event batch of 32 768 events); larger frames are rejected.
+inline constexpr uint32_t kMaxPayloadBytes = 1u << 20;
+
+inline constexpr const char* kDefaultSocketPath = "/tmp/tt_allocation_server.sock";
+inline constexpr const char* kSocketEnvVar = "TT_ALLOC_SERVER_SOCKET";
+inline constexpr const char* kEnableEnvVar = "TT_ALLOC_TRACKING_ENABLED";
+
+enum class MessageType : uint16_t {
+  // client -> server
+  kHello = 1,
+  kRegisterDevice = 2,
+  kUnregisterDevice = 3,
+  kEventBatch = 4,
+  kFlush = 5,
+  kReset = 6,  // forget everything this connection reported; a full state follows (client resync)
+  kQuerySnapshot = 7,
+  kQueryLeaks = 8,
+  // server -> client
+  kFlushAck = 100,
+  kSnapshotJson = 101,
+  kLeaksJson = 102,
+  kError = 103,
+};
+
+// Native byte order (both ends are on one machine); every struct has a fixed size checked below.
+struct FrameHeader {
+  uint16_t type;
+  uint16_t version;
+  uint32_t payload_size;
+};
+
+struct Hello {
+  uint32_t flags;    // reserved, 0
+  uint32_t reserved;
+  char client_label[32];  // informational only: identity comes from the kernel (SO_PEERCRED)
+};
+
+struct RegisterDevice {
+  int32_t device_id;
+  int32_t mesh_row;  // -1 when the device is not part of a mesh
+  int32_t mesh_col;
+  uint32_t reserved;
+  uint64_t capacity[ALLOCMON_MAX_MEMORY_TYPES];  // bytes per memory type, 0 = none/unknown
+  char architecture[32];                          // NUL-padded, e.g. "wormhole_b0"
+};
+
+struct UnregisterDevice {
+  int32_t device_id;
+  uint32_t reserved;
+};
+
+enum class EventKind : uint8_t {
+  kAlloc = 1,
+  kFree = 2,
+  kFreeSpace = 3,  // allocator statistics: size = free bytes, address = largest free block
+};
+
+// One allocation event. An event batch payload is an array of these.
+struct Event {
+  uint64_t buffer_id;
+  uint64_t size;
+  uint64_t address;
+  int32_t device_id;
+  uint8_t kind;         // EventKind
+  uint8_t memory_type;  // allocmon_memory_type
+  uint16_t reserved;
+};
+
+struct Flush {
+  uint64_t token;
+};
+using FlushAck = Flush;
+
+struct QueryLeaks {
+  int32_t device_id;  // -1: every device
+  uint32_t reserved;
+};
+
+enum class ErrorCode : uint32_t {
+  kBadVersion = 1,
+  kUnknownMessage = 2,
+  kBadSize = 3,
+  kFrameTooLarge = 4,
+  kLimitExceeded = 5,
+};
+
+struct ErrorHeader {
+  uint32_t code;  // ErrorCode; a UTF-8 message of payload_size - 4 bytes follows
+};
+
+static_assert(sizeof(FrameHeader) == 8);
+static_assert(sizeof(Hello) == 40);
+static_assert(sizeof(RegisterDevice) == 112);
+static_assert(sizeof(UnregisterDevice) == 8);
+static_assert(sizeof(Event) == 32);
+static_assert(sizeof(Flush) == 8);
+static_assert(sizeof(QueryLeaks) == 8);
+static_assert(sizeof(ErrorHeader) == 4);
+static_assert(static_cast<int>(ALLOCMON_NUM_MEMORY_TYPES) <= static_cast<int>(ALLOCMON_MAX_MEMORY_TYPES));
+
+// ---- memory type names, generated from the one list ----
+
+inline constexpr std::string_view kMemoryTypeNames[] = {
+#define ALLOCMON_NAME_ENTRY(name, code) #name,
+    ALLOCMON_MEMORY_TYPES(ALLOCMON_NAME_ENTRY)
+#undef ALLOCMON_NAME_ENTRY
+};
+inline constexpr int kNumMemoryTypes = ALLOCMON_NUM_MEMORY_TYPES;
+
+inline constexpr bool valid_memory_type(unsigned code) { return code < static_cast<unsigned>(kNumMemoryTypes); }
+inline constexpr std::string_view memory_type_name(unsigned code) {
+  return valid_memory_type(code) ? kMemoryTypeNames[code] : std::string_view("?");
+}
+inline std::optional<int> memory_type_from_name(std::string_view name) {
+  for (int i = 0; i < kNumMemoryTypes; ++i)
+    if (kMemoryTypeNames[i] == name) return i;
+  return std::nullopt;
+}
+
+// The exact payload size a fixed-size message must have; 0 for variable-size ones.
+inline constexpr size_t fixed_payload_size(MessageType type) {
+  switch (type) {
+    case MessageType::kHello: return sizeof(Hello);
+    case MessageType::kRegisterDevice: return sizeof(RegisterDevice);
+    case MessageType::kUnregisterDevice: return sizeof(UnregisterDevice);
+    case MessageType::kFlush:
+    case MessageType::kFlushAck: return sizeof(Flush);
+    case MessageType::kQueryLeaks: return sizeof(QueryLeaks);
+    case MessageType::kReset:
+    case MessageType::kQuerySnapshot: return 0;
+    default: return 0;
+  }
+}
+
+// Appends a frame to a byte buffer (std::string or std::vector<uint8_t>).
+template <typename Buffer>
+void append_frame(Buffer& out, MessageType type, const void* payload, size_t payload_size) {
+  FrameHeader header{static_cast<uint16_t>(type), kProtocolVersion, static_cast<uint32_t>(payload_size)};
+  const auto* h = reinterpret_cast<const char*>(&header);
+  out.insert(out.end(), h, h + sizeof(header));
+  const auto* p = static_cast<const char*>(payload);
+  if (payload_size) out.insert(out.end(), p, p + payload_size);
+}
+
+template <typename Buffer, typename Message>
+void append_message(Buffer& out, MessageType type, const Message& message) {
+  static_assert(std::is_trivially_copyable_v<Message>);
+  append_frame(out, type, &message, sizeof(message));
+}
+
+// Copies a NUL-padded fixed-size text field into a string_view-able form without reading past it.
+inline std::string_view fixed_string(const char* field, size_t capacity) {
+  return std::string_view(field, strnlen(field, capacity));
+}
+
+}  // namespace allocmon::wire

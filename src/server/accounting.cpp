@@ -1,0 +1,162 @@
+#include "accounting.hpp"
+
+#include <algorithm>
+#include <climits>
+
+namespace allocmon::server {
+
+std::string_view problem_name(EventProblem problem) {
+  switch (problem) {
+    case EventProblem::kNone: return "none";
+    case EventProblem::kUnknownFree: return "unknown_free";
+    case EventProblem::kDoubleFree: return "double_free";
+    case EventProblem::kDuplicateAlloc: return "duplicate_alloc";
+    case EventProblem::kUnregisteredDevice: return "unregistered_device";
+    case EventProblem::kBadMemoryType: return "bad_memory_type";
+    case EventProblem::kBadEventKind: return "bad_event_kind";
+    case EventProblem::kCount: break;
+  }
+  return "?";
+}
+
+void Accounting::add_client(ClientId client, pid_t pid, uid_t uid, std::string name) {
+  ProcessRecord& process = processes_[client];
+  process.client = client;
+  process.pid = pid;
+  process.uid = uid;
+  process.name = std::move(name);
+  process.recent_frees.fill(BufferKey{INT32_MIN, 0});  // an impossible key: nothing freed yet
+  ++counters_.clients_total;
+}
+
+ProcessRecord* Accounting::find(ClientId client) {
+  auto it = processes_.find(client);
+  return it == processes_.end() ? nullptr : &it->second;
+}
+
+const ProcessRecord* Accounting::process(ClientId client) const {
+  auto it = processes_.find(client);
+  return it == processes_.end() ? nullptr : &it->second;
+}
+
+void Accounting::release_one(ProcessRecord& process, const BufferKey& key, const BufferRecord& buffer) {
+  devices_[key.device_id].totals[buffer.memory_type].remove(buffer.size);
+  process.per_device[key.device_id][buffer.memory_type].remove(buffer.size);
+  --live_buffers_;
+}
+
+ReclaimReport Accounting::release_buffers(ProcessRecord& process, int32_t only_device) {
+  ReclaimReport report;
+  for (auto it = process.buffers.begin(); it != process.buffers.end();) {
+    if (only_device >= 0 && it->first.device_id != only_device) {
+      ++it;
+      continue;
+    }
+    release_one(process, it->first, it->second);
+    ++report.buffers;
+    report.bytes += it->second.size;
+    report.bytes_per_device[it->first.device_id] += it->second.size;
+    it = process.buffers.erase(it);
+  }
+  counters_.reclaimed_bytes += report.bytes;
+  counters_.reclaimed_buffers += report.buffers;
+  return report;
+}
+
+ReclaimReport Accounting::remove_client(ClientId client) {
+  auto it = processes_.find(client);
+  if (it == processes_.end()) return {};
+  ReclaimReport report = release_buffers(it->second, -1);
+  for (const auto& [device_id, unused] : it->second.registered) --devices_[device_id].registrations;
+  processes_.erase(it);
+  return report;
+}
+
+ReclaimReport Accounting::reset_client(ClientId client) {
+  ProcessRecord* process = find(client);
+  if (!process) return {};
+  ReclaimReport report = release_buffers(*process, -1);
+  for (const auto& [device_id, unused] : process->registered) --devices_[device_id].registrations;
+  process->registered.clear();
+  process->per_device.clear();
+  return report;
+}
+
+void Accounting::register_device(ClientId client, const wire::RegisterDevice& registration) {
+  ProcessRecord* process = find(client);
+  if (!process) return;
+  DeviceRecord& device = devices_[registration.device_id];
+  device.id = registration.device_id;
+  device.architecture =
+      std::string(wire::fixed_string(registration.architecture, sizeof(registration.architecture)));
+  device.mesh_row = registration.mesh_row;
+  device.mesh_col = registration.mesh_col;
+  for (int t = 0; t < wire::kNumMemoryTypes; ++t) device.capacity[t] = registration.capacity[t];
+  if (process->registered.emplace(registration.device_id, 1).second) ++device.registrations;
+  process->per_device[registration.device_id];  // the process shows the device even before its first buffer
+}
+
+ReclaimReport Accounting::unregister_device(ClientId client, int32_t device_id) {
+  ProcessRecord* process = find(client);
+  if (!process || !process->registered.erase(device_id)) return {};
+  ReclaimReport report = release_buffers(*process, device_id);
+  --devices_[device_id].registrations;
+  process->per_device.erase(device_id);
+  return report;
+}
+
+ApplyResult Accounting::apply(ClientId client, const wire::Event& event, int64_t now_ms) {
+  ProcessRecord* process = find(client);
+  if (!process) return {EventProblem::kUnregisteredDevice, 0, 0};
+  return apply(*process, event, now_ms);
+}
+
+ApplyResult Accounting::apply(ProcessRecord& process, const wire::Event& event, int64_t now_ms) {
+  auto problem = [&](EventProblem p) {
+    ++process.problems[static_cast<size_t>(p)];
+    ++counters_.problems[static_cast<size_t>(p)];
+    return ApplyResult{p, 0, event.memory_type};
+  };
+  if (!process.registered.count(event.device_id)) return problem(EventProblem::kUnregisteredDevice);
+  const BufferKey key{event.device_id, event.buffer_id};
+
+  switch (static_cast<wire::EventKind>(event.kind)) {
+    case wire::EventKind::kAlloc: {
+      if (!wire::valid_memory_type(event.memory_type)) return problem(EventProblem::kBadMemoryType);
+      auto [it, inserted] =
+          process.buffers.try_emplace(key, BufferRecord{event.size, event.address, now_ms, event.memory_type});
+      if (!inserted) return problem(EventProblem::kDuplicateAlloc);
+      devices_[event.device_id].totals[event.memory_type].add(event.size);
+      process.per_device[event.device_id][event.memory_type].add(event.size);
+      ++live_buffers_;
+      ++counters_.events_applied;
+      return {EventProblem::kNone, event.size, event.memory_type};
+    }
+    case wire::EventKind::kFree: {
+      auto it = process.buffers.find(key);
+      if (it == process.buffers.end()) {
+        const auto& recent = process.recent_frees;
+        const bool seen = std::find(recent.begin(), recent.end(), key) != recent.end();
+        return problem(seen ? EventProblem::kDoubleFree : EventProblem::kUnknownFree);
+      }
+      const BufferRecord buffer = it->second;
+      release_one(process, key, buffer);
+      process.buffers.erase(it);
+      process.recent_frees[process.recent_free_next++ % process.recent_frees.size()] = key;
+      ++counters_.events_applied;
+      return {EventProblem::kNone, buffer.size, buffer.memory_type};
+    }
+    case wire::EventKind::kFreeSpace: {
+      if (!wire::valid_memory_type(event.memory_type)) return problem(EventProblem::kBadMemoryType);
+      FreeSpace& space = devices_[event.device_id].free_space[event.memory_type];
+      space.known = true;
+      space.free_bytes = event.size;
+      space.largest_free_block = event.address;
+      ++counters_.events_applied;
+      return {EventProblem::kNone, 0, event.memory_type};
+    }
+  }
+  return problem(EventProblem::kBadEventKind);
+}
+
+}  // namespace allocmon::server

@@ -1,0 +1,32 @@
+// The server's human-readable log, in the seed's style. stdout is line-buffered so nothing hides in a buffer.
+#pragma once
+
+#include <cstdio>
+#include <string_view>
+
+#include "accounting.hpp"
+
+namespace allocmon::server {
+
+class EventLog {
+ public:
+  EventLog(std::FILE* out, bool quiet) : out_(out), quiet_(quiet) {}
+  bool quiet() const { return quiet_; }
+
+  void allocated(pid_t pid, const wire::Event& event);
+  void freed(pid_t pid, const wire::Event& event, uint64_t size);
+  void registered(pid_t pid, const std::string& name, const wire::RegisterDevice& registration);
+  void unregistered(pid_t pid, int32_t device_id, const ReclaimReport& report);
+  void problem(pid_t pid, EventProblem problem, const wire::Event& event);
+  void protocol_error(pid_t pid, std::string_view what);
+  void reclaimed(pid_t pid, const std::string& name, std::string_view why, const ReclaimReport& report);
+  void statistics(const Accounting& accounting);
+  // Always printed, even with --quiet.
+  void notice(std::string_view text);
+
+ private:
+  std::FILE* out_;
+  bool quiet_;
+};
+
+}  // namespace allocmon::server

@@ -1,0 +1,128 @@
+#include "snapshot_json.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace allocmon::server {
+
+using nlohmann::json;
+
+namespace {
+
+json type_totals_json(const TypeTotals& totals) {
+  return {{"allocated", totals.bytes}, {"buffers", totals.buffers}, {"peak", totals.peak}};
+}
+
+json device_json(const DeviceRecord& device) {
+  json memory = json::object();
+  for (int t = 0; t < wire::kNumMemoryTypes; ++t) {
+    json entry = type_totals_json(device.totals[t]);
+    entry["capacity"] = device.capacity[t];
+    if (device.free_space[t].known) {
+      entry["free"] = device.free_space[t].free_bytes;
+      entry["largest_free_block"] = device.free_space[t].largest_free_block;
+    }
+    memory[std::string(wire::kMemoryTypeNames[t])] = std::move(entry);
+  }
+  json mesh = nullptr;
+  if (device.mesh_row >= 0 && device.mesh_col >= 0) mesh = {{"row", device.mesh_row}, {"col", device.mesh_col}};
+  return {{"id", device.id},
+          {"architecture", device.architecture},
+          {"active", device.registrations > 0},
+          {"clients", device.registrations},
+          {"mesh", mesh},
+          {"allocated", total_bytes(device.totals)},
+          {"buffers", total_buffers(device.totals)},
+          {"memory", std::move(memory)}};
+}
+
+json process_json(const ProcessRecord& process) {
+  json devices = json::array();
+  uint64_t bytes = 0;
+  for (const auto& [device_id, per_type] : process.per_device) {
+    json memory = json::object();
+    for (int t = 0; t < wire::kNumMemoryTypes; ++t)
+      if (per_type[t].buffers || per_type[t].peak)
+        memory[std::string(wire::kMemoryTypeNames[t])] = type_totals_json(per_type[t]);
+    bytes += total_bytes(per_type);
+    devices.push_back({{"id", device_id},
+                       {"allocated", total_bytes(per_type)},
+                       {"buffers", total_buffers(per_type)},
+                       {"memory", std::move(memory)}});
+  }
+  json problems = json::object();
+  for (size_t p = 1; p < process.problems.size(); ++p)
+    if (process.problems[p]) problems[std::string(problem_name(static_cast<EventProblem>(p)))] = process.problems[p];
+  return {{"pid", process.pid},         {"uid", process.uid},
+          {"name", process.name},       {"allocated", bytes},
+          {"buffers", process.buffers.size()}, {"devices", std::move(devices)},
+          {"problems", std::move(problems)}};
+}
+
+}  // namespace
+
+std::string snapshot_json(const Accounting& accounting, const ServerInfo& info, int64_t now_unix_ms) {
+  json devices = json::array();
+  uint64_t allocated = 0;
+  for (const auto& [id, device] : accounting.devices()) {
+    devices.push_back(device_json(device));
+    allocated += total_bytes(device.totals);
+  }
+  json processes = json::array();
+  for (const auto& [client, process] : accounting.processes()) processes.push_back(process_json(process));
+
+  const Counters& c = accounting.counters();
+  json problems = json::object();
+  for (size_t p = 1; p < c.problems.size(); ++p)
+    problems[std::string(problem_name(static_cast<EventProblem>(p)))] = c.problems[p];
+  json memory_types = json::array();
+  for (auto name : wire::kMemoryTypeNames) memory_types.push_back(std::string(name));
+
+  json doc = {
+      {"schema", kSnapshotSchema},
+      {"time_unix_ms", now_unix_ms},
+      {"server",
+       {{"pid", info.pid},
+        {"socket", info.socket_path},
+        {"protocol_version", wire::kProtocolVersion},
+        {"uptime_ms", now_unix_ms - info.started_unix_ms}}},
+      {"memory_types", std::move(memory_types)},
+      {"totals", {{"allocated", allocated}, {"buffers", accounting.live_buffers()}}},
+      {"devices", std::move(devices)},
+      {"processes", std::move(processes)},
+      {"counters",
+       {{"events_applied", c.events_applied},
+        {"frames_invalid", c.frames_invalid},
+        {"reclaimed_bytes", c.reclaimed_bytes},
+        {"reclaimed_buffers", c.reclaimed_buffers},
+        {"clients_connected", info.clients_connected},
+        {"clients_total", c.clients_total},
+        {"problems", std::move(problems)}}},
+  };
+  return doc.dump();
+}
+
+std::string leaks_json(const Accounting& accounting, int32_t device_id, int64_t now_unix_ms) {
+  json processes = json::array();
+  for (const auto& [client, process] : accounting.processes()) {
+    json buffers = json::array();
+    for (const auto& [key, buffer] : process.buffers) {
+      if (device_id >= 0 && key.device_id != device_id) continue;
+      buffers.push_back({{"device", key.device_id},
+                         {"type", std::string(wire::memory_type_name(buffer.memory_type))},
+                         {"size", buffer.size},
+                         {"address", buffer.address},
+                         {"buffer_id", key.buffer_id},
+                         {"age_ms", now_unix_ms - buffer.time_ms}});
+    }
+    if (buffers.empty()) continue;
+    processes.push_back(
+        {{"pid", process.pid}, {"name", process.name}, {"count", buffers.size()}, {"buffers", std::move(buffers)}});
+  }
+  return json{{"schema", kLeaksSchema},
+              {"time_unix_ms", now_unix_ms},
+              {"device", device_id},
+              {"processes", std::move(processes)}}
+      .dump();
+}
+
+}  // namespace allocmon::server

@@ -1,0 +1,25 @@
+// The server's state as JSON documents (schemas in docs/snapshot.md): what queries return and what the monitor,
+// the Python module and scripts read.
+#pragma once
+
+#include <string>
+
+#include "accounting.hpp"
+
+namespace allocmon::server {
+
+struct ServerInfo {
+  std::string socket_path;
+  pid_t pid = 0;
+  int64_t started_unix_ms = 0;
+  uint64_t clients_connected = 0;
+};
+
+inline constexpr const char* kSnapshotSchema = "allocmon.snapshot/1";
+inline constexpr const char* kLeaksSchema = "allocmon.leaks/1";
+
+std::string snapshot_json(const Accounting& accounting, const ServerInfo& info, int64_t now_unix_ms);
+// Live buffers per process; device_id < 0 means every device.
+std::string leaks_json(const Accounting& accounting, int32_t device_id, int64_t now_unix_ms);
+
+}  // namespace allocmon::server
