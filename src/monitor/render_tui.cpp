@@ -62,7 +62,7 @@ void draw(const Frame& frame, const ViewOptions& options) {
   getmaxyx(stdscr, rows, cols);
   int y = 0;
   attron(COLOR_PAIR(kTitle) | A_BOLD);
-  mvprintw(y++, 0, "allocmon — device memory by device, type and process   (q quits)");
+  mvprintw(y++, 0, "allocmon - device memory by device, type and process   (q quits)");
   attroff(COLOR_PAIR(kTitle) | A_BOLD);
   if (!frame.snapshot) {
     attron(COLOR_PAIR(kRed));

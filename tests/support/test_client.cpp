@@ -1,0 +1,100 @@
+// allocmon_test_client: a real tracked process for end-to-end tests, driven line by line on stdin.
+// Each command answers one line on stdout starting with "ok" (or "error ...").
+//   register DEV [ROW COL]   unregister DEV   alloc DEV TYPE SIZE ID   free DEV ID   flush [TIMEOUT_MS]
+//   stats   pingpong DEV N (alloc on one thread, free on another, ids reused)   exit
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "allocmon/client.hpp"
+#include "protocol/wire.hpp"
+
+namespace {
+
+void pingpong(int device, int count) {
+  // Thread A allocates, thread B frees the same id right after, and A reuses the id: the shipper must apply them
+  // in causal order for the server's totals to stay exact.
+  std::atomic<int> handed{-1};
+  std::atomic<int> freed{-1};
+  std::thread freer([&] {
+    for (int i = 0; i < count; ++i) {
+      while (handed.load(std::memory_order_acquire) < i) std::this_thread::yield();
+      allocmon::track_free(device, 7);
+      freed.store(i, std::memory_order_release);
+    }
+  });
+  for (int i = 0; i < count; ++i) {
+    while (freed.load(std::memory_order_acquire) < i - 1) std::this_thread::yield();
+    allocmon::track_alloc(device, allocmon::MemoryType::L1, 4096 + i, 0x1000, 7);
+    handed.store(i, std::memory_order_release);
+  }
+  freer.join();
+}
+
+}  // namespace
+
+int main() {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    std::istringstream in(line);
+    std::string command;
+    in >> command;
+    if (command == "register") {
+      allocmon::DeviceInfo info;
+      in >> info.device_id;
+      if (!(in >> info.mesh_row >> info.mesh_col)) info.mesh_row = info.mesh_col = -1;
+      info.architecture = "wormhole_b0";
+      info.capacity[ALLOCMON_DRAM] = 12ull * 1073741792ull;
+      info.capacity[ALLOCMON_L1] = 64ull * 1395424ull;
+      allocmon::register_device(info);
+    } else if (command == "unregister") {
+      int device;
+      in >> device;
+      allocmon::unregister_device(device);
+    } else if (command == "alloc") {
+      int device;
+      std::string type;
+      uint64_t size, id;
+      in >> device >> type >> size >> id;
+      auto code = allocmon::wire::memory_type_from_name(type);
+      if (!code) {
+        std::printf("error unknown type %s\n", type.c_str());
+        continue;
+      }
+      allocmon::track_alloc(device, static_cast<allocmon::MemoryType>(*code), size, id * 64, id);
+    } else if (command == "free") {
+      int device;
+      uint64_t id;
+      in >> device >> id;
+      allocmon::track_free(device, id);
+    } else if (command == "flush") {
+      int timeout = 5000;
+      in >> timeout;
+      std::printf("ok %d\n", allocmon::flush(timeout));
+      continue;
+    } else if (command == "stats") {
+      allocmon_client_stats s;
+      allocmon_get_client_stats(&s);
+      std::printf("ok connected=%d resyncs=%llu errors=%llu live=%llu superseded=%llu\n", s.connected,
+                  static_cast<unsigned long long>(s.resyncs), static_cast<unsigned long long>(s.client_errors),
+                  static_cast<unsigned long long>(s.live_buffers),
+                  static_cast<unsigned long long>(s.events_superseded));
+      continue;
+    } else if (command == "pingpong") {
+      int device, count;
+      in >> device >> count;
+      pingpong(device, count);
+    } else if (command == "exit") {
+      std::printf("ok\n");
+      return 0;
+    } else {
+      std::printf("error unknown command %s\n", command.c_str());
+      continue;
+    }
+    std::printf("ok\n");
+  }
+  return 0;
+}
