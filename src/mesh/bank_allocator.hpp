@@ -1,0 +1,53 @@
+// One buffer type's banks (DRAM, L1, L1_SMALL or TRACE) moving in lock-step over one shared free list, as in
+// tt-metal: an interleaved buffer puts page p in bank p mod banks, so every bank holds the same number of pages
+// at the same address.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "free_list.hpp"
+
+namespace allocmon::mesh {
+
+class OutOfMemory : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Placement {
+  uint64_t address = 0;
+  uint64_t bytes_per_bank = 0;  // the block reserved in each bank
+  uint32_t banks = 0;
+};
+
+class BankAllocator {
+ public:
+  // base/bank_size: the type's address range in every bank. page_alignment rounds pages (L1 16 B, DRAM 32/64 B);
+  // block_alignment is the free list's (the DRAM alignment, for every type).
+  BankAllocator(std::string type_name, uint32_t banks, uint64_t base, uint64_t bank_size, uint32_t page_alignment,
+                uint32_t block_alignment, bool bottom_up_by_default);
+
+  // Throws OutOfMemory with tt-metal's wording.
+  Placement allocate(uint64_t size, uint64_t page_size, std::optional<bool> bottom_up = std::nullopt);
+  uint64_t deallocate(uint64_t address) { return free_list_.deallocate(address); }
+  void clear() { free_list_.clear(); }
+
+  // Per bank, like tt-metal's statistics.
+  FreeListStats stats() const { return free_list_.stats(); }
+  uint32_t banks() const { return banks_; }
+  uint64_t bank_size() const { return free_list_.size(); }
+  uint64_t bytes_per_bank(uint64_t size, uint64_t page_size) const;
+  const std::string& type_name() const { return type_name_; }
+
+ private:
+  std::string type_name_;
+  uint32_t banks_;
+  uint32_t page_alignment_;
+  bool bottom_up_;
+  FreeList free_list_;
+};
+
+}  // namespace allocmon::mesh

@@ -1,0 +1,257 @@
+#include "mesh_device.hpp"
+
+#include <atomic>
+#include <cstdlib>
+#include <stdexcept>
+
+namespace allocmon::mesh {
+
+namespace {
+
+// Buffer ids for the tracker: unique within this process across meshes (high bits: mesh sequence number).
+uint64_t next_mesh_serial() {
+  static std::atomic<uint64_t> serial{0};
+  return ++serial;
+}
+
+MemoryType memory_type(BufferType type) {
+  switch (type) {
+    case BufferType::DRAM: return MemoryType::DRAM;
+    case BufferType::L1: return MemoryType::L1;
+    case BufferType::L1_SMALL: return MemoryType::L1_SMALL;
+    case BufferType::TRACE: return MemoryType::TRACE;
+  }
+  return MemoryType::DRAM;
+}
+
+int available_devices(const MeshOptions& options) {
+  if (options.available_devices >= 0) return options.available_devices;
+  if (const char* env = std::getenv("ALLOCMON_EMULATED_DEVICES")) return std::atoi(env);
+  return 32;
+}
+
+}  // namespace
+
+std::string_view buffer_type_name(BufferType type) {
+  switch (type) {
+    case BufferType::DRAM: return "DRAM";
+    case BufferType::L1: return "L1";
+    case BufferType::L1_SMALL: return "L1_SMALL";
+    case BufferType::TRACE: return "TRACE";
+  }
+  return "?";
+}
+
+// ---- MeshBuffer ----
+
+MeshBuffer::MeshBuffer(std::shared_ptr<MeshDevice> mesh, uint64_t id, BufferType type, uint64_t size,
+                       uint64_t page_size, Placement placement)
+    : mesh_(std::move(mesh)), id_(id), type_(type), size_(size), page_size_(page_size), placement_(placement) {}
+
+MeshBuffer::~MeshBuffer() { deallocate(); }
+
+void MeshBuffer::deallocate() {
+  if (allocated_) mesh_->release(*this);
+}
+
+// ---- MeshDevice ----
+
+std::shared_ptr<MeshDevice> MeshDevice::open(const MeshOptions& options) {
+  const Architecture* arch = find_architecture(options.architecture);
+  if (!arch) throw std::invalid_argument("unknown architecture '" + options.architecture + "' (wormhole_b0, blackhole)");
+  if (options.rows <= 0 || options.cols <= 0) throw std::invalid_argument("mesh shape must be positive");
+  const int requested = options.rows * options.cols;
+  const int available = available_devices(options);
+  if (requested > available)
+    throw std::runtime_error("Not enough devices: requested " + std::to_string(requested) + ", system has " +
+                             std::to_string(available));
+  std::vector<int> ids = options.physical_ids;
+  if (ids.empty()) {
+    if (options.rows == 2 && options.cols == 4)
+      ids = {4, 0, 3, 7, 5, 1, 2, 6};  // T3000, as the seed prints it
+    else
+      for (int i = 0; i < requested; ++i) ids.push_back(i);
+  }
+  if (static_cast<int>(ids.size()) != requested)
+    throw std::invalid_argument("physical_ids has " + std::to_string(ids.size()) + " entries for a " +
+                                std::to_string(options.rows) + "x" + std::to_string(options.cols) + " mesh");
+  if (options.l1_small_size >= arch->l1_bank_size() || options.trace_region_size >= arch->dram_bank_size)
+    throw std::invalid_argument("l1_small_size / trace_region_size larger than the memory they are carved from");
+  std::shared_ptr<MeshDevice> mesh(new MeshDevice(options, *arch, std::move(ids)));
+
+  for (int index = 0; index < requested; ++index) {
+    DeviceInfo info;
+    info.device_id = mesh->physical_ids_[index];
+    info.architecture = arch->name;
+    info.mesh_row = index / options.cols;
+    info.mesh_col = index % options.cols;
+    info.capacity[ALLOCMON_DRAM] = uint64_t{arch->dram_banks} * mesh->dram_->bank_size();
+    info.capacity[ALLOCMON_L1] = uint64_t{arch->l1_banks()} * mesh->l1_->bank_size();
+    if (mesh->l1_small_) info.capacity[ALLOCMON_L1_SMALL] = uint64_t{arch->l1_banks()} * mesh->l1_small_->bank_size();
+    if (mesh->trace_) info.capacity[ALLOCMON_TRACE] = uint64_t{arch->dram_banks} * mesh->trace_->bank_size();
+    register_device(info);
+  }
+  // System buffers at open, as tt-metal's dispatch and fabric allocate them; freed at close.
+  mesh->system_buffers_.push_back(mesh->allocate(BufferType::DRAM, arch->system_dram_bytes, 2048));
+  mesh->system_buffers_.push_back(mesh->allocate(BufferType::L1, arch->system_l1_bytes, 2048));
+  return mesh;
+}
+
+MeshDevice::MeshDevice(const MeshOptions& options, const Architecture& arch, std::vector<int> ids)
+    : arch_(arch), rows_(options.rows), cols_(options.cols), physical_ids_(std::move(ids)) {
+  const uint64_t dram_top = arch.dram_base + arch.dram_bank_size;
+  const uint64_t trace = options.trace_region_size / arch.dram_alignment * arch.dram_alignment;
+  dram_ = std::make_unique<BankAllocator>("DRAM", arch.dram_banks, arch.dram_base, arch.dram_bank_size - trace,
+                                          arch.dram_alignment, arch.dram_alignment, /*bottom_up=*/true);
+  if (trace)
+    trace_ = std::make_unique<BankAllocator>("TRACE", arch.dram_banks, dram_top - trace, trace, arch.dram_alignment,
+                                             arch.dram_alignment, true);
+  const uint64_t l1_small = options.l1_small_size / arch.dram_alignment * arch.dram_alignment;
+  l1_ = std::make_unique<BankAllocator>("L1", arch.l1_banks(), arch.l1_base, arch.l1_bank_size() - l1_small,
+                                        arch.l1_alignment, arch.dram_alignment, /*bottom_up=*/false);
+  if (l1_small)
+    l1_small_ = std::make_unique<BankAllocator>("L1_SMALL", arch.l1_banks(), arch.l1_size - l1_small, l1_small,
+                                                arch.l1_alignment, arch.dram_alignment, false);
+  next_id_ = next_mesh_serial() << 40;
+}
+
+MeshDevice::~MeshDevice() { close(); }
+
+BankAllocator* MeshDevice::allocator_for(BufferType type) {
+  switch (type) {
+    case BufferType::DRAM: return dram_.get();
+    case BufferType::L1: return l1_.get();
+    case BufferType::L1_SMALL: return l1_small_.get();
+    case BufferType::TRACE: return trace_ ? trace_.get() : dram_.get();  // no trace region: plain DRAM
+  }
+  return nullptr;
+}
+
+const BankAllocator& MeshDevice::allocator(BufferType type) const {
+  const BankAllocator* a = const_cast<MeshDevice*>(this)->allocator_for(type);
+  if (!a) throw std::runtime_error(std::string(buffer_type_name(type)) + " region has size 0 on this mesh");
+  return *a;
+}
+
+void MeshDevice::report_free_space(BufferType type) {
+  const BankAllocator* a = allocator_for(type);
+  if (!a || !tracking_enabled()) return;
+  const FreeListStats s = a->stats();
+  for (int id : physical_ids_) track_free_space(id, memory_type(type), s.free * a->banks(), s.largest_free_block);
+}
+
+std::shared_ptr<MeshBuffer> MeshDevice::allocate(BufferType type, uint64_t size, uint64_t page_size,
+                                                 std::optional<bool> bottom_up) {
+  std::lock_guard lock(mutex_);
+  if (!open_) throw std::runtime_error("mesh device is closed");
+  BankAllocator* a = allocator_for(type);
+  if (!a)
+    throw OutOfMemory("Out of Memory: the " + std::string(buffer_type_name(type)) +
+                      " region has size 0 on this mesh (open it with a non-zero l1_small_size / trace_region_size)");
+  Placement placement;
+  try {
+    placement = a->allocate(size, page_size, bottom_up);
+  } catch (const OutOfMemory& e) {
+    std::string ids;
+    for (int id : physical_ids_) ids += (ids.empty() ? "" : ",") + std::to_string(id);
+    throw OutOfMemory(std::string(e.what()) + " [mesh " + std::to_string(rows_) + "x" + std::to_string(cols_) +
+                      ", devices " + ids + "]");
+  }
+  const uint64_t id = next_id_++;
+  auto buffer = std::make_shared<MeshBuffer>(shared_from_this(), id, type, size, page_size, placement);
+  live_[id] = buffer.get();
+  // One mesh buffer, one report per device: frees must reach every device the same way (the proof of concept saw
+  // frees on device 0 only).
+  for (int device : physical_ids_) track_alloc(device, memory_type(type), size, placement.address, id);
+  report_free_space(type);
+  return buffer;
+}
+
+void MeshDevice::release(MeshBuffer& buffer) {
+  std::lock_guard lock(mutex_);
+  if (!buffer.allocated_) return;
+  buffer.allocated_ = false;
+  live_.erase(buffer.id_);
+  if (!open_) return;
+  allocator_for(buffer.type_)->deallocate(buffer.placement_.address);
+  for (int device : physical_ids_) track_free(device, buffer.id_);
+  report_free_space(buffer.type_);
+}
+
+void MeshDevice::begin_program(const std::string& name, uint64_t cb_bytes, uint64_t kernel_bytes) {
+  std::lock_guard lock(mutex_);
+  if (!program_cache_.count(name)) {
+    // Kernel binaries live in the kernel-config region (not allocator-managed); tracked as KERNEL memory.
+    const uint64_t id = next_id_++;
+    program_cache_[name] = id;
+    for (int device : physical_ids_) track_alloc(device, MemoryType::KERNEL, kernel_bytes, next_kernel_address_, id);
+    next_kernel_address_ += kernel_bytes;
+  }
+  // Circular buffers are placed upward from the L1 unreserved base for the program's run.
+  for (int device : physical_ids_) track_alloc(device, MemoryType::CB, cb_bytes, arch_.l1_base, 0);
+}
+
+void MeshDevice::end_program(uint64_t cb_bytes) {
+  (void)cb_bytes;
+  std::lock_guard lock(mutex_);
+  for (int device : physical_ids_) track_free(device, 0);
+  if (!program_cache_enabled_) {
+    for (auto& [name, id] : program_cache_)
+      for (int device : physical_ids_) track_free(device, id);
+    program_cache_.clear();
+  }
+}
+
+void MeshDevice::clear_program_cache() {
+  std::lock_guard lock(mutex_);
+  for (auto& [name, id] : program_cache_)
+    for (int device : physical_ids_) track_free(device, id);
+  program_cache_.clear();
+}
+
+void MeshDevice::close() {
+  if (!open_) return;
+  clear_program_cache();
+  std::vector<std::shared_ptr<MeshBuffer>> system;
+  system.swap(system_buffers_);
+  system.clear();  // system buffers go through the normal free path
+  {
+    std::lock_guard lock(mutex_);
+    // Buffers still held by tensors: freed now and reported, so nothing is left behind on any device.
+    for (auto& [id, buffer] : live_) {
+      buffer->allocated_ = false;
+      allocator_for(buffer->type_)->deallocate(buffer->placement_.address);
+      for (int device : physical_ids_) track_free(device, id);
+    }
+    live_.clear();
+    open_ = false;
+  }
+  for (int device : physical_ids_) unregister_device(device);
+}
+
+std::string MeshDevice::topology() const {
+  // Box drawing as in the seed's "Mesh topology" table.
+  const int width = 14;
+  auto line = [&](const char* left, const char* mid, const char* right) {
+    std::string s = left;
+    for (int c = 0; c < cols_; ++c) {
+      for (int i = 0; i < width; ++i) s += "─";
+      s += c + 1 < cols_ ? mid : right;
+    }
+    return s + "\n";
+  };
+  std::string out = line("┌", "┬", "┐");
+  for (int r = 0; r < rows_; ++r) {
+    out += "│";
+    for (int c = 0; c < cols_; ++c) {
+      std::string cell = "Dev. ID: " + std::to_string(physical_ids_[r * cols_ + c]);
+      const int pad = width - static_cast<int>(cell.size());
+      out += std::string(pad / 2, ' ') + cell + std::string(pad - pad / 2, ' ') + "│";
+    }
+    out += "\n";
+    out += r + 1 < rows_ ? line("├", "┼", "┤") : line("└", "┴", "┘");
+  }
+  return out;
+}
+
+}  // namespace allocmon::mesh

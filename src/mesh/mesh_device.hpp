@@ -1,0 +1,113 @@
+// An emulated mesh of devices. Buffers are allocated once on the mesh's allocators (lock-step: same address on
+// every device) and reported to allocmon once per device with that device's physical id, like a real runtime.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "allocmon/client.hpp"
+#include "architecture.hpp"
+#include "bank_allocator.hpp"
+
+namespace allocmon::mesh {
+
+enum class BufferType { DRAM, L1, L1_SMALL, TRACE };
+std::string_view buffer_type_name(BufferType type);
+
+struct MeshOptions {
+  int rows = 2;
+  int cols = 4;
+  std::vector<int> physical_ids;  // row-major; empty: the T3000 order for 2x4, else 0..n-1
+  std::string architecture = "wormhole_b0";
+  uint64_t l1_small_size = 0;      // per core, carved from the top of L1
+  uint64_t trace_region_size = 0;  // per DRAM bank, carved from the top of DRAM
+  int available_devices = -1;      // devices the emulated system has; -1: ALLOCMON_EMULATED_DEVICES or 32
+};
+
+class MeshDevice;
+
+class MeshBuffer {
+ public:
+  MeshBuffer(std::shared_ptr<MeshDevice> mesh, uint64_t id, BufferType type, uint64_t size, uint64_t page_size,
+             Placement placement);
+  ~MeshBuffer();
+  MeshBuffer(const MeshBuffer&) = delete;
+  MeshBuffer& operator=(const MeshBuffer&) = delete;
+
+  void deallocate();
+  bool allocated() const { return allocated_; }
+  uint64_t id() const { return id_; }
+  BufferType type() const { return type_; }
+  uint64_t size() const { return size_; }  // per device
+  uint64_t page_size() const { return page_size_; }
+  uint64_t address() const { return placement_.address; }
+  const Placement& placement() const { return placement_; }
+
+ private:
+  friend class MeshDevice;
+  std::shared_ptr<MeshDevice> mesh_;
+  uint64_t id_;
+  BufferType type_;
+  uint64_t size_;
+  uint64_t page_size_;
+  Placement placement_;
+  bool allocated_ = true;
+};
+
+class MeshDevice : public std::enable_shared_from_this<MeshDevice> {
+ public:
+  // Throws std::runtime_error("Not enough devices: requested 8, system has N") and the like.
+  static std::shared_ptr<MeshDevice> open(const MeshOptions& options);
+  ~MeshDevice();
+
+  // Frees every buffer still allocated (system buffers included), the program cache, and unregisters devices.
+  void close();
+  bool is_open() const { return open_; }
+
+  std::shared_ptr<MeshBuffer> allocate(BufferType type, uint64_t size_per_device, uint64_t page_size,
+                                       std::optional<bool> bottom_up = std::nullopt);
+
+  // A program run on every device: its circular buffers (CB, L1) exist while it runs; its kernel binaries
+  // (KERNEL) stay in the program cache until clear_program_cache().
+  void begin_program(const std::string& name, uint64_t cb_bytes, uint64_t kernel_bytes);
+  void end_program(uint64_t cb_bytes);
+  void enable_program_cache() { program_cache_enabled_ = true; }
+  void clear_program_cache();
+  size_t program_cache_entries() const { return program_cache_.size(); }
+
+  int rows() const { return rows_; }
+  int cols() const { return cols_; }
+  int num_devices() const { return rows_ * cols_; }
+  const std::vector<int>& physical_ids() const { return physical_ids_; }  // row-major
+  const Architecture& architecture() const { return arch_; }
+  const BankAllocator& allocator(BufferType type) const;
+  // The seed's topology table: one box per device with its physical id, laid out in mesh rows.
+  std::string topology() const;
+
+ private:
+  friend class MeshBuffer;
+  MeshDevice(const MeshOptions& options, const Architecture& arch, std::vector<int> ids);
+  void release(MeshBuffer& buffer);
+  void report_free_space(BufferType type);
+  BankAllocator* allocator_for(BufferType type);
+
+  std::mutex mutex_;
+  const Architecture& arch_;
+  int rows_, cols_;
+  std::vector<int> physical_ids_;
+  std::unique_ptr<BankAllocator> dram_, l1_, l1_small_, trace_;
+  std::map<uint64_t, MeshBuffer*> live_;
+  std::vector<std::shared_ptr<MeshBuffer>> system_buffers_;
+  std::map<std::string, uint64_t> program_cache_;  // program -> kernel bytes (per device)
+  bool program_cache_enabled_ = true;
+  uint64_t next_id_ = 1;
+  uint64_t next_kernel_address_ = 0;
+  bool open_ = true;
+};
+
+}  // namespace allocmon::mesh

@@ -1,0 +1,139 @@
+// The emulated allocator against known layouts from tt-metal's behaviour (shared/reference/tt-metal-allocator.md).
+#include <gtest/gtest.h>
+
+#include "mesh/bank_allocator.hpp"
+#include "mesh/mesh_device.hpp"
+
+using namespace allocmon::mesh;
+
+namespace {
+BankAllocator wormhole_dram() {
+  const Architecture& a = wormhole_b0();
+  return BankAllocator("DRAM", a.dram_banks, a.dram_base, a.dram_bank_size, a.dram_alignment, a.dram_alignment, true);
+}
+BankAllocator wormhole_l1() {
+  const Architecture& a = wormhole_b0();
+  return BankAllocator("L1", a.l1_banks(), a.l1_base, a.l1_bank_size(), a.l1_alignment, a.dram_alignment, false);
+}
+}  // namespace
+
+TEST(Allocator, WorkedExampleInterleavedDramIsBottomUp) {
+  BankAllocator dram = wormhole_dram();
+  const Placement p = dram.allocate(1'048'576, 2'048);  // 512 pages over 12 banks = 43 pages per bank
+  EXPECT_EQ(p.address, 32u);
+  EXPECT_EQ(p.bytes_per_bank, 88'064u);
+  EXPECT_EQ(dram.allocate(4'096, 4'096).address, 88'096u);
+}
+
+TEST(Allocator, WorkedExampleL1IsTopDown) {
+  BankAllocator l1 = wormhole_l1();
+  const Placement p = l1.allocate(65'536, 2'048);  // 32 pages over 64 banks: one page per bank
+  EXPECT_EQ(p.address, 1'499'136u - 2'048u);
+  EXPECT_EQ(l1.allocate(65'536, 2'048).address, 1'499'136u - 2 * 2'048u);
+  EXPECT_EQ(l1.allocate(2'048, 2'048, /*bottom_up=*/true).address, 103'712u);
+}
+
+TEST(Allocator, PagesAreAlignedPerTypeAndBlocksToDramAlignment) {
+  BankAllocator l1 = wormhole_l1();
+  // 100-B pages round to 112 (L1 alignment 16), one per bank; the block rounds to 128 (DRAM alignment 32).
+  EXPECT_EQ(l1.bytes_per_bank(6'400, 100), 128u);
+  BankAllocator dram = wormhole_dram();
+  EXPECT_EQ(dram.bytes_per_bank(12 * 100, 100), 128u);  // 100 -> 128 per page, one page per bank
+}
+
+TEST(Allocator, FirstFitReusesHolesAndCoalescesOnFree) {
+  BankAllocator dram = wormhole_dram();
+  const uint64_t block = 12 * 1024;  // 1 KiB per bank
+  const uint64_t a = dram.allocate(block, 1024).address;
+  const uint64_t b = dram.allocate(block, 1024).address;
+  const uint64_t c = dram.allocate(block, 1024).address;
+  EXPECT_EQ(b, a + 1024);
+  EXPECT_EQ(c, b + 1024);
+  dram.deallocate(a);
+  dram.deallocate(b);  // a and b coalesce into one 2 KiB hole
+  EXPECT_EQ(dram.allocate(2 * block, 1024).address, a);  // fits the coalesced hole, lowest address first
+  const FreeListStats s = dram.stats();
+  EXPECT_EQ(s.allocated, 3 * 1024u);
+  EXPECT_EQ(s.lowest_occupied, a);
+}
+
+TEST(Allocator, FragmentationShowsInLargestFreeBlockAndOom) {
+  const Architecture& arch = wormhole_b0();
+  BankAllocator l1 = wormhole_l1();
+  // Fill L1 with 1 KiB-per-bank buffers, then free every other one: half the memory is free, in 1 KiB holes.
+  std::vector<uint64_t> addresses;
+  try {
+    for (;;) addresses.push_back(l1.allocate(64 * 1024, 1024).address);
+  } catch (const OutOfMemory&) {
+  }
+  ASSERT_GT(addresses.size(), 100u);
+  for (size_t i = 0; i < addresses.size(); i += 2) l1.deallocate(addresses[i]);
+  const FreeListStats s = l1.stats();
+  EXPECT_GE(s.free, arch.l1_bank_size() / 2 - 1024);
+  // 1362 blocks fit (the 736-B remainder sits at the bottom, next to the lowest block, which stays allocated).
+  ASSERT_EQ(addresses.size(), arch.l1_bank_size() / 1024);
+  EXPECT_EQ(s.largest_free_block, 1024u);
+  try {
+    l1.allocate(64 * 2048, 2048);
+    FAIL() << "a 2 KiB-per-bank buffer must not fit in 1 KiB holes";
+  } catch (const OutOfMemory& e) {
+    const std::string text = e.what();
+    EXPECT_NE(text.find("Out of Memory: Not enough space to allocate 131072 B L1 buffer across 64 banks, where each "
+                        "bank needs to store 2048 B, but bank size is 1395424 B"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("largest free block: " + std::to_string(s.largest_free_block) + " B"), std::string::npos);
+  }
+}
+
+TEST(Allocator, BlackholeUsesItsOwnBanksAndAlignment) {
+  const Architecture& a = blackhole();
+  BankAllocator dram("DRAM", a.dram_banks, a.dram_base, a.dram_bank_size, a.dram_alignment, a.dram_alignment, true);
+  const Placement p = dram.allocate(1'048'576, 2'048);  // 512 pages over 8 banks = 64 pages per bank
+  EXPECT_EQ(p.address, 64u);
+  EXPECT_EQ(p.bytes_per_bank, 131'072u);
+  EXPECT_EQ(a.l1_banks(), 130u);
+}
+
+TEST(Mesh, NotEnoughDevicesIsAClearError) {
+  MeshOptions options;
+  options.available_devices = 4;
+  try {
+    MeshDevice::open(options);
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "Not enough devices: requested 8, system has 4");
+  }
+}
+
+TEST(Mesh, MeshBuffersAreLockStepAndFreedAtClose) {
+  auto mesh = MeshDevice::open(MeshOptions{});
+  EXPECT_EQ(mesh->physical_ids(), (std::vector<int>{4, 0, 3, 7, 5, 1, 2, 6}));
+  const uint64_t baseline = mesh->allocator(BufferType::DRAM).stats().allocated;
+  EXPECT_GT(baseline, 0u);  // system buffers
+  auto buffer = mesh->allocate(BufferType::DRAM, 104'857'600, 2'048);
+  EXPECT_EQ(buffer->placement().bytes_per_bank, (104'857'600u / 2'048 + 11) / 12 * 2'048);
+  buffer->deallocate();
+  EXPECT_EQ(mesh->allocator(BufferType::DRAM).stats().allocated, baseline);
+  auto kept = mesh->allocate(BufferType::L1, 65'536, 2'048);
+  mesh->close();
+  EXPECT_FALSE(kept->allocated());
+}
+
+TEST(Mesh, L1SmallAndTraceRegionsAreCarvedFromTheTop) {
+  MeshOptions options;
+  options.rows = 1;
+  options.cols = 2;
+  options.l1_small_size = 32 * 1024;
+  options.trace_region_size = 1 << 20;
+  auto mesh = MeshDevice::open(options);
+  const Architecture& a = wormhole_b0();
+  auto small = mesh->allocate(BufferType::L1_SMALL, 64 * 2048, 2048);
+  EXPECT_EQ(small->address(), a.l1_size - 2048);
+  auto trace = mesh->allocate(BufferType::TRACE, 12 * 4096, 4096, true);
+  EXPECT_EQ(trace->address(), a.dram_base + a.dram_bank_size - (1 << 20));
+  auto l1 = mesh->allocate(BufferType::L1, 64 * 2048, 2048);
+  // Below L1_SMALL and below the system L1 buffer allocated at open (one 2 KiB page per bank).
+  EXPECT_EQ(l1->address(), a.l1_size - 32 * 1024 - 2 * 2048);
+  mesh->close();
+}
