@@ -18,7 +18,8 @@ wire::RegisterDevice device(int id, uint64_t dram_capacity = 1000) {
 }
 
 wire::Event alloc(int dev, int type, uint64_t size, uint64_t id) {
-  return {id, size, id * 32, dev, static_cast<uint8_t>(wire::EventKind::kAlloc), static_cast<uint8_t>(type), 0};
+  return {id, size, id * 32, dev, static_cast<uint8_t>(wire::EventKind::kAlloc), static_cast<uint8_t>(type),
+          0};
 }
 wire::Event release(int dev, uint64_t id) {
   return {id, 0, 0, dev, static_cast<uint8_t>(wire::EventKind::kFree), 0, 0};
@@ -42,7 +43,8 @@ class AccountingTest : public ::testing::Test {
 TEST_F(AccountingTest, AllocAndFreeUpdateDeviceAndProcessTotals) {
   EXPECT_EQ(a.apply(1, alloc(0, ALLOCMON_DRAM, 100, 1), 0).problem, EventProblem::kNone);
   EXPECT_EQ(a.apply(1, alloc(0, ALLOCMON_L1, 30, 2), 0).problem, EventProblem::kNone);
-  EXPECT_EQ(a.apply(2, alloc(0, ALLOCMON_DRAM, 7, 1), 0).problem, EventProblem::kNone);  // same id, other process
+  EXPECT_EQ(a.apply(2, alloc(0, ALLOCMON_DRAM, 7, 1), 0).problem,
+            EventProblem::kNone);  // same id, other process
   EXPECT_EQ(dev(0, ALLOCMON_DRAM).bytes, 107u);
   EXPECT_EQ(dev(0, ALLOCMON_DRAM).buffers, 2u);
   EXPECT_EQ(dev(0, ALLOCMON_L1).bytes, 30u);

@@ -1,4 +1,5 @@
-// The emulated allocator against known layouts from tt-metal's behaviour (shared/reference/tt-metal-allocator.md).
+// The emulated allocator against known layouts from tt-metal's behaviour
+// (shared/reference/tt-metal-allocator.md).
 #include <gtest/gtest.h>
 
 #include "mesh/bank_allocator.hpp"
@@ -9,11 +10,13 @@ using namespace allocmon::mesh;
 namespace {
 BankAllocator wormhole_dram() {
   const Architecture& a = wormhole_b0();
-  return BankAllocator("DRAM", a.dram_banks, a.dram_base, a.dram_bank_size, a.dram_alignment, a.dram_alignment, true);
+  return BankAllocator("DRAM", a.dram_banks, a.dram_base, a.dram_bank_size, a.dram_alignment,
+                       a.dram_alignment, true);
 }
 BankAllocator wormhole_l1() {
   const Architecture& a = wormhole_b0();
-  return BankAllocator("L1", a.l1_banks(), a.l1_base, a.l1_bank_size(), a.l1_alignment, a.dram_alignment, false);
+  return BankAllocator("L1", a.l1_banks(), a.l1_base, a.l1_bank_size(), a.l1_alignment, a.dram_alignment,
+                       false);
 }
 }  // namespace
 
@@ -50,7 +53,7 @@ TEST(Allocator, FirstFitReusesHolesAndCoalescesOnFree) {
   EXPECT_EQ(b, a + 1024);
   EXPECT_EQ(c, b + 1024);
   dram.deallocate(a);
-  dram.deallocate(b);  // a and b coalesce into one 2 KiB hole
+  dram.deallocate(b);                                    // a and b coalesce into one 2 KiB hole
   EXPECT_EQ(dram.allocate(2 * block, 1024).address, a);  // fits the coalesced hole, lowest address first
   const FreeListStats s = dram.stats();
   EXPECT_EQ(s.allocated, 3 * 1024u);
@@ -70,7 +73,8 @@ TEST(Allocator, FragmentationShowsInLargestFreeBlockAndOom) {
   for (size_t i = 0; i < addresses.size(); i += 2) l1.deallocate(addresses[i]);
   const FreeListStats s = l1.stats();
   EXPECT_GE(s.free, arch.l1_bank_size() / 2 - 1024);
-  // 1362 blocks fit (the 736-B remainder sits at the bottom, next to the lowest block, which stays allocated).
+  // 1362 blocks fit (the 736-B remainder sits at the bottom, next to the lowest block, which stays
+  // allocated).
   ASSERT_EQ(addresses.size(), arch.l1_bank_size() / 1024);
   EXPECT_EQ(s.largest_free_block, 1024u);
   try {
@@ -78,17 +82,21 @@ TEST(Allocator, FragmentationShowsInLargestFreeBlockAndOom) {
     FAIL() << "a 2 KiB-per-bank buffer must not fit in 1 KiB holes";
   } catch (const OutOfMemory& e) {
     const std::string text = e.what();
-    EXPECT_NE(text.find("Out of Memory: Not enough space to allocate 131072 B L1 buffer across 64 banks, where each "
-                        "bank needs to store 2048 B, but bank size is 1395424 B"),
-              std::string::npos)
+    EXPECT_NE(
+        text.find(
+            "Out of Memory: Not enough space to allocate 131072 B L1 buffer across 64 banks, where each "
+            "bank needs to store 2048 B, but bank size is 1395424 B"),
+        std::string::npos)
         << text;
-    EXPECT_NE(text.find("largest free block: " + std::to_string(s.largest_free_block) + " B"), std::string::npos);
+    EXPECT_NE(text.find("largest free block: " + std::to_string(s.largest_free_block) + " B"),
+              std::string::npos);
   }
 }
 
 TEST(Allocator, BlackholeUsesItsOwnBanksAndAlignment) {
   const Architecture& a = blackhole();
-  BankAllocator dram("DRAM", a.dram_banks, a.dram_base, a.dram_bank_size, a.dram_alignment, a.dram_alignment, true);
+  BankAllocator dram("DRAM", a.dram_banks, a.dram_base, a.dram_bank_size, a.dram_alignment, a.dram_alignment,
+                     true);
   const Placement p = dram.allocate(1'048'576, 2'048);  // 512 pages over 8 banks = 64 pages per bank
   EXPECT_EQ(p.address, 64u);
   EXPECT_EQ(p.bytes_per_bank, 131'072u);

@@ -46,7 +46,7 @@ TEST(EndToEnd, SingleDeviceSequenceOfTheSeed) {
   EXPECT_EQ(s["totals"]["buffers"], 1);
   ASSERT_EQ(s["processes"].size(), 1u);
   EXPECT_EQ(s["processes"][0]["pid"], client.process().pid());  // from SO_PEERCRED
-  EXPECT_EQ(s["processes"][0]["name"], "allocmon_test_c");        // /proc/PID/comm (15 characters)
+  EXPECT_EQ(s["processes"][0]["name"], "allocmon_test_c");      // /proc/PID/comm (15 characters)
 
   ASSERT_EQ(client.command("free 0 1"), "ok");
   ASSERT_EQ(client.flush(), 0);
@@ -65,10 +65,13 @@ TEST(EndToEnd, EightDevicesReportWithTheirOwnIds) {
   Client client(server.socket());
   const int order[8] = {4, 0, 3, 7, 5, 1, 2, 6};  // the seed's 2x4 mesh, row by row
   for (int i = 0; i < 8; ++i)
-    client.command("register " + std::to_string(order[i]) + " " + std::to_string(i / 4) + " " + std::to_string(i % 4));
+    client.command("register " + std::to_string(order[i]) + " " + std::to_string(i / 4) + " " +
+                   std::to_string(i % 4));
   for (int d = 0; d < 8; ++d) {
-    client.command("alloc " + std::to_string(d) + " DRAM " + std::to_string(100 * kMiB) + " " + std::to_string(10 + d));
-    client.command("alloc " + std::to_string(d) + " DRAM " + std::to_string(100 * kMiB) + " " + std::to_string(20 + d));
+    client.command("alloc " + std::to_string(d) + " DRAM " + std::to_string(100 * kMiB) + " " +
+                   std::to_string(10 + d));
+    client.command("alloc " + std::to_string(d) + " DRAM " + std::to_string(100 * kMiB) + " " +
+                   std::to_string(20 + d));
   }
   ASSERT_EQ(client.flush(), 0);
   json s = query_snapshot(server.socket());
@@ -176,8 +179,8 @@ TEST(EndToEnd, ProblemsAreCountedPerKind) {
   client.command("register 0");
   client.command("alloc 0 DRAM 100 1");
   client.command("free 0 1");
-  client.command("free 0 1");        // double free
-  client.command("free 0 55");       // never allocated
+  client.command("free 0 1");           // double free
+  client.command("free 0 55");          // never allocated
   client.command("alloc 5 DRAM 10 2");  // device 5 never registered
   ASSERT_EQ(client.flush(), 0);
   const json s = query_snapshot(server.socket());
@@ -253,7 +256,8 @@ TEST(EndToEnd, MonitorJsonEqualsServerState) {
   client.command("register 3");
   client.command("alloc 3 L1 4096 1");
   ASSERT_EQ(client.flush(), 0);
-  Child monitor({build_dir() + "/allocation_monitor_client", "--json", "--once", "--socket", server.socket()}, {});
+  Child monitor({build_dir() + "/allocation_monitor_client", "--json", "--once", "--socket", server.socket()},
+                {});
   std::string text;
   ASSERT_TRUE(monitor.read_line(text));
   EXPECT_EQ(monitor.wait(), 0);
@@ -277,6 +281,7 @@ TEST(EndToEnd, MonitorJsonEqualsServerState) {
 }
 
 TEST(EndToEnd, MonitorWithoutServerExitsWithStatus2) {
-  Child monitor({build_dir() + "/allocation_monitor_client", "--once", "--socket", temp_socket_path("none")}, {});
+  Child monitor({build_dir() + "/allocation_monitor_client", "--once", "--socket", temp_socket_path("none")},
+                {});
   EXPECT_EQ(monitor.wait(5000), 2);
 }

@@ -74,15 +74,19 @@ struct BadFrame {
 
 TEST(Protocol, BadFramesAreRejectedWithTheRightReason) {
   const BadFrame cases[] = {
-      {"wrong version", header_bytes(static_cast<uint16_t>(MessageType::kFlush), 99, 8), ErrorCode::kBadVersion},
+      {"wrong version", header_bytes(static_cast<uint16_t>(MessageType::kFlush), 99, 8),
+       ErrorCode::kBadVersion},
       {"unknown type", header_bytes(777, kProtocolVersion, 0), ErrorCode::kUnknownMessage},
-      {"fixed size mismatch", header_bytes(static_cast<uint16_t>(MessageType::kRegisterDevice), kProtocolVersion, 12),
+      {"fixed size mismatch",
+       header_bytes(static_cast<uint16_t>(MessageType::kRegisterDevice), kProtocolVersion, 12),
        ErrorCode::kBadSize},
       {"partial event", header_bytes(static_cast<uint16_t>(MessageType::kEventBatch), kProtocolVersion, 33),
        ErrorCode::kBadSize},
-      {"too large", header_bytes(static_cast<uint16_t>(MessageType::kEventBatch), kProtocolVersion, 64u << 20),
+      {"too large",
+       header_bytes(static_cast<uint16_t>(MessageType::kEventBatch), kProtocolVersion, 64u << 20),
        ErrorCode::kFrameTooLarge},
-      {"query with payload", header_bytes(static_cast<uint16_t>(MessageType::kQuerySnapshot), kProtocolVersion, 4),
+      {"query with payload",
+       header_bytes(static_cast<uint16_t>(MessageType::kQuerySnapshot), kProtocolVersion, 4),
        ErrorCode::kBadSize},
   };
   for (const auto& c : cases) {

@@ -1,5 +1,6 @@
-// allocmon_demo: a small C++ workload that reports through the public client API the way a device runtime does:
-// it registers a few devices and allocates and frees buffers in phases, so the monitor has bars to move.
+// allocmon_demo: a small C++ workload that reports through the public client API the way a device runtime
+// does: it registers a few devices and allocates and frees buffers in phases, so the monitor has bars to
+// move.
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
@@ -25,7 +26,8 @@ int main(int argc, char** argv) {
   int rounds = 1;
   CLI::App app{"allocmon demo workload (set TT_ALLOC_TRACKING_ENABLED=1 to report to the server)"};
   app.add_option("--devices", devices, "Number of devices")->check(CLI::Range(1, 64))->capture_default_str();
-  app.add_option("--phase-ms", phase_ms, "Pause between phases, so a person can watch")->capture_default_str();
+  app.add_option("--phase-ms", phase_ms, "Pause between phases, so a person can watch")
+      ->capture_default_str();
   app.add_option("--rounds", rounds, "How many times to run the phases")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (!allocmon::tracking_enabled())

@@ -1,11 +1,11 @@
 /* allocmon tracking client: the stable C ABI a device runtime calls on every buffer allocation and free.
  *
- * Tracking is off unless TT_ALLOC_TRACKING_ENABLED=1 at process start (or allocmon_configure() turns it on); then
- * every call below returns after one predictable branch. When on, a call appends a 32-byte record to a queue of
- * the calling thread (no system call, no lock); a background thread ships batches to allocation_server over the
- * Unix socket TT_ALLOC_SERVER_SOCKET (default /tmp/tt_allocation_server.sock). The server being absent, slow or
- * restarted never blocks or crashes the application: the client keeps its own table of live buffers and
- * re-sends it when it (re)connects. */
+ * Tracking is off unless TT_ALLOC_TRACKING_ENABLED=1 at process start (or allocmon_configure() turns it on);
+ * then every call below returns after one predictable branch. When on, a call appends a 32-byte record to a
+ * queue of the calling thread (no system call, no lock); a background thread ships batches to
+ * allocation_server over the Unix socket TT_ALLOC_SERVER_SOCKET (default /tmp/tt_allocation_server.sock). The
+ * server being absent, slow or restarted never blocks or crashes the application: the client keeps its own
+ * table of live buffers and re-sends it when it (re)connects. */
 #ifndef ALLOCMON_CLIENT_H
 #define ALLOCMON_CLIENT_H
 
@@ -20,48 +20,49 @@ extern "C" {
 #define ALLOCMON_API __attribute__((visibility("default")))
 
 typedef struct allocmon_device_info {
-  int32_t device_id;       /* physical device id, fixed when the device opens */
-  int32_t mesh_row;        /* -1 when not part of a mesh */
-  int32_t mesh_col;        /* -1 when not part of a mesh */
-  const char* architecture; /* e.g. "wormhole_b0"; copied, may be NULL */
+  int32_t device_id;                            /* physical device id, fixed when the device opens */
+  int32_t mesh_row;                             /* -1 when not part of a mesh */
+  int32_t mesh_col;                             /* -1 when not part of a mesh */
+  const char* architecture;                     /* e.g. "wormhole_b0"; copied, may be NULL */
   uint64_t capacity[ALLOCMON_MAX_MEMORY_TYPES]; /* bytes per allocmon_memory_type, 0 = none or unknown */
 } allocmon_device_info;
 
-/* Non-zero while tracking is on. The C++ header reads this flag inline so that a disabled call costs one branch. */
+/* Non-zero while tracking is on. The C++ header reads this flag inline so that a disabled call costs one
+ * branch. */
 extern ALLOCMON_API volatile int allocmon_tracking_enabled;
 
-/* Overrides the environment: enabled (0/1) and the server socket path (NULL keeps the current one). Call before
- * the first event; meant for tests and embedders. */
+/* Overrides the environment: enabled (0/1) and the server socket path (NULL keeps the current one). Call
+ * before the first event; meant for tests and embedders. */
 ALLOCMON_API void allocmon_configure(int enabled, const char* socket_path);
 
 ALLOCMON_API void allocmon_register_device(const allocmon_device_info* info);
 /* Also releases, in the server's accounting, whatever this process still holds on the device. */
 ALLOCMON_API void allocmon_unregister_device(int32_t device_id);
 
-ALLOCMON_API void allocmon_alloc(int32_t device_id, allocmon_memory_type type, uint64_t size, uint64_t address,
-                                 uint64_t buffer_id);
+ALLOCMON_API void allocmon_alloc(int32_t device_id, allocmon_memory_type type, uint64_t size,
+                                 uint64_t address, uint64_t buffer_id);
 ALLOCMON_API void allocmon_free(int32_t device_id, uint64_t buffer_id);
 /* Allocator statistics for one device and type, shown by the monitor as fill and fragmentation. */
-ALLOCMON_API void allocmon_report_free_space(int32_t device_id, allocmon_memory_type type, uint64_t free_bytes,
-                                             uint64_t largest_free_block);
+ALLOCMON_API void allocmon_report_free_space(int32_t device_id, allocmon_memory_type type,
+                                             uint64_t free_bytes, uint64_t largest_free_block);
 
 enum {
-  ALLOCMON_FLUSH_OK = 0,          /* the server applied every event this process reported before the call */
-  ALLOCMON_FLUSH_DISABLED = 1,    /* tracking is off: nothing to flush */
-  ALLOCMON_FLUSH_NO_SERVER = -1,  /* no server reachable on the socket */
-  ALLOCMON_FLUSH_TIMEOUT = -2,    /* the server did not confirm in time (stalled?) */
+  ALLOCMON_FLUSH_OK = 0,         /* the server applied every event this process reported before the call */
+  ALLOCMON_FLUSH_DISABLED = 1,   /* tracking is off: nothing to flush */
+  ALLOCMON_FLUSH_NO_SERVER = -1, /* no server reachable on the socket */
+  ALLOCMON_FLUSH_TIMEOUT = -2,   /* the server did not confirm in time (stalled?) */
 };
 /* Barrier: returns once the server has applied every event reported before it by any thread of this process
  * (events that happen-before the call), or after timeout_ms. Tests and tools use it instead of sleeping. */
 ALLOCMON_API int allocmon_flush(int timeout_ms);
 
 typedef struct allocmon_client_stats {
-  uint64_t events_reported;    /* alloc/free/free-space calls accepted while enabled */
-  uint64_t events_sent;        /* events written to the server socket */
-  uint64_t resyncs;            /* full live-table re-sends (connect, reconnect, recovery from a stalled server) */
-  uint64_t events_superseded;  /* queued events dropped because a resync replaced them (server stalled) */
-  uint64_t client_errors;      /* unknown frees, duplicate ids, unregistered devices seen by the client */
-  uint64_t live_buffers;       /* buffers this process holds, by the client's own table */
+  uint64_t events_reported; /* alloc/free/free-space calls accepted while enabled */
+  uint64_t events_sent;     /* events written to the server socket */
+  uint64_t resyncs; /* full live-table re-sends (connect, reconnect, recovery from a stalled server) */
+  uint64_t events_superseded; /* queued events dropped because a resync replaced them (server stalled) */
+  uint64_t client_errors;     /* unknown frees, duplicate ids, unregistered devices seen by the client */
+  uint64_t live_buffers;      /* buffers this process holds, by the client's own table */
   int connected;
 } allocmon_client_stats;
 ALLOCMON_API void allocmon_get_client_stats(allocmon_client_stats* out);

@@ -13,9 +13,12 @@ enum class MemoryType : int {
 #undef ALLOCMON_CXX_ENTRY
 };
 
-inline bool tracking_enabled() { return __builtin_expect(allocmon_tracking_enabled != 0, 0); }
+inline bool tracking_enabled() {
+  return __builtin_expect(allocmon_tracking_enabled != 0, 0);
+}
 
-inline void track_alloc(int32_t device, MemoryType type, uint64_t size, uint64_t address, uint64_t buffer_id) {
+inline void track_alloc(int32_t device, MemoryType type, uint64_t size, uint64_t address,
+                        uint64_t buffer_id) {
   if (tracking_enabled())
     allocmon_alloc(device, static_cast<allocmon_memory_type>(type), size, address, buffer_id);
 }
@@ -24,9 +27,11 @@ inline void track_free(int32_t device, uint64_t buffer_id) {
   if (tracking_enabled()) allocmon_free(device, buffer_id);
 }
 
-inline void track_free_space(int32_t device, MemoryType type, uint64_t free_bytes, uint64_t largest_free_block) {
+inline void track_free_space(int32_t device, MemoryType type, uint64_t free_bytes,
+                             uint64_t largest_free_block) {
   if (tracking_enabled())
-    allocmon_report_free_space(device, static_cast<allocmon_memory_type>(type), free_bytes, largest_free_block);
+    allocmon_report_free_space(device, static_cast<allocmon_memory_type>(type), free_bytes,
+                               largest_free_block);
 }
 
 struct DeviceInfo {
@@ -52,6 +57,8 @@ inline void unregister_device(int32_t device) {
   if (tracking_enabled()) allocmon_unregister_device(device);
 }
 
-inline int flush(int timeout_ms = 5000) { return allocmon_flush(timeout_ms); }
+inline int flush(int timeout_ms = 5000) {
+  return allocmon_flush(timeout_ms);
+}
 
 }  // namespace allocmon

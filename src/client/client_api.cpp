@@ -1,5 +1,6 @@
-// The C ABI entry points. The hot path is: one load and branch on the enabled flag, one thread-local load, one
-// 32-byte store into the thread's queue and one release store. Everything else happens on the shipper thread.
+// The C ABI entry points. The hot path is: one load and branch on the enabled flag, one thread-local load,
+// one 32-byte store into the thread's queue and one release store. Everything else happens on the shipper
+// thread.
 #include <pthread.h>
 
 #include <cstdlib>
@@ -8,8 +9,8 @@
 #include "allocmon/client.h"
 #include "shipper.hpp"
 
-using allocmon::client::ThreadQueue;
 using allocmon::client::shipper;
+using allocmon::client::ThreadQueue;
 namespace wire = allocmon::wire;
 
 extern "C" {
@@ -102,8 +103,8 @@ void allocmon_free(int32_t device_id, uint64_t buffer_id) {
 void allocmon_report_free_space(int32_t device_id, allocmon_memory_type type, uint64_t free_bytes,
                                 uint64_t largest_free_block) {
   if (!allocmon_tracking_enabled) return;
-  push(wire::Event{0, free_bytes, largest_free_block, device_id, static_cast<uint8_t>(wire::EventKind::kFreeSpace),
-                   static_cast<uint8_t>(type), 0});
+  push(wire::Event{0, free_bytes, largest_free_block, device_id,
+                   static_cast<uint8_t>(wire::EventKind::kFreeSpace), static_cast<uint8_t>(type), 0});
 }
 
 int allocmon_flush(int timeout_ms) {

@@ -93,23 +93,28 @@ void Shipper::ensure_thread_started() {
 
 void Shipper::wake() {
   const uint64_t one = 1;
-  if (wake_fd_ >= 0) [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof(one));
+  if (wake_fd_ >= 0) [[maybe_unused]]
+    auto n = ::write(wake_fd_, &one, sizeof(one));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Draining. Events of one thread are applied in their order; across threads an event waits until what it depends
-// on has been applied (a free waits for its alloc, an alloc of a reused id for the free of the previous one, an
-// event on a device for its registration). The application's own synchronisation guarantees that the event it
-// depends on is already published when the dependent one is, so after one refresh of the queue limits a blocked
-// event is a real error (double free, unknown buffer) and is forwarded as-is for the server to count.
+// Draining. Events of one thread are applied in their order; across threads an event waits until what it
+// depends on has been applied (a free waits for its alloc, an alloc of a reused id for the free of the
+// previous one, an event on a device for its registration). The application's own synchronisation guarantees
+// that the event it depends on is already published when the dependent one is, so after one refresh of the
+// queue limits a blocked event is a real error (double free, unknown buffer) and is forwarded as-is for the
+// server to count.
 
 bool Shipper::ready(const wire::Event& event) const {
   switch (event.kind) {
     case static_cast<uint8_t>(wire::EventKind::kAlloc):
       return devices_.count(event.device_id) && !live_.count({event.device_id, event.buffer_id});
-    case static_cast<uint8_t>(wire::EventKind::kFree): return live_.count({event.device_id, event.buffer_id}) > 0;
-    case static_cast<uint8_t>(wire::EventKind::kFreeSpace): return devices_.count(event.device_id) > 0;
-    default: return true;
+    case static_cast<uint8_t>(wire::EventKind::kFree):
+      return live_.count({event.device_id, event.buffer_id}) > 0;
+    case static_cast<uint8_t>(wire::EventKind::kFreeSpace):
+      return devices_.count(event.device_id) > 0;
+    default:
+      return true;
   }
 }
 
@@ -189,7 +194,8 @@ void Shipper::drain_all() {
 
   std::lock_guard lock(registry_mutex_);
   std::erase_if(queues_, [&](ThreadQueue* queue) {
-    if (!queue->retired.load(std::memory_order_acquire) || queue->consumed() != queue->published()) return false;
+    if (!queue->retired.load(std::memory_order_acquire) || queue->consumed() != queue->published())
+      return false;
     retired_events_.fetch_add(queue->consumed(), std::memory_order_relaxed);
     delete queue;
     return true;
@@ -224,7 +230,8 @@ void Shipper::emit_message(wire::MessageType type, const Message& message) {
 
 void Shipper::emit_full_state() {
   const size_t start = out_.size();
-  for (const auto& [id, registration] : devices_) emit_message(wire::MessageType::kRegisterDevice, registration);
+  for (const auto& [id, registration] : devices_)
+    emit_message(wire::MessageType::kRegisterDevice, registration);
   for (const auto& [key, event] : free_space_) emit_event(event);
   for (const auto& [key, event] : live_) emit_event(event);
   close_batch();
@@ -235,7 +242,8 @@ void Shipper::emit_full_state() {
 void Shipper::send_pending() {
   close_batch();  // a frame whose first bytes are on the wire must not change any more
   while (fd_ >= 0 && out_sent_ < out_.size()) {
-    const ssize_t n = ::send(fd_, out_.data() + out_sent_, out_.size() - out_sent_, MSG_NOSIGNAL | MSG_DONTWAIT);
+    const ssize_t n =
+        ::send(fd_, out_.data() + out_sent_, out_.size() - out_sent_, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n > 0) {
       out_sent_ += static_cast<size_t>(n);
     } else if (n < 0 && errno == EINTR) {
@@ -252,7 +260,8 @@ void Shipper::send_pending() {
     out_.clear();
     out_sent_ = 0;
     if (resync_pending_) {
-      // The stalled server caught up with everything we had queued: replace what we dropped by the full state.
+      // The stalled server caught up with everything we had queued: replace what we dropped by the full
+      // state.
       resync_pending_ = false;
       close_batch();
       wire::append_frame(out_, wire::MessageType::kReset, nullptr, 0);
@@ -296,13 +305,14 @@ void Shipper::try_connect(bool force) {
   }
   const int fd = connect_unix(path, /*nonblocking=*/true);
   if (fd < 0) {
-    if (!warned_) {
+    if (!warned_ && !stop_.load()) {  // at exit there is no application left to warn
       warned_ = true;
-      std::fprintf(stderr,
-                   "allocmon: tracking is on (%s=1) but no allocation server answers on %s (%s). Start one with "
-                   "`allocation_server` (socket path: %s). The application continues; allocmon connects when the "
-                   "server appears.\n",
-                   wire::kEnableEnvVar, path.c_str(), std::strerror(errno), wire::kSocketEnvVar);
+      std::fprintf(
+          stderr,
+          "allocmon: tracking is on (%s=1) but no allocation server answers on %s (%s). Start one with "
+          "`allocation_server` (socket path: %s). The application continues; allocmon connects when the "
+          "server appears.\n",
+          wire::kEnableEnvVar, path.c_str(), std::strerror(errno), wire::kSocketEnvVar);
     }
     return;
   }
@@ -393,7 +403,9 @@ void Shipper::run() {
   while (true) {
     const bool stopping = stop_.load();
     drain_all();
-    try_connect(/*force=*/stopping);
+    // Nothing registered and nothing live: nothing the server needs, so no connection attempts (and no
+    // warning).
+    if (!devices_.empty() || !live_.empty()) try_connect(/*force=*/stopping);
     handle_flush_requests();
     send_pending();
     read_incoming();

@@ -1,6 +1,7 @@
 // Per-thread event queue: single producer (the application thread), single consumer (the shipper thread).
 // Unbounded list of fixed-size segments, so the producer never waits and never drops; it only mallocs a new
-// segment every kSegmentEvents events. Publication is one release store of a counter the producer alone writes.
+// segment every kSegmentEvents events. Publication is one release store of a counter the producer alone
+// writes.
 #pragma once
 
 #include <atomic>

@@ -1,5 +1,5 @@
-// Device memory layout of the emulated architectures. Numbers from tt-metal's HAL and SoC descriptors as listed in
-// shared/reference/tt-metal-allocator.md (verified there at tt-metal commit a8c5af0f).
+// Device memory layout of the emulated architectures. Numbers from tt-metal's HAL and SoC descriptors as
+// listed in shared/reference/tt-metal-allocator.md (verified there at tt-metal commit a8c5af0f).
 #pragma once
 
 #include <cstdint>
@@ -11,12 +11,12 @@ namespace allocmon::mesh {
 struct Architecture {
   std::string name;
   uint32_t dram_banks;
-  uint64_t dram_bank_size;      // allocatable bytes per DRAM bank (view)
-  uint64_t dram_base;           // first allocatable DRAM address
-  uint32_t dram_alignment;      // also the free list's minimum block alignment for every buffer type
-  uint32_t grid_x, grid_y;      // worker (Tensix) grid; one L1 bank per core
-  uint64_t l1_size;             // worker L1 per core
-  uint64_t l1_base;             // first allocatable L1 address (firmware, mailboxes, kernel config below)
+  uint64_t dram_bank_size;  // allocatable bytes per DRAM bank (view)
+  uint64_t dram_base;       // first allocatable DRAM address
+  uint32_t dram_alignment;  // also the free list's minimum block alignment for every buffer type
+  uint32_t grid_x, grid_y;  // worker (Tensix) grid; one L1 bank per core
+  uint64_t l1_size;         // worker L1 per core
+  uint64_t l1_base;         // first allocatable L1 address (firmware, mailboxes, kernel config below)
   uint32_t l1_alignment;
   // Bytes allocated at device open, like tt-metal's system buffers (seen by the proof of concept per device).
   uint64_t system_dram_bytes;

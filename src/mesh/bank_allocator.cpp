@@ -3,7 +3,9 @@
 namespace allocmon::mesh {
 
 namespace {
-uint64_t round_up(uint64_t value, uint64_t alignment) { return (value + alignment - 1) / alignment * alignment; }
+uint64_t round_up(uint64_t value, uint64_t alignment) {
+  return (value + alignment - 1) / alignment * alignment;
+}
 }  // namespace
 
 BankAllocator::BankAllocator(std::string type_name, uint32_t banks, uint64_t base, uint64_t bank_size,
@@ -22,17 +24,18 @@ uint64_t BankAllocator::bytes_per_bank(uint64_t size, uint64_t page_size) const 
 
 Placement BankAllocator::allocate(uint64_t size, uint64_t page_size, std::optional<bool> bottom_up) {
   if (page_size == 0 || size % page_size != 0)
-    throw std::invalid_argument("buffer size " + std::to_string(size) + " B is not a multiple of the page size " +
-                                std::to_string(page_size) + " B");
+    throw std::invalid_argument("buffer size " + std::to_string(size) +
+                                " B is not a multiple of the page size " + std::to_string(page_size) + " B");
   const uint64_t per_bank = bytes_per_bank(size, page_size);
   auto address = free_list_.allocate(per_bank, bottom_up.value_or(bottom_up_));
   if (!address) {
     const FreeListStats s = free_list_.stats();
-    throw OutOfMemory("Out of Memory: Not enough space to allocate " + std::to_string(size) + " B " + type_name_ +
-                      " buffer across " + std::to_string(banks_) + " banks, where each bank needs to store " +
-                      std::to_string(per_bank) + " B, but bank size is " + std::to_string(free_list_.size()) +
-                      " B (allocated: " + std::to_string(s.allocated) + " B, free: " + std::to_string(s.free) +
-                      " B, largest free block: " + std::to_string(s.largest_free_block) + " B)");
+    throw OutOfMemory(
+        "Out of Memory: Not enough space to allocate " + std::to_string(size) + " B " + type_name_ +
+        " buffer across " + std::to_string(banks_) + " banks, where each bank needs to store " +
+        std::to_string(per_bank) + " B, but bank size is " + std::to_string(free_list_.size()) +
+        " B (allocated: " + std::to_string(s.allocated) + " B, free: " + std::to_string(s.free) +
+        " B, largest free block: " + std::to_string(s.largest_free_block) + " B)");
   }
   return Placement{*address, per_bank, banks_};
 }

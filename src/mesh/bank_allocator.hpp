@@ -1,6 +1,6 @@
 // One buffer type's banks (DRAM, L1, L1_SMALL or TRACE) moving in lock-step over one shared free list, as in
-// tt-metal: an interleaved buffer puts page p in bank p mod banks, so every bank holds the same number of pages
-// at the same address.
+// tt-metal: an interleaved buffer puts page p in bank p mod banks, so every bank holds the same number of
+// pages at the same address.
 #pragma once
 
 #include <cstdint>
@@ -25,10 +25,10 @@ struct Placement {
 
 class BankAllocator {
  public:
-  // base/bank_size: the type's address range in every bank. page_alignment rounds pages (L1 16 B, DRAM 32/64 B);
-  // block_alignment is the free list's (the DRAM alignment, for every type).
-  BankAllocator(std::string type_name, uint32_t banks, uint64_t base, uint64_t bank_size, uint32_t page_alignment,
-                uint32_t block_alignment, bool bottom_up_by_default);
+  // base/bank_size: the type's address range in every bank. page_alignment rounds pages (L1 16 B, DRAM 32/64
+  // B); block_alignment is the free list's (the DRAM alignment, for every type).
+  BankAllocator(std::string type_name, uint32_t banks, uint64_t base, uint64_t bank_size,
+                uint32_t page_alignment, uint32_t block_alignment, bool bottom_up_by_default);
 
   // Throws OutOfMemory with tt-metal's wording.
   Placement allocate(uint64_t size, uint64_t page_size, std::optional<bool> bottom_up = std::nullopt);

@@ -5,7 +5,9 @@
 namespace allocmon::mesh {
 
 namespace {
-uint64_t round_up(uint64_t value, uint64_t alignment) { return (value + alignment - 1) / alignment * alignment; }
+uint64_t round_up(uint64_t value, uint64_t alignment) {
+  return (value + alignment - 1) / alignment * alignment;
+}
 }  // namespace
 
 FreeList::FreeList(uint64_t base, uint64_t size, uint64_t alignment)

@@ -1,6 +1,6 @@
 // Address-ordered first-fit free list over one address range, as tt-metal's bank managers configure theirs:
-// bottom-up takes the lowest free block that fits and cuts from its low end; top-down the highest, cut from its
-// high end. Blocks are multiples of the alignment; freeing coalesces with free neighbours.
+// bottom-up takes the lowest free block that fits and cuts from its low end; top-down the highest, cut from
+// its high end. Blocks are multiples of the alignment; freeing coalesces with free neighbours.
 #pragma once
 
 #include <cstdint>

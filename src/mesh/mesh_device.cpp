@@ -16,10 +16,14 @@ uint64_t next_mesh_serial() {
 
 MemoryType memory_type(BufferType type) {
   switch (type) {
-    case BufferType::DRAM: return MemoryType::DRAM;
-    case BufferType::L1: return MemoryType::L1;
-    case BufferType::L1_SMALL: return MemoryType::L1_SMALL;
-    case BufferType::TRACE: return MemoryType::TRACE;
+    case BufferType::DRAM:
+      return MemoryType::DRAM;
+    case BufferType::L1:
+      return MemoryType::L1;
+    case BufferType::L1_SMALL:
+      return MemoryType::L1_SMALL;
+    case BufferType::TRACE:
+      return MemoryType::TRACE;
   }
   return MemoryType::DRAM;
 }
@@ -34,10 +38,14 @@ int available_devices(const MeshOptions& options) {
 
 std::string_view buffer_type_name(BufferType type) {
   switch (type) {
-    case BufferType::DRAM: return "DRAM";
-    case BufferType::L1: return "L1";
-    case BufferType::L1_SMALL: return "L1_SMALL";
-    case BufferType::TRACE: return "TRACE";
+    case BufferType::DRAM:
+      return "DRAM";
+    case BufferType::L1:
+      return "L1";
+    case BufferType::L1_SMALL:
+      return "L1_SMALL";
+    case BufferType::TRACE:
+      return "TRACE";
   }
   return "?";
 }
@@ -46,9 +54,16 @@ std::string_view buffer_type_name(BufferType type) {
 
 MeshBuffer::MeshBuffer(std::shared_ptr<MeshDevice> mesh, uint64_t id, BufferType type, uint64_t size,
                        uint64_t page_size, Placement placement)
-    : mesh_(std::move(mesh)), id_(id), type_(type), size_(size), page_size_(page_size), placement_(placement) {}
+    : mesh_(std::move(mesh)),
+      id_(id),
+      type_(type),
+      size_(size),
+      page_size_(page_size),
+      placement_(placement) {}
 
-MeshBuffer::~MeshBuffer() { deallocate(); }
+MeshBuffer::~MeshBuffer() {
+  deallocate();
+}
 
 void MeshBuffer::deallocate() {
   if (allocated_) mesh_->release(*this);
@@ -58,7 +73,9 @@ void MeshBuffer::deallocate() {
 
 std::shared_ptr<MeshDevice> MeshDevice::open(const MeshOptions& options) {
   const Architecture* arch = find_architecture(options.architecture);
-  if (!arch) throw std::invalid_argument("unknown architecture '" + options.architecture + "' (wormhole_b0, blackhole)");
+  if (!arch)
+    throw std::invalid_argument("unknown architecture '" + options.architecture +
+                                "' (wormhole_b0, blackhole)");
   if (options.rows <= 0 || options.cols <= 0) throw std::invalid_argument("mesh shape must be positive");
   const int requested = options.rows * options.cols;
   const int available = available_devices(options);
@@ -76,7 +93,8 @@ std::shared_ptr<MeshDevice> MeshDevice::open(const MeshOptions& options) {
     throw std::invalid_argument("physical_ids has " + std::to_string(ids.size()) + " entries for a " +
                                 std::to_string(options.rows) + "x" + std::to_string(options.cols) + " mesh");
   if (options.l1_small_size >= arch->l1_bank_size() || options.trace_region_size >= arch->dram_bank_size)
-    throw std::invalid_argument("l1_small_size / trace_region_size larger than the memory they are carved from");
+    throw std::invalid_argument(
+        "l1_small_size / trace_region_size larger than the memory they are carved from");
   std::shared_ptr<MeshDevice> mesh(new MeshDevice(options, *arch, std::move(ids)));
 
   for (int index = 0; index < requested; ++index) {
@@ -87,7 +105,8 @@ std::shared_ptr<MeshDevice> MeshDevice::open(const MeshOptions& options) {
     info.mesh_col = index % options.cols;
     info.capacity[ALLOCMON_DRAM] = uint64_t{arch->dram_banks} * mesh->dram_->bank_size();
     info.capacity[ALLOCMON_L1] = uint64_t{arch->l1_banks()} * mesh->l1_->bank_size();
-    if (mesh->l1_small_) info.capacity[ALLOCMON_L1_SMALL] = uint64_t{arch->l1_banks()} * mesh->l1_small_->bank_size();
+    if (mesh->l1_small_)
+      info.capacity[ALLOCMON_L1_SMALL] = uint64_t{arch->l1_banks()} * mesh->l1_small_->bank_size();
     if (mesh->trace_) info.capacity[ALLOCMON_TRACE] = uint64_t{arch->dram_banks} * mesh->trace_->bank_size();
     register_device(info);
   }
@@ -101,28 +120,35 @@ MeshDevice::MeshDevice(const MeshOptions& options, const Architecture& arch, std
     : arch_(arch), rows_(options.rows), cols_(options.cols), physical_ids_(std::move(ids)) {
   const uint64_t dram_top = arch.dram_base + arch.dram_bank_size;
   const uint64_t trace = options.trace_region_size / arch.dram_alignment * arch.dram_alignment;
-  dram_ = std::make_unique<BankAllocator>("DRAM", arch.dram_banks, arch.dram_base, arch.dram_bank_size - trace,
-                                          arch.dram_alignment, arch.dram_alignment, /*bottom_up=*/true);
+  dram_ =
+      std::make_unique<BankAllocator>("DRAM", arch.dram_banks, arch.dram_base, arch.dram_bank_size - trace,
+                                      arch.dram_alignment, arch.dram_alignment, /*bottom_up=*/true);
   if (trace)
-    trace_ = std::make_unique<BankAllocator>("TRACE", arch.dram_banks, dram_top - trace, trace, arch.dram_alignment,
-                                             arch.dram_alignment, true);
+    trace_ = std::make_unique<BankAllocator>("TRACE", arch.dram_banks, dram_top - trace, trace,
+                                             arch.dram_alignment, arch.dram_alignment, true);
   const uint64_t l1_small = options.l1_small_size / arch.dram_alignment * arch.dram_alignment;
   l1_ = std::make_unique<BankAllocator>("L1", arch.l1_banks(), arch.l1_base, arch.l1_bank_size() - l1_small,
                                         arch.l1_alignment, arch.dram_alignment, /*bottom_up=*/false);
   if (l1_small)
-    l1_small_ = std::make_unique<BankAllocator>("L1_SMALL", arch.l1_banks(), arch.l1_size - l1_small, l1_small,
-                                                arch.l1_alignment, arch.dram_alignment, false);
+    l1_small_ = std::make_unique<BankAllocator>("L1_SMALL", arch.l1_banks(), arch.l1_size - l1_small,
+                                                l1_small, arch.l1_alignment, arch.dram_alignment, false);
   next_id_ = next_mesh_serial() << 40;
 }
 
-MeshDevice::~MeshDevice() { close(); }
+MeshDevice::~MeshDevice() {
+  close();
+}
 
 BankAllocator* MeshDevice::allocator_for(BufferType type) {
   switch (type) {
-    case BufferType::DRAM: return dram_.get();
-    case BufferType::L1: return l1_.get();
-    case BufferType::L1_SMALL: return l1_small_.get();
-    case BufferType::TRACE: return trace_ ? trace_.get() : dram_.get();  // no trace region: plain DRAM
+    case BufferType::DRAM:
+      return dram_.get();
+    case BufferType::L1:
+      return l1_.get();
+    case BufferType::L1_SMALL:
+      return l1_small_.get();
+    case BufferType::TRACE:
+      return trace_ ? trace_.get() : dram_.get();  // no trace region: plain DRAM
   }
   return nullptr;
 }
@@ -137,7 +163,8 @@ void MeshDevice::report_free_space(BufferType type) {
   const BankAllocator* a = allocator_for(type);
   if (!a || !tracking_enabled()) return;
   const FreeListStats s = a->stats();
-  for (int id : physical_ids_) track_free_space(id, memory_type(type), s.free * a->banks(), s.largest_free_block);
+  for (int id : physical_ids_)
+    track_free_space(id, memory_type(type), s.free * a->banks(), s.largest_free_block);
 }
 
 std::shared_ptr<MeshBuffer> MeshDevice::allocate(BufferType type, uint64_t size, uint64_t page_size,
@@ -146,22 +173,23 @@ std::shared_ptr<MeshBuffer> MeshDevice::allocate(BufferType type, uint64_t size,
   if (!open_) throw std::runtime_error("mesh device is closed");
   BankAllocator* a = allocator_for(type);
   if (!a)
-    throw OutOfMemory("Out of Memory: the " + std::string(buffer_type_name(type)) +
-                      " region has size 0 on this mesh (open it with a non-zero l1_small_size / trace_region_size)");
+    throw OutOfMemory(
+        "Out of Memory: the " + std::string(buffer_type_name(type)) +
+        " region has size 0 on this mesh (open it with a non-zero l1_small_size / trace_region_size)");
   Placement placement;
   try {
     placement = a->allocate(size, page_size, bottom_up);
   } catch (const OutOfMemory& e) {
     std::string ids;
     for (int id : physical_ids_) ids += (ids.empty() ? "" : ",") + std::to_string(id);
-    throw OutOfMemory(std::string(e.what()) + " [mesh " + std::to_string(rows_) + "x" + std::to_string(cols_) +
-                      ", devices " + ids + "]");
+    throw OutOfMemory(std::string(e.what()) + " [mesh " + std::to_string(rows_) + "x" +
+                      std::to_string(cols_) + ", devices " + ids + "]");
   }
   const uint64_t id = next_id_++;
   auto buffer = std::make_shared<MeshBuffer>(shared_from_this(), id, type, size, page_size, placement);
   live_[id] = buffer.get();
-  // One mesh buffer, one report per device: frees must reach every device the same way (the proof of concept saw
-  // frees on device 0 only).
+  // One mesh buffer, one report per device: frees must reach every device the same way (the proof of concept
+  // saw frees on device 0 only).
   for (int device : physical_ids_) track_alloc(device, memory_type(type), size, placement.address, id);
   report_free_space(type);
   return buffer;
@@ -184,7 +212,8 @@ void MeshDevice::begin_program(const std::string& name, uint64_t cb_bytes, uint6
     // Kernel binaries live in the kernel-config region (not allocator-managed); tracked as KERNEL memory.
     const uint64_t id = next_id_++;
     program_cache_[name] = id;
-    for (int device : physical_ids_) track_alloc(device, MemoryType::KERNEL, kernel_bytes, next_kernel_address_, id);
+    for (int device : physical_ids_)
+      track_alloc(device, MemoryType::KERNEL, kernel_bytes, next_kernel_address_, id);
     next_kernel_address_ += kernel_bytes;
   }
   // Circular buffers are placed upward from the L1 unreserved base for the program's run.

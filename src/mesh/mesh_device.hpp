@@ -1,5 +1,6 @@
-// An emulated mesh of devices. Buffers are allocated once on the mesh's allocators (lock-step: same address on
-// every device) and reported to allocmon once per device with that device's physical id, like a real runtime.
+// An emulated mesh of devices. Buffers are allocated once on the mesh's allocators (lock-step: same address
+// on every device) and reported to allocmon once per device with that device's physical id, like a real
+// runtime.
 #pragma once
 
 #include <cstdint>
@@ -33,8 +34,8 @@ class MeshDevice;
 
 class MeshBuffer {
  public:
-  MeshBuffer(std::shared_ptr<MeshDevice> mesh, uint64_t id, BufferType type, uint64_t size, uint64_t page_size,
-             Placement placement);
+  MeshBuffer(std::shared_ptr<MeshDevice> mesh, uint64_t id, BufferType type, uint64_t size,
+             uint64_t page_size, Placement placement);
   ~MeshBuffer();
   MeshBuffer(const MeshBuffer&) = delete;
   MeshBuffer& operator=(const MeshBuffer&) = delete;

@@ -3,8 +3,8 @@
 #include <cblas.h>
 
 #include <atomic>
-#include <mutex>
 #include <functional>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 
@@ -44,7 +44,8 @@ struct ProgramRun {
 }  // namespace
 
 void parallel_for_devices(int devices, const std::function<void(int)>& fn) {
-  const int threads = std::max(1, std::min<int>(devices, static_cast<int>(std::thread::hardware_concurrency())));
+  const int threads =
+      std::max(1, std::min<int>(devices, static_cast<int>(std::thread::hardware_concurrency())));
   std::atomic<int> next{0};
   std::exception_ptr error;
   std::mutex error_mutex;
@@ -104,11 +105,13 @@ MeshTensor matmul(const MeshTensor& a, const MeshTensor& b) {
   if (as.size() < 2 || bs.size() < 2) throw std::invalid_argument("matmul needs tensors of rank 2 or more");
   const int64_t m = as[as.size() - 2], k = as.back(), n = bs.back();
   if (bs[bs.size() - 2] != k)
-    throw std::invalid_argument("matmul: inner dims differ per device: " + shape_text(as) + " x " + shape_text(bs));
+    throw std::invalid_argument("matmul: inner dims differ per device: " + shape_text(as) + " x " +
+                                shape_text(bs));
   const std::vector<int64_t> a_batch(as.begin(), as.end() - 2), b_batch(bs.begin(), bs.end() - 2);
   const bool broadcast_b = b_batch.empty();
   if (!broadcast_b && a_batch != b_batch)
-    throw std::invalid_argument("matmul: batch dims differ per device: " + shape_text(as) + " x " + shape_text(bs));
+    throw std::invalid_argument("matmul: batch dims differ per device: " + shape_text(as) + " x " +
+                                shape_text(bs));
   int64_t batches = 1;
   for (int64_t d : a_batch) batches *= d;
 

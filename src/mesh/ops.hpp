@@ -1,6 +1,6 @@
 // Device ops on the emulated mesh. Each allocates its output through the mesh allocator, reports its circular
-// buffers (CB) for the run and its kernels (KERNEL) into the program cache, and computes every device's shard in
-// parallel on a thread pool. bfloat16 outputs are rounded like the hardware's packer.
+// buffers (CB) for the run and its kernels (KERNEL) into the program cache, and computes every device's shard
+// in parallel on a thread pool. bfloat16 outputs are rounded like the hardware's packer.
 #pragma once
 
 #include <functional>

@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "ops.hpp"
+
 namespace allocmon::mesh {
 
 namespace {
@@ -15,12 +17,14 @@ int64_t volume(const std::vector<int64_t>& shape) {
   return v;
 }
 
-int64_t round_up(int64_t value, int64_t to) { return (value + to - 1) / to * to; }
+int64_t round_up(int64_t value, int64_t to) {
+  return (value + to - 1) / to * to;
+}
 
 // Copies the block of `block` shape between a big row-major array and a compact one. `offset` is the block's
 // position in the big array; to_block selects the direction.
-void copy_block(float* big, const std::vector<int64_t>& big_shape, float* compact, const std::vector<int64_t>& block,
-                const std::vector<int64_t>& offset, bool to_block) {
+void copy_block(float* big, const std::vector<int64_t>& big_shape, float* compact,
+                const std::vector<int64_t>& block, const std::vector<int64_t>& offset, bool to_block) {
   const size_t rank = big_shape.size();
   std::vector<int64_t> big_strides(rank, 1);
   for (size_t i = rank - 1; i > 0; --i) big_strides[i - 1] = big_strides[i] * big_shape[i];
@@ -51,10 +55,12 @@ std::vector<int64_t> shard_shape_for(const std::vector<int64_t>& shape, Distribu
                                   std::to_string(shape.size()) + " tensor");
     if (shard[dim] % parts != 0)
       throw std::invalid_argument("tensor dim " + std::to_string(dim) + " (" + std::to_string(shard[dim]) +
-                                  ") does not divide evenly over the " + std::to_string(parts) + " mesh " + axis);
+                                  ") does not divide evenly over the " + std::to_string(parts) + " mesh " +
+                                  axis);
     shard[dim] /= parts;
   };
-  if (d.row_dim >= 0 && d.row_dim == d.col_dim) throw std::invalid_argument("row and column shard dims must differ");
+  if (d.row_dim >= 0 && d.row_dim == d.col_dim)
+    throw std::invalid_argument("row and column shard dims must differ");
   split(d.row_dim, rows, "rows");
   split(d.col_dim, cols, "columns");
   return shard;
@@ -62,7 +68,9 @@ std::vector<int64_t> shard_shape_for(const std::vector<int64_t>& shape, Distribu
 
 }  // namespace
 
-uint64_t element_size(DataType dtype) { return dtype == DataType::BFloat16 ? 2 : 4; }
+uint64_t element_size(DataType dtype) {
+  return dtype == DataType::BFloat16 ? 2 : 4;
+}
 
 uint64_t page_size(DataType dtype, Layout layout, const std::vector<int64_t>& shard_shape) {
   if (layout == Layout::Tile) return kTileSize * kTileSize * element_size(dtype);
@@ -88,7 +96,9 @@ void round_to_bfloat16(float* data, size_t count) {
   }
 }
 
-size_t MeshTensor::shard_elements() const { return static_cast<size_t>(volume(shard_shape)); }
+size_t MeshTensor::shard_elements() const {
+  return static_cast<size_t>(volume(shard_shape));
+}
 
 void MeshTensor::deallocate() {
   if (buffer) buffer->deallocate();
@@ -109,12 +119,15 @@ MeshTensor allocate_like(const MeshTensor& like, const std::vector<int64_t>& sha
   if (like.distribution.col_dim >= 0) out.shape[like.distribution.col_dim] *= like.mesh->cols();
   out.buffer = like.mesh->allocate(out.memory, shard_bytes(out.dtype, out.layout, shard_shape),
                                    page_size(out.dtype, out.layout, shard_shape));
-  out.shards.assign(like.mesh->num_devices(), std::vector<float>(static_cast<size_t>(volume(shard_shape))));
+  out.shards.resize(like.mesh->num_devices());
+  parallel_for_devices(like.mesh->num_devices(),
+                       [&](int d) { out.shards[d].resize(static_cast<size_t>(volume(shard_shape))); });
   return out;
 }
 
-MeshTensor distribute(const std::shared_ptr<MeshDevice>& mesh, const float* data, const std::vector<int64_t>& shape,
-                      DataType dtype, Layout layout, BufferType memory, Distribution distribution) {
+MeshTensor distribute(const std::shared_ptr<MeshDevice>& mesh, const float* data,
+                      const std::vector<int64_t>& shape, DataType dtype, Layout layout, BufferType memory,
+                      Distribution distribution) {
   if (shape.empty()) throw std::invalid_argument("a device tensor needs at least one dimension");
   MeshTensor t;
   t.mesh = mesh;
@@ -124,23 +137,23 @@ MeshTensor distribute(const std::shared_ptr<MeshDevice>& mesh, const float* data
   t.memory = memory;
   t.distribution = distribution;
   t.shard_shape = shard_shape_for(shape, distribution, mesh->rows(), mesh->cols());
-  t.buffer = mesh->allocate(memory, shard_bytes(dtype, layout, t.shard_shape), page_size(dtype, layout, t.shard_shape));
+  t.buffer = mesh->allocate(memory, shard_bytes(dtype, layout, t.shard_shape),
+                            page_size(dtype, layout, t.shard_shape));
   t.shards.resize(mesh->num_devices());
-  for (int r = 0; r < mesh->rows(); ++r) {
-    for (int c = 0; c < mesh->cols(); ++c) {
-      std::vector<int64_t> offset(shape.size(), 0);
-      if (distribution.row_dim >= 0) offset[distribution.row_dim] = r * t.shard_shape[distribution.row_dim];
-      if (distribution.col_dim >= 0) offset[distribution.col_dim] = c * t.shard_shape[distribution.col_dim];
-      auto& shard = t.shards[r * mesh->cols() + c];
-      shard.resize(t.shard_elements());
-      copy_block(const_cast<float*>(data), shape, shard.data(), t.shard_shape, offset, /*to_block=*/true);
-      if (dtype == DataType::BFloat16) round_to_bfloat16(shard.data(), shard.size());
-    }
-  }
+  parallel_for_devices(mesh->num_devices(), [&](int index) {
+    const int r = index / mesh->cols(), c = index % mesh->cols();
+    std::vector<int64_t> offset(shape.size(), 0);
+    if (distribution.row_dim >= 0) offset[distribution.row_dim] = r * t.shard_shape[distribution.row_dim];
+    if (distribution.col_dim >= 0) offset[distribution.col_dim] = c * t.shard_shape[distribution.col_dim];
+    auto& shard = t.shards[index];
+    shard.resize(t.shard_elements());
+    copy_block(const_cast<float*>(data), shape, shard.data(), t.shard_shape, offset, /*to_block=*/true);
+    if (dtype == DataType::BFloat16) round_to_bfloat16(shard.data(), shard.size());
+  });
   return t;
 }
 
-std::vector<float> aggregate(const MeshTensor& t, Distribution composer, std::vector<int64_t>* out_shape) {
+HostBuffer aggregate(const MeshTensor& t, Distribution composer, std::vector<int64_t>* out_shape) {
   if (!t.allocated()) throw std::runtime_error("tensor is deallocated");
   std::vector<int64_t> shape = t.shard_shape;
   const int rows = composer.row_dim >= 0 ? t.mesh->rows() : 1;
@@ -151,16 +164,15 @@ std::vector<float> aggregate(const MeshTensor& t, Distribution composer, std::ve
     if (dim >= static_cast<int>(shape.size())) throw std::invalid_argument("concat dim out of range");
   if (composer.row_dim >= 0) shape[composer.row_dim] *= rows;
   if (composer.col_dim >= 0) shape[composer.col_dim] *= cols;
-  std::vector<float> out(static_cast<size_t>(volume(shape)));
-  for (int r = 0; r < rows; ++r) {
-    for (int c = 0; c < cols; ++c) {
-      std::vector<int64_t> offset(shape.size(), 0);
-      if (composer.row_dim >= 0) offset[composer.row_dim] = r * t.shard_shape[composer.row_dim];
-      if (composer.col_dim >= 0) offset[composer.col_dim] = c * t.shard_shape[composer.col_dim];
-      auto& shard = const_cast<std::vector<float>&>(t.shards[r * t.mesh->cols() + c]);
-      copy_block(out.data(), shape, shard.data(), t.shard_shape, offset, /*to_block=*/false);
-    }
-  }
+  HostBuffer out(static_cast<size_t>(volume(shape)));
+  parallel_for_devices(rows * cols, [&](int index) {
+    const int r = index / cols, c = index % cols;
+    std::vector<int64_t> offset(shape.size(), 0);
+    if (composer.row_dim >= 0) offset[composer.row_dim] = r * t.shard_shape[composer.row_dim];
+    if (composer.col_dim >= 0) offset[composer.col_dim] = c * t.shard_shape[composer.col_dim];
+    auto& shard = const_cast<HostBuffer&>(t.shards[r * t.mesh->cols() + c]);
+    copy_block(out.data(), shape, shard.data(), t.shard_shape, offset, /*to_block=*/false);
+  });
   if (out_shape) *out_shape = shape;
   return out;
 }

@@ -1,11 +1,12 @@
-// Distributed tensors on an emulated mesh: host data split into per-device shards (or replicated), held in tile
-// layout accounting (32x32 tiles, one tile per page) in a lock-step mesh buffer, and gathered back.
+// Distributed tensors on an emulated mesh: host data split into per-device shards (or replicated), held in
+// tile layout accounting (32x32 tiles, one tile per page) in a lock-step mesh buffer, and gathered back.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <vector>
 
+#include "host_memory.hpp"
 #include "mesh_device.hpp"
 
 namespace allocmon::mesh {
@@ -15,7 +16,8 @@ enum class Layout { Tile, RowMajor };
 
 inline constexpr int kTileSize = 32;
 
-// Which tensor dim is split over the mesh rows and which over the mesh columns; -1 replicates along that axis.
+// Which tensor dim is split over the mesh rows and which over the mesh columns; -1 replicates along that
+// axis.
 struct Distribution {
   int row_dim = -1;
   int col_dim = -1;
@@ -37,7 +39,7 @@ struct MeshTensor {
   Layout layout = Layout::Tile;
   BufferType memory = BufferType::DRAM;
   Distribution distribution;
-  std::vector<std::vector<float>> shards;  // device contents, mesh row-major order
+  std::vector<HostBuffer> shards;  // device contents, mesh row-major order
   std::shared_ptr<MeshBuffer> buffer;
 
   bool allocated() const { return buffer && buffer->allocated(); }
@@ -45,12 +47,15 @@ struct MeshTensor {
   size_t shard_elements() const;
 };
 
-// Splits host data (row-major, `shape`) over the mesh and allocates its buffer. Each sharded dim must divide evenly.
-MeshTensor distribute(const std::shared_ptr<MeshDevice>& mesh, const float* data, const std::vector<int64_t>& shape,
-                      DataType dtype, Layout layout, BufferType memory, Distribution distribution);
+// Splits host data (row-major, `shape`) over the mesh and allocates its buffer. Each sharded dim must divide
+// evenly.
+MeshTensor distribute(const std::shared_ptr<MeshDevice>& mesh, const float* data,
+                      const std::vector<int64_t>& shape, DataType dtype, Layout layout, BufferType memory,
+                      Distribution distribution);
 // A tensor of the given shard shape allocated like an op output (contents zero).
 MeshTensor allocate_like(const MeshTensor& like, const std::vector<int64_t>& shard_shape);
-// Concatenates shards back along the given dims (composer); -1 takes the first device's shard along that axis.
-std::vector<float> aggregate(const MeshTensor& tensor, Distribution composer, std::vector<int64_t>* out_shape);
+// Concatenates shards back along the given dims (composer); -1 takes the first device's shard along that
+// axis.
+HostBuffer aggregate(const MeshTensor& tensor, Distribution composer, std::vector<int64_t>* out_shape);
 
 }  // namespace allocmon::mesh

@@ -25,7 +25,8 @@ int main(int argc, char** argv) {
   app.add_option("-r,--refresh", options.refresh_ms, "Refresh period in milliseconds")
       ->capture_default_str()
       ->check(CLI::Range(10, 3600000));
-  app.add_option("--socket,-s", socket_path, "Server socket (env TT_ALLOC_SERVER_SOCKET)")->capture_default_str();
+  app.add_option("--socket,-s", socket_path, "Server socket (env TT_ALLOC_SERVER_SOCKET)")
+      ->capture_default_str();
   app.add_flag("--once", once, "Print one frame and exit");
   app.add_flag("--plain", plain, "Plain text frames instead of the full-screen view");
   app.add_flag("--json", json, "Print the server snapshot as JSON (docs/snapshot.md); implies --once");

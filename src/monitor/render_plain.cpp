@@ -31,13 +31,14 @@ std::string render_plain(const Frame& frame, const ViewOptions& options) {
   std::string out;
   char line[512];
   if (!frame.snapshot) {
-    std::snprintf(line, sizeof(line), "allocmon monitor: server %s not reachable (%s)\n", frame.socket_path.c_str(),
-                  frame.status.c_str());
+    std::snprintf(line, sizeof(line), "allocmon monitor: server %s not reachable (%s)\n",
+                  frame.socket_path.c_str(), frame.status.c_str());
     return line;
   }
   const Snapshot& s = *frame.snapshot;
   std::snprintf(line, sizeof(line),
-                "allocmon monitor | server %s | %zu devices | %" PRIu64 " live buffers, %s | %.0f events/s | %s\n",
+                "allocmon monitor | server %s | %zu devices | %" PRIu64
+                " live buffers, %s | %.0f events/s | %s\n",
                 s.socket.c_str(), s.devices.size(), s.total_buffers, format_bytes(s.total_allocated).c_str(),
                 frame.events_per_second, clock_text(s.time_unix_ms).c_str());
   out += line;
@@ -49,14 +50,16 @@ std::string render_plain(const Frame& frame, const ViewOptions& options) {
       continue;
     }
     std::string mesh;
-    if (d->mesh_row >= 0) mesh = " mesh(" + std::to_string(d->mesh_row) + "," + std::to_string(d->mesh_col) + ")";
+    if (d->mesh_row >= 0)
+      mesh = " mesh(" + std::to_string(d->mesh_row) + "," + std::to_string(d->mesh_col) + ")";
     std::snprintf(line, sizeof(line), "Device %d  %s%s  %s  buffers %" PRIu64 "  total %s\n", d->id,
                   d->architecture.c_str(), mesh.c_str(), d->active ? "active" : "closed", d->buffers,
                   format_bytes(d->allocated).c_str());
     out += line;
     for (const auto& m : d->memory) {
       if (!shown(m)) continue;
-      const double fraction = m.capacity ? static_cast<double>(m.allocated) / static_cast<double>(m.capacity) : 0;
+      const double fraction =
+          m.capacity ? static_cast<double>(m.allocated) / static_cast<double>(m.capacity) : 0;
       std::string capacity = m.capacity ? format_bytes(m.capacity) : "?";
       std::snprintf(line, sizeof(line), "  %-8s %s %10s / %-10s %5.1f%%  buffers %" PRIu64, m.type.c_str(),
                     bar(fraction, 30).c_str(), format_bytes(m.allocated).c_str(), capacity.c_str(),
@@ -68,11 +71,13 @@ std::string render_plain(const Frame& frame, const ViewOptions& options) {
   }
   if (!s.processes.empty()) {
     out += "Processes:\n";
-    std::snprintf(line, sizeof(line), "  %8s  %-20s %12s %8s  devices\n", "PID", "NAME", "ALLOCATED", "BUFFERS");
+    std::snprintf(line, sizeof(line), "  %8s  %-20s %12s %8s  devices\n", "PID", "NAME", "ALLOCATED",
+                  "BUFFERS");
     out += line;
     for (const auto& p : s.processes) {
       std::string devices;
-      for (const auto& [id, bytes] : p.device_bytes) devices += (devices.empty() ? "" : ",") + std::to_string(id);
+      for (const auto& [id, bytes] : p.device_bytes)
+        devices += (devices.empty() ? "" : ",") + std::to_string(id);
       std::snprintf(line, sizeof(line), "  %8d  %-20s %12s %8" PRIu64 "  %s\n", p.pid, p.name.c_str(),
                     format_bytes(p.allocated).c_str(), p.buffers, devices.c_str());
       out += line;

@@ -1,5 +1,5 @@
-// Full-screen ncurses view: one block per device with a bar per memory type, a process table and a status line.
-// Redrawn with erase()+refresh(), which ncurses turns into minimal screen updates (no flicker).
+// Full-screen ncurses view: one block per device with a bar per memory type, a process table and a status
+// line. Redrawn with erase()+refresh(), which ncurses turns into minimal screen updates (no flicker).
 #include <curses.h>
 
 #include <algorithm>
@@ -45,7 +45,8 @@ int draw_device(int y, int id, const DeviceView* d, int cols) {
   const int bar_width = std::max(10, cols - 62);
   for (const auto& m : d->memory) {
     if (!shown(m)) continue;
-    const double fraction = m.capacity ? static_cast<double>(m.allocated) / static_cast<double>(m.capacity) : 0;
+    const double fraction =
+        m.capacity ? static_cast<double>(m.allocated) / static_cast<double>(m.capacity) : 0;
     mvprintw(y, 2, "%-8s", m.type.c_str());
     draw_bar(y, 11, bar_width, fraction);
     mvprintw(y, 13 + bar_width, " %10s / %-10s %5.1f%%", format_bytes(m.allocated).c_str(),
@@ -82,13 +83,15 @@ void draw(const Frame& frame, const ViewOptions& options) {
       for (const auto& p : s.processes) {
         if (++y >= rows - 1) break;
         std::string devices;
-        for (const auto& [id, bytes] : p.device_bytes) devices += (devices.empty() ? "" : ",") + std::to_string(id);
-        mvprintw(y, 0, "%8d  %-20.20s %12s %8" PRIu64 "  %s", p.pid, p.name.c_str(), format_bytes(p.allocated).c_str(),
-                 p.buffers, devices.c_str());
+        for (const auto& [id, bytes] : p.device_bytes)
+          devices += (devices.empty() ? "" : ",") + std::to_string(id);
+        mvprintw(y, 0, "%8d  %-20.20s %12s %8" PRIu64 "  %s", p.pid, p.name.c_str(),
+                 format_bytes(p.allocated).c_str(), p.buffers, devices.c_str());
       }
     }
     attron(A_REVERSE);
-    mvprintw(rows - 1, 0, " server %s | %zu devices | %" PRIu64 " buffers | %s | %.0f events/s | refresh %d ms ",
+    mvprintw(rows - 1, 0,
+             " server %s | %zu devices | %" PRIu64 " buffers | %s | %.0f events/s | refresh %d ms ",
              s.socket.c_str(), s.devices.size(), s.total_buffers, format_bytes(s.total_allocated).c_str(),
              frame.events_per_second, options.refresh_ms);
     attroff(A_REVERSE);

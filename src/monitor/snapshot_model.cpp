@@ -47,7 +47,8 @@ std::optional<Snapshot> parse_snapshot(std::string_view text, std::string* error
         view.peak = m.at("peak").get<uint64_t>();
         view.capacity = m.at("capacity").get<uint64_t>();
         if (m.contains("free")) view.free = m.at("free").get<uint64_t>();
-        if (m.contains("largest_free_block")) view.largest_free_block = m.at("largest_free_block").get<uint64_t>();
+        if (m.contains("largest_free_block"))
+          view.largest_free_block = m.at("largest_free_block").get<uint64_t>();
         device.memory.push_back(std::move(view));
       }
       s.devices.push_back(std::move(device));

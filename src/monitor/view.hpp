@@ -1,4 +1,5 @@
-// What every monitor view shares: which devices to show, byte formatting, fill thresholds, and the two renderers.
+// What every monitor view shares: which devices to show, byte formatting, fill thresholds, and the two
+// renderers.
 #pragma once
 
 #include <string>

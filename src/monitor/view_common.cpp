@@ -30,8 +30,12 @@ std::string format_bytes(uint64_t bytes) {
   return text;
 }
 
-int fill_level(double fraction) { return fraction >= 0.90 ? 2 : fraction >= 0.75 ? 1 : 0; }
+int fill_level(double fraction) {
+  return fraction >= 0.90 ? 2 : fraction >= 0.75 ? 1 : 0;
+}
 
-bool shown(const MemoryView& memory) { return memory.capacity > 0 || memory.allocated > 0 || memory.peak > 0; }
+bool shown(const MemoryView& memory) {
+  return memory.capacity > 0 || memory.allocated > 0 || memory.peak > 0;
+}
 
 }  // namespace allocmon::monitor

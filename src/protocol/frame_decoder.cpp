@@ -16,7 +16,8 @@ bool known_type(uint16_t type) {
     case MessageType::kFlushAck:
     case MessageType::kSnapshotJson:
     case MessageType::kLeaksJson:
-    case MessageType::kError: return true;
+    case MessageType::kError:
+      return true;
   }
   return false;
 }
@@ -38,7 +39,8 @@ std::optional<ErrorCode> validate_header(const FrameHeader& header, uint32_t max
       if (header.payload_size != 0) return ErrorCode::kBadSize;
       break;
     case MessageType::kSnapshotJson:
-    case MessageType::kLeaksJson: break;
+    case MessageType::kLeaksJson:
+      break;
     case MessageType::kError:
       if (header.payload_size < sizeof(ErrorHeader)) return ErrorCode::kBadSize;
       break;
@@ -50,11 +52,16 @@ std::optional<ErrorCode> validate_header(const FrameHeader& header, uint32_t max
 
 std::string_view error_code_name(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kBadVersion: return "wrong protocol version";
-    case ErrorCode::kUnknownMessage: return "unknown message type";
-    case ErrorCode::kBadSize: return "payload size does not match the message type";
-    case ErrorCode::kFrameTooLarge: return "frame larger than the limit";
-    case ErrorCode::kLimitExceeded: return "per-connection limit exceeded";
+    case ErrorCode::kBadVersion:
+      return "wrong protocol version";
+    case ErrorCode::kUnknownMessage:
+      return "unknown message type";
+    case ErrorCode::kBadSize:
+      return "payload size does not match the message type";
+    case ErrorCode::kFrameTooLarge:
+      return "frame larger than the limit";
+    case ErrorCode::kLimitExceeded:
+      return "per-connection limit exceeded";
   }
   return "unknown error";
 }

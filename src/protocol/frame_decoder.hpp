@@ -1,5 +1,5 @@
-// Incremental frame decoder: bytes in, validated frames out. Shared by server, client and monitor so that every
-// side applies the same framing rules (docs/protocol.md, "Framing").
+// Incremental frame decoder: bytes in, validated frames out. Shared by server, client and monitor so that
+// every side applies the same framing rules (docs/protocol.md, "Framing").
 #pragma once
 
 #include <string>

@@ -1,5 +1,6 @@
-// The allocmon wire format, defined once. Client, server, monitor and the Python binding all include this file;
-// it includes nothing of ours except the public memory-type list. docs/protocol.md describes it in prose.
+// The allocmon wire format, defined once. Client, server, monitor and the Python binding all include this
+// file; it includes nothing of ours except the public memory-type list. docs/protocol.md describes it in
+// prose.
 #pragma once
 
 #include <cstddef>
@@ -16,7 +17,8 @@ namespace allocmon::wire {
 // Bump on any incompatible change to a struct below. Every frame carries it; a mismatch is rejected.
 inline constexpr uint16_t kProtocolVersion = 1;
 
-// Largest payload the server accepts in one frame (an event batch of 32 768 events); larger frames are rejected.
+// Largest payload the server accepts in one frame (an event batch of 32 768 events); larger frames are
+// rejected.
 inline constexpr uint32_t kMaxPayloadBytes = 1u << 20;
 
 inline constexpr const char* kDefaultSocketPath = "/tmp/tt_allocation_server.sock";
@@ -48,7 +50,7 @@ struct FrameHeader {
 };
 
 struct Hello {
-  uint32_t flags;    // reserved, 0
+  uint32_t flags;  // reserved, 0
   uint32_t reserved;
   char client_label[32];  // informational only: identity comes from the kernel (SO_PEERCRED)
 };
@@ -59,7 +61,7 @@ struct RegisterDevice {
   int32_t mesh_col;
   uint32_t reserved;
   uint64_t capacity[ALLOCMON_MAX_MEMORY_TYPES];  // bytes per memory type, 0 = none/unknown
-  char architecture[32];                          // NUL-padded, e.g. "wormhole_b0"
+  char architecture[32];                         // NUL-padded, e.g. "wormhole_b0"
 };
 
 struct UnregisterDevice {
@@ -125,7 +127,9 @@ inline constexpr std::string_view kMemoryTypeNames[] = {
 };
 inline constexpr int kNumMemoryTypes = ALLOCMON_NUM_MEMORY_TYPES;
 
-inline constexpr bool valid_memory_type(unsigned code) { return code < static_cast<unsigned>(kNumMemoryTypes); }
+inline constexpr bool valid_memory_type(unsigned code) {
+  return code < static_cast<unsigned>(kNumMemoryTypes);
+}
 inline constexpr std::string_view memory_type_name(unsigned code) {
   return valid_memory_type(code) ? kMemoryTypeNames[code] : std::string_view("?");
 }
@@ -138,15 +142,22 @@ inline std::optional<int> memory_type_from_name(std::string_view name) {
 // The exact payload size a fixed-size message must have; 0 for variable-size ones.
 inline constexpr size_t fixed_payload_size(MessageType type) {
   switch (type) {
-    case MessageType::kHello: return sizeof(Hello);
-    case MessageType::kRegisterDevice: return sizeof(RegisterDevice);
-    case MessageType::kUnregisterDevice: return sizeof(UnregisterDevice);
+    case MessageType::kHello:
+      return sizeof(Hello);
+    case MessageType::kRegisterDevice:
+      return sizeof(RegisterDevice);
+    case MessageType::kUnregisterDevice:
+      return sizeof(UnregisterDevice);
     case MessageType::kFlush:
-    case MessageType::kFlushAck: return sizeof(Flush);
-    case MessageType::kQueryLeaks: return sizeof(QueryLeaks);
+    case MessageType::kFlushAck:
+      return sizeof(Flush);
+    case MessageType::kQueryLeaks:
+      return sizeof(QueryLeaks);
     case MessageType::kReset:
-    case MessageType::kQuerySnapshot: return 0;
-    default: return 0;
+    case MessageType::kQuerySnapshot:
+      return 0;
+    default:
+      return 0;
   }
 }
 

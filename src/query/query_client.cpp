@@ -26,7 +26,9 @@ QueryClient& QueryClient::operator=(QueryClient&& other) noexcept {
   return *this;
 }
 
-QueryClient::~QueryClient() { close(); }
+QueryClient::~QueryClient() {
+  close();
+}
 
 void QueryClient::close() {
   if (fd_ >= 0) ::close(fd_);
@@ -39,20 +41,23 @@ bool QueryClient::connect(const std::string& socket_path, std::string* error) {
   fd_ = connect_unix(socket_path, /*nonblocking=*/false);
   if (fd_ < 0 && error) {
     *error = "no allocation server on " + socket_path + " (" + std::strerror(errno) +
-             "). Start one with `allocation_server`, or point " + wire::kSocketEnvVar + " at the right socket.";
-    if (errno == EACCES) *error += " Permission denied: ask for membership of the socket's group (--socket-group).";
+             "). Start one with `allocation_server`, or point " + wire::kSocketEnvVar +
+             " at the right socket.";
+    if (errno == EACCES)
+      *error += " Permission denied: ask for membership of the socket's group (--socket-group).";
   }
   return fd_ >= 0;
 }
 
 std::optional<std::string> QueryClient::snapshot(int timeout_ms, std::string* error) {
-  return request(wire::MessageType::kQuerySnapshot, nullptr, 0, wire::MessageType::kSnapshotJson, timeout_ms, error);
+  return request(wire::MessageType::kQuerySnapshot, nullptr, 0, wire::MessageType::kSnapshotJson, timeout_ms,
+                 error);
 }
 
 std::optional<std::string> QueryClient::leaks(int device_id, int timeout_ms, std::string* error) {
   wire::QueryLeaks query{device_id, 0};
-  return request(wire::MessageType::kQueryLeaks, &query, sizeof(query), wire::MessageType::kLeaksJson, timeout_ms,
-                 error);
+  return request(wire::MessageType::kQueryLeaks, &query, sizeof(query), wire::MessageType::kLeaksJson,
+                 timeout_ms, error);
 }
 
 std::optional<std::string> QueryClient::request(wire::MessageType type, const void* payload, size_t size,
@@ -77,12 +82,14 @@ std::optional<std::string> QueryClient::request(wire::MessageType type, const vo
     if (status == wire::DecodeStatus::kFrame) {
       if (decoded.type == reply) return std::string(decoded.payload);
       if (decoded.type == wire::MessageType::kError)
-        return fail("the server refused the query: " + std::string(decoded.payload.substr(sizeof(wire::ErrorHeader))));
+        return fail("the server refused the query: " +
+                    std::string(decoded.payload.substr(sizeof(wire::ErrorHeader))));
       continue;  // not ours (cannot happen today): skip
     }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                            std::chrono::steady_clock::now());
-    if (left.count() <= 0) return fail("the allocation server did not answer within " + std::to_string(timeout_ms) + " ms");
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0)
+      return fail("the allocation server did not answer within " + std::to_string(timeout_ms) + " ms");
     pollfd pfd{fd_, POLLIN, 0};
     if (::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) continue;
     char* space = decoder_.prepare(256 * 1024);

@@ -7,14 +7,22 @@ namespace allocmon::server {
 
 std::string_view problem_name(EventProblem problem) {
   switch (problem) {
-    case EventProblem::kNone: return "none";
-    case EventProblem::kUnknownFree: return "unknown_free";
-    case EventProblem::kDoubleFree: return "double_free";
-    case EventProblem::kDuplicateAlloc: return "duplicate_alloc";
-    case EventProblem::kUnregisteredDevice: return "unregistered_device";
-    case EventProblem::kBadMemoryType: return "bad_memory_type";
-    case EventProblem::kBadEventKind: return "bad_event_kind";
-    case EventProblem::kCount: break;
+    case EventProblem::kNone:
+      return "none";
+    case EventProblem::kUnknownFree:
+      return "unknown_free";
+    case EventProblem::kDoubleFree:
+      return "double_free";
+    case EventProblem::kDuplicateAlloc:
+      return "duplicate_alloc";
+    case EventProblem::kUnregisteredDevice:
+      return "unregistered_device";
+    case EventProblem::kBadMemoryType:
+      return "bad_memory_type";
+    case EventProblem::kBadEventKind:
+      return "bad_event_kind";
+    case EventProblem::kCount:
+      break;
   }
   return "?";
 }
@@ -123,8 +131,8 @@ ApplyResult Accounting::apply(ProcessRecord& process, const wire::Event& event, 
   switch (static_cast<wire::EventKind>(event.kind)) {
     case wire::EventKind::kAlloc: {
       if (!wire::valid_memory_type(event.memory_type)) return problem(EventProblem::kBadMemoryType);
-      auto [it, inserted] =
-          process.buffers.try_emplace(key, BufferRecord{event.size, event.address, now_ms, event.memory_type});
+      auto [it, inserted] = process.buffers.try_emplace(
+          key, BufferRecord{event.size, event.address, now_ms, event.memory_type});
       if (!inserted) return problem(EventProblem::kDuplicateAlloc);
       devices_[event.device_id].totals[event.memory_type].add(event.size);
       process.per_device[event.device_id][event.memory_type].add(event.size);

@@ -83,9 +83,9 @@ struct BufferKeyHash {
 // Semantic problems with a client's events: counted, logged once per kind per client, never fatal.
 enum class EventProblem : uint8_t {
   kNone = 0,
-  kUnknownFree,         // free of a buffer id this client never allocated (or allocated before tracking began)
-  kDoubleFree,          // free of a buffer id this client freed recently
-  kDuplicateAlloc,      // alloc of a buffer id that is still live for this client: ignored
+  kUnknownFree,     // free of a buffer id this client never allocated (or allocated before tracking began)
+  kDoubleFree,      // free of a buffer id this client freed recently
+  kDuplicateAlloc,  // alloc of a buffer id that is still live for this client: ignored
   kUnregisteredDevice,  // event for a device this client never registered: ignored
   kBadMemoryType,       // memory type code outside the known list: ignored
   kBadEventKind,        // event kind outside the known list: ignored

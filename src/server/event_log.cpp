@@ -6,13 +6,15 @@
 namespace allocmon::server {
 
 namespace {
-std::string type_name(uint8_t code) { return std::string(wire::memory_type_name(code)); }
+std::string type_name(uint8_t code) {
+  return std::string(wire::memory_type_name(code));
+}
 }  // namespace
 
 void EventLog::allocated(pid_t pid, const wire::Event& event) {
   if (quiet_) return;
-  std::fprintf(out_, "✓ [PID %d] Allocated %" PRIu64 " bytes of %s on device %d (buffer_id=0x%" PRIx64 ")\n", pid,
-               event.size, type_name(event.memory_type).c_str(), event.device_id, event.buffer_id);
+  std::fprintf(out_, "✓ [PID %d] Allocated %" PRIu64 " bytes of %s on device %d (buffer_id=0x%" PRIx64 ")\n",
+               pid, event.size, type_name(event.memory_type).c_str(), event.device_id, event.buffer_id);
 }
 
 void EventLog::freed(pid_t pid, const wire::Event& event, uint64_t size) {
@@ -25,10 +27,11 @@ void EventLog::registered(pid_t pid, const std::string& name, const wire::Regist
   if (quiet_) return;
   std::string arch(wire::fixed_string(r.architecture, sizeof(r.architecture)));
   if (r.mesh_row >= 0)
-    std::fprintf(out_, "🔌 [PID %d] %s registered device %d (%s, mesh position row %d col %d)\n", pid, name.c_str(),
-                 r.device_id, arch.c_str(), r.mesh_row, r.mesh_col);
+    std::fprintf(out_, "🔌 [PID %d] %s registered device %d (%s, mesh position row %d col %d)\n", pid,
+                 name.c_str(), r.device_id, arch.c_str(), r.mesh_row, r.mesh_col);
   else
-    std::fprintf(out_, "🔌 [PID %d] %s registered device %d (%s)\n", pid, name.c_str(), r.device_id, arch.c_str());
+    std::fprintf(out_, "🔌 [PID %d] %s registered device %d (%s)\n", pid, name.c_str(), r.device_id,
+                 arch.c_str());
 }
 
 void EventLog::unregistered(pid_t pid, int32_t device_id, const ReclaimReport& report) {
@@ -41,7 +44,8 @@ void EventLog::unregistered(pid_t pid, int32_t device_id, const ReclaimReport& r
 }
 
 void EventLog::problem(pid_t pid, EventProblem problem, const wire::Event& event) {
-  // Problems are logged once per kind per client even with --quiet: they point at a bug in the reporting runtime.
+  // Problems are logged once per kind per client even with --quiet: they point at a bug in the reporting
+  // runtime.
   std::fprintf(out_,
                "⚠ [PID %d] %s: device %d, buffer_id=0x%" PRIx64
                " (ignored; further %s events from this client are only counted)\n",
@@ -50,11 +54,12 @@ void EventLog::problem(pid_t pid, EventProblem problem, const wire::Event& event
 }
 
 void EventLog::protocol_error(pid_t pid, std::string_view what) {
-  std::fprintf(out_, "⚠ [PID %d] protocol error: %.*s; connection closed\n", pid, static_cast<int>(what.size()),
-               what.data());
+  std::fprintf(out_, "⚠ [PID %d] protocol error: %.*s; connection closed\n", pid,
+               static_cast<int>(what.size()), what.data());
 }
 
-void EventLog::reclaimed(pid_t pid, const std::string& name, std::string_view why, const ReclaimReport& report) {
+void EventLog::reclaimed(pid_t pid, const std::string& name, std::string_view why,
+                         const ReclaimReport& report) {
   if (report.buffers == 0) {
     if (!quiet_)
       std::fprintf(out_, "👋 [PID %d] %s %.*s (nothing left to reclaim)\n", pid, name.c_str(),

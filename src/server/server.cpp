@@ -20,7 +20,8 @@ namespace allocmon::server {
 
 namespace {
 
-// Bytes a query client may leave unread before the server drops it (a stalled monitor must not grow the server).
+// Bytes a query client may leave unread before the server drops it (a stalled monitor must not grow the
+// server).
 constexpr size_t kMaxOutgoingBytes = 64u << 20;
 constexpr uint64_t kListenTag = UINT64_MAX;
 constexpr uint64_t kSignalTag = UINT64_MAX - 1;
@@ -53,11 +54,13 @@ bool Server::start() {
   // A live server already on the path is an error; a stale socket file left by a crash is replaced.
   if (int probe = connect_unix(path, false); probe >= 0) {
     ::close(probe);
-    std::fprintf(stderr, "allocation_server: another server is already listening on %s; stop it first or use --socket\n",
-                 path.c_str());
+    std::fprintf(
+        stderr,
+        "allocation_server: another server is already listening on %s; stop it first or use --socket\n",
+        path.c_str());
     return false;
   }
-  struct stat st{};
+  struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode)) {
       std::fprintf(stderr, "allocation_server: %s exists and is not a socket; refusing to replace it\n",
@@ -108,8 +111,8 @@ bool Server::start() {
   }
 
   started_unix_ms_ = unix_ms();
-  log_.notice("allocation_server listening on " + path + " (pid " + std::to_string(::getpid()) + ", protocol v" +
-              std::to_string(wire::kProtocolVersion) + ")");
+  log_.notice("allocation_server listening on " + path + " (pid " + std::to_string(::getpid()) +
+              ", protocol v" + std::to_string(wire::kProtocolVersion) + ")");
   return true;
 }
 
@@ -213,7 +216,9 @@ void Server::ensure_producer(Connection& connection) {
 
 bool Server::dispatch(Connection& connection, const wire::Frame& frame) {
   switch (frame.type) {
-    case wire::MessageType::kHello: ensure_producer(connection); return true;
+    case wire::MessageType::kHello:
+      ensure_producer(connection);
+      return true;
     case wire::MessageType::kRegisterDevice: {
       ensure_producer(connection);
       wire::RegisterDevice registration;
@@ -256,7 +261,8 @@ bool Server::dispatch(Connection& connection, const wire::Frame& frame) {
     case wire::MessageType::kFlushAck:
     case wire::MessageType::kSnapshotJson:
     case wire::MessageType::kLeaksJson:
-    case wire::MessageType::kError: break;
+    case wire::MessageType::kError:
+      break;
   }
   reject(connection, wire::ErrorCode::kUnknownMessage, " (a server reply sent by a client)");
   return false;
@@ -291,8 +297,9 @@ bool Server::send_frame(Connection& connection, wire::MessageType type, std::str
 
 bool Server::flush_outgoing(Connection& connection) {
   while (connection.outgoing_sent < connection.outgoing.size()) {
-    const ssize_t n = ::send(connection.fd, connection.outgoing.data() + connection.outgoing_sent,
-                             connection.outgoing.size() - connection.outgoing_sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+    const ssize_t n =
+        ::send(connection.fd, connection.outgoing.data() + connection.outgoing_sent,
+               connection.outgoing.size() - connection.outgoing_sent, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n > 0) {
       connection.outgoing_sent += static_cast<size_t>(n);
       continue;

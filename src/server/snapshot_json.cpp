@@ -24,7 +24,8 @@ json device_json(const DeviceRecord& device) {
     memory[std::string(wire::kMemoryTypeNames[t])] = std::move(entry);
   }
   json mesh = nullptr;
-  if (device.mesh_row >= 0 && device.mesh_col >= 0) mesh = {{"row", device.mesh_row}, {"col", device.mesh_col}};
+  if (device.mesh_row >= 0 && device.mesh_col >= 0)
+    mesh = {{"row", device.mesh_row}, {"col", device.mesh_col}};
   return {{"id", device.id},
           {"architecture", device.architecture},
           {"active", device.registrations > 0},
@@ -51,10 +52,14 @@ json process_json(const ProcessRecord& process) {
   }
   json problems = json::object();
   for (size_t p = 1; p < process.problems.size(); ++p)
-    if (process.problems[p]) problems[std::string(problem_name(static_cast<EventProblem>(p)))] = process.problems[p];
-  return {{"pid", process.pid},         {"uid", process.uid},
-          {"name", process.name},       {"allocated", bytes},
-          {"buffers", process.buffers.size()}, {"devices", std::move(devices)},
+    if (process.problems[p])
+      problems[std::string(problem_name(static_cast<EventProblem>(p)))] = process.problems[p];
+  return {{"pid", process.pid},
+          {"uid", process.uid},
+          {"name", process.name},
+          {"allocated", bytes},
+          {"buffers", process.buffers.size()},
+          {"devices", std::move(devices)},
           {"problems", std::move(problems)}};
 }
 
@@ -115,8 +120,10 @@ std::string leaks_json(const Accounting& accounting, int32_t device_id, int64_t 
                          {"age_ms", now_unix_ms - buffer.time_ms}});
     }
     if (buffers.empty()) continue;
-    processes.push_back(
-        {{"pid", process.pid}, {"name", process.name}, {"count", buffers.size()}, {"buffers", std::move(buffers)}});
+    processes.push_back({{"pid", process.pid},
+                         {"name", process.name},
+                         {"count", buffers.size()},
+                         {"buffers", std::move(buffers)}});
   }
   return json{{"schema", kLeaksSchema},
               {"time_unix_ms", now_unix_ms},

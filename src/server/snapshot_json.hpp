@@ -1,5 +1,5 @@
-// The server's state as JSON documents (schemas in docs/snapshot.md): what queries return and what the monitor,
-// the Python module and scripts read.
+// The server's state as JSON documents (schemas in docs/snapshot.md): what queries return and what the
+// monitor, the Python module and scripts read.
 #pragma once
 
 #include <string>

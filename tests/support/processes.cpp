@@ -44,7 +44,9 @@ Child::Child(const std::vector<std::string>& argv, const std::vector<std::string
   out_fd_ = out_pipe[0];
 }
 
-Child::Child(Child&& other) noexcept { *this = std::move(other); }
+Child::Child(Child&& other) noexcept {
+  *this = std::move(other);
+}
 
 Child& Child::operator=(Child&& other) noexcept {
   std::swap(pid_, other.pid_);
@@ -117,12 +119,15 @@ int Child::wait(int timeout_ms) {
     pollfd pfd{out_fd_, POLLIN, 0};
     ::poll(&pfd, 1, 10);
     char sink[4096];
-    if (pfd.revents & POLLIN) [[maybe_unused]] auto n = ::read(out_fd_, sink, sizeof(sink));
+    if (pfd.revents & POLLIN) [[maybe_unused]]
+      auto n = ::read(out_fd_, sink, sizeof(sink));
   }
   return -1;
 }
 
-std::string build_dir() { return ALLOCMON_BUILD_DIR; }
+std::string build_dir() {
+  return ALLOCMON_BUILD_DIR;
+}
 
 std::string temp_socket_path(const std::string& tag) {
   return "/tmp/allocmon-test-" + std::to_string(::getpid()) + "-" + tag + ".sock";
@@ -130,7 +135,8 @@ std::string temp_socket_path(const std::string& tag) {
 
 Server::Server(std::string socket_path, std::vector<std::string> extra_args)
     : socket_(std::move(socket_path)) {
-  std::vector<std::string> argv = {build_dir() + "/allocation_server", "--socket", socket_, "--stats-interval", "0"};
+  std::vector<std::string> argv = {build_dir() + "/allocation_server", "--socket", socket_,
+                                   "--stats-interval", "0"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   child_ = Child(argv, {});
   if (!child_.wait_for("listening on", 10000)) throw std::runtime_error("allocation_server did not start");

@@ -1,6 +1,6 @@
-// Real processes for end-to-end tests: an allocation_server on a temporary socket and tracked client processes.
-// Synchronisation is by reading their output (the server's "listening" line, the client's "ok" replies) and by
-// the client's flush barrier; never by sleeping.
+// Real processes for end-to-end tests: an allocation_server on a temporary socket and tracked client
+// processes. Synchronisation is by reading their output (the server's "listening" line, the client's "ok"
+// replies) and by the client's flush barrier; never by sleeping.
 #pragma once
 
 #include <sys/types.h>

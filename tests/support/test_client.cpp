@@ -14,8 +14,8 @@
 namespace {
 
 void pingpong(int device, int count) {
-  // Thread A allocates, thread B frees the same id right after, and A reuses the id: the shipper must apply them
-  // in causal order for the server's totals to stay exact.
+  // Thread A allocates, thread B frees the same id right after, and A reuses the id: the shipper must apply
+  // them in causal order for the server's totals to stay exact.
   std::atomic<int> handed{-1};
   std::atomic<int> freed{-1};
   std::thread freer([&] {
@@ -79,7 +79,8 @@ int main() {
       allocmon_client_stats s;
       allocmon_get_client_stats(&s);
       std::printf("ok connected=%d resyncs=%llu errors=%llu live=%llu superseded=%llu\n", s.connected,
-                  static_cast<unsigned long long>(s.resyncs), static_cast<unsigned long long>(s.client_errors),
+                  static_cast<unsigned long long>(s.resyncs),
+                  static_cast<unsigned long long>(s.client_errors),
                   static_cast<unsigned long long>(s.live_buffers),
                   static_cast<unsigned long long>(s.events_superseded));
       continue;

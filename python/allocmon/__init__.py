@@ -1,0 +1,74 @@
+"""allocmon: who holds device memory, on which device, in which memory type, right now.
+
+This package is the Python face of allocmon:
+  * the tracking client (report, flush) that every runtime uses,
+  * queries to the allocation server (snapshot, leaks) as Python objects,
+  * the emulated device mesh (open_mesh, from_numpy, add, matmul, deallocate, to_numpy), a runtime like any other
+    that reports every buffer with the physical id of its device.
+"""
+
+import json as _json
+
+from . import _allocmon
+from ._allocmon import (  # noqa: F401  (re-exported API)
+    MeshDevice,
+    MeshTensor,
+    OutOfMemoryError,
+    add,
+    client_stats,
+    configure,
+    deallocate,
+    flush,
+    matmul,
+    memory_types,
+    open_mesh,
+    register_device,
+    report_alloc,
+    report_free,
+    tracking_enabled,
+    unregister_device,
+)
+
+FLUSH_OK, FLUSH_DISABLED, FLUSH_NO_SERVER, FLUSH_TIMEOUT = 0, 1, -1, -2
+
+
+def _dims(dims):
+    """(row_dim, col_dim) with None for 'replicate along that mesh axis', as the C++ side takes it (-1)."""
+    if dims is None:
+        return None
+    row, col = dims
+    return (-1 if row is None else int(row), -1 if col is None else int(col))
+
+
+def from_numpy(array, mesh, dtype="bfloat16", layout="tile", buffer_type="DRAM", shard_dims=None):
+    """Distribute a host array over `mesh`; shard_dims=(row_dim, col_dim), None replicates."""
+    import numpy as np
+
+    return _allocmon.from_numpy(np.ascontiguousarray(array, dtype=np.float32), mesh, dtype, layout, buffer_type,
+                                _dims(shard_dims))
+
+
+def to_numpy(tensor, concat_dims=None):
+    """Gather a distributed tensor back to the host, concatenating shards along concat_dims=(row_dim, col_dim)."""
+    return _allocmon.to_numpy(tensor, _dims(concat_dims))
+
+
+def snapshot(socket=None, timeout_ms=5000):
+    """The server's state (schema allocmon.snapshot/1, docs/snapshot.md) as a dict."""
+    return _json.loads(_allocmon.snapshot_json(socket, timeout_ms))
+
+
+def leaks(device=-1, socket=None, timeout_ms=5000):
+    """Live buffers per process (schema allocmon.leaks/1), optionally for one device."""
+    return _json.loads(_allocmon.leaks_json(device, socket, timeout_ms))
+
+
+def device_bytes(snap, memory_type=None):
+    """{device id: allocated bytes} from a snapshot, for one memory type or all of them."""
+    out = {}
+    for device in snap["devices"]:
+        if memory_type is None:
+            out[device["id"]] = device["allocated"]
+        else:
+            out[device["id"]] = device["memory"][memory_type]["allocated"]
+    return out

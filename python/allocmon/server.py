@@ -1,0 +1,71 @@
+"""Start and stop an allocation_server from Python (tests, examples, the demo)."""
+
+import os
+import shutil
+import signal
+import subprocess
+
+
+def find_binary(name):
+    """The allocmon binary `name`: $ALLOCMON_BIN_DIR, the build tree this package sits in, then PATH."""
+    candidates = []
+    if os.environ.get("ALLOCMON_BIN_DIR"):
+        candidates.append(os.path.join(os.environ["ALLOCMON_BIN_DIR"], name))
+    here = os.path.dirname(os.path.abspath(__file__))
+    candidates.append(os.path.join(here, "..", "..", name))  # build/python/allocmon -> build/
+    for path in candidates:
+        if os.access(path, os.X_OK):
+            return os.path.abspath(path)
+    found = shutil.which(name)
+    if found:
+        return found
+    raise FileNotFoundError(f"{name} not found: build allocmon (scripts/build.sh) or set ALLOCMON_BIN_DIR")
+
+
+class Server:
+    """An allocation_server on `socket`; ready when the constructor returns (it waits for the listening line)."""
+
+    def __init__(self, socket, quiet=True, log_path=None, stats_interval=0):
+        args = [find_binary("allocation_server"), "--socket", socket, "--stats-interval", str(stats_interval)]
+        if quiet:
+            args.append("--quiet")
+        self.socket = socket
+        self._log = open(log_path, "w") if log_path else None
+        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, bufsize=1)
+        line = self.process.stdout.readline()
+        if "listening on" not in line:
+            self.stop()
+            raise RuntimeError(f"allocation_server did not start: {line!r}")
+        if self._log:
+            self._log.write(line)
+        self._pump = None
+        if self._log:
+            import threading
+
+            self._pump = threading.Thread(target=self._copy_log, daemon=True)
+            self._pump.start()
+
+    def _copy_log(self):
+        for line in self.process.stdout:
+            self._log.write(line)
+            self._log.flush()
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self._pump:
+            self._pump.join(timeout=5)
+        if self._log:
+            self._log.close()
+        return self.process.returncode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()

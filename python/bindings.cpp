@@ -1,0 +1,264 @@
+// allocmon._allocmon: the Python face of the client library, the query API and the emulated mesh.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstring>
+#include <stdexcept>
+
+#include "allocmon/client.hpp"
+#include "common/unix_socket.hpp"
+#include "mesh/mesh_device.hpp"
+#include "mesh/ops.hpp"
+#include "mesh/tensor.hpp"
+#include "protocol/wire.hpp"
+#include "query/query_client.hpp"
+
+namespace py = pybind11;
+using namespace allocmon;
+using namespace allocmon::mesh;
+
+namespace {
+
+BufferType buffer_type_from(const std::string& name) {
+  if (name == "DRAM") return BufferType::DRAM;
+  if (name == "L1") return BufferType::L1;
+  if (name == "L1_SMALL") return BufferType::L1_SMALL;
+  if (name == "TRACE") return BufferType::TRACE;
+  throw py::value_error("unknown buffer type '" + name + "' (DRAM, L1, L1_SMALL, TRACE)");
+}
+
+DataType dtype_from(const std::string& name) {
+  if (name == "bfloat16") return DataType::BFloat16;
+  if (name == "float32") return DataType::Float32;
+  throw py::value_error("unsupported dtype '" + name + "' (bfloat16, float32)");
+}
+
+Layout layout_from(const std::string& name) {
+  if (name == "tile") return Layout::Tile;
+  if (name == "row_major") return Layout::RowMajor;
+  throw py::value_error("unknown layout '" + name + "' (tile, row_major)");
+}
+
+Distribution distribution_from(const std::optional<std::pair<int, int>>& dims) {
+  if (!dims) return {};
+  return {dims->first, dims->second};
+}
+
+std::string query(bool leaks, int device, const std::optional<std::string>& socket, int timeout_ms) {
+  QueryClient client;
+  std::string error;
+  if (!client.connect(socket.value_or(socket_path_from_env()), &error)) throw std::runtime_error(error);
+  auto text = leaks ? client.leaks(device, timeout_ms, &error) : client.snapshot(timeout_ms, &error);
+  if (!text) throw std::runtime_error(error);
+  return *text;
+}
+
+py::array_t<float> to_array(HostBuffer&& data, const std::vector<int64_t>& shape) {
+  auto* owned = new HostBuffer(std::move(data));
+  py::capsule release(owned, [](void* p) { delete static_cast<HostBuffer*>(p); });
+  std::vector<py::ssize_t> dims(shape.begin(), shape.end());
+  return py::array_t<float>(dims, owned->data(), release);
+}
+
+py::dict free_list_stats(const BankAllocator& allocator) {
+  const FreeListStats s = allocator.stats();
+  py::dict d;
+  d["banks"] = allocator.banks();
+  d["bank_size"] = allocator.bank_size();
+  d["total_allocatable"] = s.total;
+  d["allocated"] = s.allocated;
+  d["free"] = s.free;
+  d["largest_free_block"] = s.largest_free_block;
+  d["lowest_occupied"] = s.lowest_occupied ? py::cast(*s.lowest_occupied) : py::none();
+  return d;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_allocmon, m) {
+  m.doc() = "allocmon: device-memory tracking client, server queries and the emulated device mesh";
+  py::register_exception<OutOfMemory>(m, "OutOfMemoryError", PyExc_MemoryError);
+
+  // ---- client ----
+  m.def("tracking_enabled", [] { return allocmon_tracking_enabled != 0; });
+  m.def(
+      "configure",
+      [](bool enabled, std::optional<std::string> socket) {
+        allocmon_configure(enabled ? 1 : 0, socket ? socket->c_str() : nullptr);
+      },
+      py::arg("enabled"), py::arg("socket") = py::none(),
+      "Turn tracking on/off and choose the server socket (overrides TT_ALLOC_TRACKING_ENABLED).");
+  m.def("flush", &allocmon::flush, py::arg("timeout_ms") = 5000, py::call_guard<py::gil_scoped_release>(),
+        "Wait until the server applied every event reported so far. 0 ok, 1 tracking off, -1 no server, -2 "
+        "timeout.");
+  m.def("client_stats", [] {
+    allocmon_client_stats s;
+    allocmon_get_client_stats(&s);
+    py::dict d;
+    d["events_reported"] = s.events_reported;
+    d["events_sent"] = s.events_sent;
+    d["resyncs"] = s.resyncs;
+    d["events_superseded"] = s.events_superseded;
+    d["client_errors"] = s.client_errors;
+    d["live_buffers"] = s.live_buffers;
+    d["connected"] = s.connected != 0;
+    return d;
+  });
+  m.def(
+      "register_device",
+      [](int device_id, const std::string& architecture, std::map<std::string, uint64_t> capacity,
+         int mesh_row, int mesh_col) {
+        DeviceInfo info;
+        info.device_id = device_id;
+        info.architecture = architecture;
+        info.mesh_row = mesh_row;
+        info.mesh_col = mesh_col;
+        for (const auto& [type, bytes] : capacity) {
+          auto code = wire::memory_type_from_name(type);
+          if (!code) throw py::value_error("unknown memory type " + type);
+          info.capacity[*code] = bytes;
+        }
+        register_device(info);
+      },
+      py::arg("device_id"), py::arg("architecture") = "",
+      py::arg("capacity") = std::map<std::string, uint64_t>{}, py::arg("mesh_row") = -1,
+      py::arg("mesh_col") = -1);
+  m.def("unregister_device", &allocmon::unregister_device, py::arg("device_id"));
+  m.def(
+      "report_alloc",
+      [](int device, const std::string& type, uint64_t size, uint64_t address, uint64_t buffer_id) {
+        auto code = wire::memory_type_from_name(type);
+        if (!code) throw py::value_error("unknown memory type " + type);
+        track_alloc(device, static_cast<MemoryType>(*code), size, address, buffer_id);
+      },
+      py::arg("device"), py::arg("type"), py::arg("size"), py::arg("address"), py::arg("buffer_id"));
+  m.def("report_free", &allocmon::track_free, py::arg("device"), py::arg("buffer_id"));
+  m.attr("memory_types") = [] {
+    py::list names;
+    for (auto name : wire::kMemoryTypeNames) names.append(std::string(name));
+    return names;
+  }();
+  m.attr("default_socket") = std::string(wire::kDefaultSocketPath);
+
+  // ---- queries (JSON text; the Python layer parses it) ----
+  m.def(
+      "snapshot_json",
+      [](std::optional<std::string> socket, int timeout_ms) { return query(false, -1, socket, timeout_ms); },
+      py::arg("socket") = py::none(), py::arg("timeout_ms") = 5000, py::call_guard<py::gil_scoped_release>());
+  m.def(
+      "leaks_json",
+      [](int device, std::optional<std::string> socket, int timeout_ms) {
+        return query(true, device, socket, timeout_ms);
+      },
+      py::arg("device") = -1, py::arg("socket") = py::none(), py::arg("timeout_ms") = 5000,
+      py::call_guard<py::gil_scoped_release>());
+
+  // ---- emulated mesh ----
+  py::class_<MeshDevice, std::shared_ptr<MeshDevice>>(m, "MeshDevice")
+      .def_property_readonly("rows", &MeshDevice::rows)
+      .def_property_readonly("cols", &MeshDevice::cols)
+      .def_property_readonly("architecture", [](const MeshDevice& d) { return d.architecture().name; })
+      .def("get_num_devices", &MeshDevice::num_devices)
+      .def("get_device_ids", &MeshDevice::physical_ids)
+      .def("topology", &MeshDevice::topology)
+      .def("is_open", &MeshDevice::is_open)
+      .def("close", &MeshDevice::close)
+      .def("enable_program_cache", &MeshDevice::enable_program_cache)
+      .def("clear_program_cache", &MeshDevice::clear_program_cache)
+      .def("program_cache_entries", &MeshDevice::program_cache_entries)
+      .def(
+          "allocator_stats",
+          [](const MeshDevice& d, const std::string& type) {
+            return free_list_stats(d.allocator(buffer_type_from(type)));
+          },
+          py::arg("buffer_type") = "DRAM",
+          "Per-bank statistics of one buffer type (the same on every device).")
+      .def("__repr__", [](const MeshDevice& d) {
+        return "MeshDevice(" + std::to_string(d.rows()) + "x" + std::to_string(d.cols()) + " grid, " +
+               std::to_string(d.num_devices()) + " devices)";
+      });
+
+  m.def(
+      "open_mesh",
+      [](int rows, int cols, const std::string& architecture, std::vector<int> physical_ids,
+         uint64_t l1_small_size, uint64_t trace_region_size, int available_devices) {
+        MeshOptions options;
+        options.rows = rows;
+        options.cols = cols;
+        options.architecture = architecture;
+        options.physical_ids = std::move(physical_ids);
+        options.l1_small_size = l1_small_size;
+        options.trace_region_size = trace_region_size;
+        options.available_devices = available_devices;
+        return MeshDevice::open(options);
+      },
+      py::arg("rows") = 2, py::arg("cols") = 4, py::arg("architecture") = "wormhole_b0",
+      py::arg("physical_ids") = std::vector<int>{}, py::arg("l1_small_size") = 0,
+      py::arg("trace_region_size") = 0, py::arg("available_devices") = -1);
+
+  py::class_<MeshTensor, std::shared_ptr<MeshTensor>>(m, "MeshTensor")
+      .def_property_readonly("shape", [](const MeshTensor& t) { return t.shape; })
+      .def_property_readonly("shard_shape", [](const MeshTensor& t) { return t.shard_shape; })
+      .def_property_readonly(
+          "dtype", [](const MeshTensor& t) { return t.dtype == DataType::BFloat16 ? "bfloat16" : "float32"; })
+      .def_property_readonly(
+          "layout", [](const MeshTensor& t) { return t.layout == Layout::Tile ? "tile" : "row_major"; })
+      .def_property_readonly("buffer_type",
+                             [](const MeshTensor& t) { return std::string(buffer_type_name(t.memory)); })
+      .def_property_readonly("mesh", [](const MeshTensor& t) { return t.mesh; })
+      .def_property_readonly(
+          "shard_dims",
+          [](const MeshTensor& t) { return std::make_pair(t.distribution.row_dim, t.distribution.col_dim); })
+      .def_property_readonly("address",
+                             [](const MeshTensor& t) { return t.buffer ? t.buffer->address() : 0; })
+      .def_property_readonly("buffer_size",
+                             [](const MeshTensor& t) { return t.buffer ? t.buffer->size() : 0; })
+      .def_property_readonly("page_size",
+                             [](const MeshTensor& t) { return t.buffer ? t.buffer->page_size() : 0; })
+      .def("is_allocated", &MeshTensor::allocated)
+      .def("deallocate", &MeshTensor::deallocate);
+
+  m.def(
+      "from_numpy",
+      [](py::array_t<float, py::array::c_style | py::array::forcecast> array,
+         std::shared_ptr<MeshDevice> mesh, const std::string& dtype, const std::string& layout,
+         const std::string& buffer_type, std::optional<std::pair<int, int>> shard_dims) {
+        std::vector<int64_t> shape(array.shape(), array.shape() + array.ndim());
+        const float* data = array.data();
+        py::gil_scoped_release release;
+        return std::make_shared<MeshTensor>(distribute(mesh, data, shape, dtype_from(dtype),
+                                                       layout_from(layout), buffer_type_from(buffer_type),
+                                                       distribution_from(shard_dims)));
+      },
+      py::arg("array"), py::arg("mesh"), py::arg("dtype") = "bfloat16", py::arg("layout") = "tile",
+      py::arg("buffer_type") = "DRAM", py::arg("shard_dims") = py::none(),
+      "Distribute a host array over the mesh. shard_dims=(row_dim, col_dim): the tensor dims split over mesh "
+      "rows "
+      "and columns (None in either place replicates along that axis); None replicates on every device.");
+  m.def(
+      "to_numpy",
+      [](const MeshTensor& t, std::optional<std::pair<int, int>> concat_dims) {
+        std::vector<int64_t> shape;
+        HostBuffer data;
+        {
+          py::gil_scoped_release release;
+          data = aggregate(t, distribution_from(concat_dims), &shape);
+        }
+        return to_array(std::move(data), shape);
+      },
+      py::arg("tensor"), py::arg("concat_dims") = py::none(),
+      "Gather shards back: concat_dims=(row_dim, col_dim); None returns the first device's shard.");
+  m.def(
+      "add", [](const MeshTensor& a, const MeshTensor& b) { return std::make_shared<MeshTensor>(add(a, b)); },
+      py::call_guard<py::gil_scoped_release>());
+  m.def(
+      "add",
+      [](const MeshTensor& a, float scalar) { return std::make_shared<MeshTensor>(add_scalar(a, scalar)); },
+      py::call_guard<py::gil_scoped_release>());
+  m.def(
+      "matmul",
+      [](const MeshTensor& a, const MeshTensor& b) { return std::make_shared<MeshTensor>(matmul(a, b)); },
+      py::call_guard<py::gil_scoped_release>());
+  m.def("deallocate", [](MeshTensor& t) { t.deallocate(); });
+}
