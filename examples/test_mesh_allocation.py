@@ -8,6 +8,7 @@ devices (ids 0-7) show the expected bytes, evenly, and return to their baseline 
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -51,7 +52,8 @@ class Checks:
             return None
         snap = allocmon.snapshot(self.socket)
         if self.monitor:
-            frame = subprocess.run([find_binary("allocation_monitor_client"), "--once", "-a", "--socket", self.socket],
+            frame = subprocess.run([find_binary("allocation_monitor_client"), "--once", "--compact", "-a",
+                                    "--socket", self.socket],
                                    capture_output=True, text=True).stdout
             print("   ┄┄ allocation_monitor_client ┄┄")
             print("   " + frame.rstrip().replace("\n", "\n   "))
@@ -91,6 +93,8 @@ def main():
     parser.add_argument("--mib-per-device", type=int, default=100, help="size of each big tensor per device")
     parser.add_argument("--monitor", action="store_true", help="print a monitor frame after each step")
     parser.add_argument("--pause", type=float, default=0.0, help="seconds to wait after each step (for watching)")
+    parser.add_argument("--server-stats", action="store_true",
+                        help="ask the server to print its statistics block after step 3 (SIGUSR1)")
     args = parser.parse_args()
     allocmon.configure(allocmon.tracking_enabled(), args.socket)  # report to the server we query
     checks = Checks(args.socket, args.monitor)
@@ -142,7 +146,10 @@ def main():
     b = allocmon.from_numpy(host_b, mesh, dtype="bfloat16", shard_dims=(0, 1))
     print("✓ Second tensor distributed!")
     print(f"📊 Each device should now show ~{2 * args.mib_per_device}MB DRAM allocation")
-    checks.check_step(checks.snapshot(), 2 * per_device, "step 3")
+    snap = checks.snapshot()
+    checks.check_step(snap, 2 * per_device, "step 3")
+    if args.server_stats and snap is not None:
+        os.kill(snap["server"]["pid"], signal.SIGUSR1)
     pause()
 
     print("\n[Step 4] Performing Distributed Computation (Add)")

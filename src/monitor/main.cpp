@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--once", once, "Print one frame and exit");
   app.add_flag("--plain", plain, "Plain text frames instead of the full-screen view");
+  app.add_flag("--compact", options.compact, "Plain frames with one line per device");
   app.add_flag("--json", json, "Print the server snapshot as JSON (docs/snapshot.md); implies --once");
   app.add_option("--frames", frames, "Stop after this many plain frames (0: run until interrupted)");
   CLI11_PARSE(app, argc, argv);

@@ -52,6 +52,21 @@ std::string render_plain(const Frame& frame, const ViewOptions& options) {
     std::string mesh;
     if (d->mesh_row >= 0)
       mesh = " mesh(" + std::to_string(d->mesh_row) + "," + std::to_string(d->mesh_col) + ")";
+    if (options.compact) {
+      std::snprintf(line, sizeof(line), "Device %d%s%s", d->id, mesh.c_str(), d->active ? "" : " closed");
+      out += line;
+      for (const auto& m : d->memory) {
+        if (!shown(m)) continue;
+        out += " | " + m.type + " " + format_bytes(m.allocated);
+        if (m.capacity) {
+          std::snprintf(line, sizeof(line), " (%.1f%%)",
+                        100.0 * static_cast<double>(m.allocated) / static_cast<double>(m.capacity));
+          out += line;
+        }
+      }
+      out += "\n";
+      continue;
+    }
     std::snprintf(line, sizeof(line), "Device %d  %s%s  %s  buffers %" PRIu64 "  total %s\n", d->id,
                   d->architecture.c_str(), mesh.c_str(), d->active ? "active" : "closed", d->buffers,
                   format_bytes(d->allocated).c_str());
@@ -60,7 +75,7 @@ std::string render_plain(const Frame& frame, const ViewOptions& options) {
       if (!shown(m)) continue;
       const double fraction =
           m.capacity ? static_cast<double>(m.allocated) / static_cast<double>(m.capacity) : 0;
-      std::string capacity = m.capacity ? format_bytes(m.capacity) : "?";
+      std::string capacity = m.capacity ? format_bytes(m.capacity) : "n/a";
       std::snprintf(line, sizeof(line), "  %-8s %s %10s / %-10s %5.1f%%  buffers %" PRIu64, m.type.c_str(),
                     bar(fraction, 30).c_str(), format_bytes(m.allocated).c_str(), capacity.c_str(),
                     fraction * 100.0, m.buffers);

@@ -50,7 +50,7 @@ int draw_device(int y, int id, const DeviceView* d, int cols) {
     mvprintw(y, 2, "%-8s", m.type.c_str());
     draw_bar(y, 11, bar_width, fraction);
     mvprintw(y, 13 + bar_width, " %10s / %-10s %5.1f%%", format_bytes(m.allocated).c_str(),
-             m.capacity ? format_bytes(m.capacity).c_str() : "?", fraction * 100.0);
+             m.capacity ? format_bytes(m.capacity).c_str() : "n/a", fraction * 100.0);
     if (m.largest_free_block) printw("  lfb %s", format_bytes(*m.largest_free_block).c_str());
     ++y;
   }

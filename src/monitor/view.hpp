@@ -12,6 +12,7 @@ namespace allocmon::monitor {
 struct ViewOptions {
   std::vector<int> device_ids;  // empty: every device the server knows
   int refresh_ms = 500;
+  bool compact = false;  // plain frames: one line per device
 };
 
 struct Frame {

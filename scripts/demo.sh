@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The main job: the seed's 8-device mesh scenario on the emulated 2x4 mesh, with the allocation server and a
+# monitor frame after every step. Installs what is missing and builds first.
+#   scripts/demo.sh            one terminal: test output with monitor frames, then the server's log
+#   scripts/demo.sh --live     tmux: server log, live monitor and the test side by side (Ctrl-b d to leave)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/build.sh >/dev/null
+build=$(pwd)/${ALLOCMON_BUILD_DIR:-build}
+export PYTHONPATH=$build/python${PYTHONPATH:+:$PYTHONPATH}
+export ALLOCMON_BIN_DIR=$build
+export TT_ALLOC_SERVER_SOCKET=${TT_ALLOC_SERVER_SOCKET:-/tmp/allocmon-demo-$$.sock}
+export TT_ALLOC_TRACKING_ENABLED=1
+log=$(mktemp /tmp/allocmon-demo-server-XXXX.log)
+
+if [ "${1:-}" = "--live" ]; then
+  session=allocmon-demo
+  tmux kill-session -t $session 2>/dev/null || true
+  tmux new-session -d -s $session -x 200 -y 60 "$build/allocation_server --stats-interval 5 | tee $log"
+  tmux split-window -h -t $session "sleep 0.5; $build/allocation_monitor_client -a -r 250"
+  tmux split-window -v -t $session.0 "sleep 1; /usr/bin/python3 examples/test_mesh_allocation.py --pause 2; read -p 'done: press enter'"
+  exec tmux attach -t $session
+fi
+
+fifo=$(mktemp -u /tmp/allocmon-demo-fifo-XXXX)
+mkfifo "$fifo"
+"$build/allocation_server" --stats-interval 0 >"$fifo" &
+server_pid=$!
+exec 3<"$fifo"
+rm -f "$fifo"
+read -r -t 10 first <&3  # the server's "listening" line: it is ready
+echo "$first" >"$log"
+cat <&3 >>"$log" &
+cat_pid=$!
+trap 'kill $server_pid 2>/dev/null || true' EXIT
+
+echo "== allocation_server started: $first"
+echo "== monitor: allocation_monitor_client -a -r 500   (frames printed after each step below)"
+status=0
+/usr/bin/python3 examples/test_mesh_allocation.py --monitor --server-stats || status=$?
+
+kill -TERM $server_pid
+wait $cat_pid 2>/dev/null || true
+echo
+echo "== In the allocation server's log ($log):"
+grep -m 8 "Allocated 104857600 bytes of DRAM" "$log" || true
+echo "... ($(grep -c 'Allocated' "$log") allocations in all)"
+awk '/📊 Current Statistics/{show=1; n=0} show{print; if (++n > 45) exit} /Active allocations/{if (show) exit}' "$log"
+grep -m 8 "(104857600 bytes)" "$log" || true
+echo "... ($(grep -c 'Freed buffer' "$log") frees in all)"
+exit $status
