@@ -39,3 +39,28 @@ def test_tracking_on_without_server_warns_once_and_runs(repo_root, server, tmp_p
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stderr.count("no allocation server answers") == 1
     assert "memory checks skipped" in result.stdout
+
+
+def test_single_device_scenario(repo_root, server):
+    result = run_example(repo_root, server, "test_ttnn_allocations.py")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("✓") == 5 and "PASSED" in result.stdout
+
+
+def test_persistent_memory_scenario(repo_root, server):
+    result = run_example(repo_root, server, "test_persistent_memory.py", "--seconds", "1.5")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PASSED" in result.stdout and "✗" not in result.stdout
+    assert result.stdout.count("✓") >= 3
+
+
+def test_cpp_scenarios(server):
+    from allocmon.server import find_binary
+
+    env = dict(os.environ, TT_ALLOC_TRACKING_ENABLED="1")
+    for name, checks in (("test_tracking_cpp", 3), ("test_mesh_allocation_cpp", 6)):
+        result = subprocess.run([find_binary(name), "--socket", server.socket], env=env, capture_output=True,
+                                text=True, timeout=60)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert result.stdout.count("✓") == checks, result.stdout
+        assert result.stdout.rstrip().endswith("PASSED")
