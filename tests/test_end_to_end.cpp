@@ -195,12 +195,12 @@ TEST(EndToEnd, AllocOnOneThreadFreeOnAnotherStaysExact) {
   Server server(temp_socket_path("threads"), {"--quiet"});
   Client client(server.socket());
   client.command("register 0");
-  ASSERT_EQ(client.command("pingpong 0 20000"), "ok");
+  ASSERT_EQ(client.command("pingpong 0 3000"), "ok");
   ASSERT_EQ(client.flush(), 0);
   const json s = query_snapshot(server.socket());
   EXPECT_EQ(device_bytes(s, 0, "L1"), 0u);
   EXPECT_EQ(s["totals"]["buffers"], 0);
-  EXPECT_EQ(s["counters"]["events_applied"], 40000);
+  EXPECT_EQ(s["counters"]["events_applied"], 6000);
   for (const auto& [name, count] : s["counters"]["problems"].items()) EXPECT_EQ(count, 0) << name;
 }
 

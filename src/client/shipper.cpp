@@ -150,6 +150,13 @@ void Shipper::apply(wire::Event& event, bool forced) {
   emit_event(event);
 }
 
+bool Shipper::events_pending() {
+  std::lock_guard lock(registry_mutex_);
+  for (ThreadQueue* queue : queues_)
+    if (queue->consumed() != queue->published()) return true;
+  return false;
+}
+
 void Shipper::drain_all() {
   std::vector<ThreadQueue*> queues;
   {
@@ -385,8 +392,8 @@ void Shipper::handle_flush_requests() {
     requested = flush_requested_;
   }
   if (requested <= flush_sent_) return;
-  drain_all();  // events published before the request was made are now visible: they go before the barrier
   try_connect(/*force=*/true);
+  drain_all();  // events published before the request was made are now visible: they go before the barrier
   if (fd_ < 0) {
     std::lock_guard lock(flush_mutex_);
     flush_failed_ = std::max(flush_failed_, requested);
@@ -402,10 +409,10 @@ void Shipper::handle_flush_requests() {
 void Shipper::run() {
   while (true) {
     const bool stopping = stop_.load();
+    // Connect before draining, so that what is drained is streamed (events drained while disconnected only
+    // update the live table, which a resync sends). Nothing queued, registered or live: no attempt, no warning.
+    if (fd_ < 0 && (events_pending() || !devices_.empty() || !live_.empty())) try_connect(/*force=*/stopping);
     drain_all();
-    // Nothing registered and nothing live: nothing the server needs, so no connection attempts (and no
-    // warning).
-    if (!devices_.empty() || !live_.empty()) try_connect(/*force=*/stopping);
     handle_flush_requests();
     send_pending();
     read_incoming();

@@ -57,6 +57,7 @@ class Shipper {
   bool ready(const wire::Event& event) const;
   void apply(wire::Event& event, bool forced);
   void drain_all();
+  bool events_pending();
 
   // Outgoing byte stream.
   bool can_emit() const { return fd_ >= 0 && !resync_pending_; }

@@ -149,7 +149,7 @@ Client::Client(const std::string& socket_path)
 std::string Client::command(const std::string& line) {
   child_.write_line(line);
   std::string reply;
-  if (!child_.read_line(reply)) throw std::runtime_error("test client did not answer: " + line);
+  if (!child_.read_line(reply, 60000)) throw std::runtime_error("test client did not answer: " + line);
   return reply;
 }
 

@@ -2,6 +2,7 @@
 // Each command answers one line on stdout starting with "ok" (or "error ...").
 //   register DEV [ROW COL]   unregister DEV   alloc DEV TYPE SIZE ID   free DEV ID   flush [TIMEOUT_MS]
 //   stats   pingpong DEV N (alloc on one thread, free on another, ids reused)   exit
+#include <atomic>
 #include <cstdio>
 #include <iostream>
 #include <sstream>
@@ -18,17 +19,20 @@ void pingpong(int device, int count) {
   // them in causal order for the server's totals to stay exact.
   std::atomic<int> handed{-1};
   std::atomic<int> freed{-1};
+  // atomic wait/notify (futex) rather than spinning: stays fast when the machine is oversubscribed.
   std::thread freer([&] {
     for (int i = 0; i < count; ++i) {
-      while (handed.load(std::memory_order_acquire) < i) std::this_thread::yield();
+      for (int seen = handed.load(); seen < i; seen = handed.load()) handed.wait(seen);
       allocmon::track_free(device, 7);
-      freed.store(i, std::memory_order_release);
+      freed.store(i);
+      freed.notify_one();
     }
   });
   for (int i = 0; i < count; ++i) {
-    while (freed.load(std::memory_order_acquire) < i - 1) std::this_thread::yield();
+    for (int seen = freed.load(); seen < i - 1; seen = freed.load()) freed.wait(seen);
     allocmon::track_alloc(device, allocmon::MemoryType::L1, 4096 + i, 0x1000, 7);
-    handed.store(i, std::memory_order_release);
+    handed.store(i);
+    handed.notify_one();
   }
   freer.join();
 }
