@@ -1,0 +1,78 @@
+// A real allocation_server for the benchmarks: started on a temporary socket, ready when its "listening" line
+// arrives, queried through the same API the monitor uses.
+#pragma once
+
+#include <signal.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+
+#include "query/query_client.hpp"
+
+namespace allocmon::bench {
+
+class BenchServer {
+ public:
+  BenchServer(const std::string& binary, const std::string& socket) : socket_(socket) {
+    int out[2];
+    if (::pipe(out) != 0) throw std::runtime_error("pipe");
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(out[1], STDOUT_FILENO);
+      ::close(out[0]);
+      ::execl(binary.c_str(), binary.c_str(), "--socket", socket.c_str(), "--quiet", "--stats-interval", "0",
+              static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(out[1]);
+    FILE* stream = ::fdopen(out[0], "r");
+    char line[512];
+    if (!std::fgets(line, sizeof(line), stream) || !std::strstr(line, "listening on"))
+      throw std::runtime_error("allocation_server did not start (" + binary + ")");
+    stdout_ = stream;  // kept open: the server's final statistics go here, unread
+  }
+  ~BenchServer() {
+    ::kill(pid_, SIGTERM);
+    ::waitpid(pid_, nullptr, 0);
+    if (stdout_) std::fclose(stdout_);
+  }
+  const std::string& socket() const { return socket_; }
+  pid_t pid() const { return pid_; }
+
+  nlohmann::json snapshot() const {
+    QueryClient client;
+    std::string error;
+    if (!client.connect(socket_, &error)) throw std::runtime_error(error);
+    auto text = client.snapshot(60000, &error);
+    if (!text) throw std::runtime_error(error);
+    return nlohmann::json::parse(*text);
+  }
+  uint64_t events_applied() const { return snapshot()["counters"]["events_applied"].get<uint64_t>(); }
+  // Resident set of the server process, from /proc.
+  uint64_t rss_bytes() const {
+    std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
+    std::string key;
+    while (status >> key) {
+      if (key == "VmRSS:") {
+        uint64_t kb;
+        status >> kb;
+        return kb * 1024;
+      }
+      std::getline(status, key);
+    }
+    return 0;
+  }
+
+ private:
+  std::string socket_;
+  pid_t pid_ = -1;
+  FILE* stdout_ = nullptr;
+};
+
+}  // namespace allocmon::bench

@@ -1,0 +1,195 @@
+// allocmon_bench: every figure of docs/performance.md in one run, each beside its baseline, as one table and as
+// bench/results.json. `--quick` runs a small version with correctness checks only (CTest uses it).
+#include <benchmark/benchmark.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "bench_server.hpp"
+#include "load_generator.hpp"
+
+using namespace allocmon::bench;
+using nlohmann::json;
+
+namespace allocmon::bench {
+extern std::string micro_socket;
+}
+
+namespace {
+
+// Collects the median and p99 aggregates of every micro-benchmark run, in ns per event.
+class CollectingReporter : public benchmark::BenchmarkReporter {
+ public:
+  bool ReportContext(const Context&) override { return true; }
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& run : runs) {
+      if (run.aggregate_name != "median" && run.aggregate_name != "p99") continue;
+      const double events = run.counters.count("events_per_iteration") ? run.counters.at("events_per_iteration").value : 1;
+      std::string name = run.run_name.function_name;
+      auto& entry = results[name][run.threads];
+      // Real time per iteration as each thread sees it (includes time descheduled when threads > cores) and the
+      // CPU time the calls themselves consume.
+      entry[run.aggregate_name + "_ns"] = run.GetAdjustedRealTime() / events;
+      entry[run.aggregate_name + "_cpu_ns"] = run.GetAdjustedCPUTime() / events;
+    }
+  }
+  std::map<std::string, std::map<int, std::map<std::string, double>>> results;
+};
+
+std::string cpu_model() {
+  std::ifstream info("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(info, line))
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  return "unknown";
+}
+
+std::string self_path() {
+  char path[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", path, sizeof(path) - 1);
+  return std::string(path, n > 0 ? static_cast<size_t>(n) : 0);
+}
+
+const char* verdict(bool ok) { return ok ? "met" : "MISSED"; }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "--producer") return producer_main(argc, argv);
+  const bool quick = argc > 1 && std::string(argv[1]) == "--quick";
+  std::string out_path = "bench/results.json";
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::string(argv[i]) == "--out") out_path = argv[i + 1];
+  const std::string self = self_path();
+  const std::string dir = self.substr(0, self.rfind('/'));
+  const std::string socket = "/tmp/allocmon-bench-" + std::to_string(::getpid()) + ".sock";
+  BenchServer server(dir + "/allocation_server", socket);
+  micro_socket = socket;
+  json results;
+  utsname host{};
+  ::uname(&host);
+  results["machine"] = {{"cpu", cpu_model()}, {"cores", ::sysconf(_SC_NPROCESSORS_ONLN)}, {"kernel", host.release}};
+
+  int failures = 0;
+  if (quick) {
+    // Correctness of the benchmark path (not speed): every event the producers reported was applied.
+    for (int producers : {1, 4}) {
+      auto r = measure_ingest(self, server, "pairs", producers, 200000);
+      std::printf("quick: %d producers, %llu events reported, %llu applied, %llu lost\n", producers,
+                  static_cast<unsigned long long>(r.events_reported), static_cast<unsigned long long>(r.events_applied),
+                  static_cast<unsigned long long>(r.lost));
+      failures += r.lost != 0 || r.events_reported != 200000ull * producers;
+    }
+    auto raw = measure_ingest(self, server, "raw", 2, 204800);
+    failures += raw.lost != 0 || raw.events_applied != raw.events_reported;
+    auto snapshot = server.snapshot();
+    failures += snapshot["totals"]["buffers"].get<uint64_t>() != 0;
+    std::printf("quick: raw stream %llu/%llu applied; live buffers after all frees: %llu\n",
+                static_cast<unsigned long long>(raw.events_applied), static_cast<unsigned long long>(raw.events_reported),
+                static_cast<unsigned long long>(snapshot["totals"]["buffers"].get<uint64_t>()));
+    std::printf("%d passed, %d failed\n", failures ? 0 : 1, failures ? 1 : 0);
+    return failures ? 1 : 0;
+  }
+
+  // ---- micro-benchmarks ----
+  int bench_argc = 1;
+  char* bench_argv[] = {argv[0], nullptr};
+  benchmark::Initialize(&bench_argc, bench_argv);
+  CollectingReporter reporter;
+  std::fprintf(stderr, "running micro-benchmarks (about a minute)...\n");
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  auto& micro = reporter.results;
+  results["micro"] = micro;
+
+  std::printf("\nallocmon benchmark — %s, %ld cores\n\n", cpu_model().c_str(), ::sysconf(_SC_NPROCESSORS_ONLN));
+  std::printf("Client cost per event (ns; median / p99 over 15 repetitions of 200k iterations; wall time per calling "
+              "thread, CPU time in brackets)\n");
+  std::printf("%-8s %-26s %-26s %-24s %-22s %s\n", "threads", "tracked pair (per event)", "tracked single event",
+              "disabled (C ABI / inline)", "baseline: PoC send", "baseline / allocmon");
+  for (int threads : {1, 2, 4, 8}) {
+    auto& pair = micro["BM_TrackedPair"][threads];
+    auto& single = micro["BM_TrackedSingle"][threads];
+    auto& off = micro["BM_DisabledPairCAbi"][threads];
+    auto& inl = micro["BM_DisabledPairInline"][threads];
+    auto& poc = micro["BM_BaselinePocPair"][threads];
+    char a[64], b[64], c[64], d[64];
+    std::snprintf(a, sizeof(a), "%.1f / %.1f [%.1f]", pair["median_ns"], pair["p99_ns"], pair["median_cpu_ns"]);
+    std::snprintf(b, sizeof(b), "%.1f / %.1f", single["median_ns"], single["p99_ns"]);
+    std::snprintf(c, sizeof(c), "%.2f / %.2f", off["median_ns"], inl["median_ns"]);
+    std::snprintf(d, sizeof(d), "%.0f / %.0f", poc["median_ns"], poc["p99_ns"]);
+    std::printf("%-8d %-26s %-26s %-24s %-22s %.0fx\n", threads, a, b, c, d, poc["median_ns"] / pair["median_ns"]);
+  }
+  const double one = micro["BM_TrackedPair"][1]["median_ns"];
+  const double eight = micro["BM_TrackedPair"][8]["median_ns"];
+  const double ratio = micro["BM_BaselinePocPair"][1]["median_ns"] / one;
+  const double disabled = micro["BM_DisabledPairCAbi"][1]["median_ns"];
+
+  // ---- server ----
+  std::fprintf(stderr, "running the load generator...\n");
+  json ingest = json::array();
+  std::printf("\nServer ingest (events applied per second; lost = reported - applied after every flush barrier)\n");
+  std::printf("%-36s %10s %14s %14s %8s\n", "source", "producers", "events", "events/s", "lost");
+  double raw_rate = 0;
+  uint64_t lost16 = 0;
+  for (auto [mode, producers, per] : {std::tuple{"raw", 1, 16000000ull}, std::tuple{"raw", 4, 4000000ull},
+                                      std::tuple{"pairs", 1, 8000000ull}, std::tuple{"pairs", 4, 2000000ull},
+                                      std::tuple{"pairs", 16, 500000ull}}) {
+    auto r = measure_ingest(self, server, mode, producers, per);
+    const char* label = std::string(mode) == "raw" ? "pre-encoded stream (server alone)" : "client library, alloc+free pairs";
+    std::printf("%-36s %10d %14llu %14.0f %8llu\n", label, producers, static_cast<unsigned long long>(r.events_applied),
+                r.events_per_second, static_cast<unsigned long long>(r.lost));
+    ingest.push_back({{"source", mode}, {"producers", producers}, {"events_reported", r.events_reported},
+                      {"events_applied", r.events_applied}, {"lost", r.lost}, {"seconds", r.seconds},
+                      {"events_per_second", r.events_per_second}});
+    if (std::string(mode) == "raw") raw_rate = std::max(raw_rate, r.events_per_second);
+    if (producers == 16) lost16 = r.lost;
+  }
+  results["ingest"] = ingest;
+
+  std::printf("\nServer memory and queries with live buffers\n");
+  std::printf("%-14s %16s %14s %20s %18s\n", "live buffers", "RSS delta", "bytes/buffer", "snapshot p50/max ms",
+              "leak report ms");
+  json memory = json::array();
+  double bytes_10m = 0, snapshot_1m = 0;
+  for (uint64_t live : {1000000ull, 10000000ull}) {
+    BenchServer fresh(dir + "/allocation_server", socket + ".mem");
+    auto r = measure_memory_per_buffer(self, fresh, live);
+    std::printf("%-14llu %16llu %14.1f %13.3f / %-6.3f %18.1f\n", static_cast<unsigned long long>(live),
+                static_cast<unsigned long long>(r.server_rss_delta), r.bytes_per_buffer, r.snapshot_ms_p50,
+                r.snapshot_ms_p99, r.leak_report_ms_p50);
+    memory.push_back({{"live_buffers", live}, {"server_rss_delta", r.server_rss_delta},
+                      {"bytes_per_buffer", r.bytes_per_buffer}, {"snapshot_ms_p50", r.snapshot_ms_p50},
+                      {"snapshot_ms_max", r.snapshot_ms_p99}, {"leak_report_ms_p50", r.leak_report_ms_p50}});
+    if (live == 10000000ull) bytes_10m = r.bytes_per_buffer;
+    if (live == 1000000ull) snapshot_1m = r.snapshot_ms_p50;
+  }
+  results["memory"] = memory;
+
+  auto vis = measure_visibility(self, server, 2, 300);
+  std::printf("\nEvent to visibility in a snapshot, under load from 2 producers at ~1 M events/s each: p50 %.2f ms, "
+              "p99 %.2f ms (%d samples)\n",
+              vis.p50_ms, vis.p99_ms, vis.samples);
+  results["visibility"] = {{"p50_ms", vis.p50_ms}, {"p99_ms", vis.p99_ms}, {"samples", vis.samples}};
+
+  std::printf("\nTargets\n");
+  std::printf("  tracked event, 1 thread   <= 25 ns : %6.1f ns  %s\n", one, verdict(one <= 25));
+  std::printf("  tracked event, 8 threads  <= 50 ns : %6.1f ns  %s (wall time per thread; 8 threads on %ld cores)\n",
+              eight, verdict(eight <= 50), ::sysconf(_SC_NPROCESSORS_ONLN));
+  std::printf("  vs baseline               >= 20x   : %6.0fx    %s\n", ratio, verdict(ratio >= 20));
+  std::printf("  disabled call             <= 2 ns  : %6.2f ns  %s\n", disabled, verdict(disabled <= 2));
+  std::printf("  server ingest, one core   >= 10 M/s: %6.1f M/s %s\n", raw_rate / 1e6, verdict(raw_rate >= 10e6));
+  std::printf("  lost at 16 producers      == 0     : %6llu     %s\n", static_cast<unsigned long long>(lost16),
+              verdict(lost16 == 0));
+  std::printf("  bytes per live buffer @10M <= 96   : %6.1f     %s\n", bytes_10m, verdict(bytes_10m <= 96));
+  std::printf("  snapshot @1M live          <= 5 ms : %6.3f ms  %s\n", snapshot_1m, verdict(snapshot_1m <= 5));
+  std::printf("  event-to-visibility p99   <= 10 ms : %6.2f ms  %s\n", vis.p99_ms, verdict(vis.p99_ms <= 10));
+
+  std::ofstream(out_path) << results.dump(2) << "\n";
+  std::printf("\nwrote %s\n", out_path.c_str());
+  return 0;
+}

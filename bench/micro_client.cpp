@@ -1,0 +1,178 @@
+// Google Benchmark micro-benchmarks of the client's hot path, each beside its baseline:
+//   - tracked alloc+free pair and single event, tracking on and connected to a real server;
+//   - the same calls with tracking off (C ABI call, and the C++ header's inline check);
+//   - the proof of concept's design: one blocking send() of a 128-byte message per event under a process mutex.
+// Each runs at 1, 2, 4 and 8 threads on a 2-core machine; repetitions give the median and p99 of the per-event
+// cost. The server socket comes from micro_socket (set by main before the benchmarks run).
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "allocmon/client.hpp"
+#include "common/unix_socket.hpp"
+#include "protocol/wire.hpp"
+
+namespace allocmon::bench {
+
+std::string micro_socket;  // set by main
+
+namespace {
+
+constexpr int kIterations = 200000;
+constexpr int kRepetitions = 15;
+
+double percentile_99(const std::vector<double>& v) {
+  std::vector<double> s = v;
+  std::sort(s.begin(), s.end());
+  return s[std::min(s.size() - 1, static_cast<size_t>(0.99 * static_cast<double>(s.size())))];
+}
+
+void enable_tracking(bool on) {
+  allocmon_configure(on ? 1 : 0, micro_socket.c_str());
+  if (!on) return;
+  static bool registered = false;
+  if (!registered) {
+    registered = true;
+    for (int d = 0; d < 8; ++d) {
+      DeviceInfo info;
+      info.device_id = d;
+      info.architecture = "bench";
+      register_device(info);
+    }
+  }
+}
+
+// Before the timed loop: everything earlier has reached the server, so runs do not inherit a backlog.
+void settle(benchmark::State& state, bool tracking) {
+  if (state.thread_index() == 0) {
+    enable_tracking(tracking);
+    if (tracking) allocmon_flush(60000);
+  }
+}
+
+uint64_t first_id(const benchmark::State& state) {
+  static std::atomic<uint64_t> run{0};
+  return ((run.fetch_add(1) + 1) << 40) | (static_cast<uint64_t>(state.thread_index()) << 32);
+}
+
+void BM_TrackedPair(benchmark::State& state) {
+  settle(state, true);
+  const int device = state.thread_index() % 8;
+  uint64_t id = first_id(state);
+  for (auto _ : state) {
+    allocmon_alloc(device, ALLOCMON_DRAM, 4096, id, id);
+    allocmon_free(device, id);
+    ++id;
+  }
+  state.counters["events_per_iteration"] = 2;
+}
+
+void BM_TrackedSingle(benchmark::State& state) {
+  settle(state, true);
+  const int device = state.thread_index() % 8;
+  uint64_t n = 0;
+  for (auto _ : state) {
+    ++n;
+    allocmon_report_free_space(device, ALLOCMON_L1, n, n);
+  }
+  state.counters["events_per_iteration"] = 1;
+}
+
+void BM_DisabledPairCAbi(benchmark::State& state) {
+  settle(state, false);
+  uint64_t id = 1;
+  for (auto _ : state) {
+    allocmon_alloc(0, ALLOCMON_DRAM, 4096, id, id);
+    allocmon_free(0, id);
+    ++id;
+  }
+  state.counters["events_per_iteration"] = 2;
+}
+
+void BM_DisabledPairInline(benchmark::State& state) {
+  settle(state, false);
+  uint64_t id = 1;
+  for (auto _ : state) {
+    track_alloc(0, MemoryType::DRAM, 4096, id, id);
+    track_free(0, id);
+    ++id;
+    benchmark::ClobberMemory();
+  }
+  state.counters["events_per_iteration"] = 2;
+}
+
+// ---- baseline: the proof of concept's client ----
+std::mutex baseline_mutex;
+int baseline_fd = -1;
+
+// A fixed 128-byte message that our server accepts: two one-event batches (the event, a free-space record) and a
+// Hello. The server parses and applies it as it does real traffic.
+std::string baseline_message(const wire::Event& event) {
+  std::string message;
+  wire::append_frame(message, wire::MessageType::kEventBatch, &event, sizeof(event));
+  wire::Event filler{0, 1, 1, event.device_id, static_cast<uint8_t>(wire::EventKind::kFreeSpace), ALLOCMON_L1, 0};
+  wire::append_frame(message, wire::MessageType::kEventBatch, &filler, sizeof(filler));
+  wire::append_message(message, wire::MessageType::kHello, wire::Hello{});
+  return message;
+}
+
+void baseline_connect() {
+  std::lock_guard lock(baseline_mutex);
+  if (baseline_fd >= 0) return;
+  baseline_fd = connect_unix(micro_socket, false);
+  std::string setup;
+  for (int d = 0; d < 8; ++d) {
+    wire::RegisterDevice r{};
+    r.device_id = d;
+    r.mesh_row = r.mesh_col = -1;
+    wire::append_message(setup, wire::MessageType::kRegisterDevice, r);
+  }
+  write_all(baseline_fd, setup.data(), setup.size());
+}
+
+void BM_BaselinePocPair(benchmark::State& state) {
+  settle(state, false);
+  if (state.thread_index() == 0) baseline_connect();
+  const int device = state.thread_index() % 8;
+  uint64_t id = first_id(state);
+  for (auto _ : state) {
+    wire::Event alloc{id, 4096, id, device, static_cast<uint8_t>(wire::EventKind::kAlloc), ALLOCMON_DRAM, 0};
+    wire::Event release{id, 0, 0, device, static_cast<uint8_t>(wire::EventKind::kFree), 0, 0};
+    const std::string a = baseline_message(alloc), f = baseline_message(release);
+    {
+      std::lock_guard lock(baseline_mutex);
+      write_all(baseline_fd, a.data(), a.size());
+    }
+    {
+      std::lock_guard lock(baseline_mutex);
+      write_all(baseline_fd, f.data(), f.size());
+    }
+    ++id;
+  }
+  state.counters["events_per_iteration"] = 2;
+}
+
+void configure(benchmark::internal::Benchmark* b) {
+  b->Iterations(kIterations)
+      ->Repetitions(kRepetitions)
+      ->ReportAggregatesOnly(true)
+      ->UseRealTime()
+      ->ComputeStatistics("p99", percentile_99)
+      ->ThreadRange(1, 8);
+}
+
+}  // namespace
+
+BENCHMARK(BM_TrackedPair)->Apply(configure);
+BENCHMARK(BM_TrackedSingle)->Apply(configure);
+BENCHMARK(BM_DisabledPairCAbi)->Apply(configure);
+BENCHMARK(BM_DisabledPairInline)->Apply(configure);
+BENCHMARK(BM_BaselinePocPair)->Apply([](benchmark::internal::Benchmark* b) {
+  configure(b);
+  b->Iterations(20000);  // a blocking send per event is ~100x slower: fewer iterations, same repetitions
+});
+
+}  // namespace allocmon::bench
