@@ -7,6 +7,7 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <chrono>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -53,6 +54,21 @@ void settle(benchmark::State& state, bool tracking) {
   }
 }
 
+// Google Benchmark's real time with threads is wall time over all threads' iterations (aggregate throughput).
+// What a calling thread pays is its own loop's wall time per event, so each thread times its loop after the
+// start barrier and reports that as a per-thread average counter.
+template <typename Body>
+void timed_loop(benchmark::State& state, double events_per_iteration, Body body) {
+  auto it = state.begin();
+  const auto last = state.end();  // end() is where Google Benchmark waits at the start barrier
+  const auto t0 = std::chrono::steady_clock::now();
+  for (; it != last; ++it) body();
+  const double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
+  state.counters["thread_ns_per_event"] = benchmark::Counter(
+      ns / (static_cast<double>(state.iterations()) * events_per_iteration), benchmark::Counter::kAvgThreads);
+  state.counters["events_per_iteration"] = events_per_iteration;
+}
+
 uint64_t first_id(const benchmark::State& state) {
   static std::atomic<uint64_t> run{0};
   return ((run.fetch_add(1) + 1) << 40) | (static_cast<uint64_t>(state.thread_index()) << 32);
@@ -62,46 +78,53 @@ void BM_TrackedPair(benchmark::State& state) {
   settle(state, true);
   const int device = state.thread_index() % 8;
   uint64_t id = first_id(state);
-  for (auto _ : state) {
+  timed_loop(state, 2, [&] {
     allocmon_alloc(device, ALLOCMON_DRAM, 4096, id, id);
     allocmon_free(device, id);
     ++id;
-  }
-  state.counters["events_per_iteration"] = 2;
+  });
 }
 
 void BM_TrackedSingle(benchmark::State& state) {
   settle(state, true);
   const int device = state.thread_index() % 8;
   uint64_t n = 0;
-  for (auto _ : state) {
+  timed_loop(state, 1, [&] {
     ++n;
     allocmon_report_free_space(device, ALLOCMON_L1, n, n);
-  }
-  state.counters["events_per_iteration"] = 1;
+  });
 }
 
 void BM_DisabledPairCAbi(benchmark::State& state) {
   settle(state, false);
   uint64_t id = 1;
-  for (auto _ : state) {
+  timed_loop(state, 2, [&] {
     allocmon_alloc(0, ALLOCMON_DRAM, 4096, id, id);
     allocmon_free(0, id);
     ++id;
-  }
-  state.counters["events_per_iteration"] = 2;
+  });
+}
+
+void BM_DisabledPairCInline(benchmark::State& state) {
+  settle(state, false);
+  uint64_t id = 1;
+  timed_loop(state, 2, [&] {
+    allocmon_track_alloc(0, ALLOCMON_DRAM, 4096, id, id);
+    allocmon_track_free(0, id);
+    ++id;
+    benchmark::ClobberMemory();
+  });
 }
 
 void BM_DisabledPairInline(benchmark::State& state) {
   settle(state, false);
   uint64_t id = 1;
-  for (auto _ : state) {
+  timed_loop(state, 2, [&] {
     track_alloc(0, MemoryType::DRAM, 4096, id, id);
     track_free(0, id);
     ++id;
     benchmark::ClobberMemory();
-  }
-  state.counters["events_per_iteration"] = 2;
+  });
 }
 
 // ---- baseline: the proof of concept's client ----
@@ -138,7 +161,7 @@ void BM_BaselinePocPair(benchmark::State& state) {
   if (state.thread_index() == 0) baseline_connect();
   const int device = state.thread_index() % 8;
   uint64_t id = first_id(state);
-  for (auto _ : state) {
+  timed_loop(state, 2, [&] {
     wire::Event alloc{id, 4096, id, device, static_cast<uint8_t>(wire::EventKind::kAlloc), ALLOCMON_DRAM, 0};
     wire::Event release{id, 0, 0, device, static_cast<uint8_t>(wire::EventKind::kFree), 0, 0};
     const std::string a = baseline_message(alloc), f = baseline_message(release);
@@ -151,8 +174,7 @@ void BM_BaselinePocPair(benchmark::State& state) {
       write_all(baseline_fd, f.data(), f.size());
     }
     ++id;
-  }
-  state.counters["events_per_iteration"] = 2;
+  });
 }
 
 void configure(benchmark::internal::Benchmark* b) {
@@ -169,6 +191,7 @@ void configure(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_TrackedPair)->Apply(configure);
 BENCHMARK(BM_TrackedSingle)->Apply(configure);
 BENCHMARK(BM_DisabledPairCAbi)->Apply(configure);
+BENCHMARK(BM_DisabledPairCInline)->Apply(configure);
 BENCHMARK(BM_DisabledPairInline)->Apply(configure);
 BENCHMARK(BM_BaselinePocPair)->Apply([](benchmark::internal::Benchmark* b) {
   configure(b);

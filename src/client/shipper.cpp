@@ -19,7 +19,12 @@ namespace {
 
 constexpr size_t kBatchPayloadLimit = 64 * 1024;
 // Unsent bytes beyond which the server counts as stalled: queued frames are dropped and replaced by a resync.
+// The server counts as stalled when it has accepted no byte for kStallMs while kStallThresholdBytes wait; queued
+// frames are then dropped and replaced by a resync. A busy server that keeps reading is never treated so.
+// kHardCapBytes bounds the client's memory whatever the reason.
 constexpr size_t kStallThresholdBytes = 16u << 20;
+constexpr int64_t kStallMs = 1000;
+constexpr size_t kHardCapBytes = 512u << 20;
 constexpr int64_t kReconnectIntervalMs = 1000;
 constexpr int kFinalSendBudgetMs = 1000;
 
@@ -253,6 +258,7 @@ void Shipper::send_pending() {
         ::send(fd_, out_.data() + out_sent_, out_.size() - out_sent_, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n > 0) {
       out_sent_ += static_cast<size_t>(n);
+      last_send_progress_ms_ = now_ms();
     } else if (n < 0 && errno == EINTR) {
       continue;
     } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -289,8 +295,14 @@ void Shipper::compact_sent() {
 void Shipper::handle_overflow() {
   if (resync_pending_) return;
   const size_t unsent = out_.size() - out_sent_;
-  if (unsent <= std::max(kStallThresholdBytes, 2 * last_resync_bytes_)) return;
+  const bool stalled = unsent > std::max(kStallThresholdBytes, 2 * last_resync_bytes_) &&
+                       now_ms() - last_send_progress_ms_ > kStallMs;
+  if (!stalled && unsent <= std::max(kHardCapBytes, 2 * last_resync_bytes_)) return;
   const size_t keep = frame_boundary_at_or_after(out_, out_sent_);
+  {
+    std::lock_guard lock(flush_mutex_);
+    flush_sent_ = flush_acked_;  // barriers among the dropped frames are sent again after the resync
+  }
   superseded_.fetch_add((out_.size() - keep) / sizeof(wire::Event), std::memory_order_relaxed);
   out_.resize(keep);
   batch_open_ = false;
@@ -326,6 +338,7 @@ void Shipper::try_connect(bool force) {
   if (warned_) std::fprintf(stderr, "allocmon: connected to the allocation server on %s\n", path.c_str());
   warned_ = false;
   fd_ = fd;
+  last_send_progress_ms_ = now_ms();
   connected_.store(1);
   out_.clear();
   out_sent_ = 0;

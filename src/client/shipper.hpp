@@ -105,6 +105,7 @@ class Shipper {
   size_t batch_offset_ = 0;
   bool batch_open_ = false;
   size_t last_resync_bytes_ = 0;
+  int64_t last_send_progress_ms_ = 0;
   wire::FrameDecoder incoming_;
 
   // Counters (read by stats() from other threads).
