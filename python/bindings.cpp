@@ -31,7 +31,35 @@ BufferType buffer_type_from(const std::string& name) {
 DataType dtype_from(const std::string& name) {
   if (name == "bfloat16") return DataType::BFloat16;
   if (name == "float32") return DataType::Float32;
-  throw py::value_error("unsupported dtype '" + name + "' (bfloat16, float32)");
+  if (name == "bfloat8_b") return DataType::BFloat8B;
+  if (name == "uint32") return DataType::UInt32;
+  throw py::value_error("unsupported dtype '" + name + "' (bfloat16, float32, bfloat8_b, uint32)");
+}
+
+const char* dtype_name(DataType dtype) {
+  switch (dtype) {
+    case DataType::BFloat16:
+      return "bfloat16";
+    case DataType::Float32:
+      return "float32";
+    case DataType::BFloat8B:
+      return "bfloat8_b";
+    case DataType::UInt32:
+      return "uint32";
+  }
+  return "?";
+}
+
+std::optional<BufferType> optional_buffer_type(const std::optional<std::string>& name) {
+  if (!name) return std::nullopt;
+  return buffer_type_from(*name);
+}
+
+BinaryOp binary_op_from(const std::string& name) {
+  if (name == "add") return BinaryOp::Add;
+  if (name == "subtract") return BinaryOp::Subtract;
+  if (name == "multiply") return BinaryOp::Multiply;
+  throw py::value_error("unknown binary op '" + name + "'");
 }
 
 Layout layout_from(const std::string& name) {
@@ -40,9 +68,14 @@ Layout layout_from(const std::string& name) {
   throw py::value_error("unknown layout '" + name + "' (tile, row_major)");
 }
 
-Distribution distribution_from(const std::optional<std::pair<int, int>>& dims) {
-  if (!dims) return {};
-  return {dims->first, dims->second};
+Distribution distribution_from(const std::optional<std::pair<int, int>>& dims, int flat_dim) {
+  Distribution d;
+  if (dims) {
+    d.row_dim = dims->first;
+    d.col_dim = dims->second;
+  }
+  d.flat_dim = flat_dim;
+  return d;
 }
 
 std::string query(bool leaks, int device, const std::optional<std::string>& socket, int timeout_ms) {
@@ -200,8 +233,7 @@ PYBIND11_MODULE(_allocmon, m) {
   py::class_<MeshTensor, std::shared_ptr<MeshTensor>>(m, "MeshTensor")
       .def_property_readonly("shape", [](const MeshTensor& t) { return t.shape; })
       .def_property_readonly("shard_shape", [](const MeshTensor& t) { return t.shard_shape; })
-      .def_property_readonly(
-          "dtype", [](const MeshTensor& t) { return t.dtype == DataType::BFloat16 ? "bfloat16" : "float32"; })
+      .def_property_readonly("dtype", [](const MeshTensor& t) { return dtype_name(t.dtype); })
       .def_property_readonly(
           "layout", [](const MeshTensor& t) { return t.layout == Layout::Tile ? "tile" : "row_major"; })
       .def_property_readonly("buffer_type",
@@ -223,32 +255,33 @@ PYBIND11_MODULE(_allocmon, m) {
       "from_numpy",
       [](py::array_t<float, py::array::c_style | py::array::forcecast> array,
          std::shared_ptr<MeshDevice> mesh, const std::string& dtype, const std::string& layout,
-         const std::string& buffer_type, std::optional<std::pair<int, int>> shard_dims) {
+         const std::string& buffer_type, std::optional<std::pair<int, int>> shard_dims, int flat_dim) {
         std::vector<int64_t> shape(array.shape(), array.shape() + array.ndim());
         const float* data = array.data();
         py::gil_scoped_release release;
         return std::make_shared<MeshTensor>(distribute(mesh, data, shape, dtype_from(dtype),
                                                        layout_from(layout), buffer_type_from(buffer_type),
-                                                       distribution_from(shard_dims)));
+                                                       distribution_from(shard_dims, flat_dim)));
       },
       py::arg("array"), py::arg("mesh"), py::arg("dtype") = "bfloat16", py::arg("layout") = "tile",
-      py::arg("buffer_type") = "DRAM", py::arg("shard_dims") = py::none(),
+      py::arg("buffer_type") = "DRAM", py::arg("shard_dims") = py::none(), py::arg("flat_dim") = -1,
       "Distribute a host array over the mesh. shard_dims=(row_dim, col_dim): the tensor dims split over mesh "
       "rows "
       "and columns (None in either place replicates along that axis); None replicates on every device.");
   m.def(
       "to_numpy",
-      [](const MeshTensor& t, std::optional<std::pair<int, int>> concat_dims) {
+      [](const MeshTensor& t, std::optional<std::pair<int, int>> concat_dims, int flat_dim) {
         std::vector<int64_t> shape;
         HostBuffer data;
         {
           py::gil_scoped_release release;
-          data = aggregate(t, distribution_from(concat_dims), &shape);
+          data = aggregate(t, distribution_from(concat_dims, flat_dim), &shape);
         }
         return to_array(std::move(data), shape);
       },
-      py::arg("tensor"), py::arg("concat_dims") = py::none(),
+      py::arg("tensor"), py::arg("concat_dims") = py::none(), py::arg("flat_dim") = -1,
       "Gather shards back: concat_dims=(row_dim, col_dim); None returns the first device's shard.");
+  using OptionalType = std::optional<std::string>;
   m.def(
       "add", [](const MeshTensor& a, const MeshTensor& b) { return std::make_shared<MeshTensor>(add(a, b)); },
       py::call_guard<py::gil_scoped_release>());
@@ -257,8 +290,48 @@ PYBIND11_MODULE(_allocmon, m) {
       [](const MeshTensor& a, float scalar) { return std::make_shared<MeshTensor>(add_scalar(a, scalar)); },
       py::call_guard<py::gil_scoped_release>());
   m.def(
-      "matmul",
-      [](const MeshTensor& a, const MeshTensor& b) { return std::make_shared<MeshTensor>(matmul(a, b)); },
+      "binary",
+      [](const MeshTensor& a, const MeshTensor& b, const std::string& op, OptionalType buffer_type) {
+        return std::make_shared<MeshTensor>(
+            binary(a, b, binary_op_from(op), optional_buffer_type(buffer_type)));
+      },
+      py::arg("a"), py::arg("b"), py::arg("op"), py::arg("buffer_type") = py::none(),
       py::call_guard<py::gil_scoped_release>());
+  m.def(
+      "binary",
+      [](const MeshTensor& a, float b, const std::string& op, OptionalType buffer_type) {
+        return std::make_shared<MeshTensor>(
+            binary_scalar(a, b, binary_op_from(op), optional_buffer_type(buffer_type)));
+      },
+      py::arg("a"), py::arg("b"), py::arg("op"), py::arg("buffer_type") = py::none(),
+      py::call_guard<py::gil_scoped_release>());
+  m.def(
+      "relu",
+      [](const MeshTensor& a, OptionalType buffer_type) {
+        return std::make_shared<MeshTensor>(relu(a, optional_buffer_type(buffer_type)));
+      },
+      py::arg("a"), py::arg("buffer_type") = py::none(), py::call_guard<py::gil_scoped_release>());
+  m.def(
+      "sum",
+      [](const MeshTensor& a, int dim, OptionalType buffer_type) {
+        return std::make_shared<MeshTensor>(sum(a, dim, optional_buffer_type(buffer_type)));
+      },
+      py::arg("a"), py::arg("dim"), py::arg("buffer_type") = py::none(),
+      py::call_guard<py::gil_scoped_release>());
+  m.def(
+      "matmul",
+      [](const MeshTensor& a, const MeshTensor& b, OptionalType buffer_type) {
+        return std::make_shared<MeshTensor>(matmul(a, b, optional_buffer_type(buffer_type)));
+      },
+      py::arg("a"), py::arg("b"), py::arg("buffer_type") = py::none(),
+      py::call_guard<py::gil_scoped_release>());
+  m.def(
+      "relocate",
+      [](const MeshTensor& t, const std::string& buffer_type, const std::string& layout) {
+        return std::make_shared<MeshTensor>(relocate(t, buffer_type_from(buffer_type), layout_from(layout)));
+      },
+      py::arg("tensor"), py::arg("buffer_type"), py::arg("layout"), py::call_guard<py::gil_scoped_release>(),
+      "The same contents in a new buffer of another buffer type and/or layout; the original stays "
+      "allocated.");
   m.def("deallocate", [](MeshTensor& t) { t.deallocate(); });
 }

@@ -19,8 +19,12 @@ from ._allocmon import (  # noqa: F401  (re-exported API)
     configure,
     deallocate,
     flush,
+    binary,
     matmul,
     memory_types,
+    relocate,
+    relu,
+    sum,
     open_mesh,
     register_device,
     report_alloc,
@@ -40,17 +44,20 @@ def _dims(dims):
     return (-1 if row is None else int(row), -1 if col is None else int(col))
 
 
-def from_numpy(array, mesh, dtype="bfloat16", layout="tile", buffer_type="DRAM", shard_dims=None):
-    """Distribute a host array over `mesh`; shard_dims=(row_dim, col_dim), None replicates."""
+def from_numpy(array, mesh, dtype="bfloat16", layout="tile", buffer_type="DRAM", shard_dims=None, flat_dim=-1):
+    """Distribute a host array over `mesh`: shard_dims=(row_dim, col_dim) splits tensor dims over mesh rows and
+    columns (None in either place replicates along that axis); flat_dim splits one dim over every device in
+    row-major mesh order; neither replicates."""
     import numpy as np
 
     return _allocmon.from_numpy(np.ascontiguousarray(array, dtype=np.float32), mesh, dtype, layout, buffer_type,
-                                _dims(shard_dims))
+                                _dims(shard_dims), flat_dim)
 
 
-def to_numpy(tensor, concat_dims=None):
-    """Gather a distributed tensor back to the host, concatenating shards along concat_dims=(row_dim, col_dim)."""
-    return _allocmon.to_numpy(tensor, _dims(concat_dims))
+def to_numpy(tensor, concat_dims=None, flat_dim=-1):
+    """Gather a distributed tensor back to the host, concatenating shards along concat_dims=(row_dim, col_dim)
+    or along flat_dim over every device; neither returns the first device's shard."""
+    return _allocmon.to_numpy(tensor, _dims(concat_dims), flat_dim)
 
 
 def snapshot(socket=None, timeout_ms=5000):

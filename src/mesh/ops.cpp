@@ -66,39 +66,114 @@ void parallel_for_devices(int devices, const std::function<void(int)>& fn) {
   if (error) std::rethrow_exception(error);
 }
 
-MeshTensor add(const MeshTensor& a, const MeshTensor& b) {
+namespace {
+
+const char* program_name(BinaryOp op, bool scalar) {
+  switch (op) {
+    case BinaryOp::Add:
+      return scalar ? "eltwise_add_scalar" : "eltwise_add";
+    case BinaryOp::Subtract:
+      return scalar ? "eltwise_sub_scalar" : "eltwise_sub";
+    case BinaryOp::Multiply:
+      return scalar ? "eltwise_mul_scalar" : "eltwise_mul";
+  }
+  return "eltwise";
+}
+
+template <typename Fn>
+MeshTensor elementwise(const MeshTensor& a, const char* program, int cbs, std::optional<BufferType> memory,
+                       Fn fn) {
+  ProgramRun run(*a.mesh, program, cb_bytes(a, cbs, 2), kAddKernelBytes);
+  MeshTensor out = allocate_like(a, a.shard_shape, memory);
+  parallel_for_devices(a.mesh->num_devices(), [&](int d) {
+    float* z = out.shards[d].data();
+    const size_t n = out.shards[d].size();
+    fn(d, z, n);
+    round_to_dtype(out.dtype, z, n);
+  });
+  return out;
+}
+
+}  // namespace
+
+MeshTensor binary(const MeshTensor& a, const MeshTensor& b, BinaryOp op, std::optional<BufferType> memory) {
   check_same_mesh(a, b);
   if (a.shard_shape != b.shard_shape)
-    throw std::invalid_argument("add: shapes differ per device: " + shape_text(a.shard_shape) + " vs " +
-                                shape_text(b.shard_shape));
-  ProgramRun run(*a.mesh, "eltwise_add", cb_bytes(a, 3, 2), kAddKernelBytes);
-  MeshTensor out = allocate_like(a, a.shard_shape);
-  parallel_for_devices(a.mesh->num_devices(), [&](int d) {
+    throw std::invalid_argument(std::string(program_name(op, false)) + ": shapes differ per device: " +
+                                shape_text(a.shard_shape) + " vs " + shape_text(b.shard_shape));
+  return elementwise(a, program_name(op, false), 3, memory, [&](int d, float* z, size_t n) {
     const float* x = a.shards[d].data();
     const float* y = b.shards[d].data();
-    float* z = out.shards[d].data();
-    const size_t n = out.shards[d].size();
-    for (size_t i = 0; i < n; ++i) z[i] = x[i] + y[i];
-    if (out.dtype == DataType::BFloat16) round_to_bfloat16(z, n);
+    switch (op) {
+      case BinaryOp::Add:
+        for (size_t i = 0; i < n; ++i) z[i] = x[i] + y[i];
+        break;
+      case BinaryOp::Subtract:
+        for (size_t i = 0; i < n; ++i) z[i] = x[i] - y[i];
+        break;
+      case BinaryOp::Multiply:
+        for (size_t i = 0; i < n; ++i) z[i] = x[i] * y[i];
+        break;
+    }
   });
-  return out;
 }
 
-MeshTensor add_scalar(const MeshTensor& a, float scalar) {
+MeshTensor binary_scalar(const MeshTensor& a, float scalar, BinaryOp op, std::optional<BufferType> memory) {
   if (!a.allocated()) throw std::runtime_error("op input is deallocated");
-  ProgramRun run(*a.mesh, "eltwise_add_scalar", cb_bytes(a, 2, 2), kAddKernelBytes);
-  MeshTensor out = allocate_like(a, a.shard_shape);
+  return elementwise(a, program_name(op, true), 2, memory, [&](int d, float* z, size_t n) {
+    const float* x = a.shards[d].data();
+    switch (op) {
+      case BinaryOp::Add:
+        for (size_t i = 0; i < n; ++i) z[i] = x[i] + scalar;
+        break;
+      case BinaryOp::Subtract:
+        for (size_t i = 0; i < n; ++i) z[i] = x[i] - scalar;
+        break;
+      case BinaryOp::Multiply:
+        for (size_t i = 0; i < n; ++i) z[i] = x[i] * scalar;
+        break;
+    }
+  });
+}
+
+MeshTensor relu(const MeshTensor& a, std::optional<BufferType> memory) {
+  if (!a.allocated()) throw std::runtime_error("op input is deallocated");
+  return elementwise(a, "eltwise_relu", 2, memory, [&](int d, float* z, size_t n) {
+    const float* x = a.shards[d].data();
+    for (size_t i = 0; i < n; ++i) z[i] = x[i] > 0 ? x[i] : 0.0f;
+  });
+}
+
+MeshTensor sum(const MeshTensor& a, int dim, std::optional<BufferType> memory) {
+  if (!a.allocated()) throw std::runtime_error("op input is deallocated");
+  const int rank = static_cast<int>(a.shard_shape.size());
+  if (dim < 0) dim += rank;
+  if (dim < 0 || dim >= rank)
+    throw std::invalid_argument("sum: dim out of range for " + shape_text(a.shard_shape));
+  std::vector<int64_t> out_shape = a.shard_shape;
+  out_shape[dim] = 1;
+  int64_t outer = 1, inner = 1;
+  for (int i = 0; i < dim; ++i) outer *= a.shard_shape[i];
+  for (int i = dim + 1; i < rank; ++i) inner *= a.shard_shape[i];
+  const int64_t extent = a.shard_shape[dim];
+  ProgramRun run(*a.mesh, "reduce_sum", cb_bytes(a, 3, 2), kAddKernelBytes);
+  MeshTensor out = allocate_like(a, out_shape, memory);
   parallel_for_devices(a.mesh->num_devices(), [&](int d) {
     const float* x = a.shards[d].data();
     float* z = out.shards[d].data();
-    const size_t n = out.shards[d].size();
-    for (size_t i = 0; i < n; ++i) z[i] = x[i] + scalar;
-    if (out.dtype == DataType::BFloat16) round_to_bfloat16(z, n);
+    for (int64_t o = 0; o < outer; ++o) {
+      for (int64_t i = 0; i < inner; ++i) {
+        double total = 0;  // accumulate in double: the device accumulates in fp32 dst registers, more exactly
+        for (int64_t e = 0; e < extent; ++e) total += x[(o * extent + e) * inner + i];
+        z[o * inner + i] = static_cast<float>(total);
+      }
+    }
+    round_to_dtype(out.dtype, z, out.shards[d].size());
   });
   return out;
 }
 
-MeshTensor matmul(const MeshTensor& a, const MeshTensor& b) {
+MeshTensor matmul(const MeshTensor& a, const MeshTensor& b, std::optional<BufferType> memory) {
   check_same_mesh(a, b);
   const auto& as = a.shard_shape;
   const auto& bs = b.shard_shape;
@@ -119,7 +194,7 @@ MeshTensor matmul(const MeshTensor& a, const MeshTensor& b) {
   out_shape.push_back(m);
   out_shape.push_back(n);
   ProgramRun run(*a.mesh, "matmul", cb_bytes(a, 3, 2), kMatmulKernelBytes);
-  MeshTensor out = allocate_like(a, out_shape);
+  MeshTensor out = allocate_like(a, out_shape, memory);
   parallel_for_devices(a.mesh->num_devices(), [&](int d) {
     for (int64_t i = 0; i < batches; ++i) {
       const float* x = a.shards[d].data() + i * m * k;
@@ -129,7 +204,7 @@ MeshTensor matmul(const MeshTensor& a, const MeshTensor& b) {
                   static_cast<int>(k), 1.0f, x, static_cast<int>(k), y, static_cast<int>(n), 0.0f, z,
                   static_cast<int>(n));
     }
-    if (out.dtype == DataType::BFloat16) round_to_bfloat16(out.shards[d].data(), out.shards[d].size());
+    round_to_dtype(out.dtype, out.shards[d].data(), out.shards[d].size());
   });
   return out;
 }

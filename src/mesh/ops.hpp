@@ -9,10 +9,24 @@
 
 namespace allocmon::mesh {
 
-MeshTensor add(const MeshTensor& a, const MeshTensor& b);
-MeshTensor add_scalar(const MeshTensor& a, float scalar);
+enum class BinaryOp { Add, Subtract, Multiply };
+
+// Elementwise; both inputs have the same per-device shape. The output goes to `memory` (default: a's).
+MeshTensor binary(const MeshTensor& a, const MeshTensor& b, BinaryOp op,
+                  std::optional<BufferType> memory = {});
+MeshTensor binary_scalar(const MeshTensor& a, float scalar, BinaryOp op,
+                         std::optional<BufferType> memory = {});
+MeshTensor relu(const MeshTensor& a, std::optional<BufferType> memory = {});
+// Sum along one dim of each device's shard; the dim stays, with size 1 (tile tensors keep their rank).
+MeshTensor sum(const MeshTensor& a, int dim, std::optional<BufferType> memory = {});
+inline MeshTensor add(const MeshTensor& a, const MeshTensor& b) {
+  return binary(a, b, BinaryOp::Add);
+}
+inline MeshTensor add_scalar(const MeshTensor& a, float s) {
+  return binary_scalar(a, s, BinaryOp::Add);
+}
 // Batched: (..., M, K) x (..., K, N) per device shard, batch dims equal (or b without batch dims).
-MeshTensor matmul(const MeshTensor& a, const MeshTensor& b);
+MeshTensor matmul(const MeshTensor& a, const MeshTensor& b, std::optional<BufferType> memory = {});
 
 // Runs fn(device_index) for every device of the mesh on up to hardware_concurrency threads.
 void parallel_for_devices(int devices, const std::function<void(int)>& fn);

@@ -1,5 +1,7 @@
 #include "tensor.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <functional>
 #include <stdexcept>
@@ -69,11 +71,24 @@ std::vector<int64_t> shard_shape_for(const std::vector<int64_t>& shape, Distribu
 }  // namespace
 
 uint64_t element_size(DataType dtype) {
-  return dtype == DataType::BFloat16 ? 2 : 4;
+  switch (dtype) {
+    case DataType::BFloat16:
+      return 2;
+    case DataType::Float32:
+    case DataType::UInt32:
+      return 4;
+    case DataType::BFloat8B:
+      break;
+  }
+  throw std::invalid_argument("bfloat8_b exists only in tile layout");
+}
+
+uint64_t tile_bytes(DataType dtype) {
+  return dtype == DataType::BFloat8B ? 1088 : kTileSize * kTileSize * element_size(dtype);
 }
 
 uint64_t page_size(DataType dtype, Layout layout, const std::vector<int64_t>& shard_shape) {
-  if (layout == Layout::Tile) return kTileSize * kTileSize * element_size(dtype);
+  if (layout == Layout::Tile) return tile_bytes(dtype);
   return static_cast<uint64_t>(shard_shape.back()) * element_size(dtype);
 }
 
@@ -83,7 +98,7 @@ uint64_t shard_bytes(DataType dtype, Layout layout, const std::vector<int64_t>& 
   if (padded.size() < 2) padded.insert(padded.begin(), 1);
   padded[padded.size() - 1] = round_up(padded[padded.size() - 1], kTileSize);
   padded[padded.size() - 2] = round_up(padded[padded.size() - 2], kTileSize);
-  return static_cast<uint64_t>(volume(padded)) * element_size(dtype);
+  return static_cast<uint64_t>(volume(padded)) / (kTileSize * kTileSize) * tile_bytes(dtype);
 }
 
 void round_to_bfloat16(float* data, size_t count) {
@@ -93,6 +108,31 @@ void round_to_bfloat16(float* data, size_t count) {
     if ((bits & 0x7f800000u) != 0x7f800000u) bits += 0x7fffu + ((bits >> 16) & 1u);  // NaN/Inf pass through
     bits &= 0xffff0000u;
     std::memcpy(&data[i], &bits, 4);
+  }
+}
+
+void round_to_dtype(DataType dtype, float* data, size_t count) {
+  switch (dtype) {
+    case DataType::Float32:
+      return;
+    case DataType::BFloat16:
+      round_to_bfloat16(data, count);
+      return;
+    case DataType::UInt32:
+      for (size_t i = 0; i < count; ++i) data[i] = data[i] < 0 ? 0.0f : std::nearbyint(data[i]);
+      return;
+    case DataType::BFloat8B:
+      // Blocks of 16 share the largest exponent; each value keeps 7 mantissa bits below it (round to
+      // nearest).
+      for (size_t block = 0; block < count; block += 16) {
+        const size_t end = std::min(count, block + 16);
+        float largest = 0;
+        for (size_t i = block; i < end; ++i) largest = std::max(largest, std::fabs(data[i]));
+        if (largest == 0 || !std::isfinite(largest)) continue;
+        const float step = std::ldexp(1.0f, std::ilogb(largest) - 6);
+        for (size_t i = block; i < end; ++i) data[i] = std::nearbyint(data[i] / step) * step;
+      }
+      return;
   }
 }
 
@@ -106,17 +146,19 @@ void MeshTensor::deallocate() {
   shards.shrink_to_fit();
 }
 
-MeshTensor allocate_like(const MeshTensor& like, const std::vector<int64_t>& shard_shape) {
+MeshTensor allocate_like(const MeshTensor& like, const std::vector<int64_t>& shard_shape,
+                         std::optional<BufferType> memory) {
   MeshTensor out;
   out.mesh = like.mesh;
   out.dtype = like.dtype;
   out.layout = like.layout;
-  out.memory = like.memory;
+  out.memory = memory.value_or(like.memory);
   out.distribution = like.distribution;
   out.shard_shape = shard_shape;
   out.shape = shard_shape;
   if (like.distribution.row_dim >= 0) out.shape[like.distribution.row_dim] *= like.mesh->rows();
   if (like.distribution.col_dim >= 0) out.shape[like.distribution.col_dim] *= like.mesh->cols();
+  if (like.distribution.flat_dim >= 0) out.shape[like.distribution.flat_dim] *= like.mesh->num_devices();
   out.buffer = like.mesh->allocate(out.memory, shard_bytes(out.dtype, out.layout, shard_shape),
                                    page_size(out.dtype, out.layout, shard_shape));
   out.shards.resize(like.mesh->num_devices());
@@ -145,36 +187,63 @@ MeshTensor distribute(const std::shared_ptr<MeshDevice>& mesh, const float* data
     std::vector<int64_t> offset(shape.size(), 0);
     if (distribution.row_dim >= 0) offset[distribution.row_dim] = r * t.shard_shape[distribution.row_dim];
     if (distribution.col_dim >= 0) offset[distribution.col_dim] = c * t.shard_shape[distribution.col_dim];
+    if (distribution.flat_dim >= 0)
+      offset[distribution.flat_dim] = index * t.shard_shape[distribution.flat_dim];
     auto& shard = t.shards[index];
     shard.resize(t.shard_elements());
     copy_block(const_cast<float*>(data), shape, shard.data(), t.shard_shape, offset, /*to_block=*/true);
-    if (dtype == DataType::BFloat16) round_to_bfloat16(shard.data(), shard.size());
+    round_to_dtype(dtype, shard.data(), shard.size());
   });
   return t;
 }
 
 HostBuffer aggregate(const MeshTensor& t, Distribution composer, std::vector<int64_t>* out_shape) {
   if (!t.allocated()) throw std::runtime_error("tensor is deallocated");
-  std::vector<int64_t> shape = t.shard_shape;
-  const int rows = composer.row_dim >= 0 ? t.mesh->rows() : 1;
-  const int cols = composer.col_dim >= 0 ? t.mesh->cols() : 1;
   if (composer.row_dim >= 0 && composer.row_dim == composer.col_dim)
     throw std::invalid_argument("row and column concat dims must differ");
-  for (int dim : {composer.row_dim, composer.col_dim})
-    if (dim >= static_cast<int>(shape.size())) throw std::invalid_argument("concat dim out of range");
-  if (composer.row_dim >= 0) shape[composer.row_dim] *= rows;
-  if (composer.col_dim >= 0) shape[composer.col_dim] *= cols;
+  for (int dim : {composer.row_dim, composer.col_dim, composer.flat_dim})
+    if (dim >= static_cast<int>(t.shard_shape.size())) throw std::invalid_argument("concat dim out of range");
+  const int mesh_cols = t.mesh->cols();
+  // Which devices contribute, and where each one's shard lands.
+  std::vector<int> devices;
+  std::vector<int64_t> shape = t.shard_shape;
+  int rows = 1, cols = 1;
+  if (composer.flat_dim >= 0) {
+    for (int i = 0; i < t.mesh->num_devices(); ++i) devices.push_back(i);
+    shape[composer.flat_dim] *= t.mesh->num_devices();
+  } else {
+    rows = composer.row_dim >= 0 ? t.mesh->rows() : 1;
+    cols = composer.col_dim >= 0 ? mesh_cols : 1;
+    for (int r = 0; r < rows; ++r)
+      for (int c = 0; c < cols; ++c) devices.push_back(r * mesh_cols + c);
+    if (composer.row_dim >= 0) shape[composer.row_dim] *= rows;
+    if (composer.col_dim >= 0) shape[composer.col_dim] *= cols;
+  }
   HostBuffer out(static_cast<size_t>(volume(shape)));
-  parallel_for_devices(rows * cols, [&](int index) {
-    const int r = index / cols, c = index % cols;
+  parallel_for_devices(static_cast<int>(devices.size()), [&](int k) {
     std::vector<int64_t> offset(shape.size(), 0);
-    if (composer.row_dim >= 0) offset[composer.row_dim] = r * t.shard_shape[composer.row_dim];
-    if (composer.col_dim >= 0) offset[composer.col_dim] = c * t.shard_shape[composer.col_dim];
-    auto& shard = const_cast<HostBuffer&>(t.shards[r * t.mesh->cols() + c]);
+    if (composer.flat_dim >= 0) {
+      offset[composer.flat_dim] = k * t.shard_shape[composer.flat_dim];
+    } else {
+      const int r = k / cols, c = k % cols;
+      if (composer.row_dim >= 0) offset[composer.row_dim] = r * t.shard_shape[composer.row_dim];
+      if (composer.col_dim >= 0) offset[composer.col_dim] = c * t.shard_shape[composer.col_dim];
+    }
+    auto& shard = const_cast<HostBuffer&>(t.shards[devices[k]]);
     copy_block(out.data(), shape, shard.data(), t.shard_shape, offset, /*to_block=*/false);
   });
   if (out_shape) *out_shape = shape;
   return out;
+}
+
+MeshTensor relocate(const MeshTensor& tensor, BufferType memory, Layout layout) {
+  if (!tensor.allocated()) throw std::runtime_error("tensor is deallocated");
+  MeshTensor out = tensor;
+  out.memory = memory;
+  out.layout = layout;
+  out.buffer = tensor.mesh->allocate(memory, shard_bytes(tensor.dtype, layout, tensor.shard_shape),
+                                     page_size(tensor.dtype, layout, tensor.shard_shape));
+  return out;  // the shards are copied with the struct
 }
 
 }  // namespace allocmon::mesh

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "host_memory.hpp"
@@ -11,7 +12,9 @@
 
 namespace allocmon::mesh {
 
-enum class DataType { BFloat16, Float32 };
+// bfloat8_b: block floating point (16 values share an exponent), tile layout only; uint32 values are held as
+// floats on the host side of the emulation (exact up to 2^24).
+enum class DataType { BFloat16, Float32, BFloat8B, UInt32 };
 enum class Layout { Tile, RowMajor };
 
 inline constexpr int kTileSize = 32;
@@ -21,15 +24,22 @@ inline constexpr int kTileSize = 32;
 struct Distribution {
   int row_dim = -1;
   int col_dim = -1;
+  int flat_dim = -1;  // split over every device in row-major mesh order (ttnn's ShardTensorToMesh); excludes
+                      // the two above
 };
 
+// Bytes per element in row-major layout (bfloat8_b has none: it exists only in tiles).
 uint64_t element_size(DataType dtype);
+// Bytes per 32x32 tile (bfloat8_b: 1024 mantissas + 64 shared exponents).
+uint64_t tile_bytes(DataType dtype);
 // Bytes per page: a whole tile in tile layout, a row in row-major layout.
 uint64_t page_size(DataType dtype, Layout layout, const std::vector<int64_t>& shard_shape);
 // Bytes one device holds for a shard (tile layout pads the last two dims to 32).
 uint64_t shard_bytes(DataType dtype, Layout layout, const std::vector<int64_t>& shard_shape);
 // Rounds float32 values to the nearest bfloat16 (ties to even), in place.
 void round_to_bfloat16(float* data, size_t count);
+// Rounds host values to what the device type can hold (bfloat16, bfloat8_b blocks, uint32), in place.
+void round_to_dtype(DataType dtype, float* data, size_t count);
 
 struct MeshTensor {
   std::shared_ptr<MeshDevice> mesh;
@@ -52,8 +62,11 @@ struct MeshTensor {
 MeshTensor distribute(const std::shared_ptr<MeshDevice>& mesh, const float* data,
                       const std::vector<int64_t>& shape, DataType dtype, Layout layout, BufferType memory,
                       Distribution distribution);
-// A tensor of the given shard shape allocated like an op output (contents zero).
-MeshTensor allocate_like(const MeshTensor& like, const std::vector<int64_t>& shard_shape);
+// A tensor of the given shard shape allocated like an op output (contents unset), in `memory` if given.
+MeshTensor allocate_like(const MeshTensor& like, const std::vector<int64_t>& shard_shape,
+                         std::optional<BufferType> memory = std::nullopt);
+// The same contents in a new buffer of another memory type and/or layout (the original stays allocated).
+MeshTensor relocate(const MeshTensor& tensor, BufferType memory, Layout layout);
 // Concatenates shards back along the given dims (composer); -1 takes the first device's shard along that
 // axis.
 HostBuffer aggregate(const MeshTensor& tensor, Distribution composer, std::vector<int64_t>* out_shape);
