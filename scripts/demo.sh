@@ -3,6 +3,7 @@
 # monitor frame after every step. Installs what is missing and builds first.
 #   scripts/demo.sh            one terminal: test output with monitor frames, then the server's log
 #   scripts/demo.sh --live     tmux: server log, live monitor and the test side by side (Ctrl-b d to leave)
+#   scripts/demo.sh --ttnn     the same scenario written as a plain ttnn script, run by python3 -m allocmon.emulate
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh >/dev/null
@@ -37,7 +38,12 @@ trap 'kill $server_pid 2>/dev/null || true' EXIT
 echo "== allocation_server started: $first"
 echo "== monitor: allocation_monitor_client -a -r 500   (frames printed after each step below)"
 status=0
-/usr/bin/python3 examples/test_mesh_allocation.py --monitor --server-stats || status=$?
+if [ "${1:-}" = "--ttnn" ]; then
+  /usr/bin/python3 -m allocmon.emulate examples/ttnn/test_mesh_allocation.py || status=$?
+  kill -USR1 $server_pid
+else
+  /usr/bin/python3 examples/test_mesh_allocation.py --monitor --server-stats || status=$?
+fi
 
 kill -TERM $server_pid
 wait $cat_pid 2>/dev/null || true

@@ -8,6 +8,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev                 # tests and benchmarks
   nlohmann-json3-dev libcli11-dev libncurses-dev             # server snapshot JSON, CLI parsing, monitor TUI
   pybind11-dev python3-dev python3-numpy python3-pytest      # Python module and scenario tests
+  python3-torch                                              # unmodified ttnn scripts (they use torch)
   libopenblas-dev                                            # emulated mesh matmul
   tmux                                                       # TUI test drives the monitor in a terminal
 )

@@ -63,8 +63,11 @@ std::vector<int64_t> shard_shape_for(const std::vector<int64_t>& shape, Distribu
   };
   if (d.row_dim >= 0 && d.row_dim == d.col_dim)
     throw std::invalid_argument("row and column shard dims must differ");
+  if (d.flat_dim >= 0 && (d.row_dim >= 0 || d.col_dim >= 0))
+    throw std::invalid_argument("a dim sharded over every device excludes per-axis sharding");
   split(d.row_dim, rows, "rows");
   split(d.col_dim, cols, "columns");
+  split(d.flat_dim, rows * cols, "devices");
   return shard;
 }
 

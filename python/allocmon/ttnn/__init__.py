@@ -1,0 +1,527 @@
+"""allocmon.ttnn: a ttnn-compatible facade over allocmon's emulated device mesh.
+
+Unmodified ttnn scripts run on the emulated mesh (`python3 -m allocmon.emulate script.py`), and every buffer they
+create is reported to allocmon like a real runtime would. The supported subset is listed in docs/ttnn.md; anything
+else raises a clear NotImplementedError instead of doing something different from ttnn.
+"""
+
+import enum as _enum
+
+import numpy as _np
+
+from .. import _allocmon
+from .._allocmon import OutOfMemoryError  # noqa: F401
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Types
+
+
+class DataType(_enum.Enum):
+    BFLOAT16 = "bfloat16"
+    FLOAT32 = "float32"
+    BFLOAT8_B = "bfloat8_b"
+    UINT32 = "uint32"
+
+    def __repr__(self):
+        return f"DataType.{self.name}"
+
+
+bfloat16 = DataType.BFLOAT16
+float32 = DataType.FLOAT32
+bfloat8_b = DataType.BFLOAT8_B
+uint32 = DataType.UINT32
+
+
+class Layout(_enum.Enum):
+    ROW_MAJOR = "row_major"
+    TILE = "tile"
+
+    def __repr__(self):
+        return f"Layout.{self.name}"
+
+
+ROW_MAJOR_LAYOUT = Layout.ROW_MAJOR
+TILE_LAYOUT = Layout.TILE
+TILE_SIZE = 32
+
+
+class BufferType(_enum.Enum):
+    DRAM = "DRAM"
+    L1 = "L1"
+    L1_SMALL = "L1_SMALL"
+    TRACE = "TRACE"
+
+
+class TensorMemoryLayout(_enum.Enum):
+    INTERLEAVED = "interleaved"
+    HEIGHT_SHARDED = "height_sharded"
+    WIDTH_SHARDED = "width_sharded"
+    BLOCK_SHARDED = "block_sharded"
+
+
+class MemoryConfig:
+    def __init__(self, memory_layout=TensorMemoryLayout.INTERLEAVED, buffer_type=BufferType.DRAM, shard_spec=None):
+        if memory_layout != TensorMemoryLayout.INTERLEAVED or shard_spec is not None:
+            raise NotImplementedError(
+                "allocmon.ttnn: only interleaved memory configs are emulated (sharded L1 layouts are not yet)")
+        self.memory_layout = memory_layout
+        self.buffer_type = buffer_type
+
+    def __eq__(self, other):
+        return isinstance(other, MemoryConfig) and (self.memory_layout, self.buffer_type) == (
+            other.memory_layout, other.buffer_type)
+
+    def __hash__(self):
+        return hash((self.memory_layout, self.buffer_type))
+
+    def __repr__(self):
+        return f"MemoryConfig(memory_layout={self.memory_layout}, buffer_type={self.buffer_type})"
+
+
+DRAM_MEMORY_CONFIG = MemoryConfig(TensorMemoryLayout.INTERLEAVED, BufferType.DRAM)
+L1_MEMORY_CONFIG = MemoryConfig(TensorMemoryLayout.INTERLEAVED, BufferType.L1)
+
+
+class Shape(tuple):
+    """A tensor shape: a tuple of ints, printed as ttnn prints it."""
+
+    def __new__(cls, dims):
+        return super().__new__(cls, (int(d) for d in dims))
+
+    @property
+    def rank(self):
+        return len(self)
+
+    def __repr__(self):
+        return f"Shape([{', '.join(str(d) for d in self)}])"
+
+
+class MeshShape:
+    def __init__(self, *dims):
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        if len(dims) != 2:
+            raise NotImplementedError("allocmon.ttnn: only 2-D mesh shapes (rows, cols) are emulated")
+        self.rows, self.cols = int(dims[0]), int(dims[1])
+
+    def __iter__(self):
+        return iter((self.rows, self.cols))
+
+    def __getitem__(self, index):
+        return (self.rows, self.cols)[index]
+
+    def __len__(self):
+        return 2
+
+    def mesh_size(self):
+        return self.rows * self.cols
+
+    def __eq__(self, other):
+        return tuple(self) == tuple(other)
+
+    def __repr__(self):
+        return f"MeshShape([{self.rows}, {self.cols}])"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Devices
+
+
+class MeshDevice:
+    """A mesh of emulated devices (also what open_device returns: a 1x1 mesh)."""
+
+    def __init__(self, native):
+        self._native = native
+
+    @property
+    def shape(self):
+        return MeshShape(self._native.rows, self._native.cols)
+
+    def get_num_devices(self):
+        return self._native.get_num_devices()
+
+    def get_device_ids(self):
+        return self._native.get_device_ids()
+
+    def id(self):
+        return self._native.get_device_ids()[0]
+
+    def arch(self):
+        return self._native.architecture
+
+    def enable_program_cache(self):
+        self._native.enable_program_cache()
+
+    def disable_and_clear_program_cache(self):
+        self._native.clear_program_cache()
+
+    def clear_program_cache(self):
+        self._native.clear_program_cache()
+
+    def num_program_cache_entries(self):
+        return self._native.program_cache_entries()
+
+    def __repr__(self):
+        return repr(self._native)
+
+
+def _open(rows, cols, physical_ids=(), l1_small_size=0, trace_region_size=0, architecture=None):
+    import os
+
+    arch = architecture or os.environ.get("ALLOCMON_ARCH", "wormhole_b0")
+    return MeshDevice(_allocmon.open_mesh(rows, cols, arch, list(physical_ids), int(l1_small_size),
+                                          int(trace_region_size)))
+
+
+def open_mesh_device(mesh_shape=None, *, l1_small_size=0, trace_region_size=0, physical_device_ids=(), **ignored):
+    """Open a mesh (default 2x4). Options that only matter on hardware (dispatch core config, ...) are accepted."""
+    shape = mesh_shape if mesh_shape is not None else MeshShape(2, 4)
+    if not isinstance(shape, MeshShape):
+        shape = MeshShape(shape)
+    return _open(shape.rows, shape.cols, physical_device_ids, l1_small_size, trace_region_size)
+
+
+def close_mesh_device(mesh_device):
+    mesh_device._native.close()
+
+
+def open_device(device_id=0, *, l1_small_size=0, trace_region_size=0, **ignored):
+    return _open(1, 1, [int(device_id)], l1_small_size, trace_region_size)
+
+
+def close_device(device):
+    device._native.close()
+
+
+def get_device_ids():
+    """Every device the emulated system has (ALLOCMON_EMULATED_DEVICES, default 32)."""
+    import os
+
+    return list(range(int(os.environ.get("ALLOCMON_EMULATED_DEVICES", "32"))))
+
+
+def GetNumAvailableDevices():  # noqa: N802 (ttnn's name)
+    return len(get_device_ids())
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Tensors
+
+
+def _to_numpy(data):
+    """torch tensors, numpy arrays and nested lists to a float32 numpy array."""
+    if hasattr(data, "detach") and hasattr(data, "numpy"):  # torch.Tensor
+        import torch
+
+        return data.detach().to(torch.float32).cpu().numpy()
+    return _np.asarray(data, dtype=_np.float32)
+
+
+def _dtype_from_source(data):
+    name = str(getattr(data, "dtype", ""))
+    if "bfloat16" in name:
+        return bfloat16
+    if "int" in name:
+        return uint32
+    return float32
+
+
+class Tensor:
+    """A ttnn tensor: on the host (numpy data) or on a mesh (an allocmon MeshTensor)."""
+
+    def __init__(self, host=None, device_tensor=None, dtype=bfloat16, layout=ROW_MAJOR_LAYOUT, mapper=None,
+                 shape=None):
+        self._host = host
+        self._device = device_tensor
+        self.dtype = dtype
+        self.layout = layout
+        self._mapper = mapper  # how a device tensor was distributed: the default composer inverts it
+        self._mesh = None
+        self._squeeze = None  # a dim reduced without keepdim: dropped when the tensor comes back to the host
+        self._shape = Shape(shape if shape is not None else (host.shape if host is not None else device_tensor.shape))
+
+    @property
+    def shape(self):
+        return self._shape
+
+    @property
+    def padded_shape(self):
+        if self.layout != TILE_LAYOUT or len(self._shape) < 2:
+            return self._shape
+        dims = list(self._shape)
+        dims[-1] = -(-dims[-1] // TILE_SIZE) * TILE_SIZE
+        dims[-2] = -(-dims[-2] // TILE_SIZE) * TILE_SIZE
+        return Shape(dims)
+
+    def get_dtype(self):
+        return self.dtype
+
+    def get_layout(self):
+        return self.layout
+
+    def storage_type(self):
+        return "DEVICE" if self._device is not None else "HOST"
+
+    def is_allocated(self):
+        return self._device.is_allocated() if self._device is not None else self._host is not None
+
+    def memory_config(self):
+        if self._device is None:
+            raise RuntimeError("a host tensor has no memory config; move it to a device with ttnn.to_device")
+        return MemoryConfig(TensorMemoryLayout.INTERLEAVED, BufferType(self._device.buffer_type))
+
+    def device(self):
+        return self._mesh
+
+    def buffer_address(self):
+        return self._device.address if self._device is not None else None
+
+    def deallocate(self, force=True):
+        deallocate(self)
+
+    def cpu(self):
+        return from_device(self)
+
+    def to(self, device, memory_config=None):
+        return to_device(self, device, memory_config)
+
+    def __add__(self, other):
+        return add(self, other)
+
+    def __sub__(self, other):
+        return subtract(self, other)
+
+    def __mul__(self, other):
+        return multiply(self, other)
+
+    def __matmul__(self, other):
+        return matmul(self, other)
+
+    def __repr__(self):
+        where = "device" if self._device is not None else "host"
+        return f"ttnn.Tensor(shape={self._shape!r}, dtype={self.dtype!r}, layout={self.layout!r}, storage={where})"
+
+
+def _check_layout(dtype, layout):
+    if dtype == bfloat8_b and layout != TILE_LAYOUT:
+        raise RuntimeError("bfloat8_b requires TILE_LAYOUT (block floating point exists only in tiles)")
+
+
+def from_torch(tensor, dtype=None, *, layout=ROW_MAJOR_LAYOUT, device=None, memory_config=None, mesh_mapper=None,
+               **ignored):
+    dtype = dtype or _dtype_from_source(tensor)
+    _check_layout(dtype, layout)
+    host = _np.ascontiguousarray(_to_numpy(tensor))
+    result = Tensor(host=host, dtype=dtype, layout=layout)
+    if device is not None:
+        return to_device(result, device, memory_config, mesh_mapper=mesh_mapper)
+    if mesh_mapper is not None:
+        raise RuntimeError("a mesh_mapper needs a device: pass device=mesh_device (or use ttnn.distribute_tensor)")
+    return result
+
+
+def from_numpy(array, dtype=None, *, layout=ROW_MAJOR_LAYOUT, device=None, memory_config=None, mesh_mapper=None):
+    return from_torch(array, dtype, layout=layout, device=device, memory_config=memory_config, mesh_mapper=mesh_mapper)
+
+
+def _replicate(mesh_device):
+    from .distributed import ReplicateTensorToMesh
+
+    return ReplicateTensorToMesh(mesh_device)
+
+
+def to_device(tensor, device, memory_config=None, *, mesh_mapper=None):
+    if tensor._device is not None:
+        return tensor
+    mapper = mesh_mapper or _replicate(device)
+    config = memory_config or DRAM_MEMORY_CONFIG
+    native = _allocmon.from_numpy(tensor._host, device._native, tensor.dtype.value, tensor.layout.value,
+                                  config.buffer_type.value, mapper._shard_dims, mapper._flat_dim)
+    out = Tensor(device_tensor=native, dtype=tensor.dtype, layout=tensor.layout, mapper=mapper)
+    out._mesh = device
+    return out
+
+
+def _default_composer(tensor):
+    from .distributed import _composer_for
+
+    return _composer_for(tensor)
+
+
+def _gather(tensor, mesh_composer=None):
+    if tensor._device is None:
+        return tensor._host
+    composer = mesh_composer or _default_composer(tensor)
+    data = _allocmon.to_numpy(tensor._device, composer._concat_dims, composer._flat_dim)
+    return data.squeeze(axis=tensor._squeeze) if tensor._squeeze is not None else data
+
+
+def from_device(tensor, mesh_composer=None):
+    if tensor._device is None:
+        return tensor
+    host = _gather(tensor, mesh_composer)
+    return Tensor(host=host, dtype=tensor.dtype, layout=tensor.layout)
+
+
+def to_torch(tensor, *, mesh_composer=None, dtype=None, **ignored):
+    data = _gather(tensor, mesh_composer)
+    try:
+        import torch
+    except ImportError:  # numpy where torch is not installed
+        return data.copy()
+    out = torch.from_numpy(_np.array(data, copy=True))
+    target = dtype or ({bfloat16: torch.bfloat16, bfloat8_b: torch.bfloat16, uint32: torch.int64}.get(tensor.dtype))
+    return out.to(target) if target is not None else out
+
+
+def to_numpy(tensor, *, mesh_composer=None):
+    return _np.array(_gather(tensor, mesh_composer), copy=True)
+
+
+def to_layout(tensor, layout, **ignored):
+    _check_layout(tensor.dtype, layout)
+    if layout == tensor.layout:
+        return tensor
+    if tensor._device is None:
+        return Tensor(host=tensor._host, dtype=tensor.dtype, layout=layout)
+    native = _allocmon.relocate(tensor._device, tensor._device.buffer_type, layout.value)
+    return _like(tensor, native, layout=layout)
+
+
+def to_memory_config(tensor, memory_config, **ignored):
+    if tensor._device is None:
+        raise RuntimeError("to_memory_config needs a device tensor")
+    if tensor.memory_config() == memory_config:
+        return tensor
+    native = _allocmon.relocate(tensor._device, memory_config.buffer_type.value, tensor.layout.value)
+    return _like(tensor, native)
+
+
+def deallocate(tensor, force=True):
+    if tensor._device is not None:
+        tensor._device.deallocate()
+    else:
+        tensor._host = None
+
+
+def _like(source, native, layout=None, shape=None):
+    out = Tensor(device_tensor=native, dtype=source.dtype, layout=layout or source.layout, mapper=source._mapper,
+                 shape=shape)
+    out._mesh = source._mesh
+    return out
+
+
+def _host_factory(fill):
+    def factory(shape, dtype=bfloat16, layout=ROW_MAJOR_LAYOUT, device=None, memory_config=None, **ignored):
+        host = fill(tuple(int(d) for d in shape))
+        return from_torch(host, dtype, layout=layout, device=device, memory_config=memory_config)
+
+    return factory
+
+
+zeros = _host_factory(lambda shape: _np.zeros(shape, _np.float32))
+ones = _host_factory(lambda shape: _np.ones(shape, _np.float32))
+rand = _host_factory(lambda shape: _np.random.default_rng().random(shape, dtype=_np.float32))
+
+
+def full(shape, fill_value, dtype=bfloat16, layout=ROW_MAJOR_LAYOUT, device=None, memory_config=None, **ignored):
+    return from_torch(_np.full(tuple(shape), fill_value, _np.float32), dtype, layout=layout, device=device,
+                      memory_config=memory_config)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Ops (outputs default to the first input's memory config, as ttnn's eltwise ops do)
+
+
+def _device_input(tensor, op):
+    if not isinstance(tensor, Tensor) or tensor._device is None:
+        raise RuntimeError(f"ttnn.{op}: inputs must be device tensors (use ttnn.to_device or device=...)")
+    if not tensor.is_allocated():
+        raise RuntimeError(f"ttnn.{op}: input tensor was deallocated")
+    return tensor._device
+
+
+def _buffer(memory_config):
+    return memory_config.buffer_type.value if memory_config is not None else None
+
+
+def _binary(op, a, b, memory_config):
+    native_a = _device_input(a, op)
+    if isinstance(b, Tensor):
+        native = _allocmon.binary(native_a, _device_input(b, op), op, _buffer(memory_config))
+    elif isinstance(b, (int, float)):
+        native = _allocmon.binary(native_a, float(b), op, _buffer(memory_config))
+    else:
+        raise TypeError(f"ttnn.{op}: the second input must be a tensor or a scalar, not {type(b).__name__}")
+    return _like(a, native, shape=a.shape)
+
+
+def add(input_tensor_a, input_tensor_b, *, memory_config=None, dtype=None, **ignored):
+    return _binary("add", input_tensor_a, input_tensor_b, memory_config)
+
+
+def subtract(input_tensor_a, input_tensor_b, *, memory_config=None, dtype=None, **ignored):
+    return _binary("subtract", input_tensor_a, input_tensor_b, memory_config)
+
+
+def multiply(input_tensor_a, input_tensor_b, *, memory_config=None, dtype=None, **ignored):
+    return _binary("multiply", input_tensor_a, input_tensor_b, memory_config)
+
+
+sub = subtract
+mul = multiply
+
+
+def relu(input_tensor, *, memory_config=None, **ignored):
+    return _like(input_tensor, _allocmon.relu(_device_input(input_tensor, "relu"), _buffer(memory_config)),
+                 shape=input_tensor.shape)
+
+
+def matmul(input_tensor_a, input_tensor_b, *, memory_config=None, dtype=None, **ignored):
+    native = _allocmon.matmul(_device_input(input_tensor_a, "matmul"), _device_input(input_tensor_b, "matmul"),
+                              _buffer(memory_config))
+    shape = list(input_tensor_a.shape[:-1]) + [input_tensor_b.shape[-1]]
+    return _like(input_tensor_a, native, shape=shape)
+
+
+def sum(input_tensor, dim=None, keepdim=True, *, memory_config=None, **ignored):  # noqa: A001 (ttnn's name)
+    if dim is None:
+        raise NotImplementedError("allocmon.ttnn: ttnn.sum needs a dim in the emulated subset")
+    rank = len(input_tensor.shape)
+    dim = dim + rank if dim < 0 else dim
+    native = _allocmon.sum(_device_input(input_tensor, "sum"), dim, _buffer(memory_config))
+    shape = list(input_tensor.shape)
+    shape[dim] = 1
+    out = _like(input_tensor, native, shape=shape)
+    if not keepdim:
+        out._squeeze = dim
+        out._shape = Shape(shape[:dim] + shape[dim + 1:])
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Distribution names at top level, as ttnn exports them
+
+from .distributed import (  # noqa: E402,F401
+    ConcatMesh2dToTensor,
+    ConcatMeshToTensor,
+    MeshComposerConfig,
+    MeshMapperConfig,
+    PlacementReplicate,
+    PlacementShard,
+    ReplicateTensorToMesh,
+    ShardTensor2dMesh,
+    ShardTensorToMesh,
+    aggregate_tensor,
+    create_mesh_composer,
+    create_mesh_mapper,
+    distribute_tensor,
+)
+from . import distributed  # noqa: E402,F401
+
+
+def __getattr__(name):
+    raise NotImplementedError(
+        f"ttnn.{name} is not part of the subset allocmon emulates (see docs/ttnn.md); "
+        "the script would need real hardware or a different op")
