@@ -20,6 +20,17 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   app.add_option("--socket-mode", mode, "Permissions of the socket file, octal")->capture_default_str();
+  app.add_option("--socket-group", options.socket_group,
+                 "Group that owns the socket (its members may connect)");
+  app.add_option("--max-buffers-per-client", options.limits.max_live_buffers,
+                 "Live buffers one connection may hold; beyond it the client is told why and disconnected")
+      ->capture_default_str();
+  app.add_option("--max-events-per-second", options.limits.max_events_per_second,
+                 "Sustained event rate one connection may send")
+      ->capture_default_str();
+  app.add_option("--event-burst", options.limits.event_burst,
+                 "Events one connection may send at once above the rate")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   try {
     options.socket_mode = static_cast<unsigned>(std::stoul(mode, nullptr, 8));

@@ -1,5 +1,6 @@
 #include "server.hpp"
 
+#include <grp.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
@@ -32,6 +33,26 @@ int64_t unix_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+// A socket in a directory anyone may write to, without the sticky bit, can be replaced by anyone: refuse it.
+bool directory_is_safe(const std::string& socket_path) {
+  const auto slash = socket_path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : socket_path.substr(0, slash);
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) {
+    std::fprintf(stderr, "allocation_server: socket directory %s: %s\n", dir.c_str(), std::strerror(errno));
+    return false;
+  }
+  if ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX)) {
+    std::fprintf(
+        stderr,
+        "allocation_server: refusing to serve in %s: it is world-writable without the sticky bit, so any "
+        "user could replace the socket. Use a directory like /tmp (sticky) or /run/allocmon.\n",
+        dir.c_str());
+    return false;
+  }
+  return true;
+}
+
 std::string process_name(pid_t pid) {
   std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
   std::string name;
@@ -41,7 +62,10 @@ std::string process_name(pid_t pid) {
 
 }  // namespace
 
-Server::Server(ServerOptions options) : options_(std::move(options)), log_(stdout, options_.quiet) {}
+Server::Server(ServerOptions options)
+    : options_(std::move(options)),
+      log_(stdout, options_.quiet),
+      context_{accounting_, log_, options_.limits, [this] { return info(); }, unix_ms} {}
 
 Server::~Server() {
   for (auto& [fd, connection] : connections_) ::close(fd);
@@ -78,10 +102,20 @@ bool Server::start() {
     return false;
   }
   std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  if (!directory_is_safe(path)) return false;
   if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
       ::chmod(path.c_str(), options_.socket_mode) != 0 || ::listen(listen_fd_, 128) != 0) {
     std::fprintf(stderr, "allocation_server: cannot listen on %s: %s\n", path.c_str(), std::strerror(errno));
     return false;
+  }
+  if (!options_.socket_group.empty()) {
+    const group* g = ::getgrnam(options_.socket_group.c_str());
+    if (!g || ::chown(path.c_str(), static_cast<uid_t>(-1), g->gr_gid) != 0) {
+      std::fprintf(stderr, "allocation_server: cannot give %s to group '%s': %s\n", path.c_str(),
+                   options_.socket_group.c_str(), g ? std::strerror(errno) : "no such group");
+      ::unlink(path.c_str());
+      return false;
+    }
   }
 
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
@@ -135,9 +169,8 @@ int Server::run() {
         auto it = connections_.find(static_cast<int>(tag));
         if (it == connections_.end()) continue;
         Connection& connection = *it->second;
-        if (events[i].events & EPOLLOUT) flush_outgoing(connection);
-        if (connections_.count(static_cast<int>(tag)) && (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-          read_client(connection);
+        if ((events[i].events & EPOLLOUT) && !flush_outgoing(connection)) continue;
+        if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) read_client(connection);
       }
     }
   }
@@ -164,17 +197,17 @@ void Server::accept_clients() {
   for (;;) {
     const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;
-    auto connection = std::make_unique<Connection>();
-    connection->fd = fd;
-    connection->id = next_client_id_++;
+    PeerIdentity peer;
     ucred credentials{};
     socklen_t length = sizeof(credentials);
     // Identity comes from the kernel, never from what the client writes.
     if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0) {
-      connection->pid = credentials.pid;
-      connection->uid = credentials.uid;
+      peer.pid = credentials.pid;
+      peer.uid = credentials.uid;
     }
-    connection->name = process_name(connection->pid);
+    peer.name = process_name(peer.pid);
+    auto connection = std::make_unique<Connection>(context_, next_client_id_++, std::move(peer));
+    connection->fd = fd;
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = static_cast<uint64_t>(fd);
@@ -185,7 +218,7 @@ void Server::accept_clients() {
 
 void Server::read_client(Connection& connection) {
   for (;;) {
-    char* space = connection.decoder.prepare(64 * 1024);
+    char* space = connection.session.prepare(64 * 1024);
     const ssize_t n = ::recv(connection.fd, space, 64 * 1024, 0);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
@@ -193,106 +226,18 @@ void Server::read_client(Connection& connection) {
       close_client(connection, "exited");
       return;
     }
-    connection.decoder.commit(static_cast<size_t>(n));
-    wire::Frame frame;
-    wire::ErrorCode error;
-    for (;;) {
-      const auto status = connection.decoder.next(frame, error);
-      if (status == wire::DecodeStatus::kNeedMore) break;
-      if (status == wire::DecodeStatus::kError) {
-        reject(connection, error, "");
-        return;
-      }
-      if (!dispatch(connection, frame)) return;
+    connection.session.commit(static_cast<size_t>(n));
+    const bool keep = connection.session.process(connection.outgoing);
+    if (!keep) {
+      // Best effort: the Error frame explaining why, then close (the client may not be reading).
+      [[maybe_unused]] auto sent =
+          ::send(connection.fd, connection.outgoing.data() + connection.outgoing_sent,
+                 connection.outgoing.size() - connection.outgoing_sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+      close_client(connection, "disconnected after a protocol error or limit");
+      return;
     }
+    if (!connection.outgoing.empty() && !flush_outgoing(connection)) return;
   }
-}
-
-void Server::ensure_producer(Connection& connection) {
-  if (connection.producer) return;
-  connection.producer = true;
-  accounting_.add_client(connection.id, connection.pid, connection.uid, connection.name);
-}
-
-bool Server::dispatch(Connection& connection, const wire::Frame& frame) {
-  switch (frame.type) {
-    case wire::MessageType::kHello:
-      ensure_producer(connection);
-      return true;
-    case wire::MessageType::kRegisterDevice: {
-      ensure_producer(connection);
-      wire::RegisterDevice registration;
-      std::memcpy(&registration, frame.payload.data(), sizeof(registration));
-      accounting_.register_device(connection.id, registration);
-      log_.registered(connection.pid, connection.name, registration);
-      return true;
-    }
-    case wire::MessageType::kUnregisterDevice: {
-      ensure_producer(connection);
-      wire::UnregisterDevice message;
-      std::memcpy(&message, frame.payload.data(), sizeof(message));
-      log_.unregistered(connection.pid, message.device_id,
-                        accounting_.unregister_device(connection.id, message.device_id));
-      return true;
-    }
-    case wire::MessageType::kEventBatch:
-      ensure_producer(connection);
-      apply_batch(connection, frame.payload);
-      return true;
-    case wire::MessageType::kReset:
-      ensure_producer(connection);
-      log_.reclaimed(connection.pid, connection.name, "resynchronised after a stall",
-                     accounting_.reset_client(connection.id));
-      return true;
-    case wire::MessageType::kFlush:
-      // Frames of one connection are applied in order, so everything before the barrier is applied by now.
-      return send_frame(connection, wire::MessageType::kFlushAck, frame.payload);
-    case wire::MessageType::kQuerySnapshot: {
-      ServerInfo server_info = info();
-      return send_frame(connection, wire::MessageType::kSnapshotJson,
-                        snapshot_json(accounting_, server_info, unix_ms()));
-    }
-    case wire::MessageType::kQueryLeaks: {
-      wire::QueryLeaks query;
-      std::memcpy(&query, frame.payload.data(), sizeof(query));
-      return send_frame(connection, wire::MessageType::kLeaksJson,
-                        leaks_json(accounting_, query.device_id, unix_ms()));
-    }
-    case wire::MessageType::kFlushAck:
-    case wire::MessageType::kSnapshotJson:
-    case wire::MessageType::kLeaksJson:
-    case wire::MessageType::kError:
-      break;
-  }
-  reject(connection, wire::ErrorCode::kUnknownMessage, " (a server reply sent by a client)");
-  return false;
-}
-
-void Server::apply_batch(Connection& connection, std::string_view payload) {
-  ProcessRecord* process = accounting_.find(connection.id);
-  const int64_t now = unix_ms();
-  const size_t count = payload.size() / sizeof(wire::Event);
-  for (size_t i = 0; i < count; ++i) {
-    wire::Event event;
-    std::memcpy(&event, payload.data() + i * sizeof(wire::Event), sizeof(event));
-    const ApplyResult result = accounting_.apply(*process, event, now);
-    if (result.problem != EventProblem::kNone) {
-      const auto bit = static_cast<size_t>(result.problem);
-      if (!connection.logged_problems.test(bit)) {
-        connection.logged_problems.set(bit);
-        log_.problem(connection.pid, result.problem, event);
-      }
-    } else if (event.kind == static_cast<uint8_t>(wire::EventKind::kAlloc)) {
-      log_.allocated(connection.pid, event);
-    } else if (event.kind == static_cast<uint8_t>(wire::EventKind::kFree)) {
-      log_.freed(connection.pid, event, result.size);
-    }
-  }
-}
-
-bool Server::send_frame(Connection& connection, wire::MessageType type, std::string_view payload) {
-  wire::append_frame(connection.outgoing, type, payload.data(), payload.size());
-  return flush_outgoing(connection);
 }
 
 bool Server::flush_outgoing(Connection& connection) {
@@ -325,24 +270,9 @@ bool Server::flush_outgoing(Connection& connection) {
   return true;
 }
 
-void Server::reject(Connection& connection, wire::ErrorCode code, std::string_view detail) {
-  ++accounting_.counters().frames_invalid;
-  std::string message = std::string(wire::error_code_name(code)) + std::string(detail);
-  log_.protocol_error(connection.pid, message);
-  // Best effort: tell the client why before closing (it may not be reading).
-  std::string frame;
-  wire::ErrorHeader header{static_cast<uint32_t>(code)};
-  std::string payload(reinterpret_cast<const char*>(&header), sizeof(header));
-  payload += message;
-  wire::append_frame(frame, wire::MessageType::kError, payload.data(), payload.size());
-  [[maybe_unused]] auto n = ::send(connection.fd, frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-  close_client(connection, "closed after a protocol error");
-}
-
 void Server::close_client(Connection& connection, std::string_view why) {
   const int fd = connection.fd;
-  if (connection.producer)
-    log_.reclaimed(connection.pid, connection.name, why, accounting_.remove_client(connection.id));
+  connection.session.end(why);
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
   ::close(fd);
   connections_.erase(fd);  // destroys `connection`

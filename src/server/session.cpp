@@ -1,0 +1,162 @@
+#include "session.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace allocmon::server {
+
+Session::Session(ServerContext& context, ClientId id, PeerIdentity peer)
+    : context_(context),
+      id_(id),
+      peer_(std::move(peer)),
+      decoder_(context.limits.max_frame_payload),
+      tokens_(static_cast<double>(context.limits.event_burst)) {}
+
+bool Session::receive(std::string_view bytes, std::string& out) {
+  std::memcpy(prepare(bytes.size()), bytes.data(), bytes.size());
+  commit(bytes.size());
+  return process(out);
+}
+
+bool Session::process(std::string& out) {
+  wire::Frame frame;
+  wire::ErrorCode error;
+  for (;;) {
+    const auto status = decoder_.next(frame, error);
+    if (status == wire::DecodeStatus::kNeedMore) return true;
+    if (status == wire::DecodeStatus::kError) {
+      reject(error, "", out);
+      return false;
+    }
+    if (!dispatch(frame, out)) return false;
+  }
+}
+
+void Session::ensure_producer() {
+  if (process_) return;
+  context_.accounting.add_client(id_, peer_.pid, peer_.uid, peer_.name);
+  process_ = context_.accounting.find(id_);
+}
+
+void Session::reject(wire::ErrorCode code, const std::string& detail, std::string& out) {
+  ++context_.accounting.counters().frames_invalid;
+  const std::string message = std::string(wire::error_code_name(code)) + detail;
+  context_.log.protocol_error(peer_.pid, message);
+  wire::ErrorHeader header{static_cast<uint32_t>(code)};
+  std::string payload(reinterpret_cast<const char*>(&header), sizeof(header));
+  payload += message;
+  wire::append_frame(out, wire::MessageType::kError, payload.data(), payload.size());
+}
+
+bool Session::dispatch(const wire::Frame& frame, std::string& out) {
+  Accounting& accounting = context_.accounting;
+  switch (frame.type) {
+    case wire::MessageType::kHello:
+      ensure_producer();
+      return true;
+    case wire::MessageType::kRegisterDevice: {
+      ensure_producer();
+      wire::RegisterDevice registration;
+      std::memcpy(&registration, frame.payload.data(), sizeof(registration));
+      accounting.register_device(id_, registration);
+      context_.log.registered(peer_.pid, peer_.name, registration);
+      return true;
+    }
+    case wire::MessageType::kUnregisterDevice: {
+      ensure_producer();
+      wire::UnregisterDevice message;
+      std::memcpy(&message, frame.payload.data(), sizeof(message));
+      context_.log.unregistered(peer_.pid, message.device_id,
+                                accounting.unregister_device(id_, message.device_id));
+      return true;
+    }
+    case wire::MessageType::kEventBatch:
+      ensure_producer();
+      return apply_batch(frame.payload, out);
+    case wire::MessageType::kReset:
+      ensure_producer();
+      context_.log.reclaimed(peer_.pid, peer_.name, "resynchronised after a stall",
+                             accounting.reset_client(id_));
+      return true;
+    case wire::MessageType::kFlush:
+      // Frames of one connection are applied in order, so everything before the barrier is applied by now.
+      wire::append_frame(out, wire::MessageType::kFlushAck, frame.payload.data(), frame.payload.size());
+      return true;
+    case wire::MessageType::kQuerySnapshot: {
+      const std::string json = snapshot_json(accounting, context_.info(), context_.now_ms());
+      wire::append_frame(out, wire::MessageType::kSnapshotJson, json.data(), json.size());
+      return true;
+    }
+    case wire::MessageType::kQueryLeaks: {
+      wire::QueryLeaks query;
+      std::memcpy(&query, frame.payload.data(), sizeof(query));
+      const std::string json = leaks_json(accounting, query.device_id, context_.now_ms());
+      wire::append_frame(out, wire::MessageType::kLeaksJson, json.data(), json.size());
+      return true;
+    }
+    case wire::MessageType::kFlushAck:
+    case wire::MessageType::kSnapshotJson:
+    case wire::MessageType::kLeaksJson:
+    case wire::MessageType::kError:
+      break;
+  }
+  reject(wire::ErrorCode::kUnknownMessage, " (a server reply sent by a client)", out);
+  return false;
+}
+
+bool Session::take_tokens(uint64_t events) {
+  const int64_t now = context_.now_ms();
+  if (tokens_time_ms_ == 0) tokens_time_ms_ = now;
+  const double refill = static_cast<double>(now - tokens_time_ms_) / 1000.0 *
+                        static_cast<double>(context_.limits.max_events_per_second);
+  tokens_ = std::min(static_cast<double>(context_.limits.event_burst), tokens_ + std::max(0.0, refill));
+  tokens_time_ms_ = now;
+  tokens_ -= static_cast<double>(events);
+  return tokens_ >= 0;
+}
+
+bool Session::apply_batch(std::string_view payload, std::string& out) {
+  const size_t count = payload.size() / sizeof(wire::Event);
+  if (!take_tokens(count)) {
+    reject(wire::ErrorCode::kLimitExceeded,
+           ": more than " + std::to_string(context_.limits.max_events_per_second) +
+               " events/s sustained (burst " + std::to_string(context_.limits.event_burst) + ")",
+           out);
+    return false;
+  }
+  const int64_t now = context_.now_ms();
+  for (size_t i = 0; i < count; ++i) {
+    wire::Event event;
+    std::memcpy(&event, payload.data() + i * sizeof(wire::Event), sizeof(event));
+    if (event.kind == static_cast<uint8_t>(wire::EventKind::kAlloc) &&
+        process_->buffers.size() >= context_.limits.max_live_buffers) {
+      reject(wire::ErrorCode::kLimitExceeded,
+             ": more than " + std::to_string(context_.limits.max_live_buffers) +
+                 " live buffers on one connection",
+             out);
+      return false;
+    }
+    const ApplyResult result = context_.accounting.apply(*process_, event, now);
+    if (result.problem != EventProblem::kNone) {
+      const auto bit = static_cast<size_t>(result.problem);
+      if (!logged_problems_.test(bit)) {
+        logged_problems_.set(bit);
+        context_.log.problem(peer_.pid, result.problem, event);
+      }
+    } else if (event.kind == static_cast<uint8_t>(wire::EventKind::kAlloc)) {
+      context_.log.allocated(peer_.pid, event);
+    } else if (event.kind == static_cast<uint8_t>(wire::EventKind::kFree)) {
+      context_.log.freed(peer_.pid, event, result.size);
+    }
+  }
+  return true;
+}
+
+void Session::end(std::string_view why) {
+  if (ended_) return;
+  ended_ = true;
+  if (process_) context_.log.reclaimed(peer_.pid, peer_.name, why, context_.accounting.remove_client(id_));
+  process_ = nullptr;
+}
+
+}  // namespace allocmon::server

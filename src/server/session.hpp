@@ -1,0 +1,81 @@
+// One client connection's protocol logic, without any I/O: bytes in, replies out, accounting updated. The
+// server owns the sockets; tests and the fuzzer drive a Session directly.
+#pragma once
+
+#include <sys/types.h>
+
+#include <bitset>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "accounting.hpp"
+#include "event_log.hpp"
+#include "protocol/frame_decoder.hpp"
+#include "snapshot_json.hpp"
+
+namespace allocmon::server {
+
+// Per-connection limits: one misbehaving client cannot grow the server without bound or starve the others.
+struct SessionLimits {
+  uint64_t max_live_buffers = 4'000'000;        // per connection
+  uint64_t max_events_per_second = 50'000'000;  // sustained rate, token bucket
+  uint64_t event_burst = 50'000'000;            // bucket size
+  uint32_t max_frame_payload = wire::kMaxPayloadBytes;
+};
+
+struct PeerIdentity {
+  pid_t pid = 0;
+  uid_t uid = 0;
+  std::string name;
+};
+
+// What every session shares: the accounting, the log, the limits and how to describe the server.
+struct ServerContext {
+  Accounting& accounting;
+  EventLog& log;
+  SessionLimits limits;
+  std::function<ServerInfo()> info;
+  std::function<int64_t()> now_ms;  // wall clock (unix ms): stamps buffers and drives the rate limit
+};
+
+class Session {
+ public:
+  Session(ServerContext& context, ClientId id, PeerIdentity peer);
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Space for incoming bytes (as FrameDecoder::prepare/commit), then process() handles every complete frame.
+  char* prepare(size_t bytes) { return decoder_.prepare(bytes); }
+  void commit(size_t bytes) { decoder_.commit(bytes); }
+  // Appends replies to `out`. False when the connection must be closed (protocol error or limit): an Error
+  // frame explaining why is already in `out`.
+  bool process(std::string& out);
+  // The connection is gone: releases everything this client held (logged with `why`).
+  void end(std::string_view why);
+
+  // Convenience for tests and the fuzzer: prepare + commit + process.
+  bool receive(std::string_view bytes, std::string& out);
+
+  ClientId id() const { return id_; }
+  const PeerIdentity& peer() const { return peer_; }
+
+ private:
+  bool dispatch(const wire::Frame& frame, std::string& out);
+  bool apply_batch(std::string_view payload, std::string& out);
+  bool take_tokens(uint64_t events);
+  void ensure_producer();
+  void reject(wire::ErrorCode code, const std::string& detail, std::string& out);
+
+  ServerContext& context_;
+  ClientId id_;
+  PeerIdentity peer_;
+  wire::FrameDecoder decoder_;
+  ProcessRecord* process_ = nullptr;  // set once the client reports something
+  std::bitset<static_cast<size_t>(EventProblem::kCount)> logged_problems_;
+  double tokens_;
+  int64_t tokens_time_ms_ = 0;
+  bool ended_ = false;
+};
+
+}  // namespace allocmon::server
