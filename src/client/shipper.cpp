@@ -19,9 +19,9 @@ namespace {
 
 constexpr size_t kBatchPayloadLimit = 64 * 1024;
 // Unsent bytes beyond which the server counts as stalled: queued frames are dropped and replaced by a resync.
-// The server counts as stalled when it has accepted no byte for kStallMs while kStallThresholdBytes wait; queued
-// frames are then dropped and replaced by a resync. A busy server that keeps reading is never treated so.
-// kHardCapBytes bounds the client's memory whatever the reason.
+// The server counts as stalled when it has accepted no byte for kStallMs while kStallThresholdBytes wait;
+// queued frames are then dropped and replaced by a resync. A busy server that keeps reading is never treated
+// so. kHardCapBytes bounds the client's memory whatever the reason.
 constexpr size_t kStallThresholdBytes = 16u << 20;
 constexpr int64_t kStallMs = 1000;
 constexpr size_t kHardCapBytes = 512u << 20;
@@ -326,12 +326,21 @@ void Shipper::try_connect(bool force) {
   if (fd < 0) {
     if (!warned_ && !stop_.load()) {  // at exit there is no application left to warn
       warned_ = true;
-      std::fprintf(
-          stderr,
-          "allocmon: tracking is on (%s=1) but no allocation server answers on %s (%s). Start one with "
-          "`allocation_server` (socket path: %s). The application continues; allocmon connects when the "
-          "server appears.\n",
-          wire::kEnableEnvVar, path.c_str(), std::strerror(errno), wire::kSocketEnvVar);
+      const int error = errno;
+      if (error == EACCES)
+        std::fprintf(
+            stderr,
+            "allocmon: permission denied on the allocation server socket %s: this user may not report to "
+            "it. Ask for membership of the socket's group (allocation_server --socket-group GROUP) or a "
+            "wider --socket-mode. The application continues without tracking.\n",
+            path.c_str());
+      else
+        std::fprintf(
+            stderr,
+            "allocmon: tracking is on (%s=1) but no allocation server answers on %s (%s). Start one with "
+            "`allocation_server` (socket path: %s). The application continues; allocmon connects when "
+            "the server appears.\n",
+            wire::kEnableEnvVar, path.c_str(), std::strerror(error), wire::kSocketEnvVar);
     }
     return;
   }
@@ -423,7 +432,8 @@ void Shipper::run() {
   while (true) {
     const bool stopping = stop_.load();
     // Connect before draining, so that what is drained is streamed (events drained while disconnected only
-    // update the live table, which a resync sends). Nothing queued, registered or live: no attempt, no warning.
+    // update the live table, which a resync sends). Nothing queued, registered or live: no attempt, no
+    // warning.
     if (fd_ < 0 && (events_pending() || !devices_.empty() || !live_.empty())) try_connect(/*force=*/stopping);
     drain_all();
     handle_flush_requests();

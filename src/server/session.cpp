@@ -83,14 +83,14 @@ bool Session::dispatch(const wire::Frame& frame, std::string& out) {
       wire::append_frame(out, wire::MessageType::kFlushAck, frame.payload.data(), frame.payload.size());
       return true;
     case wire::MessageType::kQuerySnapshot: {
-      const std::string json = snapshot_json(accounting, context_.info(), context_.now_ms());
+      const std::string json = snapshot_json(accounting, context_.info(), context_.now_ms(), peer_.uid);
       wire::append_frame(out, wire::MessageType::kSnapshotJson, json.data(), json.size());
       return true;
     }
     case wire::MessageType::kQueryLeaks: {
       wire::QueryLeaks query;
       std::memcpy(&query, frame.payload.data(), sizeof(query));
-      const std::string json = leaks_json(accounting, query.device_id, context_.now_ms());
+      const std::string json = leaks_json(accounting, query.device_id, context_.now_ms(), peer_.uid);
       wire::append_frame(out, wire::MessageType::kLeaksJson, json.data(), json.size());
       return true;
     }

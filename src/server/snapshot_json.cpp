@@ -65,7 +65,8 @@ json process_json(const ProcessRecord& process) {
 
 }  // namespace
 
-std::string snapshot_json(const Accounting& accounting, const ServerInfo& info, int64_t now_unix_ms) {
+std::string snapshot_json(const Accounting& accounting, const ServerInfo& info, int64_t now_unix_ms,
+                          uid_t viewer) {
   json devices = json::array();
   uint64_t allocated = 0;
   for (const auto& [id, device] : accounting.devices()) {
@@ -73,7 +74,14 @@ std::string snapshot_json(const Accounting& accounting, const ServerInfo& info, 
     allocated += total_bytes(device.totals);
   }
   json processes = json::array();
-  for (const auto& [client, process] : accounting.processes()) processes.push_back(process_json(process));
+  for (const auto& [client, process] : accounting.processes()) {
+    json entry = process_json(process);
+    if (!may_see(viewer, process.uid)) {
+      entry["pid"] = 0;
+      entry["name"] = "(other user)";
+    }
+    processes.push_back(std::move(entry));
+  }
 
   const Counters& c = accounting.counters();
   json problems = json::object();
@@ -106,9 +114,10 @@ std::string snapshot_json(const Accounting& accounting, const ServerInfo& info, 
   return doc.dump();
 }
 
-std::string leaks_json(const Accounting& accounting, int32_t device_id, int64_t now_unix_ms) {
+std::string leaks_json(const Accounting& accounting, int32_t device_id, int64_t now_unix_ms, uid_t viewer) {
   json processes = json::array();
   for (const auto& [client, process] : accounting.processes()) {
+    if (!may_see(viewer, process.uid)) continue;
     json buffers = json::array();
     for (const auto& [key, buffer] : process.buffers) {
       if (device_id >= 0 && key.device_id != device_id) continue;

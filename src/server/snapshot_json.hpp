@@ -18,8 +18,18 @@ struct ServerInfo {
 inline constexpr const char* kSnapshotSchema = "allocmon.snapshot/1";
 inline constexpr const char* kLeaksSchema = "allocmon.leaks/1";
 
-std::string snapshot_json(const Accounting& accounting, const ServerInfo& info, int64_t now_unix_ms);
-// Live buffers per process; device_id < 0 means every device.
-std::string leaks_json(const Accounting& accounting, int32_t device_id, int64_t now_unix_ms);
+// What a viewer may see of other users' processes: root and the process's own user see pid and name; anyone
+// else sees their memory (device totals stay exact) under the name "(other user)" with pid 0
+// (docs/security.md).
+inline constexpr uid_t kRootUid = 0;
+inline bool may_see(uid_t viewer, uid_t owner) {
+  return viewer == kRootUid || viewer == owner;
+}
+
+std::string snapshot_json(const Accounting& accounting, const ServerInfo& info, int64_t now_unix_ms,
+                          uid_t viewer = kRootUid);
+// Live buffers per process the viewer may see; device_id < 0 means every device.
+std::string leaks_json(const Accounting& accounting, int32_t device_id, int64_t now_unix_ms,
+                       uid_t viewer = kRootUid);
 
 }  // namespace allocmon::server

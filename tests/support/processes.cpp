@@ -23,13 +23,18 @@ int64_t now_ms() {
 }
 }  // namespace
 
-Child::Child(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env) {
+Child::Child(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env, int run_as,
+             bool merge_stderr) {
   int in_pipe[2], out_pipe[2];
   if (::pipe2(in_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
   pid_ = ::fork();
   if (pid_ == 0) {
     ::dup2(in_pipe[0], STDIN_FILENO);
     ::dup2(out_pipe[1], STDOUT_FILENO);
+    if (merge_stderr) ::dup2(out_pipe[1], STDERR_FILENO);
+    if (run_as >= 0 &&
+        (::setgid(static_cast<gid_t>(run_as)) != 0 || ::setuid(static_cast<uid_t>(run_as)) != 0))
+      ::_exit(126);
     for (const auto& assignment : extra_env) ::putenv(const_cast<char*>(assignment.c_str()));
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -142,9 +147,10 @@ Server::Server(std::string socket_path, std::vector<std::string> extra_args)
   if (!child_.wait_for("listening on", 10000)) throw std::runtime_error("allocation_server did not start");
 }
 
-Client::Client(const std::string& socket_path)
+Client::Client(const std::string& socket_path, int run_as, bool merge_stderr)
     : child_({build_dir() + "/allocmon_test_client"},
-             {"TT_ALLOC_TRACKING_ENABLED=1", "TT_ALLOC_SERVER_SOCKET=" + socket_path}) {}
+             {"TT_ALLOC_TRACKING_ENABLED=1", "TT_ALLOC_SERVER_SOCKET=" + socket_path}, run_as, merge_stderr) {
+}
 
 std::string Client::command(const std::string& line) {
   child_.write_line(line);

@@ -15,7 +15,10 @@ namespace allocmon::test {
 class Child {
  public:
   Child() = default;
-  Child(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env);
+  // run_as: a uid (and its gid) to switch to before exec, when started as root; merge_stderr: stderr goes to
+  // the same pipe as stdout.
+  Child(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env, int run_as = -1,
+        bool merge_stderr = false);
   Child(Child&& other) noexcept;
   Child& operator=(Child&& other) noexcept;
   ~Child();
@@ -55,7 +58,7 @@ class Server {
 // A tracked process (tests/support/test_client.cpp) reporting to `socket_path`.
 class Client {
  public:
-  explicit Client(const std::string& socket_path);
+  explicit Client(const std::string& socket_path, int run_as = -1, bool merge_stderr = false);
   // Sends a command and returns the reply line ("ok ..." or "error ...").
   std::string command(const std::string& line);
   int flush(int timeout_ms = 5000);

@@ -88,6 +88,13 @@ int main() {
                   static_cast<unsigned long long>(s.live_buffers),
                   static_cast<unsigned long long>(s.events_superseded));
       continue;
+    } else if (command == "bulk") {
+      // bulk DEV COUNT FIRST_ID SIZE: COUNT live allocations in a tight loop (never blocks, server or not)
+      int device;
+      uint64_t count, first, size;
+      in >> device >> count >> first >> size;
+      for (uint64_t id = first; id < first + count; ++id)
+        allocmon::track_alloc(device, allocmon::MemoryType::DRAM, size, id, id);
     } else if (command == "pingpong") {
       int device, count;
       in >> device >> count;
