@@ -10,7 +10,9 @@ namespace allocmon::monitor {
 namespace {
 
 std::string bar(double fraction, int width) {
-  const int filled = static_cast<int>(fraction * width + 0.5);
+  // Clamp before converting: a broken snapshot can claim more than the capacity (or NaN).
+  const double clamped = fraction >= 0 && fraction <= 1 ? fraction : (fraction > 1 ? 1 : 0);
+  const int filled = static_cast<int>(clamped * width + 0.5);
   std::string text = "[";
   for (int i = 0; i < width; ++i) text += i < filled ? '#' : '.';
   return text + "]";

@@ -16,7 +16,9 @@ namespace {
 enum Colors { kGreen = 1, kYellow, kRed, kDim, kTitle };
 
 void draw_bar(int y, int x, int width, double fraction) {
-  const int filled = std::clamp(static_cast<int>(fraction * width + 0.5), 0, width);
+  const double clamped =
+      fraction >= 0 && fraction <= 1 ? fraction : (fraction > 1 ? 1 : 0);  // before the cast
+  const int filled = static_cast<int>(clamped * width + 0.5);
   const int color = kGreen + fill_level(fraction);
   mvaddch(y, x, '[');
   attron(COLOR_PAIR(color) | A_BOLD);

@@ -1,10 +1,36 @@
 #include "snapshot_model.hpp"
 
+#include <climits>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 namespace allocmon::monitor {
 
 using nlohmann::json;
+
+namespace {
+
+// Typed reads that refuse what does not fit (nlohmann's get<> converts a float such as 1e42 with undefined
+// behaviour): a hostile or broken server gets "malformed snapshot", never UB.
+uint64_t u64(const json& j) {
+  if (j.is_number_unsigned()) return j.get<uint64_t>();
+  if (j.is_number_integer() && j.get<int64_t>() >= 0) return static_cast<uint64_t>(j.get<int64_t>());
+  throw std::invalid_argument("expected a non-negative integer, got " + j.dump());
+}
+
+int64_t i64(const json& j) {
+  if (j.is_number_integer() && !(j.is_number_unsigned() && j.get<uint64_t>() > INT64_MAX))
+    return j.get<int64_t>();
+  throw std::invalid_argument("expected an integer, got " + j.dump());
+}
+
+int i32(const json& j) {
+  const int64_t v = i64(j);
+  if (v < INT32_MIN || v > INT32_MAX) throw std::invalid_argument("integer out of range: " + j.dump());
+  return static_cast<int>(v);
+}
+
+}  // namespace
 
 const DeviceView* Snapshot::device(int id) const {
   for (const auto& d : devices)
@@ -21,50 +47,49 @@ std::optional<Snapshot> parse_snapshot(std::string_view text, std::string* error
     }
     Snapshot s;
     s.socket = doc.at("server").at("socket").get<std::string>();
-    s.time_unix_ms = doc.at("time_unix_ms").get<int64_t>();
-    s.events_applied = doc.at("counters").at("events_applied").get<uint64_t>();
-    s.clients_connected = doc.at("counters").at("clients_connected").get<uint64_t>();
-    s.total_allocated = doc.at("totals").at("allocated").get<uint64_t>();
-    s.total_buffers = doc.at("totals").at("buffers").get<uint64_t>();
+    s.time_unix_ms = i64(doc.at("time_unix_ms"));
+    s.events_applied = u64(doc.at("counters").at("events_applied"));
+    s.clients_connected = u64(doc.at("counters").at("clients_connected"));
+    s.total_allocated = u64(doc.at("totals").at("allocated"));
+    s.total_buffers = u64(doc.at("totals").at("buffers"));
     const auto& types = doc.at("memory_types");
     for (const auto& d : doc.at("devices")) {
       DeviceView device;
-      device.id = d.at("id").get<int>();
+      device.id = i32(d.at("id"));
       device.architecture = d.at("architecture").get<std::string>();
       device.active = d.at("active").get<bool>();
       if (!d.at("mesh").is_null()) {
-        device.mesh_row = d.at("mesh").at("row").get<int>();
-        device.mesh_col = d.at("mesh").at("col").get<int>();
+        device.mesh_row = i32(d.at("mesh").at("row"));
+        device.mesh_col = i32(d.at("mesh").at("col"));
       }
-      device.allocated = d.at("allocated").get<uint64_t>();
-      device.buffers = d.at("buffers").get<uint64_t>();
+      device.allocated = u64(d.at("allocated"));
+      device.buffers = u64(d.at("buffers"));
       for (const auto& type : types) {
         const auto& m = d.at("memory").at(type.get<std::string>());
         MemoryView view;
         view.type = type.get<std::string>();
-        view.allocated = m.at("allocated").get<uint64_t>();
-        view.buffers = m.at("buffers").get<uint64_t>();
-        view.peak = m.at("peak").get<uint64_t>();
-        view.capacity = m.at("capacity").get<uint64_t>();
-        if (m.contains("free")) view.free = m.at("free").get<uint64_t>();
-        if (m.contains("largest_free_block"))
-          view.largest_free_block = m.at("largest_free_block").get<uint64_t>();
+        view.allocated = u64(m.at("allocated"));
+        view.buffers = u64(m.at("buffers"));
+        view.peak = u64(m.at("peak"));
+        view.capacity = u64(m.at("capacity"));
+        if (m.contains("free")) view.free = u64(m.at("free"));
+        if (m.contains("largest_free_block")) view.largest_free_block = u64(m.at("largest_free_block"));
         device.memory.push_back(std::move(view));
       }
       s.devices.push_back(std::move(device));
     }
     for (const auto& p : doc.at("processes")) {
       ProcessView process;
-      process.pid = p.at("pid").get<int>();
+      process.pid = i32(p.at("pid"));
       process.name = p.at("name").get<std::string>();
-      process.allocated = p.at("allocated").get<uint64_t>();
-      process.buffers = p.at("buffers").get<uint64_t>();
+      process.allocated = u64(p.at("allocated"));
+      process.buffers = u64(p.at("buffers"));
       for (const auto& d : p.at("devices"))
-        process.device_bytes.emplace_back(d.at("id").get<int>(), d.at("allocated").get<uint64_t>());
+        process.device_bytes.emplace_back(i32(d.at("id")), u64(d.at("allocated")));
       s.processes.push_back(std::move(process));
     }
     return s;
-  } catch (const json::exception& e) {
+  } catch (const std::exception& e) {  // json::exception and the typed reads above
     if (error) *error = std::string("malformed snapshot: ") + e.what();
     return std::nullopt;
   }

@@ -81,6 +81,7 @@ char* FrameDecoder::prepare(size_t min_bytes) {
 }
 
 void FrameDecoder::append(const void* data, size_t bytes) {
+  if (bytes == 0) return;  // memcpy from a null pointer is undefined even for 0 bytes
   std::memcpy(prepare(bytes), data, bytes);
   commit(bytes);
 }

@@ -13,6 +13,7 @@ Session::Session(ServerContext& context, ClientId id, PeerIdentity peer)
       tokens_(static_cast<double>(context.limits.event_burst)) {}
 
 bool Session::receive(std::string_view bytes, std::string& out) {
+  if (bytes.empty()) return process(out);
   std::memcpy(prepare(bytes.size()), bytes.data(), bytes.size());
   commit(bytes.size());
   return process(out);

@@ -8,6 +8,12 @@ using nlohmann::json;
 
 namespace {
 
+// Strings come from clients (architecture) and /proc (process names): invalid UTF-8 is replaced, never thrown
+// (a throw here would take the server down; found by fuzz_session).
+std::string dump(const json& doc) {
+  return doc.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 json type_totals_json(const TypeTotals& totals) {
   return {{"allocated", totals.bytes}, {"buffers", totals.buffers}, {"peak", totals.peak}};
 }
@@ -111,7 +117,7 @@ std::string snapshot_json(const Accounting& accounting, const ServerInfo& info, 
         {"clients_total", c.clients_total},
         {"problems", std::move(problems)}}},
   };
-  return doc.dump();
+  return dump(doc);
 }
 
 std::string leaks_json(const Accounting& accounting, int32_t device_id, int64_t now_unix_ms, uid_t viewer) {
@@ -138,7 +144,7 @@ std::string leaks_json(const Accounting& accounting, int32_t device_id, int64_t 
               {"time_unix_ms", now_unix_ms},
               {"device", device_id},
               {"processes", std::move(processes)}}
-      .dump();
+      .dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace allocmon::server
