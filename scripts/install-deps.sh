@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config clang-format  # toolchain
+  clang libclang-rt-14-dev                                   # sanitizers (ASan, UBSan, TSan) and libFuzzer
   libgtest-dev libgmock-dev libbenchmark-dev                 # tests and benchmarks
   nlohmann-json3-dev libcli11-dev libncurses-dev             # server snapshot JSON, CLI parsing, monitor TUI
   pybind11-dev python3-dev python3-numpy python3-pytest      # Python module and scenario tests
