@@ -12,6 +12,8 @@ packages=(
   python3-torch                                              # unmodified ttnn scripts (they use torch)
   libopenblas-dev                                            # emulated mesh matmul
   tmux                                                       # TUI test drives the monitor in a terminal
+  libcpp-httplib-dev prometheus                              # metrics endpoint; its test scrapes with real Prometheus
+  libsqlite3-dev                                             # recording (allocation_server --record)
 )
 
 missing=()

@@ -25,20 +25,27 @@ def find_binary(name):
 class Server:
     """An allocation_server on `socket`; ready when the constructor returns (it waits for the listening line)."""
 
-    def __init__(self, socket, quiet=True, log_path=None, stats_interval=0):
+    def __init__(self, socket, quiet=True, log_path=None, stats_interval=0, extra_args=()):
         args = [find_binary("allocation_server"), "--socket", socket, "--stats-interval", str(stats_interval)]
         if quiet:
             args.append("--quiet")
+        args += list(extra_args)
         self.socket = socket
+        self.metrics_url = None
         self._log = open(log_path, "w") if log_path else None
-        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, bufsize=1)
-        line = self.process.stdout.readline()
-        if "listening on" not in line:
-            self.stop()
-            raise RuntimeError(f"allocation_server did not start: {line!r}")
-        if self._log:
-            self._log.write(line)
         self._pump = None
+        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, bufsize=1)
+        while True:  # start-up lines, up to the one that says it is ready
+            line = self.process.stdout.readline()
+            if self._log:
+                self._log.write(line)
+            if " metrics on " in line:
+                self.metrics_url = line.split(" metrics on ", 1)[1].strip()
+            if "listening on" in line:
+                break
+            if not line:
+                self.stop()
+                raise RuntimeError("allocation_server did not start")
         if self._log:
             import threading
 

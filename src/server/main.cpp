@@ -20,6 +20,9 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   app.add_option("--socket-mode", mode, "Permissions of the socket file, octal")->capture_default_str();
+  app.add_option(
+      "--metrics-address", options.metrics_address,
+      "Serve Prometheus metrics at http://HOST:PORT/metrics (HOST defaults to 127.0.0.1; off by default)");
   app.add_option("--socket-group", options.socket_group,
                  "Group that owns the socket (its members may connect)");
   app.add_option("--max-buffers-per-client", options.limits.max_live_buffers,

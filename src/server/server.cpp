@@ -16,6 +16,7 @@
 #include <fstream>
 
 #include "common/unix_socket.hpp"
+#include "metrics.hpp"
 
 namespace allocmon::server {
 
@@ -27,6 +28,7 @@ constexpr size_t kMaxOutgoingBytes = 64u << 20;
 constexpr uint64_t kListenTag = UINT64_MAX;
 constexpr uint64_t kSignalTag = UINT64_MAX - 1;
 constexpr uint64_t kTimerTag = UINT64_MAX - 2;
+constexpr uint64_t kMetricsTag = UINT64_MAX - 3;
 
 int64_t unix_ms() {
   using namespace std::chrono;
@@ -144,6 +146,14 @@ bool Server::start() {
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, timer_fd_, &ev);
   }
 
+  if (!options_.metrics_address.empty()) {
+    metrics_ = std::make_unique<MetricsEndpoint>();
+    if (!metrics_->start(options_.metrics_address)) return false;
+    ev.data.u64 = kMetricsTag;
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, metrics_->wake_fd(), &ev);
+    log_.notice("allocation_server metrics on http://" + metrics_->bound_address() + "/metrics");
+  }
+
   started_unix_ms_ = unix_ms();
   log_.notice("allocation_server listening on " + path + " (pid " + std::to_string(::getpid()) +
               ", protocol v" + std::to_string(wire::kProtocolVersion) + ")");
@@ -161,6 +171,8 @@ int Server::run() {
         accept_clients();
       } else if (tag == kSignalTag) {
         handle_signals();
+      } else if (tag == kMetricsTag) {
+        metrics_->serve_pending([this] { return prometheus_text(accounting_, info()); });
       } else if (tag == kTimerTag) {
         uint64_t expirations;
         [[maybe_unused]] auto r = ::read(timer_fd_, &expirations, sizeof(expirations));

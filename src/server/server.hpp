@@ -12,6 +12,7 @@
 
 #include "accounting.hpp"
 #include "event_log.hpp"
+#include "metrics_endpoint.hpp"
 #include "session.hpp"
 
 namespace allocmon::server {
@@ -23,6 +24,7 @@ struct ServerOptions {
   unsigned socket_mode = 0660;
   std::string socket_group;  // empty: the server's own group
   SessionLimits limits;
+  std::string metrics_address;  // empty: no Prometheus endpoint
 };
 
 class Server {
@@ -64,6 +66,7 @@ class Server {
   int64_t started_unix_ms_ = 0;
   ClientId next_client_id_ = 1;
   std::unordered_map<int, std::unique_ptr<Connection>> connections_;
+  std::unique_ptr<MetricsEndpoint> metrics_;
 };
 
 }  // namespace allocmon::server
