@@ -183,8 +183,13 @@ class Chaos {
   void start_server() {
     server_ =
         spawn({dir_ + "/allocation_server", "--socket", socket_, "--quiet", "--stats-interval", "0"}, {});
-    if (read_line(server_).find("listening on") == std::string::npos) {
-      std::fprintf(stderr, "chaos: server did not start\n");
+    const std::string line = read_line(server_);
+    if (line.find("listening on") == std::string::npos) {
+      int status = 0;
+      ::waitpid(server_.pid, &status, 0);
+      std::fprintf(stderr, "chaos: server did not start (printed '%s'; %s %d)\n", line.c_str(),
+                   WIFSIGNALED(status) ? "killed by signal" : "exit status",
+                   WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
       std::exit(2);
     }
   }
