@@ -36,20 +36,6 @@ int available_devices(const MeshOptions& options) {
 
 }  // namespace
 
-std::string_view buffer_type_name(BufferType type) {
-  switch (type) {
-    case BufferType::DRAM:
-      return "DRAM";
-    case BufferType::L1:
-      return "L1";
-    case BufferType::L1_SMALL:
-      return "L1_SMALL";
-    case BufferType::TRACE:
-      return "TRACE";
-  }
-  return "?";
-}
-
 // ---- MeshBuffer ----
 
 MeshBuffer::MeshBuffer(std::shared_ptr<MeshDevice> mesh, uint64_t id, BufferType type, uint64_t size,
@@ -92,9 +78,6 @@ std::shared_ptr<MeshDevice> MeshDevice::open(const MeshOptions& options) {
   if (static_cast<int>(ids.size()) != requested)
     throw std::invalid_argument("physical_ids has " + std::to_string(ids.size()) + " entries for a " +
                                 std::to_string(options.rows) + "x" + std::to_string(options.cols) + " mesh");
-  if (options.l1_small_size >= arch->l1_bank_size() || options.trace_region_size >= arch->dram_bank_size)
-    throw std::invalid_argument(
-        "l1_small_size / trace_region_size larger than the memory they are carved from");
   std::shared_ptr<MeshDevice> mesh(new MeshDevice(options, *arch, std::move(ids)));
 
   for (int index = 0; index < requested; ++index) {
@@ -103,11 +86,10 @@ std::shared_ptr<MeshDevice> MeshDevice::open(const MeshOptions& options) {
     info.architecture = arch->name;
     info.mesh_row = index / options.cols;
     info.mesh_col = index % options.cols;
-    info.capacity[ALLOCMON_DRAM] = uint64_t{arch->dram_banks} * mesh->dram_->bank_size();
-    info.capacity[ALLOCMON_L1] = uint64_t{arch->l1_banks()} * mesh->l1_->bank_size();
-    if (mesh->l1_small_)
-      info.capacity[ALLOCMON_L1_SMALL] = uint64_t{arch->l1_banks()} * mesh->l1_small_->bank_size();
-    if (mesh->trace_) info.capacity[ALLOCMON_TRACE] = uint64_t{arch->dram_banks} * mesh->trace_->bank_size();
+    info.capacity[ALLOCMON_DRAM] = mesh->memory_.capacity(BufferType::DRAM);
+    info.capacity[ALLOCMON_L1] = mesh->memory_.capacity(BufferType::L1);
+    info.capacity[ALLOCMON_L1_SMALL] = mesh->memory_.capacity(BufferType::L1_SMALL);
+    info.capacity[ALLOCMON_TRACE] = mesh->memory_.capacity(BufferType::TRACE);
     register_device(info);
   }
   // System buffers at open, as tt-metal's dispatch and fabric allocate them; freed at close.
@@ -117,21 +99,10 @@ std::shared_ptr<MeshDevice> MeshDevice::open(const MeshOptions& options) {
 }
 
 MeshDevice::MeshDevice(const MeshOptions& options, const Architecture& arch, std::vector<int> ids)
-    : arch_(arch), rows_(options.rows), cols_(options.cols), physical_ids_(std::move(ids)) {
-  const uint64_t dram_top = arch.dram_base + arch.dram_bank_size;
-  const uint64_t trace = options.trace_region_size / arch.dram_alignment * arch.dram_alignment;
-  dram_ =
-      std::make_unique<BankAllocator>("DRAM", arch.dram_banks, arch.dram_base, arch.dram_bank_size - trace,
-                                      arch.dram_alignment, arch.dram_alignment, /*bottom_up=*/true);
-  if (trace)
-    trace_ = std::make_unique<BankAllocator>("TRACE", arch.dram_banks, dram_top - trace, trace,
-                                             arch.dram_alignment, arch.dram_alignment, true);
-  const uint64_t l1_small = options.l1_small_size / arch.dram_alignment * arch.dram_alignment;
-  l1_ = std::make_unique<BankAllocator>("L1", arch.l1_banks(), arch.l1_base, arch.l1_bank_size() - l1_small,
-                                        arch.l1_alignment, arch.dram_alignment, /*bottom_up=*/false);
-  if (l1_small)
-    l1_small_ = std::make_unique<BankAllocator>("L1_SMALL", arch.l1_banks(), arch.l1_size - l1_small,
-                                                l1_small, arch.l1_alignment, arch.dram_alignment, false);
+    : memory_(arch, MemoryOptions{options.l1_small_size, options.trace_region_size}),
+      rows_(options.rows),
+      cols_(options.cols),
+      physical_ids_(std::move(ids)) {
   next_id_ = next_mesh_serial() << 40;
 }
 
@@ -140,17 +111,7 @@ MeshDevice::~MeshDevice() {
 }
 
 BankAllocator* MeshDevice::allocator_for(BufferType type) {
-  switch (type) {
-    case BufferType::DRAM:
-      return dram_.get();
-    case BufferType::L1:
-      return l1_.get();
-    case BufferType::L1_SMALL:
-      return l1_small_.get();
-    case BufferType::TRACE:
-      return trace_ ? trace_.get() : dram_.get();  // no trace region: plain DRAM
-  }
-  return nullptr;
+  return memory_.allocator(type);
 }
 
 const BankAllocator& MeshDevice::allocator(BufferType type) const {
@@ -217,7 +178,7 @@ void MeshDevice::begin_program(const std::string& name, uint64_t cb_bytes, uint6
     next_kernel_address_ += kernel_bytes;
   }
   // Circular buffers are placed upward from the L1 unreserved base for the program's run.
-  for (int device : physical_ids_) track_alloc(device, MemoryType::CB, cb_bytes, arch_.l1_base, 0);
+  for (int device : physical_ids_) track_alloc(device, MemoryType::CB, cb_bytes, arch().l1_base, 0);
 }
 
 void MeshDevice::end_program(uint64_t cb_bytes) {

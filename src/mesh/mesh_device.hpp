@@ -14,11 +14,9 @@
 #include "allocmon/client.hpp"
 #include "architecture.hpp"
 #include "bank_allocator.hpp"
+#include "device_memory.hpp"
 
 namespace allocmon::mesh {
-
-enum class BufferType { DRAM, L1, L1_SMALL, TRACE };
-std::string_view buffer_type_name(BufferType type);
 
 struct MeshOptions {
   int rows = 2;
@@ -85,7 +83,7 @@ class MeshDevice : public std::enable_shared_from_this<MeshDevice> {
   int cols() const { return cols_; }
   int num_devices() const { return rows_ * cols_; }
   const std::vector<int>& physical_ids() const { return physical_ids_; }  // row-major
-  const Architecture& architecture() const { return arch_; }
+  const Architecture& architecture() const { return memory_.architecture(); }
   const BankAllocator& allocator(BufferType type) const;
   // The seed's topology table: one box per device with its physical id, laid out in mesh rows.
   std::string topology() const;
@@ -93,15 +91,15 @@ class MeshDevice : public std::enable_shared_from_this<MeshDevice> {
  private:
   friend class MeshBuffer;
   MeshDevice(const MeshOptions& options, const Architecture& arch, std::vector<int> ids);
+  const Architecture& arch() const { return memory_.architecture(); }
   void release(MeshBuffer& buffer);
   void report_free_space(BufferType type);
   BankAllocator* allocator_for(BufferType type);
 
   std::mutex mutex_;
-  const Architecture& arch_;
+  DeviceMemory memory_;
   int rows_, cols_;
   std::vector<int> physical_ids_;
-  std::unique_ptr<BankAllocator> dram_, l1_, l1_small_, trace_;
   std::map<uint64_t, MeshBuffer*> live_;
   std::vector<std::shared_ptr<MeshBuffer>> system_buffers_;
   std::map<std::string, uint64_t> program_cache_;  // program -> kernel bytes (per device)

@@ -1,0 +1,64 @@
+#include "device_memory.hpp"
+
+#include <stdexcept>
+
+namespace allocmon::mesh {
+
+std::string_view buffer_type_name(BufferType type) {
+  switch (type) {
+    case BufferType::DRAM:
+      return "DRAM";
+    case BufferType::L1:
+      return "L1";
+    case BufferType::L1_SMALL:
+      return "L1_SMALL";
+    case BufferType::TRACE:
+      return "TRACE";
+  }
+  return "?";
+}
+
+DeviceMemory::DeviceMemory(const Architecture& architecture, MemoryOptions options) : arch_(architecture) {
+  const Architecture& a = arch_;
+  if (options.l1_small_size >= a.l1_bank_size() || options.trace_region_size >= a.dram_bank_size)
+    throw std::invalid_argument(
+        "l1_small_size / trace_region_size larger than the memory they are carved from");
+  const uint64_t trace = options.trace_region_size / a.dram_alignment * a.dram_alignment;
+  const uint64_t dram_top = a.dram_base + a.dram_bank_size;
+  dram_ = std::make_unique<BankAllocator>("DRAM", a.dram_banks, a.dram_base, a.dram_bank_size - trace,
+                                          a.dram_alignment, a.dram_alignment, /*bottom_up=*/true);
+  if (trace)
+    trace_ = std::make_unique<BankAllocator>("TRACE", a.dram_banks, dram_top - trace, trace, a.dram_alignment,
+                                             a.dram_alignment, /*bottom_up=*/true);
+  const uint64_t l1_small = options.l1_small_size / a.dram_alignment * a.dram_alignment;
+  l1_ = std::make_unique<BankAllocator>("L1", a.l1_banks(), a.l1_base, a.l1_bank_size() - l1_small,
+                                        a.l1_alignment, a.dram_alignment, /*bottom_up=*/false);
+  if (l1_small)
+    l1_small_ = std::make_unique<BankAllocator>("L1_SMALL", a.l1_banks(), a.l1_size - l1_small, l1_small,
+                                                a.l1_alignment, a.dram_alignment, /*bottom_up=*/false);
+}
+
+BankAllocator* DeviceMemory::allocator(BufferType type) {
+  switch (type) {
+    case BufferType::DRAM:
+      return dram_.get();
+    case BufferType::L1:
+      return l1_.get();
+    case BufferType::L1_SMALL:
+      return l1_small_.get();
+    case BufferType::TRACE:
+      return trace_ ? trace_.get() : dram_.get();
+  }
+  return nullptr;
+}
+
+const BankAllocator* DeviceMemory::allocator(BufferType type) const {
+  return const_cast<DeviceMemory*>(this)->allocator(type);
+}
+
+uint64_t DeviceMemory::capacity(BufferType type) const {
+  const BankAllocator* a = type == BufferType::TRACE ? trace_.get() : allocator(type);
+  return a ? uint64_t{a->banks()} * a->bank_size() : 0;
+}
+
+}  // namespace allocmon::mesh
