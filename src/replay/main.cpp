@@ -1,0 +1,140 @@
+// allocmon-replay: would this allocation trace fit on another device? Replays it with the emulated mesh's
+// allocator and prints one result per command, then a summary (docs/replay.md).
+// Exit status: 0 everything fits, 3 an allocation would fail, 1 bad input.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "replayer.hpp"
+
+using namespace allocmon::replay;
+
+namespace {
+
+std::string short_result(const LineResult& r) {
+  switch (r.outcome) {
+    case LineResult::kPlaced:
+      return "@" + std::to_string(r.placement.address);
+    case LineResult::kOutOfMemory:
+      return "OUT OF MEMORY";
+    case LineResult::kFreed:
+      return "freed";
+    case LineResult::kUnknownFree:
+      return "unknown id";
+    case LineResult::kSkippedFree:
+      return "skipped";
+    case LineResult::kDuplicateId:
+      return "duplicate id";
+    case LineResult::kStats:
+      return "largest free " + std::to_string(r.stats.largest_free_block) + ", free " +
+             std::to_string(r.stats.free);
+  }
+  return "";
+}
+
+std::string command_text(const Command& c) {
+  switch (c.kind) {
+    case Command::kAlloc:
+      return "alloc " + c.id + " " + std::string(allocmon::mesh::buffer_type_name(c.type)) + " " +
+             std::to_string(c.size);
+    case Command::kFree:
+      return "free " + c.id;
+    case Command::kStats:
+      return "stats " + std::string(allocmon::mesh::buffer_type_name(c.type));
+  }
+  return "";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string path, arch, grid, compare;
+  uint64_t l1_small = 0, trace_region = 0;
+  bool json = false;
+  CLI::App app{"allocmon-replay: replay an allocation trace on a target device and say whether it fits"};
+  app.add_option("trace", path, "Trace file (docs/replay.md), or - for standard input")->required();
+  app.add_option("--arch", arch,
+                 "Target architecture: wormhole_b0 or blackhole (overrides the trace's arch line)");
+  app.add_option("--grid", grid, "Worker grid XxY, e.g. 8x8 (L1 banks = X*Y)");
+  app.add_option("--l1-small", l1_small, "L1_SMALL region per core, bytes");
+  app.add_option("--trace-region", trace_region, "TRACE region per DRAM bank, bytes");
+  app.add_option("--compare", compare,
+                 "Second target to replay on side by side: ARCH[:XxY], e.g. wormhole_b0:4x4");
+  app.add_flag("--json", json, "JSON lines instead of text");
+  CLI11_PARSE(app, argc, argv);
+
+  std::stringstream text;
+  if (path == "-") {
+    text << std::cin.rdbuf();
+  } else {
+    std::ifstream file(path);
+    if (!file) {
+      std::fprintf(stderr, "allocmon-replay: cannot read %s\n", path.c_str());
+      return 1;
+    }
+    text << file.rdbuf();
+  }
+  Trace trace;
+  try {
+    trace = parse_trace(text.str());
+  } catch (const TraceError& e) {
+    std::fprintf(stderr, "allocmon-replay: %s: %s\n", path.c_str(), e.what());
+    return 1;
+  }
+  Target target = trace.target.value_or(Target{});
+  if (!arch.empty()) target.architecture = arch;
+  if (!grid.empty() && !(target.grid = parse_grid(grid))) {
+    std::fprintf(stderr, "allocmon-replay: --grid wants XxY, got '%s'\n", grid.c_str());
+    return 1;
+  }
+  if (l1_small) target.l1_small = l1_small;
+  if (trace_region) target.trace_region = trace_region;
+
+  std::vector<Target> targets{target};
+  if (!compare.empty()) {
+    Target second = target;
+    const auto colon = compare.find(':');
+    second.architecture = compare.substr(0, colon);
+    second.grid = target.grid;
+    if (colon != std::string::npos && !(second.grid = parse_grid(compare.substr(colon + 1)))) {
+      std::fprintf(stderr, "allocmon-replay: --compare wants ARCH[:XxY], got '%s'\n", compare.c_str());
+      return 1;
+    }
+    targets.push_back(second);
+  }
+  std::vector<std::unique_ptr<Replayer>> replayers;
+  try {
+    for (const auto& t : targets) replayers.push_back(std::make_unique<Replayer>(t));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "allocmon-replay: %s\n", e.what());
+    return 1;
+  }
+
+  if (replayers.size() == 1) {
+    for (const Command& c : trace.commands) {
+      const LineResult r = replayers[0]->apply(c);
+      std::printf("%s\n", (json ? format_line_json(r) : format_line(r)).c_str());
+    }
+    std::printf("%s%s", (json ? format_summary_json(*replayers[0]) : format_summary(*replayers[0])).c_str(),
+                json ? "\n" : "");
+  } else {
+    if (!json) std::printf("%-6s %-32s %-24s %-24s\n", "line", "command", "A", "B");
+    for (const Command& c : trace.commands) {
+      const LineResult a = replayers[0]->apply(c), b = replayers[1]->apply(c);
+      if (json)
+        std::printf("{\"A\":%s,\"B\":%s}\n", format_line_json(a).c_str(), format_line_json(b).c_str());
+      else
+        std::printf("L%-5d %-32s %-24s %-24s\n", c.line, command_text(c).c_str(), short_result(a).c_str(),
+                    short_result(b).c_str());
+    }
+    for (size_t i = 0; i < replayers.size(); ++i)
+      std::printf("%s%s%s", json ? "" : (i ? "B: " : "\nA: "),
+                  (json ? format_summary_json(*replayers[i]) : format_summary(*replayers[i])).c_str(),
+                  json ? "\n" : "");
+  }
+  for (const auto& r : replayers)
+    if (!r->summary().fits()) return 3;
+  return 0;
+}
