@@ -60,6 +60,7 @@ ReclaimReport Accounting::release_buffers(ProcessRecord& process, int32_t only_d
       ++it;
       continue;
     }
+    if (on_bulk_release) on_bulk_release(process, it->first, it->second);
     release_one(process, it->first, it->second);
     ++report.buffers;
     report.bytes += it->second.size;

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <unordered_map>
@@ -150,6 +151,8 @@ class Accounting {
   const Counters& counters() const { return counters_; }
   Counters& counters() { return counters_; }
   uint64_t live_buffers() const { return live_buffers_; }
+  // Called for every buffer released in bulk (exit, reset, device unregistration), before it is forgotten.
+  std::function<void(const ProcessRecord&, const BufferKey&, const BufferRecord&)> on_bulk_release;
 
  private:
   ReclaimReport release_buffers(ProcessRecord& process, int32_t only_device);

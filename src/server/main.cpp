@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
   app.add_option(
       "--metrics-address", options.metrics_address,
       "Serve Prometheus metrics at http://HOST:PORT/metrics (HOST defaults to 127.0.0.1; off by default)");
+  app.add_option("--record", options.record_path,
+                 "Append every applied event to this SQLite file (docs/recording.md)");
   app.add_option("--socket-group", options.socket_group,
                  "Group that owns the socket (its members may connect)");
   app.add_option("--max-buffers-per-client", options.limits.max_live_buffers,

@@ -133,6 +133,7 @@ bool Server::start() {
   sigaddset(&signals, SIGUSR1);
   ::sigprocmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
+  ::signal(SIGXFSZ, SIG_IGN);  // a recording over the file-size limit fails with EFBIG instead of killing us
   signal_fd_ = ::signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
   ev.data.u64 = kSignalTag;
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, signal_fd_, &ev);
@@ -146,6 +147,23 @@ bool Server::start() {
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, timer_fd_, &ev);
   }
 
+  if (!options_.record_path.empty()) {
+    recorder_ = std::make_unique<Recorder>();
+    if (!recorder_->open(options_.record_path, path)) {
+      log_.notice("allocation_server: recording disabled; tracking continues without it");
+      recorder_.reset();
+    }
+  }
+  if (recorder_) {
+    context_.recorder = recorder_.get();
+    // Buffers released in bulk (exit, SIGKILL, reset) are recorded one by one: leaks are visible in the file.
+    accounting_.on_bulk_release = [this](const ProcessRecord& p, const BufferKey& key,
+                                         const BufferRecord& b) {
+      recorder_->event({unix_ms(), p.client, p.pid, key.device_id, b.memory_type,
+                        static_cast<uint8_t>(RecordKind::kReclaim), b.size, b.address, key.buffer_id});
+    };
+    log_.notice("allocation_server recording to " + options_.record_path);
+  }
   if (!options_.metrics_address.empty()) {
     metrics_ = std::make_unique<MetricsEndpoint>();
     if (!metrics_->start(options_.metrics_address)) return false;
@@ -187,6 +205,8 @@ int Server::run() {
     }
   }
   log_.statistics(accounting_);
+  for (auto& [fd, connection] : connections_) connection->session.end("still connected at shutdown");
+  if (recorder_) recorder_->flush();
   ::unlink(options_.socket_path.c_str());
   log_.notice("allocation_server stopped");
   return 0;

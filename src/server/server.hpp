@@ -25,6 +25,7 @@ struct ServerOptions {
   std::string socket_group;  // empty: the server's own group
   SessionLimits limits;
   std::string metrics_address;  // empty: no Prometheus endpoint
+  std::string record_path;      // empty: no recording
 };
 
 class Server {
@@ -67,6 +68,7 @@ class Server {
   ClientId next_client_id_ = 1;
   std::unordered_map<int, std::unique_ptr<Connection>> connections_;
   std::unique_ptr<MetricsEndpoint> metrics_;
+  std::unique_ptr<Recorder> recorder_;
 };
 
 }  // namespace allocmon::server

@@ -37,6 +37,8 @@ void Session::ensure_producer() {
   if (process_) return;
   context_.accounting.add_client(id_, peer_.pid, peer_.uid, peer_.name);
   process_ = context_.accounting.find(id_);
+  if (context_.recorder)
+    context_.recorder->process_started({id_, peer_.pid, peer_.uid, peer_.name, context_.now_ms(), 0});
 }
 
 void Session::reject(wire::ErrorCode code, const std::string& detail, std::string& out) {
@@ -61,6 +63,12 @@ bool Session::dispatch(const wire::Frame& frame, std::string& out) {
       std::memcpy(&registration, frame.payload.data(), sizeof(registration));
       accounting.register_device(id_, registration);
       context_.log.registered(peer_.pid, peer_.name, registration);
+      if (context_.recorder)
+        context_.recorder->device(
+            {context_.now_ms(), id_, registration.device_id,
+             std::string(wire::fixed_string(registration.architecture, sizeof(registration.architecture))),
+             registration.mesh_row, registration.mesh_col,
+             std::vector<uint64_t>(registration.capacity, registration.capacity + wire::kNumMemoryTypes)});
       return true;
     }
     case wire::MessageType::kUnregisterDevice: {
@@ -146,8 +154,15 @@ bool Session::apply_batch(std::string_view payload, std::string& out) {
       }
     } else if (event.kind == static_cast<uint8_t>(wire::EventKind::kAlloc)) {
       context_.log.allocated(peer_.pid, event);
+      if (context_.recorder)
+        context_.recorder->event({now, id_, peer_.pid, event.device_id, event.memory_type,
+                                  static_cast<uint8_t>(RecordKind::kAlloc), event.size, event.address,
+                                  event.buffer_id});
     } else if (event.kind == static_cast<uint8_t>(wire::EventKind::kFree)) {
       context_.log.freed(peer_.pid, event, result.size);
+      if (context_.recorder)
+        context_.recorder->event({now, id_, peer_.pid, event.device_id, result.memory_type,
+                                  static_cast<uint8_t>(RecordKind::kFree), result.size, 0, event.buffer_id});
     }
   }
   return true;
@@ -156,7 +171,10 @@ bool Session::apply_batch(std::string_view payload, std::string& out) {
 void Session::end(std::string_view why) {
   if (ended_) return;
   ended_ = true;
-  if (process_) context_.log.reclaimed(peer_.pid, peer_.name, why, context_.accounting.remove_client(id_));
+  if (process_) {
+    context_.log.reclaimed(peer_.pid, peer_.name, why, context_.accounting.remove_client(id_));
+    if (context_.recorder) context_.recorder->process_ended(id_, context_.now_ms());
+  }
   process_ = nullptr;
 }
 

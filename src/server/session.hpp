@@ -12,6 +12,7 @@
 #include "accounting.hpp"
 #include "event_log.hpp"
 #include "protocol/frame_decoder.hpp"
+#include "recorder.hpp"
 #include "snapshot_json.hpp"
 
 namespace allocmon::server {
@@ -37,6 +38,7 @@ struct ServerContext {
   SessionLimits limits;
   std::function<ServerInfo()> info;
   std::function<int64_t()> now_ms;  // wall clock (unix ms): stamps buffers and drives the rate limit
+  Recorder* recorder = nullptr;     // --record: every applied event also goes to SQLite
 };
 
 class Session {

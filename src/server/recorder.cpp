@@ -1,0 +1,218 @@
+#include "recorder.hpp"
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "protocol/wire.hpp"
+
+namespace allocmon::server {
+
+namespace {
+
+constexpr const char* kSchema = R"sql(
+PRAGMA journal_mode=WAL;
+PRAGMA synchronous=NORMAL;
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS processes(client INTEGER PRIMARY KEY, pid INTEGER, uid INTEGER, name TEXT,
+                                     start_ms INTEGER, end_ms INTEGER);
+CREATE TABLE IF NOT EXISTS devices(time_ms INTEGER, client INTEGER, device INTEGER, architecture TEXT,
+                                   mesh_row INTEGER, mesh_col INTEGER, capacity TEXT);
+CREATE TABLE IF NOT EXISTS events(seq INTEGER PRIMARY KEY, time_ms INTEGER, client INTEGER, pid INTEGER,
+                                  device INTEGER, type TEXT, kind TEXT, size INTEGER, address INTEGER,
+                                  buffer_id INTEGER);
+CREATE INDEX IF NOT EXISTS events_by_time ON events(time_ms);
+)sql";
+
+const char* kind_name(uint8_t kind) {
+  switch (static_cast<RecordKind>(kind)) {
+    case RecordKind::kAlloc:
+      return "alloc";
+    case RecordKind::kFree:
+      return "free";
+    case RecordKind::kReclaim:
+      return "reclaim";
+  }
+  return "?";
+}
+
+}  // namespace
+
+Recorder::~Recorder() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (db_) sqlite3_close(db_);
+}
+
+bool Recorder::open(const std::string& path, const std::string& socket_path) {
+  path_ = path;
+  if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) {
+    std::fprintf(stderr, "allocation_server: cannot open the recording %s: %s\n", path.c_str(),
+                 sqlite3_errmsg(db_));
+    return false;
+  }
+  char* error = nullptr;
+  if (sqlite3_exec(db_, kSchema, nullptr, nullptr, &error) != SQLITE_OK) {
+    std::fprintf(stderr, "allocation_server: cannot record to %s: %s\n", path.c_str(), error ? error : "?");
+    sqlite3_free(error);
+    return false;
+  }
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  const std::string meta =
+      "INSERT OR REPLACE INTO meta VALUES('schema_version','1');"
+      "INSERT OR IGNORE INTO meta VALUES('started_unix_ms','" +
+      std::to_string(now) +
+      "');"
+      "INSERT OR REPLACE INTO meta VALUES('socket','" +
+      socket_path + "');";
+  sqlite3_exec(db_, meta.c_str(), nullptr, nullptr, nullptr);
+  thread_ = std::thread([this] { run(); });
+  return true;
+}
+
+void Recorder::event(const RecordedEvent& e) {
+  if (failed_.load(std::memory_order_relaxed)) return;
+  std::lock_guard lock(mutex_);
+  pending_.events.push_back(e);
+}
+
+void Recorder::device(RecordedDevice d) {
+  std::lock_guard lock(mutex_);
+  pending_.devices.push_back(std::move(d));
+}
+
+void Recorder::process_started(RecordedProcess p) {
+  std::lock_guard lock(mutex_);
+  pending_.started.push_back(std::move(p));
+}
+
+void Recorder::process_ended(uint64_t client, int64_t end_ms) {
+  std::lock_guard lock(mutex_);
+  pending_.ended.emplace_back(client, end_ms);
+}
+
+void Recorder::flush() {
+  std::unique_lock lock(mutex_);
+  const uint64_t target = ++queued_;
+  wake_.notify_all();
+  done_.wait(lock, [&] { return written_ >= target || failed_.load(); });
+}
+
+void Recorder::run() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    wake_.wait_for(lock, std::chrono::milliseconds(100), [&] { return stop_ || queued_ > written_; });
+    Batch batch;
+    std::swap(batch, pending_);
+    const uint64_t target = queued_;
+    const bool stopping = stop_;
+    lock.unlock();
+    if (!batch.empty() && !failed_.load()) write(batch);
+    lock.lock();
+    written_ = std::max(written_, target);
+    done_.notify_all();
+    if (stopping && pending_.empty()) return;
+  }
+}
+
+void Recorder::fail(const std::string& what) {
+  if (failed_.exchange(true)) return;
+  std::fprintf(
+      stderr,
+      "allocation_server: recording to %s stopped: %s. Tracking continues; the recording keeps what was "
+      "written before.\n",
+      path_.c_str(), what.c_str());
+}
+
+bool Recorder::write(const Batch& batch) {
+  auto check = [&](int rc) {
+    if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) {
+      fail(sqlite3_errmsg(db_));
+      return false;
+    }
+    return true;
+  };
+  if (!check(sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr))) return false;
+  sqlite3_stmt* st = nullptr;
+  bool ok = true;
+  if (!batch.started.empty() &&
+      check(sqlite3_prepare_v2(db_, "INSERT OR REPLACE INTO processes VALUES(?,?,?,?,?,NULL)", -1, &st,
+                               nullptr))) {
+    for (const auto& p : batch.started) {
+      sqlite3_bind_int64(st, 1, static_cast<int64_t>(p.client));
+      sqlite3_bind_int(st, 2, p.pid);
+      sqlite3_bind_int64(st, 3, p.uid);
+      sqlite3_bind_text(st, 4, p.name.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int64(st, 5, p.start_ms);
+      ok = ok && check(sqlite3_step(st));
+      sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+  }
+  if (ok && !batch.devices.empty() &&
+      check(sqlite3_prepare_v2(db_, "INSERT INTO devices VALUES(?,?,?,?,?,?,?)", -1, &st, nullptr))) {
+    for (const auto& d : batch.devices) {
+      std::string capacity = "[";
+      for (size_t i = 0; i < d.capacity.size(); ++i)
+        capacity += (i ? "," : "") + std::to_string(d.capacity[i]);
+      capacity += "]";
+      sqlite3_bind_int64(st, 1, d.time_ms);
+      sqlite3_bind_int64(st, 2, static_cast<int64_t>(d.client));
+      sqlite3_bind_int(st, 3, d.device);
+      sqlite3_bind_text(st, 4, d.architecture.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int(st, 5, d.mesh_row);
+      sqlite3_bind_int(st, 6, d.mesh_col);
+      sqlite3_bind_text(st, 7, capacity.c_str(), -1, SQLITE_TRANSIENT);
+      ok = ok && check(sqlite3_step(st));
+      sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+  }
+  if (ok && !batch.events.empty() &&
+      check(
+          sqlite3_prepare_v2(db_,
+                             "INSERT INTO events(time_ms,client,pid,device,type,kind,size,address,buffer_id) "
+                             "VALUES(?,?,?,?,?,?,?,?,?)",
+                             -1, &st, nullptr))) {
+    for (const auto& e : batch.events) {
+      sqlite3_bind_int64(st, 1, e.time_ms);
+      sqlite3_bind_int64(st, 2, static_cast<int64_t>(e.client));
+      sqlite3_bind_int(st, 3, e.pid);
+      sqlite3_bind_int(st, 4, e.device);
+      const std::string type(wire::memory_type_name(e.memory_type));
+      sqlite3_bind_text(st, 5, type.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(st, 6, kind_name(e.kind), -1, SQLITE_STATIC);
+      sqlite3_bind_int64(st, 7, static_cast<int64_t>(e.size));
+      sqlite3_bind_int64(st, 8, static_cast<int64_t>(e.address));
+      sqlite3_bind_int64(st, 9, static_cast<int64_t>(e.buffer_id));
+      ok = ok && check(sqlite3_step(st));
+      sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+  }
+  if (ok && !batch.ended.empty() &&
+      check(sqlite3_prepare_v2(db_, "UPDATE processes SET end_ms=? WHERE client=?", -1, &st, nullptr))) {
+    for (const auto& [client, end] : batch.ended) {
+      sqlite3_bind_int64(st, 1, end);
+      sqlite3_bind_int64(st, 2, static_cast<int64_t>(client));
+      ok = ok && check(sqlite3_step(st));
+      sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+  }
+  if (!ok || !check(sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr))) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return false;
+  }
+  rows_written_.fetch_add(batch.events.size(), std::memory_order_relaxed);
+  return true;
+}
+
+}  // namespace allocmon::server

@@ -1,0 +1,92 @@
+// `allocation_server --record FILE.sqlite`: every applied event appended to SQLite (schema in
+// docs/recording.md). The event loop only appends rows to an in-memory batch; a writer thread commits batches
+// in transactions, so recording costs ingest a vector push per event. A write failure (full disk, read-only
+// file) is reported once and recording stops; tracking goes on.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+struct sqlite3;
+
+namespace allocmon::server {
+
+struct RecordedEvent {
+  int64_t time_ms;
+  uint64_t client;
+  int32_t pid;
+  int32_t device;
+  uint8_t memory_type;
+  uint8_t kind;  // RecordKind
+  uint64_t size;
+  uint64_t address;
+  uint64_t buffer_id;
+};
+
+enum class RecordKind : uint8_t { kAlloc = 1, kFree = 2, kReclaim = 3 };
+
+struct RecordedDevice {
+  int64_t time_ms;
+  uint64_t client;
+  int32_t device;
+  std::string architecture;
+  int32_t mesh_row, mesh_col;
+  std::vector<uint64_t> capacity;
+};
+
+struct RecordedProcess {
+  uint64_t client;
+  int32_t pid;
+  uint32_t uid;
+  std::string name;
+  int64_t start_ms;
+  int64_t end_ms;  // 0 while running
+};
+
+class Recorder {
+ public:
+  Recorder() = default;
+  ~Recorder();
+  // Opens (creating if needed) the database; false with a message on stderr when it cannot.
+  bool open(const std::string& path, const std::string& socket_path);
+  void event(const RecordedEvent& e);
+  void device(RecordedDevice d);
+  void process_started(RecordedProcess p);
+  void process_ended(uint64_t client, int64_t end_ms);
+  // Writes everything queued so far and waits for it (tests; shutdown).
+  void flush();
+  bool failed() const { return failed_.load(); }
+  uint64_t rows_written() const { return rows_written_.load(); }
+
+ private:
+  struct Batch {
+    std::vector<RecordedEvent> events;
+    std::vector<RecordedDevice> devices;
+    std::vector<RecordedProcess> started;
+    std::vector<std::pair<uint64_t, int64_t>> ended;
+    bool empty() const { return events.empty() && devices.empty() && started.empty() && ended.empty(); }
+  };
+  void run();
+  bool write(const Batch& batch);
+  void fail(const std::string& what);
+
+  sqlite3* db_ = nullptr;
+  std::string path_;
+  std::mutex mutex_;
+  std::condition_variable wake_, done_;
+  Batch pending_;
+  uint64_t queued_ = 0, written_ = 0;  // batches, under mutex_
+  bool stop_ = false;
+  std::thread thread_;
+  std::atomic<bool> failed_{false};
+  std::atomic<uint64_t> rows_written_{0};
+};
+
+}  // namespace allocmon::server
