@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -19,22 +20,28 @@ namespace allocmon::bench {
 
 class BenchServer {
  public:
-  BenchServer(const std::string& binary, const std::string& socket) : socket_(socket) {
+  BenchServer(const std::string& binary, const std::string& socket, const std::string& record_path = "")
+      : socket_(socket) {
     int out[2];
     if (::pipe(out) != 0) throw std::runtime_error("pipe");
     pid_ = ::fork();
     if (pid_ == 0) {
       ::dup2(out[1], STDOUT_FILENO);
       ::close(out[0]);
-      ::execl(binary.c_str(), binary.c_str(), "--socket", socket.c_str(), "--quiet", "--stats-interval", "0",
-              static_cast<char*>(nullptr));
+      if (record_path.empty())
+        ::execl(binary.c_str(), binary.c_str(), "--socket", socket.c_str(), "--quiet", "--stats-interval", "0",
+                static_cast<char*>(nullptr));
+      else
+        ::execl(binary.c_str(), binary.c_str(), "--socket", socket.c_str(), "--quiet", "--stats-interval", "0",
+                "--record", record_path.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }
     ::close(out[1]);
     FILE* stream = ::fdopen(out[0], "r");
     char line[512];
-    if (!std::fgets(line, sizeof(line), stream) || !std::strstr(line, "listening on"))
-      throw std::runtime_error("allocation_server did not start (" + binary + ")");
+    bool ready = false;
+    while (!ready && std::fgets(line, sizeof(line), stream)) ready = std::strstr(line, "listening on") != nullptr;
+    if (!ready) throw std::runtime_error("allocation_server did not start (" + binary + ")");
     stdout_ = stream;  // kept open: the server's final statistics go here, unread
   }
   ~BenchServer() {
