@@ -13,7 +13,7 @@ packages=(
   libopenblas-dev                                            # emulated mesh matmul
   tmux                                                       # TUI test drives the monitor in a terminal
   libcpp-httplib-dev prometheus                              # metrics endpoint; its test scrapes with real Prometheus
-  libsqlite3-dev                                             # recording (allocation_server --record)
+  libsqlite3-dev librsvg2-bin                                # recording; its reports (SVG to PNG)
 )
 
 missing=()
