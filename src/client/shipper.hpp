@@ -16,21 +16,14 @@
 
 #include "allocmon/client.h"
 #include "protocol/frame_decoder.hpp"
+#include "protocol/buffer_key.hpp"
 #include "protocol/wire.hpp"
 #include "thread_queue.hpp"
 
 namespace allocmon::client {
 
-struct BufferKey {
-  int32_t device_id;
-  uint64_t buffer_id;
-  bool operator==(const BufferKey&) const = default;
-};
-struct BufferKeyHash {
-  size_t operator()(const BufferKey& k) const {
-    return std::hash<uint64_t>()(k.buffer_id * 0x9E3779B97F4A7C15ull ^ static_cast<uint32_t>(k.device_id));
-  }
-};
+using wire::BufferKey;
+using wire::BufferKeyHash;
 
 class Shipper {
  public:

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "protocol/buffer_key.hpp"
 #include "protocol/wire.hpp"
 
 namespace allocmon::server {
@@ -70,16 +71,8 @@ struct BufferRecord {
   uint8_t memory_type;
 };
 
-struct BufferKey {
-  int32_t device_id;
-  uint64_t buffer_id;
-  bool operator==(const BufferKey&) const = default;
-};
-struct BufferKeyHash {
-  size_t operator()(const BufferKey& k) const {
-    return std::hash<uint64_t>()(k.buffer_id * 0x9E3779B97F4A7C15ull ^ static_cast<uint32_t>(k.device_id));
-  }
-};
+using wire::BufferKey;
+using wire::BufferKeyHash;
 
 // Semantic problems with a client's events: counted, logged once per kind per client, never fatal.
 enum class EventProblem : uint8_t {
