@@ -20,7 +20,8 @@ namespace allocmon::bench {
 
 class BenchServer {
  public:
-  BenchServer(const std::string& binary, const std::string& socket, const std::string& record_path = "")
+  BenchServer(const std::string& binary, const std::string& socket, const std::string& record_path = "",
+              const std::string& max_buffers = "4000000")
       : socket_(socket) {
     int out[2];
     if (::pipe(out) != 0) throw std::runtime_error("pipe");
@@ -30,7 +31,7 @@ class BenchServer {
       ::close(out[0]);
       if (record_path.empty())
         ::execl(binary.c_str(), binary.c_str(), "--socket", socket.c_str(), "--quiet", "--stats-interval", "0",
-                static_cast<char*>(nullptr));
+                "--max-buffers-per-client", max_buffers.c_str(), static_cast<char*>(nullptr));
       else
         ::execl(binary.c_str(), binary.c_str(), "--socket", socket.c_str(), "--quiet", "--stats-interval", "0",
                 "--record", record_path.c_str(), static_cast<char*>(nullptr));

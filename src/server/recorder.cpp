@@ -77,10 +77,18 @@ bool Recorder::open(const std::string& path, const std::string& socket_path) {
   return true;
 }
 
-void Recorder::event(const RecordedEvent& e) {
-  if (failed_.load(std::memory_order_relaxed)) return;
+void Recorder::publish() {
+  if (staged_.empty()) return;
+  if (failed_.load(std::memory_order_relaxed)) {
+    staged_.clear();
+    return;
+  }
   std::lock_guard lock(mutex_);
-  pending_.events.push_back(e);
+  if (pending_.events.empty())
+    std::swap(pending_.events, staged_);
+  else
+    pending_.events.insert(pending_.events.end(), staged_.begin(), staged_.end());
+  staged_.clear();
 }
 
 void Recorder::device(RecordedDevice d) {
@@ -99,6 +107,7 @@ void Recorder::process_ended(uint64_t client, int64_t end_ms) {
 }
 
 void Recorder::flush() {
+  publish();
   std::unique_lock lock(mutex_);
   const uint64_t target = ++queued_;
   wake_.notify_all();

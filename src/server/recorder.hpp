@@ -56,7 +56,10 @@ class Recorder {
   ~Recorder();
   // Opens (creating if needed) the database; false with a message on stderr when it cannot.
   bool open(const std::string& path, const std::string& socket_path);
-  void event(const RecordedEvent& e);
+  // Event-loop thread only: appends without a lock; publish() hands the staged rows to the writer once per
+  // loop iteration (one lock per iteration, not per event).
+  void event(const RecordedEvent& e) { staged_.push_back(e); }
+  void publish();
   void device(RecordedDevice d);
   void process_started(RecordedProcess p);
   void process_ended(uint64_t client, int64_t end_ms);
@@ -82,6 +85,7 @@ class Recorder {
   std::mutex mutex_;
   std::condition_variable wake_, done_;
   Batch pending_;
+  std::vector<RecordedEvent> staged_;  // event-loop thread only
   uint64_t queued_ = 0, written_ = 0;  // batches, under mutex_
   bool stop_ = false;
   std::thread thread_;

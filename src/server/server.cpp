@@ -181,7 +181,8 @@ bool Server::start() {
 int Server::run() {
   epoll_event events[64];
   while (running_) {
-    const int n = ::epoll_wait(epoll_fd_, events, 64, -1);
+    if (recorder_) recorder_->publish();  // what the last iteration recorded goes to the writer in one step
+    const int n = ::epoll_wait(epoll_fd_, events, 64, recorder_ ? 100 : -1);
     if (n < 0 && errno != EINTR) return 1;
     for (int i = 0; i < n; ++i) {
       const uint64_t tag = events[i].data.u64;
