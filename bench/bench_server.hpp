@@ -30,18 +30,19 @@ class BenchServer {
       ::dup2(out[1], STDOUT_FILENO);
       ::close(out[0]);
       if (record_path.empty())
-        ::execl(binary.c_str(), binary.c_str(), "--socket", socket.c_str(), "--quiet", "--stats-interval", "0",
-                "--max-buffers-per-client", max_buffers.c_str(), static_cast<char*>(nullptr));
+        ::execl(binary.c_str(), binary.c_str(), "--socket", socket.c_str(), "--quiet", "--stats-interval",
+                "0", "--max-buffers-per-client", max_buffers.c_str(), static_cast<char*>(nullptr));
       else
-        ::execl(binary.c_str(), binary.c_str(), "--socket", socket.c_str(), "--quiet", "--stats-interval", "0",
-                "--record", record_path.c_str(), static_cast<char*>(nullptr));
+        ::execl(binary.c_str(), binary.c_str(), "--socket", socket.c_str(), "--quiet", "--stats-interval",
+                "0", "--record", record_path.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }
     ::close(out[1]);
     FILE* stream = ::fdopen(out[0], "r");
     char line[512];
     bool ready = false;
-    while (!ready && std::fgets(line, sizeof(line), stream)) ready = std::strstr(line, "listening on") != nullptr;
+    while (!ready && std::fgets(line, sizeof(line), stream))
+      ready = std::strstr(line, "listening on") != nullptr;
     if (!ready) throw std::runtime_error("allocation_server did not start (" + binary + ")");
     stdout_ = stream;  // kept open: the server's final statistics go here, unread
   }

@@ -15,6 +15,7 @@
 #include "allocmon/client.hpp"
 #include "common/unix_socket.hpp"
 #include "protocol/wire.hpp"
+#include "raw_client.hpp"
 
 namespace allocmon::bench {
 
@@ -27,11 +28,12 @@ double now_s() {
 
 struct Producer {
   pid_t pid;
-  int go_fd;     // parent writes one byte: start
-  int done_fd;   // child writes its line when finished
+  int go_fd;    // parent writes one byte: start
+  int done_fd;  // child writes its line when finished
 };
 
-Producer spawn_producer(const std::string& self, const std::string& socket, const std::vector<std::string>& args) {
+Producer spawn_producer(const std::string& self, const std::string& socket,
+                        const std::vector<std::string>& args) {
   int go[2], done[2];
   if (::pipe(go) != 0 || ::pipe(done) != 0) throw std::runtime_error("pipe");
   const pid_t pid = ::fork();
@@ -105,15 +107,7 @@ int producer_main(int argc, char** argv) {
 
   if (mode == "raw") {
     // Pre-encoded alloc/free pairs written straight to the socket: the server's ingest alone.
-    const int fd = connect_unix(socket, false);
-    std::string setup;
-    for (int d = 0; d < 8; ++d) {
-      wire::RegisterDevice r{};
-      r.device_id = d;
-      r.mesh_row = r.mesh_col = -1;
-      wire::append_message(setup, wire::MessageType::kRegisterDevice, r);
-    }
-    write_all(fd, setup.data(), setup.size());
+    const int fd = connect_with_devices(socket, 8);
     constexpr size_t kBatch = 2048;
     std::vector<wire::Event> batch(kBatch);
     std::string frames;
@@ -123,7 +117,8 @@ int producer_main(int argc, char** argv) {
       batch[i] = {id, 4096, id * 64, device, static_cast<uint8_t>(wire::EventKind::kAlloc), ALLOCMON_DRAM, 0};
       batch[i + 1] = {id, 0, 0, device, static_cast<uint8_t>(wire::EventKind::kFree), 0, 0};
     }
-    wire::append_frame(frames, wire::MessageType::kEventBatch, batch.data(), batch.size() * sizeof(wire::Event));
+    wire::append_frame(frames, wire::MessageType::kEventBatch, batch.data(),
+                       batch.size() * sizeof(wire::Event));
     std::printf("r");
     std::fflush(stdout);
     char go;
@@ -186,8 +181,8 @@ int producer_main(int argc, char** argv) {
   std::printf("%llu", static_cast<unsigned long long>(status == ALLOCMON_FLUSH_OK ? reported : 0));
   std::fflush(stdout);
   if (mode == "live") {
-    // Hold the buffers until the parent has measured (it closes our stdin... the go pipe is already closed, so
-    // wait for the parent to signal via SIGTERM).
+    // Hold the buffers until the parent has measured (it closes our stdin... the go pipe is already closed,
+    // so wait for the parent to signal via SIGTERM).
     ::pause();
   }
   return 0;
@@ -195,8 +190,8 @@ int producer_main(int argc, char** argv) {
 
 // ---- parent side ----
 
-IngestResult measure_ingest(const std::string& self, BenchServer& server, const std::string& mode, int producers,
-                            uint64_t events_per_producer) {
+IngestResult measure_ingest(const std::string& self, BenchServer& server, const std::string& mode,
+                            int producers, uint64_t events_per_producer) {
   const uint64_t before = server.events_applied();
   auto [seconds, reported] =
       run_producers(self, server.socket(), producers, {mode, std::to_string(events_per_producer)});
@@ -298,7 +293,8 @@ VisibilityResult measure_visibility(const std::string& self, BenchServer& server
   VisibilityResult r;
   r.samples = samples;
   r.p50_ms = latencies[latencies.size() / 2];
-  r.p99_ms = latencies[std::min(latencies.size() - 1, static_cast<size_t>(0.99 * static_cast<double>(samples)))];
+  r.p99_ms =
+      latencies[std::min(latencies.size() - 1, static_cast<size_t>(0.99 * static_cast<double>(samples)))];
   return r;
 }
 

@@ -33,8 +33,8 @@ struct VisibilityResult {
 };
 
 // mode: "pairs" (through the client library) or "raw" (pre-encoded frames straight to the socket).
-IngestResult measure_ingest(const std::string& self, BenchServer& server, const std::string& mode, int producers,
-                            uint64_t events_per_producer);
+IngestResult measure_ingest(const std::string& self, BenchServer& server, const std::string& mode,
+                            int producers, uint64_t events_per_producer);
 MemoryResult measure_memory_per_buffer(const std::string& self, BenchServer& server, uint64_t live_buffers);
 VisibilityResult measure_visibility(const std::string& self, BenchServer& server, int background_producers,
                                     int samples);

@@ -1,5 +1,5 @@
-// allocmon_bench: every figure of docs/performance.md in one run, each beside its baseline, as one table and as
-// bench/results.json. `--quick` runs a small version with correctness checks only (CTest uses it).
+// allocmon_bench: every figure of docs/performance.md in one run, each beside its baseline, as one table and
+// as bench/results.json. `--quick` runs a small version with correctness checks only (CTest uses it).
 #include <benchmark/benchmark.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -52,7 +52,9 @@ std::string self_path() {
   return std::string(path, n > 0 ? static_cast<size_t>(n) : 0);
 }
 
-const char* verdict(bool ok) { return ok ? "met" : "MISSED"; }
+const char* verdict(bool ok) {
+  return ok ? "met" : "MISSED";
+}
 
 }  // namespace
 
@@ -70,7 +72,8 @@ int main(int argc, char** argv) {
   json results;
   utsname host{};
   ::uname(&host);
-  results["machine"] = {{"cpu", cpu_model()}, {"cores", ::sysconf(_SC_NPROCESSORS_ONLN)}, {"kernel", host.release}};
+  results["machine"] = {
+      {"cpu", cpu_model()}, {"cores", ::sysconf(_SC_NPROCESSORS_ONLN)}, {"kernel", host.release}};
 
   int failures = 0;
   if (quick) {
@@ -78,8 +81,8 @@ int main(int argc, char** argv) {
     for (int producers : {1, 4}) {
       auto r = measure_ingest(self, server, "pairs", producers, 200000);
       std::printf("quick: %d producers, %llu events reported, %llu applied, %llu lost\n", producers,
-                  static_cast<unsigned long long>(r.events_reported), static_cast<unsigned long long>(r.events_applied),
-                  static_cast<unsigned long long>(r.lost));
+                  static_cast<unsigned long long>(r.events_reported),
+                  static_cast<unsigned long long>(r.events_applied), static_cast<unsigned long long>(r.lost));
       failures += r.lost != 0 || r.events_reported != 200000ull * producers;
     }
     auto raw = measure_ingest(self, server, "raw", 2, 204800);
@@ -87,7 +90,8 @@ int main(int argc, char** argv) {
     auto snapshot = server.snapshot();
     failures += snapshot["totals"]["buffers"].get<uint64_t>() != 0;
     std::printf("quick: raw stream %llu/%llu applied; live buffers after all frees: %llu\n",
-                static_cast<unsigned long long>(raw.events_applied), static_cast<unsigned long long>(raw.events_reported),
+                static_cast<unsigned long long>(raw.events_applied),
+                static_cast<unsigned long long>(raw.events_reported),
                 static_cast<unsigned long long>(snapshot["totals"]["buffers"].get<uint64_t>()));
     std::printf("%d passed, %d failed\n", failures ? 0 : 1, failures ? 1 : 0);
     return failures ? 1 : 0;
@@ -103,11 +107,14 @@ int main(int argc, char** argv) {
   auto& micro = reporter.results;
   results["micro"] = micro;
 
-  std::printf("\nallocmon benchmark — %s, %ld cores\n\n", cpu_model().c_str(), ::sysconf(_SC_NPROCESSORS_ONLN));
-  std::printf("Client cost per event (ns; median / p99 over 15 repetitions of 200k iterations per thread; wall time "
-              "each calling thread sees)\n");
-  std::printf("%-8s %-26s %-26s %-24s %-22s %s\n", "threads", "tracked pair (per event)", "tracked single event",
-              "disabled (C call / inline)", "baseline: PoC send", "baseline / allocmon");
+  std::printf("\nallocmon benchmark — %s, %ld cores\n\n", cpu_model().c_str(),
+              ::sysconf(_SC_NPROCESSORS_ONLN));
+  std::printf(
+      "Client cost per event (ns; median / p99 over 15 repetitions of 200k iterations per thread; wall time "
+      "each calling thread sees)\n");
+  std::printf("%-8s %-26s %-26s %-24s %-22s %s\n", "threads", "tracked pair (per event)",
+              "tracked single event", "disabled (C call / inline)", "baseline: PoC send",
+              "baseline / allocmon");
   for (int threads : {1, 2, 4, 8}) {
     auto& pair = micro["BM_TrackedPair"][threads];
     auto& single = micro["BM_TrackedSingle"][threads];
@@ -119,7 +126,8 @@ int main(int argc, char** argv) {
     std::snprintf(b, sizeof(b), "%.1f / %.1f", single["median_ns"], single["p99_ns"]);
     std::snprintf(c, sizeof(c), "%.2f / %.2f", off["median_ns"], inl["median_ns"]);
     std::snprintf(d, sizeof(d), "%.0f / %.0f", poc["median_ns"], poc["p99_ns"]);
-    std::printf("%-8d %-26s %-26s %-24s %-22s %.0fx\n", threads, a, b, c, d, poc["median_ns"] / pair["median_ns"]);
+    std::printf("%-8d %-26s %-26s %-24s %-22s %.0fx\n", threads, a, b, c, d,
+                poc["median_ns"] / pair["median_ns"]);
   }
   const double one = micro["BM_TrackedPair"][1]["median_ns"];
   const double eight = micro["BM_TrackedPair"][8]["median_ns"];
@@ -130,7 +138,8 @@ int main(int argc, char** argv) {
   // ---- server ----
   std::fprintf(stderr, "running the load generator...\n");
   json ingest = json::array();
-  std::printf("\nServer ingest (events applied per second; lost = reported - applied after every flush barrier)\n");
+  std::printf(
+      "\nServer ingest (events applied per second; lost = reported - applied after every flush barrier)\n");
   std::printf("%-36s %10s %14s %14s %8s\n", "source", "producers", "events", "events/s", "lost");
   double raw_rate = 0;
   uint64_t lost16 = 0;
@@ -138,11 +147,17 @@ int main(int argc, char** argv) {
                                       std::tuple{"pairs", 1, 8000000ull}, std::tuple{"pairs", 4, 2000000ull},
                                       std::tuple{"pairs", 16, 500000ull}}) {
     auto r = measure_ingest(self, server, mode, producers, per);
-    const char* label = std::string(mode) == "raw" ? "pre-encoded stream (server alone)" : "client library, alloc+free pairs";
-    std::printf("%-36s %10d %14llu %14.0f %8llu\n", label, producers, static_cast<unsigned long long>(r.events_applied),
-                r.events_per_second, static_cast<unsigned long long>(r.lost));
-    ingest.push_back({{"source", mode}, {"producers", producers}, {"events_reported", r.events_reported},
-                      {"events_applied", r.events_applied}, {"lost", r.lost}, {"seconds", r.seconds},
+    const char* label =
+        std::string(mode) == "raw" ? "pre-encoded stream (server alone)" : "client library, alloc+free pairs";
+    std::printf("%-36s %10d %14llu %14.0f %8llu\n", label, producers,
+                static_cast<unsigned long long>(r.events_applied), r.events_per_second,
+                static_cast<unsigned long long>(r.lost));
+    ingest.push_back({{"source", mode},
+                      {"producers", producers},
+                      {"events_reported", r.events_reported},
+                      {"events_applied", r.events_applied},
+                      {"lost", r.lost},
+                      {"seconds", r.seconds},
                       {"events_per_second", r.events_per_second}});
     if (std::string(mode) == "raw") raw_rate = std::max(raw_rate, r.events_per_second);
     if (producers == 16) lost16 = r.lost;
@@ -163,11 +178,12 @@ int main(int argc, char** argv) {
     ::unlink((db + "-wal").c_str());
     ::unlink((db + "-shm").c_str());
   }
-  results["ingest_recording"] = {{"events_per_second", recorded_rate}, {"ratio_to_unrecorded", recorded_rate / raw_rate}};
+  results["ingest_recording"] = {{"events_per_second", recorded_rate},
+                                 {"ratio_to_unrecorded", recorded_rate / raw_rate}};
 
   std::printf("\nServer memory and queries with live buffers\n");
-  std::printf("%-14s %16s %14s %20s %18s\n", "live buffers", "RSS delta", "bytes/buffer", "snapshot p50/max ms",
-              "leak report ms");
+  std::printf("%-14s %16s %14s %20s %18s\n", "live buffers", "RSS delta", "bytes/buffer",
+              "snapshot p50/max ms", "leak report ms");
   json memory = json::array();
   double bytes_10m = 0, snapshot_1m = 0;
   for (uint64_t live : {1000000ull, 10000000ull}) {
@@ -177,32 +193,40 @@ int main(int argc, char** argv) {
     std::printf("%-14llu %16llu %14.1f %13.3f / %-6.3f %18.1f\n", static_cast<unsigned long long>(live),
                 static_cast<unsigned long long>(r.server_rss_delta), r.bytes_per_buffer, r.snapshot_ms_p50,
                 r.snapshot_ms_p99, r.leak_report_ms_p50);
-    memory.push_back({{"live_buffers", live}, {"server_rss_delta", r.server_rss_delta},
-                      {"bytes_per_buffer", r.bytes_per_buffer}, {"snapshot_ms_p50", r.snapshot_ms_p50},
-                      {"snapshot_ms_max", r.snapshot_ms_p99}, {"leak_report_ms_p50", r.leak_report_ms_p50}});
+    memory.push_back({{"live_buffers", live},
+                      {"server_rss_delta", r.server_rss_delta},
+                      {"bytes_per_buffer", r.bytes_per_buffer},
+                      {"snapshot_ms_p50", r.snapshot_ms_p50},
+                      {"snapshot_ms_max", r.snapshot_ms_p99},
+                      {"leak_report_ms_p50", r.leak_report_ms_p50}});
     if (live == 10000000ull) bytes_10m = r.bytes_per_buffer;
     if (live == 1000000ull) snapshot_1m = r.snapshot_ms_p50;
   }
   results["memory"] = memory;
 
   auto vis = measure_visibility(self, server, 2, 300);
-  std::printf("\nEvent to visibility in a snapshot, under load from 2 producers at ~1 M events/s each: p50 %.2f ms, "
-              "p99 %.2f ms (%d samples)\n",
-              vis.p50_ms, vis.p99_ms, vis.samples);
+  std::printf(
+      "\nEvent to visibility in a snapshot, under load from 2 producers at ~1 M events/s each: p50 %.2f ms, "
+      "p99 %.2f ms (%d samples)\n",
+      vis.p50_ms, vis.p99_ms, vis.samples);
   results["visibility"] = {{"p50_ms", vis.p50_ms}, {"p99_ms", vis.p99_ms}, {"samples", vis.samples}};
 
   std::printf("\nTargets\n");
   std::printf("  tracked event, 1 thread   <= 25 ns : %6.1f ns  %s\n", one, verdict(one <= 25));
-  std::printf("  tracked event, 8 threads  <= 50 ns : %6.1f ns  %s (wall time per thread; 8 threads on %ld cores)\n",
-              eight, verdict(eight <= 50), ::sysconf(_SC_NPROCESSORS_ONLN));
+  std::printf(
+      "  tracked event, 8 threads  <= 50 ns : %6.1f ns  %s (wall time per thread; 8 threads on %ld cores)\n",
+      eight, verdict(eight <= 50), ::sysconf(_SC_NPROCESSORS_ONLN));
   std::printf("  vs baseline               >= 20x   : %6.0fx    %s\n", ratio, verdict(ratio >= 20));
-  std::printf("  disabled call             <= 2 ns  : %6.2f ns  %s (inline check; an out-of-line C call: %.2f ns)\n",
-              disabled, verdict(disabled <= 2), disabled_call);
-  std::printf("  server ingest, one core   >= 10 M/s: %6.1f M/s %s\n", raw_rate / 1e6, verdict(raw_rate >= 10e6));
-  std::printf("  lost at 16 producers      == 0     : %6llu     %s\n", static_cast<unsigned long long>(lost16),
-              verdict(lost16 == 0));
+  std::printf(
+      "  disabled call             <= 2 ns  : %6.2f ns  %s (inline check; an out-of-line C call: %.2f ns)\n",
+      disabled, verdict(disabled <= 2), disabled_call);
+  std::printf("  server ingest, one core   >= 10 M/s: %6.1f M/s %s\n", raw_rate / 1e6,
+              verdict(raw_rate >= 10e6));
+  std::printf("  lost at 16 producers      == 0     : %6llu     %s\n",
+              static_cast<unsigned long long>(lost16), verdict(lost16 == 0));
   std::printf("  bytes per live buffer @10M <= 96   : %6.1f     %s\n", bytes_10m, verdict(bytes_10m <= 96));
-  std::printf("  snapshot @1M live          <= 5 ms : %6.3f ms  %s\n", snapshot_1m, verdict(snapshot_1m <= 5));
+  std::printf("  snapshot @1M live          <= 5 ms : %6.3f ms  %s\n", snapshot_1m,
+              verdict(snapshot_1m <= 5));
   std::printf("  event-to-visibility p99   <= 10 ms : %6.2f ms  %s\n", vis.p99_ms, verdict(vis.p99_ms <= 10));
 
   std::ofstream(out_path) << results.dump(2) << "\n";

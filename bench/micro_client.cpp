@@ -1,9 +1,10 @@
 // Google Benchmark micro-benchmarks of the client's hot path, each beside its baseline:
 //   - tracked alloc+free pair and single event, tracking on and connected to a real server;
 //   - the same calls with tracking off (C ABI call, and the C++ header's inline check);
-//   - the proof of concept's design: one blocking send() of a 128-byte message per event under a process mutex.
-// Each runs at 1, 2, 4 and 8 threads on a 2-core machine; repetitions give the median and p99 of the per-event
-// cost. The server socket comes from micro_socket (set by main before the benchmarks run).
+//   - the proof of concept's design: one blocking send() of a 128-byte message per event under a process
+//   mutex.
+// Each runs at 1, 2, 4 and 8 threads on a 2-core machine; repetitions give the median and p99 of the
+// per-event cost. The server socket comes from micro_socket (set by main before the benchmarks run).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include "allocmon/client.hpp"
 #include "common/unix_socket.hpp"
 #include "protocol/wire.hpp"
+#include "raw_client.hpp"
 
 namespace allocmon::bench {
 
@@ -131,12 +133,13 @@ void BM_DisabledPairInline(benchmark::State& state) {
 std::mutex baseline_mutex;
 int baseline_fd = -1;
 
-// A fixed 128-byte message that our server accepts: two one-event batches (the event, a free-space record) and a
-// Hello. The server parses and applies it as it does real traffic.
+// A fixed 128-byte message that our server accepts: two one-event batches (the event, a free-space record)
+// and a Hello. The server parses and applies it as it does real traffic.
 std::string baseline_message(const wire::Event& event) {
   std::string message;
   wire::append_frame(message, wire::MessageType::kEventBatch, &event, sizeof(event));
-  wire::Event filler{0, 1, 1, event.device_id, static_cast<uint8_t>(wire::EventKind::kFreeSpace), ALLOCMON_L1, 0};
+  wire::Event filler{0,           1, 1, event.device_id, static_cast<uint8_t>(wire::EventKind::kFreeSpace),
+                     ALLOCMON_L1, 0};
   wire::append_frame(message, wire::MessageType::kEventBatch, &filler, sizeof(filler));
   wire::append_message(message, wire::MessageType::kHello, wire::Hello{});
   return message;
@@ -145,15 +148,7 @@ std::string baseline_message(const wire::Event& event) {
 void baseline_connect() {
   std::lock_guard lock(baseline_mutex);
   if (baseline_fd >= 0) return;
-  baseline_fd = connect_unix(micro_socket, false);
-  std::string setup;
-  for (int d = 0; d < 8; ++d) {
-    wire::RegisterDevice r{};
-    r.device_id = d;
-    r.mesh_row = r.mesh_col = -1;
-    wire::append_message(setup, wire::MessageType::kRegisterDevice, r);
-  }
-  write_all(baseline_fd, setup.data(), setup.size());
+  baseline_fd = connect_with_devices(micro_socket, 8);
 }
 
 void BM_BaselinePocPair(benchmark::State& state) {
