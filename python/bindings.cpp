@@ -141,12 +141,13 @@ PYBIND11_MODULE(_allocmon, m) {
   m.def(
       "register_device",
       [](int device_id, const std::string& architecture, std::map<std::string, uint64_t> capacity,
-         int mesh_row, int mesh_col) {
+         int mesh_row, int mesh_col, std::optional<std::pair<uint16_t, uint16_t>> grid) {
         DeviceInfo info;
         info.device_id = device_id;
         info.architecture = architecture;
         info.mesh_row = mesh_row;
         info.mesh_col = mesh_col;
+        if (grid) std::tie(info.grid_x, info.grid_y) = *grid;
         for (const auto& [type, bytes] : capacity) {
           auto code = wire::memory_type_from_name(type);
           if (!code) throw py::value_error("unknown memory type " + type);
@@ -156,16 +157,29 @@ PYBIND11_MODULE(_allocmon, m) {
       },
       py::arg("device_id"), py::arg("architecture") = "",
       py::arg("capacity") = std::map<std::string, uint64_t>{}, py::arg("mesh_row") = -1,
-      py::arg("mesh_col") = -1);
+      py::arg("mesh_col") = -1, py::arg("grid") = py::none(),
+      "grid: the worker core grid (x, y), which a replay of a recording needs to count L1 banks.");
   m.def("unregister_device", &allocmon::unregister_device, py::arg("device_id"));
   m.def(
       "report_alloc",
-      [](int device, const std::string& type, uint64_t size, uint64_t address, uint64_t buffer_id) {
+      [](int device, const std::string& type, uint64_t size, uint64_t address, uint64_t buffer_id,
+         uint64_t page_size, const std::string& layout, uint32_t shard_count, std::optional<bool> bottom_up) {
         auto code = wire::memory_type_from_name(type);
         if (!code) throw py::value_error("unknown memory type " + type);
-        track_alloc(device, static_cast<MemoryType>(*code), size, address, buffer_id);
+        if (layout != "interleaved" && layout != "sharded")
+          throw py::value_error("layout must be 'interleaved' or 'sharded', not '" + layout + "'");
+        BufferLayout l;
+        l.page_size = page_size;
+        l.kind = layout == "sharded" ? ALLOCMON_LAYOUT_SHARDED : ALLOCMON_LAYOUT_INTERLEAVED;
+        l.shard_count = shard_count;
+        l.bottom_up = bottom_up ? int32_t{*bottom_up} : -1;
+        track_alloc(device, static_cast<MemoryType>(*code), size, address, buffer_id, l);
       },
-      py::arg("device"), py::arg("type"), py::arg("size"), py::arg("address"), py::arg("buffer_id"));
+      py::arg("device"), py::arg("type"), py::arg("size"), py::arg("address"), py::arg("buffer_id"),
+      py::arg("page_size") = 0, py::arg("layout") = "interleaved", py::arg("shard_count") = 0,
+      py::arg("bottom_up") = py::none(),
+      "page_size/layout/shard_count/bottom_up: how the allocator placed it, for allocmon-replay (0/None: "
+      "unknown).");
   m.def("report_free", &allocmon::track_free, py::arg("device"), py::arg("buffer_id"));
   m.attr("memory_types") = [] {
     py::list names;

@@ -77,3 +77,46 @@ TEST(Session, ByteAtATimeFramingGivesTheSameResult) {
   client.end("done");
   EXPECT_EQ(h.accounting.devices().at(0).totals[ALLOCMON_L1].bytes, 0u);
 }
+
+// A process linked against the version-1 client library keeps reporting to a version-2 server: its 32-byte
+// events are widened, and its replies come back in version 1 so its decoder accepts them.
+TEST(Session, VersionOneClientsAreAcceptedAndAnsweredInVersionOne) {
+  Harness h;
+  Session client(h.context, 1, PeerIdentity{10, 0, "old"});
+  std::string stream;
+  wire::RegisterDevice r{};
+  r.device_id = 2;
+  r.mesh_row = r.mesh_col = -1;
+  wire::append_frame(stream, wire::MessageType::kRegisterDevice, &r, sizeof(r), 1);
+  const wire::EventV1 events[2] = {
+      {7, 8192, 96, 2, static_cast<uint8_t>(wire::EventKind::kAlloc), ALLOCMON_DRAM, 0},
+      {8, 2048, 1497088, 2, static_cast<uint8_t>(wire::EventKind::kAlloc), ALLOCMON_L1, 0}};
+  wire::append_frame(stream, wire::MessageType::kEventBatch, events, sizeof(events), 1);
+  const wire::Flush flush{77};
+  wire::append_frame(stream, wire::MessageType::kFlush, &flush, sizeof(flush), 1);
+  std::string out;
+  ASSERT_TRUE(client.receive(stream, out));
+  const auto& device = h.accounting.devices().at(2);
+  EXPECT_EQ(device.totals[ALLOCMON_DRAM].bytes, 8192u);
+  EXPECT_EQ(device.totals[ALLOCMON_L1].bytes, 2048u);
+  ASSERT_EQ(out.size(), sizeof(wire::FrameHeader) + sizeof(wire::Flush));
+  wire::FrameHeader header;
+  std::memcpy(&header, out.data(), sizeof(header));
+  EXPECT_EQ(header.type, static_cast<uint16_t>(wire::MessageType::kFlushAck));
+  EXPECT_EQ(header.version, 1);
+
+  // A version-2 batch must be a multiple of 40 bytes: a 32-byte one is a framing error.
+  Session current(h.context, 2, PeerIdentity{11, 0, "new"});
+  std::string bad;
+  wire::append_frame(bad, wire::MessageType::kEventBatch, events, sizeof(events[0]));
+  out.clear();
+  EXPECT_FALSE(current.receive(bad, out));
+
+  // Versions outside 1..2 are refused.
+  std::string future;
+  wire::append_frame(future, wire::MessageType::kFlush, &flush, sizeof(flush), 3);
+  Session newer(h.context, 3, PeerIdentity{12, 0, "future"});
+  out.clear();
+  EXPECT_FALSE(newer.receive(future, out));
+  EXPECT_NE(out.find("wrong protocol version"), std::string::npos);
+}

@@ -1,7 +1,7 @@
 /* allocmon tracking client: the stable C ABI a device runtime calls on every buffer allocation and free.
  *
  * Tracking is off unless TT_ALLOC_TRACKING_ENABLED=1 at process start (or allocmon_configure() turns it on);
- * then every call below returns after one predictable branch. When on, a call appends a 32-byte record to a
+ * then every call below returns after one predictable branch. When on, a call appends a 40-byte record to a
  * queue of the calling thread (no system call, no lock); a background thread ships batches to
  * allocation_server over the Unix socket TT_ALLOC_SERVER_SOCKET (default /tmp/tt_allocation_server.sock). The
  * server being absent, slow or restarted never blocks or crashes the application: the client keeps its own
@@ -25,6 +25,8 @@ typedef struct allocmon_device_info {
   int32_t mesh_col;                             /* -1 when not part of a mesh */
   const char* architecture;                     /* e.g. "wormhole_b0"; copied, may be NULL */
   uint64_t capacity[ALLOCMON_MAX_MEMORY_TYPES]; /* bytes per allocmon_memory_type, 0 = none or unknown */
+  uint16_t grid_x; /* worker core grid (L1 banks = grid_x * grid_y), 0 = unknown; since 0.2 (soname 1) */
+  uint16_t grid_y;
 } allocmon_device_info;
 
 /* Non-zero while tracking is on. The C++ header reads this flag inline so that a disabled call costs one
@@ -42,15 +44,41 @@ ALLOCMON_API void allocmon_unregister_device(int32_t device_id);
 ALLOCMON_API void allocmon_alloc(int32_t device_id, allocmon_memory_type type, uint64_t size,
                                  uint64_t address, uint64_t buffer_id);
 ALLOCMON_API void allocmon_free(int32_t device_id, uint64_t buffer_id);
+
+/* How the allocator laid a buffer out: what `allocmon-replay` needs to place it again on another device. */
+typedef enum allocmon_layout_kind {
+  ALLOCMON_LAYOUT_UNKNOWN = 0,
+  ALLOCMON_LAYOUT_INTERLEAVED = 1, /* page p in bank p mod banks */
+  ALLOCMON_LAYOUT_SHARDED = 2,     /* one shard per core of a core set */
+} allocmon_layout_kind;
+
+typedef struct allocmon_buffer_layout {
+  uint64_t page_size;   /* bytes per page, 0 = unknown (sizes over 4 GiB are sent as unknown) */
+  uint32_t kind;        /* allocmon_layout_kind */
+  uint32_t shard_count; /* sharded: the number of cores (banks) holding a shard */
+  int32_t bottom_up;    /* -1: the memory type's default direction, 0: top-down, 1: bottom-up */
+} allocmon_buffer_layout;
+
+/* allocmon_alloc plus the buffer's layout (NULL: unknown). Same cost: the record has room for it. */
+ALLOCMON_API void allocmon_alloc_with_layout(int32_t device_id, allocmon_memory_type type, uint64_t size,
+                                             uint64_t address, uint64_t buffer_id,
+                                             const allocmon_buffer_layout* layout);
 /* Allocator statistics for one device and type, shown by the monitor as fill and fragmentation. */
 ALLOCMON_API void allocmon_report_free_space(int32_t device_id, allocmon_memory_type type,
                                              uint64_t free_bytes, uint64_t largest_free_block);
 
-/* Inline forms for hot paths: when tracking is off they cost one load and branch in the caller (an out-of-line
- * call through the PLT costs ~2.5 ns even when it returns at once). */
+/* Inline forms for hot paths: when tracking is off they cost one load and branch in the caller (an
+ * out-of-line call through the PLT costs ~2.5 ns even when it returns at once). */
 static inline void allocmon_track_alloc(int32_t device_id, allocmon_memory_type type, uint64_t size,
                                         uint64_t address, uint64_t buffer_id) {
-  if (__builtin_expect(allocmon_tracking_enabled != 0, 0)) allocmon_alloc(device_id, type, size, address, buffer_id);
+  if (__builtin_expect(allocmon_tracking_enabled != 0, 0))
+    allocmon_alloc(device_id, type, size, address, buffer_id);
+}
+static inline void allocmon_track_alloc_with_layout(int32_t device_id, allocmon_memory_type type,
+                                                    uint64_t size, uint64_t address, uint64_t buffer_id,
+                                                    const allocmon_buffer_layout* layout) {
+  if (__builtin_expect(allocmon_tracking_enabled != 0, 0))
+    allocmon_alloc_with_layout(device_id, type, size, address, buffer_id, layout);
 }
 static inline void allocmon_track_free(int32_t device_id, uint64_t buffer_id) {
   if (__builtin_expect(allocmon_tracking_enabled != 0, 0)) allocmon_free(device_id, buffer_id);

@@ -23,6 +23,22 @@ inline void track_alloc(int32_t device, MemoryType type, uint64_t size, uint64_t
     allocmon_alloc(device, static_cast<allocmon_memory_type>(type), size, address, buffer_id);
 }
 
+// How the allocator laid a buffer out (allocmon_buffer_layout); what a what-if replay needs.
+struct BufferLayout {
+  uint64_t page_size = 0;
+  allocmon_layout_kind kind = ALLOCMON_LAYOUT_INTERLEAVED;
+  uint32_t shard_count = 0;
+  int32_t bottom_up = -1;  // -1: the memory type's default direction
+};
+
+inline void track_alloc(int32_t device, MemoryType type, uint64_t size, uint64_t address, uint64_t buffer_id,
+                        const BufferLayout& layout) {
+  if (!tracking_enabled()) return;
+  const allocmon_buffer_layout c{layout.page_size, static_cast<uint32_t>(layout.kind), layout.shard_count,
+                                 layout.bottom_up};
+  allocmon_alloc_with_layout(device, static_cast<allocmon_memory_type>(type), size, address, buffer_id, &c);
+}
+
 inline void track_free(int32_t device, uint64_t buffer_id) {
   if (tracking_enabled()) allocmon_free(device, buffer_id);
 }
@@ -40,6 +56,8 @@ struct DeviceInfo {
   uint64_t capacity[ALLOCMON_MAX_MEMORY_TYPES] = {};
   int32_t mesh_row = -1;
   int32_t mesh_col = -1;
+  uint16_t grid_x = 0;  // worker core grid, 0 = unknown
+  uint16_t grid_y = 0;
 };
 
 inline void register_device(const DeviceInfo& info) {
@@ -49,6 +67,8 @@ inline void register_device(const DeviceInfo& info) {
   c.mesh_row = info.mesh_row;
   c.mesh_col = info.mesh_col;
   c.architecture = info.architecture.c_str();
+  c.grid_x = info.grid_x;
+  c.grid_y = info.grid_y;
   for (int i = 0; i < ALLOCMON_MAX_MEMORY_TYPES; ++i) c.capacity[i] = info.capacity[i];
   allocmon_register_device(&c);
 }

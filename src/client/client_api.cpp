@@ -70,6 +70,8 @@ void allocmon_register_device(const allocmon_device_info* info) {
   registration->device_id = info->device_id;
   registration->mesh_row = info->mesh_row;
   registration->mesh_col = info->mesh_col;
+  registration->grid_x = info->grid_x;
+  registration->grid_y = info->grid_y;
   for (int i = 0; i < ALLOCMON_MAX_MEMORY_TYPES; ++i) registration->capacity[i] = info->capacity[i];
   if (info->architecture)
     std::strncpy(registration->architecture, info->architecture, sizeof(registration->architecture) - 1);
@@ -92,19 +94,44 @@ void allocmon_alloc(int32_t device_id, allocmon_memory_type type, uint64_t size,
                     uint64_t buffer_id) {
   if (!allocmon_tracking_enabled) return;
   push(wire::Event{buffer_id, size, address, device_id, static_cast<uint8_t>(wire::EventKind::kAlloc),
-                   static_cast<uint8_t>(type), 0});
+                   static_cast<uint8_t>(type), 0, 0, 0, 0});
+}
+
+void allocmon_alloc_with_layout(int32_t device_id, allocmon_memory_type type, uint64_t size, uint64_t address,
+                                uint64_t buffer_id, const allocmon_buffer_layout* layout) {
+  if (!allocmon_tracking_enabled) return;
+  wire::Event event{buffer_id,
+                    size,
+                    address,
+                    device_id,
+                    static_cast<uint8_t>(wire::EventKind::kAlloc),
+                    static_cast<uint8_t>(type),
+                    0,
+                    0,
+                    0,
+                    0};
+  if (layout) {
+    if (layout->kind <= ALLOCMON_LAYOUT_SHARDED) event.layout = static_cast<uint8_t>(layout->kind);
+    event.direction = static_cast<uint8_t>(layout->bottom_up < 0    ? wire::AllocDirection::kDefault
+                                           : layout->bottom_up != 0 ? wire::AllocDirection::kBottomUp
+                                                                    : wire::AllocDirection::kTopDown);
+    if (layout->page_size <= UINT32_MAX) event.page_size = static_cast<uint32_t>(layout->page_size);
+    if (layout->kind == ALLOCMON_LAYOUT_SHARDED) event.shard_count = layout->shard_count;
+  }
+  push(event);
 }
 
 void allocmon_free(int32_t device_id, uint64_t buffer_id) {
   if (!allocmon_tracking_enabled) return;
-  push(wire::Event{buffer_id, 0, 0, device_id, static_cast<uint8_t>(wire::EventKind::kFree), 0, 0});
+  push(wire::Event{buffer_id, 0, 0, device_id, static_cast<uint8_t>(wire::EventKind::kFree), 0, 0, 0, 0, 0});
 }
 
 void allocmon_report_free_space(int32_t device_id, allocmon_memory_type type, uint64_t free_bytes,
                                 uint64_t largest_free_block) {
   if (!allocmon_tracking_enabled) return;
   push(wire::Event{0, free_bytes, largest_free_block, device_id,
-                   static_cast<uint8_t>(wire::EventKind::kFreeSpace), static_cast<uint8_t>(type), 0});
+                   static_cast<uint8_t>(wire::EventKind::kFreeSpace), static_cast<uint8_t>(type), 0, 0, 0,
+                   0});
 }
 
 int allocmon_flush(int timeout_ms) {

@@ -16,28 +16,35 @@ BankAllocator::BankAllocator(std::string type_name, uint32_t banks, uint64_t bas
       bottom_up_(bottom_up_by_default),
       free_list_(base, bank_size, block_alignment) {}
 
-uint64_t BankAllocator::bytes_per_bank(uint64_t size, uint64_t page_size) const {
+uint64_t BankAllocator::bytes_per_bank(uint64_t size, uint64_t page_size, uint32_t banks) const {
+  if (banks == 0) banks = banks_;
   const uint64_t pages = (size + page_size - 1) / page_size;
-  const uint64_t pages_per_bank = (pages + banks_ - 1) / banks_;
+  const uint64_t pages_per_bank = (pages + banks - 1) / banks;
   return round_up(pages_per_bank * round_up(page_size, page_alignment_), free_list_.alignment());
 }
 
-Placement BankAllocator::allocate(uint64_t size, uint64_t page_size, std::optional<bool> bottom_up) {
+Placement BankAllocator::allocate(uint64_t size, uint64_t page_size, std::optional<bool> bottom_up,
+                                  uint32_t shard_count) {
   if (page_size == 0 || size % page_size != 0)
     throw std::invalid_argument("buffer size " + std::to_string(size) +
                                 " B is not a multiple of the page size " + std::to_string(page_size) + " B");
-  const uint64_t per_bank = bytes_per_bank(size, page_size);
+  if (shard_count > banks_)
+    throw std::invalid_argument("a " + type_name_ + " buffer sharded over " + std::to_string(shard_count) +
+                                " cores, but there are only " + std::to_string(banks_) + " " + type_name_ +
+                                " banks");
+  const uint32_t banks = shard_count ? shard_count : banks_;
+  const uint64_t per_bank = bytes_per_bank(size, page_size, banks);
   auto address = free_list_.allocate(per_bank, bottom_up.value_or(bottom_up_));
   if (!address) {
     const FreeListStats s = free_list_.stats();
     throw OutOfMemory(
         "Out of Memory: Not enough space to allocate " + std::to_string(size) + " B " + type_name_ +
-        " buffer across " + std::to_string(banks_) + " banks, where each bank needs to store " +
+        " buffer across " + std::to_string(banks) + " banks, where each bank needs to store " +
         std::to_string(per_bank) + " B, but bank size is " + std::to_string(free_list_.size()) +
         " B (allocated: " + std::to_string(s.allocated) + " B, free: " + std::to_string(s.free) +
         " B, largest free block: " + std::to_string(s.largest_free_block) + " B)");
   }
-  return Placement{*address, per_bank, banks_};
+  return Placement{*address, per_bank, banks};
 }
 
 }  // namespace allocmon::mesh

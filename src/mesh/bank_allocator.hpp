@@ -30,8 +30,10 @@ class BankAllocator {
   BankAllocator(std::string type_name, uint32_t banks, uint64_t base, uint64_t bank_size,
                 uint32_t page_alignment, uint32_t block_alignment, bool bottom_up_by_default);
 
-  // Throws OutOfMemory with tt-metal's wording.
-  Placement allocate(uint64_t size, uint64_t page_size, std::optional<bool> bottom_up = std::nullopt);
+  // Throws OutOfMemory with tt-metal's wording. shard_count > 0: a sharded buffer, its pages split over that
+  // many banks (one shard per core); its block is still reserved at the same address in every bank.
+  Placement allocate(uint64_t size, uint64_t page_size, std::optional<bool> bottom_up = std::nullopt,
+                     uint32_t shard_count = 0);
   uint64_t deallocate(uint64_t address) { return free_list_.deallocate(address); }
   void clear() { free_list_.clear(); }
 
@@ -39,7 +41,7 @@ class BankAllocator {
   FreeListStats stats() const { return free_list_.stats(); }
   uint32_t banks() const { return banks_; }
   uint64_t bank_size() const { return free_list_.size(); }
-  uint64_t bytes_per_bank(uint64_t size, uint64_t page_size) const;
+  uint64_t bytes_per_bank(uint64_t size, uint64_t page_size, uint32_t banks = 0) const;  // 0: all banks
   const std::string& type_name() const { return type_name_; }
 
  private:

@@ -56,6 +56,29 @@ const BankAllocator* DeviceMemory::allocator(BufferType type) const {
   return const_cast<DeviceMemory*>(this)->allocator(type);
 }
 
+std::optional<std::string> DeviceMemory::circular_buffer_conflict(uint64_t cb_bytes,
+                                                                  const std::string& program) const {
+  const Architecture& a = arch_;
+  // CBs start at the L1 base, each DRAM-aligned, as tt-metal places them.
+  const uint64_t end = a.l1_base + (cb_bytes + a.dram_alignment - 1) / a.dram_alignment * a.dram_alignment;
+  const std::string cores =
+      "[0-0 - " + std::to_string(a.grid_x - 1) + "-" + std::to_string(a.grid_y - 1) + "]";
+  if (end > a.l1_size)
+    return "Statically allocated circular buffers on core range " + cores + " grow to " +
+           std::to_string(end) + " B which is beyond max L1 size of " + std::to_string(a.l1_size) + " B";
+  std::optional<uint64_t> lowest;
+  for (const BankAllocator* bank : {l1_.get(), l1_small_.get()}) {
+    if (!bank) continue;
+    const FreeListStats s = bank->stats();
+    if (s.lowest_occupied && (!lowest || *s.lowest_occupied < *lowest)) lowest = s.lowest_occupied;
+  }
+  if (lowest && *lowest < end)
+    return "Statically allocated circular buffers in program " + program +
+           " clash with L1 buffers on core range " + cores + ". L1 buffer allocated at " +
+           std::to_string(*lowest) + " and static circular buffer region ends at " + std::to_string(end);
+  return std::nullopt;
+}
+
 uint64_t DeviceMemory::capacity(BufferType type) const {
   const BankAllocator* a = type == BufferType::TRACE ? trace_.get() : allocator(type);
   return a ? uint64_t{a->banks()} * a->bank_size() : 0;

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <memory>
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "architecture.hpp"
@@ -31,6 +33,10 @@ class DeviceMemory {
   // Bytes over all banks of the type's own region (0: none).
   uint64_t capacity(BufferType type) const;
   const Architecture& architecture() const { return arch_; }
+
+  // tt-metal's launch check for a program whose static circular buffers take `cb_bytes` per core from the
+  // L1 base: its error text when they would overlap the lowest L1 buffer or run past L1, else nullopt.
+  std::optional<std::string> circular_buffer_conflict(uint64_t cb_bytes, const std::string& program) const;
 
  private:
   Architecture arch_;

@@ -86,6 +86,8 @@ std::shared_ptr<MeshDevice> MeshDevice::open(const MeshOptions& options) {
     info.architecture = arch->name;
     info.mesh_row = index / options.cols;
     info.mesh_col = index % options.cols;
+    info.grid_x = static_cast<uint16_t>(arch->grid_x);
+    info.grid_y = static_cast<uint16_t>(arch->grid_y);
     info.capacity[ALLOCMON_DRAM] = mesh->memory_.capacity(BufferType::DRAM);
     info.capacity[ALLOCMON_L1] = mesh->memory_.capacity(BufferType::L1);
     info.capacity[ALLOCMON_L1_SMALL] = mesh->memory_.capacity(BufferType::L1_SMALL);
@@ -129,7 +131,7 @@ void MeshDevice::report_free_space(BufferType type) {
 }
 
 std::shared_ptr<MeshBuffer> MeshDevice::allocate(BufferType type, uint64_t size, uint64_t page_size,
-                                                 std::optional<bool> bottom_up) {
+                                                 std::optional<bool> bottom_up, uint32_t shard_count) {
   std::lock_guard lock(mutex_);
   if (!open_) throw std::runtime_error("mesh device is closed");
   BankAllocator* a = allocator_for(type);
@@ -139,7 +141,7 @@ std::shared_ptr<MeshBuffer> MeshDevice::allocate(BufferType type, uint64_t size,
         " region has size 0 on this mesh (open it with a non-zero l1_small_size / trace_region_size)");
   Placement placement;
   try {
-    placement = a->allocate(size, page_size, bottom_up);
+    placement = a->allocate(size, page_size, bottom_up, shard_count);
   } catch (const OutOfMemory& e) {
     std::string ids;
     for (int id : physical_ids_) ids += (ids.empty() ? "" : ",") + std::to_string(id);
@@ -150,8 +152,11 @@ std::shared_ptr<MeshBuffer> MeshDevice::allocate(BufferType type, uint64_t size,
   auto buffer = std::make_shared<MeshBuffer>(shared_from_this(), id, type, size, page_size, placement);
   live_[id] = buffer.get();
   // One mesh buffer, one report per device: frees must reach every device the same way (the proof of concept
-  // saw frees on device 0 only).
-  for (int device : physical_ids_) track_alloc(device, memory_type(type), size, placement.address, id);
+  // saw frees on device 0 only). The layout lets allocmon-replay place it again.
+  const BufferLayout layout{page_size, shard_count ? ALLOCMON_LAYOUT_SHARDED : ALLOCMON_LAYOUT_INTERLEAVED,
+                            shard_count, bottom_up ? int32_t{*bottom_up} : -1};
+  for (int device : physical_ids_)
+    track_alloc(device, memory_type(type), size, placement.address, id, layout);
   report_free_space(type);
   return buffer;
 }
@@ -169,6 +174,7 @@ void MeshDevice::release(MeshBuffer& buffer) {
 
 void MeshDevice::begin_program(const std::string& name, uint64_t cb_bytes, uint64_t kernel_bytes) {
   std::lock_guard lock(mutex_);
+  if (auto conflict = memory_.circular_buffer_conflict(cb_bytes, name)) throw std::runtime_error(*conflict);
   if (!program_cache_.count(name)) {
     // Kernel binaries live in the kernel-config region (not allocator-managed); tracked as KERNEL memory.
     const uint64_t id = next_id_++;

@@ -68,11 +68,15 @@ class MeshDevice : public std::enable_shared_from_this<MeshDevice> {
   void close();
   bool is_open() const { return open_; }
 
+  // shard_count > 0: sharded over that many cores (banks) of every device; 0: interleaved over all banks.
   std::shared_ptr<MeshBuffer> allocate(BufferType type, uint64_t size_per_device, uint64_t page_size,
-                                       std::optional<bool> bottom_up = std::nullopt);
+                                       std::optional<bool> bottom_up = std::nullopt,
+                                       uint32_t shard_count = 0);
 
   // A program run on every device: its circular buffers (CB, L1) exist while it runs; its kernel binaries
-  // (KERNEL) stay in the program cache until clear_program_cache().
+  // (KERNEL) stay in the program cache until clear_program_cache(). Throws std::runtime_error with tt-metal's
+  // text when the CBs would clash with the lowest L1 buffer (run it after allocating the op's outputs, as
+  // tt-metal launches a program after its outputs exist).
   void begin_program(const std::string& name, uint64_t cb_bytes, uint64_t kernel_bytes);
   void end_program(uint64_t cb_bytes);
   void enable_program_cache() { program_cache_enabled_ = true; }

@@ -83,8 +83,8 @@ const char* program_name(BinaryOp op, bool scalar) {
 template <typename Fn>
 MeshTensor elementwise(const MeshTensor& a, const char* program, int cbs, std::optional<BufferType> memory,
                        Fn fn) {
-  ProgramRun run(*a.mesh, program, cb_bytes(a, cbs, 2), kAddKernelBytes);
   MeshTensor out = allocate_like(a, a.shard_shape, memory);
+  ProgramRun run(*a.mesh, program, cb_bytes(a, cbs, 2), kAddKernelBytes);
   parallel_for_devices(a.mesh->num_devices(), [&](int d) {
     float* z = out.shards[d].data();
     const size_t n = out.shards[d].size();
@@ -156,8 +156,8 @@ MeshTensor sum(const MeshTensor& a, int dim, std::optional<BufferType> memory) {
   for (int i = 0; i < dim; ++i) outer *= a.shard_shape[i];
   for (int i = dim + 1; i < rank; ++i) inner *= a.shard_shape[i];
   const int64_t extent = a.shard_shape[dim];
-  ProgramRun run(*a.mesh, "reduce_sum", cb_bytes(a, 3, 2), kAddKernelBytes);
   MeshTensor out = allocate_like(a, out_shape, memory);
+  ProgramRun run(*a.mesh, "reduce_sum", cb_bytes(a, 3, 2), kAddKernelBytes);
   parallel_for_devices(a.mesh->num_devices(), [&](int d) {
     const float* x = a.shards[d].data();
     float* z = out.shards[d].data();
@@ -193,8 +193,8 @@ MeshTensor matmul(const MeshTensor& a, const MeshTensor& b, std::optional<Buffer
   std::vector<int64_t> out_shape = a_batch;
   out_shape.push_back(m);
   out_shape.push_back(n);
-  ProgramRun run(*a.mesh, "matmul", cb_bytes(a, 3, 2), kMatmulKernelBytes);
   MeshTensor out = allocate_like(a, out_shape, memory);
+  ProgramRun run(*a.mesh, "matmul", cb_bytes(a, 3, 2), kMatmulKernelBytes);
   parallel_for_devices(a.mesh->num_devices(), [&](int d) {
     for (int64_t i = 0; i < batches; ++i) {
       const float* x = a.shards[d].data() + i * m * k;

@@ -24,7 +24,8 @@ bool known_type(uint16_t type) {
 }  // namespace
 
 std::optional<ErrorCode> validate_header(const FrameHeader& header, uint32_t max_payload) {
-  if (header.version != kProtocolVersion) return ErrorCode::kBadVersion;
+  if (header.version < kMinProtocolVersion || header.version > kProtocolVersion)
+    return ErrorCode::kBadVersion;
   if (!known_type(header.type)) return ErrorCode::kUnknownMessage;
   const auto type = static_cast<MessageType>(header.type);
   // Server replies (snapshots) may be larger than anything a client may send.
@@ -32,7 +33,7 @@ std::optional<ErrorCode> validate_header(const FrameHeader& header, uint32_t max
   if (!reply && header.payload_size > max_payload) return ErrorCode::kFrameTooLarge;
   switch (type) {
     case MessageType::kEventBatch:
-      if (header.payload_size % sizeof(Event) != 0) return ErrorCode::kBadSize;
+      if (header.payload_size % event_size(header.version) != 0) return ErrorCode::kBadSize;
       break;
     case MessageType::kReset:
     case MessageType::kQuerySnapshot:
@@ -97,6 +98,7 @@ DecodeStatus FrameDecoder::next(Frame& frame, ErrorCode& error) {
   }
   if (available < sizeof(FrameHeader) + header.payload_size) return DecodeStatus::kNeedMore;
   frame.type = static_cast<MessageType>(header.type);
+  frame.version = header.version;
   frame.payload = std::string_view(buffer_.data() + begin_ + sizeof(FrameHeader), header.payload_size);
   begin_ += sizeof(FrameHeader) + header.payload_size;
   return DecodeStatus::kFrame;

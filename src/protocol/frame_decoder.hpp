@@ -12,6 +12,7 @@ namespace allocmon::wire {
 
 struct Frame {
   MessageType type;
+  uint16_t version;          // kMinProtocolVersion..kProtocolVersion
   std::string_view payload;  // valid until the next call to append() or next()
 };
 

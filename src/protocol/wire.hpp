@@ -14,8 +14,12 @@
 
 namespace allocmon::wire {
 
-// Bump on any incompatible change to a struct below. Every frame carries it; a mismatch is rejected.
-inline constexpr uint16_t kProtocolVersion = 1;
+// Bump on any incompatible change to a struct below. Every frame carries it. The server also accepts the
+// older versions from kMinProtocolVersion on (widening their events) and answers each connection in the
+// version it speaks, so processes linked against an older client library keep reporting across an upgrade.
+// v2: events carry page size, layout, shard count and allocation direction; RegisterDevice the worker grid.
+inline constexpr uint16_t kProtocolVersion = 2;
+inline constexpr uint16_t kMinProtocolVersion = 1;
 
 // Largest payload the server accepts in one frame (an event batch of 32 768 events); larger frames are
 // rejected.
@@ -59,7 +63,8 @@ struct RegisterDevice {
   int32_t device_id;
   int32_t mesh_row;  // -1 when the device is not part of a mesh
   int32_t mesh_col;
-  uint32_t reserved;
+  uint16_t grid_x;  // worker core grid (L1 banks = grid_x * grid_y); 0 = unknown (always 0 in v1)
+  uint16_t grid_y;
   uint64_t capacity[ALLOCMON_MAX_MEMORY_TYPES];  // bytes per memory type, 0 = none/unknown
   char architecture[32];                         // NUL-padded, e.g. "wormhole_b0"
 };
@@ -75,16 +80,48 @@ enum class EventKind : uint8_t {
   kFreeSpace = 3,  // allocator statistics: size = free bytes, address = largest free block
 };
 
-// One allocation event. An event batch payload is an array of these.
+enum class BufferLayout : uint8_t { kUnknown = 0, kInterleaved = 1, kSharded = 2 };
+enum class AllocDirection : uint8_t { kDefault = 0, kBottomUp = 1, kTopDown = 2 };
+
+// One allocation event. An event batch payload is an array of these. The layout fields describe how the
+// allocator placed an alloc (what a what-if replay needs); 0 where the runtime did not say.
 struct Event {
   uint64_t buffer_id;
   uint64_t size;
   uint64_t address;
   int32_t device_id;
-  uint8_t kind;         // EventKind
-  uint8_t memory_type;  // allocmon_memory_type
+  uint8_t kind;          // EventKind
+  uint8_t memory_type;   // allocmon_memory_type
+  uint8_t layout;        // BufferLayout
+  uint8_t direction;     // AllocDirection
+  uint32_t page_size;    // bytes; 0 = unknown (or larger than 4 GiB)
+  uint32_t shard_count;  // sharded: the cores (banks) holding it; 0 otherwise
+};
+
+// The v1 event (32 bytes): the v2 one without the layout fields.
+struct EventV1 {
+  uint64_t buffer_id;
+  uint64_t size;
+  uint64_t address;
+  int32_t device_id;
+  uint8_t kind;
+  uint8_t memory_type;
   uint16_t reserved;
 };
+
+inline constexpr size_t event_size(uint16_t version) {
+  return version == 1 ? sizeof(EventV1) : sizeof(Event);
+}
+inline Event widen(const EventV1& old) {
+  Event event{};
+  event.buffer_id = old.buffer_id;
+  event.size = old.size;
+  event.address = old.address;
+  event.device_id = old.device_id;
+  event.kind = old.kind;
+  event.memory_type = old.memory_type;
+  return event;
+}
 
 struct Flush {
   uint64_t token;
@@ -112,7 +149,8 @@ static_assert(sizeof(FrameHeader) == 8);
 static_assert(sizeof(Hello) == 40);
 static_assert(sizeof(RegisterDevice) == 112);
 static_assert(sizeof(UnregisterDevice) == 8);
-static_assert(sizeof(Event) == 32);
+static_assert(sizeof(Event) == 40);
+static_assert(sizeof(EventV1) == 32);
 static_assert(sizeof(Flush) == 8);
 static_assert(sizeof(QueryLeaks) == 8);
 static_assert(sizeof(ErrorHeader) == 4);
@@ -162,9 +200,11 @@ inline constexpr size_t fixed_payload_size(MessageType type) {
 }
 
 // Appends a frame to a byte buffer (std::string or std::vector<uint8_t>).
+// `version`: the server answers a connection in the version it speaks; everyone else sends the current one.
 template <typename Buffer>
-void append_frame(Buffer& out, MessageType type, const void* payload, size_t payload_size) {
-  FrameHeader header{static_cast<uint16_t>(type), kProtocolVersion, static_cast<uint32_t>(payload_size)};
+void append_frame(Buffer& out, MessageType type, const void* payload, size_t payload_size,
+                  uint16_t version = kProtocolVersion) {
+  FrameHeader header{static_cast<uint16_t>(type), version, static_cast<uint32_t>(payload_size)};
   const auto* h = reinterpret_cast<const char*>(&header);
   out.insert(out.end(), h, h + sizeof(header));
   const auto* p = static_cast<const char*>(payload);

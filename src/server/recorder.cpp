@@ -18,12 +18,72 @@ CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS processes(client INTEGER PRIMARY KEY, pid INTEGER, uid INTEGER, name TEXT,
                                      start_ms INTEGER, end_ms INTEGER);
 CREATE TABLE IF NOT EXISTS devices(time_ms INTEGER, client INTEGER, device INTEGER, architecture TEXT,
-                                   mesh_row INTEGER, mesh_col INTEGER, capacity TEXT);
+                                   mesh_row INTEGER, mesh_col INTEGER, capacity TEXT, grid_x INTEGER,
+                                   grid_y INTEGER);
 CREATE TABLE IF NOT EXISTS events(seq INTEGER PRIMARY KEY, time_ms INTEGER, client INTEGER, pid INTEGER,
                                   device INTEGER, type TEXT, kind TEXT, size INTEGER, address INTEGER,
-                                  buffer_id INTEGER);
+                                  buffer_id INTEGER, page_size INTEGER, layout TEXT, shard_count INTEGER,
+                                  direction TEXT);
 CREATE INDEX IF NOT EXISTS events_by_time ON events(time_ms);
 )sql";
+
+// Appending to a schema-1 recording: its tables get the schema-2 columns (NULL in the old rows).
+constexpr const char* kUpgradeFrom1 = R"sql(
+ALTER TABLE devices ADD COLUMN grid_x INTEGER;
+ALTER TABLE devices ADD COLUMN grid_y INTEGER;
+ALTER TABLE events ADD COLUMN page_size INTEGER;
+ALTER TABLE events ADD COLUMN layout TEXT;
+ALTER TABLE events ADD COLUMN shard_count INTEGER;
+ALTER TABLE events ADD COLUMN direction TEXT;
+)sql";
+
+bool has_column(sqlite3* db, const char* table, const char* column) {
+  sqlite3_stmt* st = nullptr;
+  const std::string sql = std::string("SELECT 1 FROM pragma_table_info('") + table + "') WHERE name=?";
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) return false;
+  sqlite3_bind_text(st, 1, column, -1, SQLITE_STATIC);
+  const bool found = sqlite3_step(st) == SQLITE_ROW;
+  sqlite3_finalize(st);
+  return found;
+}
+
+const char* layout_name(uint8_t layout) {
+  switch (static_cast<wire::BufferLayout>(layout)) {
+    case wire::BufferLayout::kInterleaved:
+      return "interleaved";
+    case wire::BufferLayout::kSharded:
+      return "sharded";
+    case wire::BufferLayout::kUnknown:
+      break;
+  }
+  return nullptr;
+}
+
+const char* direction_name(uint8_t direction) {
+  switch (static_cast<wire::AllocDirection>(direction)) {
+    case wire::AllocDirection::kBottomUp:
+      return "bottom_up";
+    case wire::AllocDirection::kTopDown:
+      return "top_down";
+    case wire::AllocDirection::kDefault:
+      break;
+  }
+  return nullptr;
+}
+
+void bind_optional_text(sqlite3_stmt* st, int index, const char* text) {
+  if (text)
+    sqlite3_bind_text(st, index, text, -1, SQLITE_STATIC);
+  else
+    sqlite3_bind_null(st, index);
+}
+
+void bind_optional_int(sqlite3_stmt* st, int index, uint64_t value) {
+  if (value)
+    sqlite3_bind_int64(st, index, static_cast<int64_t>(value));
+  else
+    sqlite3_bind_null(st, index);
+}
 
 const char* kind_name(uint8_t kind) {
   switch (static_cast<RecordKind>(kind)) {
@@ -57,7 +117,9 @@ bool Recorder::open(const std::string& path, const std::string& socket_path) {
     return false;
   }
   char* error = nullptr;
-  if (sqlite3_exec(db_, kSchema, nullptr, nullptr, &error) != SQLITE_OK) {
+  if (sqlite3_exec(db_, kSchema, nullptr, nullptr, &error) != SQLITE_OK ||
+      (!has_column(db_, "events", "page_size") &&
+       sqlite3_exec(db_, kUpgradeFrom1, nullptr, nullptr, &error) != SQLITE_OK)) {
     std::fprintf(stderr, "allocation_server: cannot record to %s: %s\n", path.c_str(), error ? error : "?");
     sqlite3_free(error);
     return false;
@@ -66,7 +128,7 @@ bool Recorder::open(const std::string& path, const std::string& socket_path) {
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
   const std::string meta =
-      "INSERT OR REPLACE INTO meta VALUES('schema_version','1');"
+      "INSERT OR REPLACE INTO meta VALUES('schema_version','2');"
       "INSERT OR IGNORE INTO meta VALUES('started_unix_ms','" +
       std::to_string(now) +
       "');"
@@ -166,7 +228,7 @@ bool Recorder::write(const Batch& batch) {
     sqlite3_finalize(st);
   }
   if (ok && !batch.devices.empty() &&
-      check(sqlite3_prepare_v2(db_, "INSERT INTO devices VALUES(?,?,?,?,?,?,?)", -1, &st, nullptr))) {
+      check(sqlite3_prepare_v2(db_, "INSERT INTO devices VALUES(?,?,?,?,?,?,?,?,?)", -1, &st, nullptr))) {
     for (const auto& d : batch.devices) {
       std::string capacity = "[";
       for (size_t i = 0; i < d.capacity.size(); ++i)
@@ -179,6 +241,8 @@ bool Recorder::write(const Batch& batch) {
       sqlite3_bind_int(st, 5, d.mesh_row);
       sqlite3_bind_int(st, 6, d.mesh_col);
       sqlite3_bind_text(st, 7, capacity.c_str(), -1, SQLITE_TRANSIENT);
+      bind_optional_int(st, 8, d.grid_x);
+      bind_optional_int(st, 9, d.grid_y);
       ok = ok && check(sqlite3_step(st));
       sqlite3_reset(st);
     }
@@ -187,8 +251,8 @@ bool Recorder::write(const Batch& batch) {
   if (ok && !batch.events.empty() &&
       check(
           sqlite3_prepare_v2(db_,
-                             "INSERT INTO events(time_ms,client,pid,device,type,kind,size,address,buffer_id) "
-                             "VALUES(?,?,?,?,?,?,?,?,?)",
+                             "INSERT INTO events(time_ms,client,pid,device,type,kind,size,address,buffer_id,"
+                             "page_size,layout,shard_count,direction) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
                              -1, &st, nullptr))) {
     for (const auto& e : batch.events) {
       sqlite3_bind_int64(st, 1, e.time_ms);
@@ -201,6 +265,10 @@ bool Recorder::write(const Batch& batch) {
       sqlite3_bind_int64(st, 7, static_cast<int64_t>(e.size));
       sqlite3_bind_int64(st, 8, static_cast<int64_t>(e.address));
       sqlite3_bind_int64(st, 9, static_cast<int64_t>(e.buffer_id));
+      bind_optional_int(st, 10, e.page_size);
+      bind_optional_text(st, 11, layout_name(e.layout));
+      bind_optional_int(st, 12, e.shard_count);
+      bind_optional_text(st, 13, direction_name(e.direction));
       ok = ok && check(sqlite3_step(st));
       sqlite3_reset(st);
     }

@@ -28,6 +28,11 @@ struct RecordedEvent {
   uint64_t size;
   uint64_t address;
   uint64_t buffer_id;
+  // allocs: how the allocator placed it (wire::Event's layout fields; 0 = unknown)
+  uint32_t page_size = 0;
+  uint32_t shard_count = 0;
+  uint8_t layout = 0;
+  uint8_t direction = 0;
 };
 
 enum class RecordKind : uint8_t { kAlloc = 1, kFree = 2, kReclaim = 3 };
@@ -38,6 +43,7 @@ struct RecordedDevice {
   int32_t device;
   std::string architecture;
   int32_t mesh_row, mesh_col;
+  uint16_t grid_x, grid_y;  // 0 = unknown
   std::vector<uint64_t> capacity;
 };
 

@@ -48,11 +48,12 @@ void Session::reject(wire::ErrorCode code, const std::string& detail, std::strin
   wire::ErrorHeader header{static_cast<uint32_t>(code)};
   std::string payload(reinterpret_cast<const char*>(&header), sizeof(header));
   payload += message;
-  wire::append_frame(out, wire::MessageType::kError, payload.data(), payload.size());
+  wire::append_frame(out, wire::MessageType::kError, payload.data(), payload.size(), reply_version_);
 }
 
 bool Session::dispatch(const wire::Frame& frame, std::string& out) {
   Accounting& accounting = context_.accounting;
+  reply_version_ = frame.version;
   switch (frame.type) {
     case wire::MessageType::kHello:
       ensure_producer();
@@ -67,7 +68,7 @@ bool Session::dispatch(const wire::Frame& frame, std::string& out) {
         context_.recorder->device(
             {context_.now_ms(), id_, registration.device_id,
              std::string(wire::fixed_string(registration.architecture, sizeof(registration.architecture))),
-             registration.mesh_row, registration.mesh_col,
+             registration.mesh_row, registration.mesh_col, registration.grid_x, registration.grid_y,
              std::vector<uint64_t>(registration.capacity, registration.capacity + wire::kNumMemoryTypes)});
       return true;
     }
@@ -81,7 +82,7 @@ bool Session::dispatch(const wire::Frame& frame, std::string& out) {
     }
     case wire::MessageType::kEventBatch:
       ensure_producer();
-      return apply_batch(frame.payload, out);
+      return apply_batch(frame.payload, frame.version, out);
     case wire::MessageType::kReset:
       ensure_producer();
       context_.log.reclaimed(peer_.pid, peer_.name, "resynchronised after a stall",
@@ -89,18 +90,19 @@ bool Session::dispatch(const wire::Frame& frame, std::string& out) {
       return true;
     case wire::MessageType::kFlush:
       // Frames of one connection are applied in order, so everything before the barrier is applied by now.
-      wire::append_frame(out, wire::MessageType::kFlushAck, frame.payload.data(), frame.payload.size());
+      wire::append_frame(out, wire::MessageType::kFlushAck, frame.payload.data(), frame.payload.size(),
+                         reply_version_);
       return true;
     case wire::MessageType::kQuerySnapshot: {
       const std::string json = snapshot_json(accounting, context_.info(), context_.now_ms(), peer_.uid);
-      wire::append_frame(out, wire::MessageType::kSnapshotJson, json.data(), json.size());
+      wire::append_frame(out, wire::MessageType::kSnapshotJson, json.data(), json.size(), reply_version_);
       return true;
     }
     case wire::MessageType::kQueryLeaks: {
       wire::QueryLeaks query;
       std::memcpy(&query, frame.payload.data(), sizeof(query));
       const std::string json = leaks_json(accounting, query.device_id, context_.now_ms(), peer_.uid);
-      wire::append_frame(out, wire::MessageType::kLeaksJson, json.data(), json.size());
+      wire::append_frame(out, wire::MessageType::kLeaksJson, json.data(), json.size(), reply_version_);
       return true;
     }
     case wire::MessageType::kFlushAck:
@@ -124,8 +126,9 @@ bool Session::take_tokens(uint64_t events) {
   return tokens_ >= 0;
 }
 
-bool Session::apply_batch(std::string_view payload, std::string& out) {
-  const size_t count = payload.size() / sizeof(wire::Event);
+bool Session::apply_batch(std::string_view payload, uint16_t version, std::string& out) {
+  const size_t stride = wire::event_size(version);
+  const size_t count = payload.size() / stride;
   if (!take_tokens(count)) {
     reject(wire::ErrorCode::kLimitExceeded,
            ": more than " + std::to_string(context_.limits.max_events_per_second) +
@@ -136,7 +139,13 @@ bool Session::apply_batch(std::string_view payload, std::string& out) {
   const int64_t now = context_.now_ms();
   for (size_t i = 0; i < count; ++i) {
     wire::Event event;
-    std::memcpy(&event, payload.data() + i * sizeof(wire::Event), sizeof(event));
+    if (version == 1) {
+      wire::EventV1 old;
+      std::memcpy(&old, payload.data() + i * stride, sizeof(old));
+      event = wire::widen(old);
+    } else {
+      std::memcpy(&event, payload.data() + i * stride, sizeof(event));
+    }
     if (event.kind == static_cast<uint8_t>(wire::EventKind::kAlloc) &&
         process_->buffers.size() >= context_.limits.max_live_buffers) {
       reject(wire::ErrorCode::kLimitExceeded,
@@ -157,7 +166,8 @@ bool Session::apply_batch(std::string_view payload, std::string& out) {
       if (context_.recorder)
         context_.recorder->event({now, id_, peer_.pid, event.device_id, event.memory_type,
                                   static_cast<uint8_t>(RecordKind::kAlloc), event.size, event.address,
-                                  event.buffer_id});
+                                  event.buffer_id, event.page_size, event.shard_count, event.layout,
+                                  event.direction});
     } else if (event.kind == static_cast<uint8_t>(wire::EventKind::kFree)) {
       context_.log.freed(peer_.pid, event, result.size);
       if (context_.recorder)

@@ -64,7 +64,7 @@ class Session {
 
  private:
   bool dispatch(const wire::Frame& frame, std::string& out);
-  bool apply_batch(std::string_view payload, std::string& out);
+  bool apply_batch(std::string_view payload, uint16_t version, std::string& out);
   bool take_tokens(uint64_t events);
   void ensure_producer();
   void reject(wire::ErrorCode code, const std::string& detail, std::string& out);
@@ -78,6 +78,8 @@ class Session {
   double tokens_;
   int64_t tokens_time_ms_ = 0;
   bool ended_ = false;
+  uint16_t reply_version_ =
+      wire::kProtocolVersion;  // the version this client speaks, once it has sent a frame
 };
 
 }  // namespace allocmon::server

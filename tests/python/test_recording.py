@@ -45,7 +45,58 @@ def test_recording_has_every_event_and_the_reclaims(tmp_path):
     assert processes[victim.pid] == 1
     assert conn.execute("SELECT device, architecture, mesh_row, mesh_col FROM devices WHERE client IN "
                         "(SELECT client FROM processes WHERE pid=?)", (me,)).fetchall() == [(2, "wormhole_b0", 0, 1)]
-    assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("1",)
+    assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("2",)
+
+
+def test_recording_keeps_page_size_layout_and_grid_for_replay(tmp_path):
+    db = tmp_path / "layout.sqlite"
+    sock = os.path.join(tempfile.gettempdir(), f"allocmon-rec4-{os.getpid()}.sock")
+    with Server(sock, extra_args=["--record", str(db)]):
+        allocmon.configure(True, sock)
+        allocmon.register_device(1, "blackhole", {"L1": 1}, grid=(13, 10))
+        allocmon.report_alloc(1, "DRAM", 8192, 64, 1, page_size=2048)
+        allocmon.report_alloc(1, "L1", 4096, 1000000, 2, page_size=1024, layout="sharded", shard_count=4,
+                              bottom_up=True)
+        allocmon.report_alloc(1, "CB", 512, 111104, 3)  # no layout given: NULL columns
+        allocmon.report_free(1, 1)
+        allocmon.report_free(1, 2)
+        allocmon.report_free(1, 3)
+        allocmon.unregister_device(1)
+        assert allocmon.flush() == allocmon.FLUSH_OK
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT buffer_id, page_size, layout, shard_count, direction FROM events "
+                        "WHERE kind='alloc' ORDER BY seq").fetchall() == [
+        (1, 2048, "interleaved", None, None), (2, 1024, "sharded", 4, "bottom_up"), (3, None, "interleaved", None, None)]
+    assert conn.execute("SELECT architecture, grid_x, grid_y FROM devices").fetchall() == [("blackhole", 13, 10)]
+
+
+def test_appending_to_a_schema_1_recording_upgrades_it(tmp_path):
+    db = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(db)
+    conn.executescript("""
+        CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
+        INSERT INTO meta VALUES('schema_version', '1');
+        CREATE TABLE processes(client INTEGER PRIMARY KEY, pid INTEGER, uid INTEGER, name TEXT, start_ms INTEGER,
+                               end_ms INTEGER);
+        CREATE TABLE devices(time_ms INTEGER, client INTEGER, device INTEGER, architecture TEXT, mesh_row INTEGER,
+                             mesh_col INTEGER, capacity TEXT);
+        CREATE TABLE events(seq INTEGER PRIMARY KEY, time_ms INTEGER, client INTEGER, pid INTEGER, device INTEGER,
+                            type TEXT, kind TEXT, size INTEGER, address INTEGER, buffer_id INTEGER);
+        INSERT INTO events VALUES(1, 0, 1, 1, 0, 'DRAM', 'alloc', 64, 32, 5);
+    """)
+    conn.close()
+    sock = os.path.join(tempfile.gettempdir(), f"allocmon-rec5-{os.getpid()}.sock")
+    with Server(sock, extra_args=["--record", str(db)]):
+        allocmon.configure(True, sock)
+        allocmon.register_device(0, "wormhole_b0", grid=(8, 8))
+        allocmon.report_alloc(0, "DRAM", 2048, 32, 6, page_size=2048)
+        allocmon.report_free(0, 6)
+        allocmon.unregister_device(0)
+        assert allocmon.flush() == allocmon.FLUSH_OK
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT buffer_id, kind, page_size FROM events ORDER BY seq").fetchall() == [
+        (5, "alloc", None), (6, "alloc", 2048), (6, "free", None)]
+    assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("2",)
 
 
 def test_unwritable_recording_is_reported_and_tracking_goes_on(tmp_path):
