@@ -5,8 +5,11 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
+#include "recording.hpp"
 #include "replayer.hpp"
 
 using namespace allocmon::replay;
@@ -30,6 +33,10 @@ std::string short_result(const LineResult& r) {
     case LineResult::kStats:
       return "largest free " + std::to_string(r.stats.largest_free_block) + ", free " +
              std::to_string(r.stats.free);
+    case LineResult::kCircularBuffers:
+      return "CBs to " + std::to_string(r.cb_region_end);
+    case LineResult::kCbClash:
+      return "CB CLASH";
   }
   return "";
 }
@@ -43,6 +50,8 @@ std::string command_text(const Command& c) {
       return "free " + c.id;
     case Command::kStats:
       return "stats " + std::string(allocmon::mesh::buffer_type_name(c.type));
+    case Command::kCircularBuffers:
+      return "cb " + c.id + " " + std::to_string(c.size);
   }
   return "";
 }
@@ -53,8 +62,14 @@ int main(int argc, char** argv) {
   std::string path, arch, grid, compare;
   uint64_t l1_small = 0, trace_region = 0;
   bool json = false;
+  std::optional<int> pid, device;
   CLI::App app{"allocmon-replay: replay an allocation trace on a target device and say whether it fits"};
-  app.add_option("trace", path, "Trace file (docs/replay.md), or - for standard input")->required();
+  app.add_option(
+         "trace", path,
+         "Text trace (docs/replay.md), - for standard input, or a recording (allocation_server --record)")
+      ->required();
+  app.add_option("--pid", pid, "Recordings: the process to replay (needed when several allocated)");
+  app.add_option("--device", device, "Recordings: the device to replay (default: the lowest it used)");
   app.add_option("--arch", arch,
                  "Target architecture: wormhole_b0 or blackhole (overrides the trace's arch line)");
   app.add_option("--grid", grid, "Worker grid XxY, e.g. 8x8 (L1 banks = X*Y)");
@@ -65,25 +80,43 @@ int main(int argc, char** argv) {
   app.add_flag("--json", json, "JSON lines instead of text");
   CLI11_PARSE(app, argc, argv);
 
-  std::stringstream text;
-  if (path == "-") {
-    text << std::cin.rdbuf();
-  } else {
-    std::ifstream file(path);
-    if (!file) {
-      std::fprintf(stderr, "allocmon-replay: cannot read %s\n", path.c_str());
+  Trace trace;
+  const bool recording = path != "-" && is_sqlite_file(path);
+  if (recording) {
+    try {
+      trace = load_recording(path, RecordingSelection{pid, device});
+    } catch (const RecordingError& e) {
+      std::fprintf(stderr, "allocmon-replay: %s\n", e.what());
       return 1;
     }
-    text << file.rdbuf();
-  }
-  Trace trace;
-  try {
-    trace = parse_trace(text.str());
-  } catch (const TraceError& e) {
-    std::fprintf(stderr, "allocmon-replay: %s: %s\n", path.c_str(), e.what());
-    return 1;
+  } else {
+    if (pid || device) {
+      std::fprintf(stderr,
+                   "allocmon-replay: --pid and --device select from a recording; %s is a text trace\n",
+                   path.c_str());
+      return 1;
+    }
+    std::stringstream text;
+    if (path == "-") {
+      text << std::cin.rdbuf();
+    } else {
+      std::ifstream file(path);
+      if (!file) {
+        std::fprintf(stderr, "allocmon-replay: cannot read %s\n", path.c_str());
+        return 1;
+      }
+      text << file.rdbuf();
+    }
+    try {
+      trace = parse_trace(text.str());
+    } catch (const TraceError& e) {
+      std::fprintf(stderr, "allocmon-replay: %s: %s\n", path.c_str(), e.what());
+      return 1;
+    }
   }
   Target target = trace.target.value_or(Target{});
+  // A recorded grid belongs to the recorded architecture: another architecture gets its own default grid.
+  if (recording && !arch.empty() && arch != target.architecture) target.grid.reset();
   if (!arch.empty()) target.architecture = arch;
   if (!grid.empty() && !(target.grid = parse_grid(grid))) {
     std::fprintf(stderr, "allocmon-replay: --grid wants XxY, got '%s'\n", grid.c_str());
@@ -106,19 +139,30 @@ int main(int argc, char** argv) {
   }
   std::vector<std::unique_ptr<Replayer>> replayers;
   try {
-    for (const auto& t : targets) replayers.push_back(std::make_unique<Replayer>(t));
+    // Recorded addresses are only expected on the recorded target.
+    for (const auto& t : targets)
+      replayers.push_back(std::make_unique<Replayer>(t, !trace.target || t == *trace.target));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "allocmon-replay: %s\n", e.what());
     return 1;
   }
 
+  if (!trace.source.empty()) {
+    if (json)
+      std::printf("%s\n", nlohmann::json{{"source", trace.source}}.dump().c_str());
+    else
+      std::printf("# %s\n", trace.source.c_str());
+  }
+  const auto& notes = trace.notes;
   if (replayers.size() == 1) {
     for (const Command& c : trace.commands) {
       const LineResult r = replayers[0]->apply(c);
       std::printf("%s\n", (json ? format_line_json(r) : format_line(r)).c_str());
     }
-    std::printf("%s%s", (json ? format_summary_json(*replayers[0]) : format_summary(*replayers[0])).c_str(),
-                json ? "\n" : "");
+    std::printf(
+        "%s%s",
+        (json ? format_summary_json(*replayers[0], notes) : format_summary(*replayers[0], notes)).c_str(),
+        json ? "\n" : "");
   } else {
     if (!json) std::printf("%-6s %-32s %-24s %-24s\n", "line", "command", "A", "B");
     for (const Command& c : trace.commands) {
@@ -130,9 +174,10 @@ int main(int argc, char** argv) {
                     short_result(b).c_str());
     }
     for (size_t i = 0; i < replayers.size(); ++i)
-      std::printf("%s%s%s", json ? "" : (i ? "B: " : "\nA: "),
-                  (json ? format_summary_json(*replayers[i]) : format_summary(*replayers[i])).c_str(),
-                  json ? "\n" : "");
+      std::printf(
+          "%s%s%s", json ? "" : (i ? "B: " : "\nA: "),
+          (json ? format_summary_json(*replayers[i], notes) : format_summary(*replayers[i], notes)).c_str(),
+          json ? "\n" : "");
   }
   for (const auto& r : replayers)
     if (!r->summary().fits()) return 3;

@@ -30,8 +30,9 @@ std::string type_name(BufferType t) {
 
 }  // namespace
 
-Replayer::Replayer(const Target& target)
+Replayer::Replayer(const Target& target, bool check_recorded_addresses)
     : target_(target),
+      check_recorded_(check_recorded_addresses),
       memory_(target_architecture(target), mesh::MemoryOptions{target.l1_small, target.trace_region}) {}
 
 std::string Replayer::describe_target() const {
@@ -43,6 +44,13 @@ std::string Replayer::describe_target() const {
 }
 
 void Replayer::record_peaks(int line) {
+  for (const auto& [type, bytes] : requested_) {
+    auto peak = summary_.peak_requested.find(type);
+    if (bytes > 0 && (peak == summary_.peak_requested.end() || bytes > peak->second)) {
+      summary_.peak_requested[type] = bytes;
+      summary_.peak_requested_line[type] = line;
+    }
+  }
   for (BufferType t : kTypes) {
     const mesh::BankAllocator* a = memory_.allocator(t);
     if (!a || (t == BufferType::TRACE && target_.trace_region == 0)) continue;
@@ -60,6 +68,14 @@ void Replayer::record_peaks(int line) {
   }
 }
 
+void Replayer::record_failure(const Command& command, const std::string& message) {
+  failed_[command.id] = command.line;
+  if (summary_.first_oom_line) return;
+  summary_.first_oom_line = command.line;
+  summary_.first_oom_message = message;
+  for (const auto& [id, buffer] : live_) summary_.live_at_first_oom.push_back(buffer);
+}
+
 LineResult Replayer::apply(const Command& command) {
   LineResult r{LineResult::kStats, &command};
   switch (command.kind) {
@@ -69,39 +85,94 @@ LineResult Replayer::apply(const Command& command) {
         return r;
       }
       mesh::BankAllocator* a = memory_.allocator(command.type);
+      uint64_t size = command.size, page_size = command.page_size;
+      if (page_size == 0) {
+        // Unknown page size: pages of the type's alignment, which spreads the buffer evenly over the banks.
+        const auto& arch = memory_.architecture();
+        page_size = command.type == BufferType::L1 || command.type == BufferType::L1_SMALL
+                        ? arch.l1_alignment
+                        : arch.dram_alignment;
+        size = (size + page_size - 1) / page_size * page_size;
+        r.page_size_assumed = true;
+        ++summary_.page_sizes_assumed;
+      }
       try {
         if (!a)
           throw mesh::OutOfMemory(
               "Out of Memory: the " + type_name(command.type) +
               " region has size 0 on this target (set l1_small= / trace= on the arch line)");
-        r.placement = a->allocate(command.size, command.page_size, command.bottom_up);
+        r.placement = a->allocate(size, page_size, command.bottom_up, command.shards);
         r.outcome = LineResult::kPlaced;
         live_[command.id] = {command.id,          command.type, command.size, r.placement.bytes_per_bank,
                              r.placement.address, command.line};
         failed_.erase(command.id);
+        requested_[command.type] += command.size;
         record_peaks(command.line);
+        if (check_recorded_ && command.recorded_address) {
+          ++summary_.recorded_checked;
+          r.recorded_mismatch = *command.recorded_address != r.placement.address;
+          if (!r.recorded_mismatch)
+            ++summary_.recorded_matched;
+          else if (!summary_.first_mismatch_line)
+            summary_.first_mismatch_line = command.line;
+        }
       } catch (const mesh::OutOfMemory& e) {
         r.outcome = LineResult::kOutOfMemory;
         r.message = e.what();
-        failed_[command.id] = command.line;
-        if (summary_.out_of_memory++ == 0) {
-          summary_.first_oom_line = command.line;
-          summary_.first_oom_message = r.message;
-          for (const auto& [id, buffer] : live_) summary_.live_at_first_oom.push_back(buffer);
-        }
+        ++summary_.out_of_memory;
+        record_failure(command, r.message);
+      } catch (const std::invalid_argument& e) {  // e.g. sharded over more cores than the target has
+        r.outcome = LineResult::kOutOfMemory;
+        r.message = e.what();
+        ++summary_.out_of_memory;
+        record_failure(command, r.message);
+      }
+      return r;
+    }
+    case Command::kCircularBuffers: {
+      if (cbs_.count(command.id) || live_.count(command.id)) {
+        r.outcome = LineResult::kDuplicateId;
+        return r;
+      }
+      if (auto conflict = memory_.circular_buffer_conflict(command.size, command.id)) {
+        r.outcome = LineResult::kCbClash;
+        r.message = *conflict;
+        ++summary_.cb_clashes;
+        record_failure(command, r.message);
+        return r;
+      }
+      r.outcome = LineResult::kCircularBuffers;
+      const auto& arch = memory_.architecture();
+      r.placement.address = arch.l1_base;
+      r.cb_region_end =
+          arch.l1_base + (command.size + arch.dram_alignment - 1) / arch.dram_alignment * arch.dram_alignment;
+      cbs_[command.id] = command.size;
+      failed_.erase(command.id);
+      if (command.size > summary_.peak_cb_bytes) {
+        summary_.peak_cb_bytes = command.size;
+        summary_.peak_cb_line = command.line;
       }
       return r;
     }
     case Command::kFree: {
+      if (auto cb = cbs_.find(command.id); cb != cbs_.end()) {
+        r.outcome = LineResult::kFreed;
+        r.freed_cbs = true;
+        r.size = cb->second;
+        cbs_.erase(cb);
+        return r;
+      }
       auto it = live_.find(command.id);
       if (it == live_.end()) {
         r.outcome = failed_.count(command.id) ? LineResult::kSkippedFree : LineResult::kUnknownFree;
+        failed_.erase(command.id);
         return r;
       }
       const LiveBuffer buffer = it->second;
       live_.erase(it);
       // The same address in every bank: free it from the allocator that placed it.
       memory_.allocator(buffer.type)->deallocate(buffer.address);
+      requested_[buffer.type] -= buffer.size;
       r.outcome = LineResult::kFreed;
       r.size = buffer.size;
       r.freed_type = buffer.type;
@@ -121,17 +192,28 @@ std::string format_line(const LineResult& r) {
   const Command& c = *r.command;
   const std::string where = "L" + std::to_string(c.line) + " ";
   switch (r.outcome) {
-    case LineResult::kPlaced:
-      return where + "alloc " + c.id + " " + type_name(c.type) + " " + std::to_string(c.size) +
-             " -> address " + std::to_string(r.placement.address) + " (" +
-             std::to_string(r.placement.bytes_per_bank) + " B in each of " +
-             std::to_string(r.placement.banks) + " banks)";
+    case LineResult::kPlaced: {
+      std::string text = where + "alloc " + c.id + " " + type_name(c.type) + " " + std::to_string(c.size) +
+                         " -> address " + std::to_string(r.placement.address) + " (" +
+                         std::to_string(r.placement.bytes_per_bank) + " B in each of " +
+                         std::to_string(r.placement.banks) + " banks)";
+      if (r.page_size_assumed) text += " [page size unknown: spread evenly]";
+      if (r.recorded_mismatch) text += " [recorded at " + std::to_string(*c.recorded_address) + "]";
+      return text;
+    }
+    case LineResult::kCircularBuffers:
+      return where + "cb " + c.id + " " + std::to_string(c.size) + " -> L1 " +
+             std::to_string(r.placement.address) + ".." + std::to_string(r.cb_region_end) + " per core";
+    case LineResult::kCbClash:
+      return where + "cb " + c.id + " " + std::to_string(c.size) + " -> " + r.message;
     case LineResult::kOutOfMemory:
       return where + "alloc " + c.id + " " + type_name(c.type) + " " + std::to_string(c.size) + " -> " +
              r.message;
     case LineResult::kDuplicateId:
       return where + "alloc " + c.id + " -> id already live (ignored)";
     case LineResult::kFreed:
+      if (r.freed_cbs)
+        return where + "free " + c.id + " -> released " + std::to_string(r.size) + " B of CBs per core";
       return where + "free " + c.id + " -> freed " + std::to_string(r.size) + " B of " +
              type_name(r.freed_type);
     case LineResult::kUnknownFree:
@@ -151,23 +233,34 @@ std::string format_line(const LineResult& r) {
 
 std::string format_line_json(const LineResult& r) {
   const Command& c = *r.command;
-  static const char* names[] = {"placed",       "out_of_memory", "freed", "unknown_free",
-                                "skipped_free", "duplicate_id",  "stats"};
+  static const char* names[] = {"placed",       "out_of_memory", "freed", "unknown_free", "skipped_free",
+                                "duplicate_id", "stats",         "cb",    "cb_clash"};
   nlohmann::json j = {{"line", c.line}, {"result", names[r.outcome]}};
   if (c.kind != Command::kStats) j["id"] = c.id;
   if (c.kind == Command::kAlloc) {
     j["type"] = type_name(c.type);
     j["size"] = c.size;
     j["page_size"] = c.page_size;
+    if (c.shards) j["shards"] = c.shards;
+    if (c.recorded_address) j["recorded_address"] = *c.recorded_address;
+  }
+  if (c.kind == Command::kCircularBuffers) {
+    j["type"] = "CB";
+    j["size"] = c.size;
   }
   if (r.outcome == LineResult::kPlaced) {
     j["address"] = r.placement.address;
     j["bytes_per_bank"] = r.placement.bytes_per_bank;
     j["banks"] = r.placement.banks;
+    if (r.page_size_assumed) j["page_size_assumed"] = true;
   }
-  if (r.outcome == LineResult::kOutOfMemory) j["message"] = r.message;
+  if (r.outcome == LineResult::kCircularBuffers) {
+    j["address"] = r.placement.address;
+    j["region_end"] = r.cb_region_end;
+  }
+  if (r.outcome == LineResult::kOutOfMemory || r.outcome == LineResult::kCbClash) j["message"] = r.message;
   if (r.outcome == LineResult::kFreed) {
-    j["type"] = type_name(r.freed_type);
+    j["type"] = r.freed_cbs ? "CB" : type_name(r.freed_type);
     j["size"] = r.size;
   }
   if (r.outcome == LineResult::kStats) {
@@ -182,21 +275,37 @@ std::string format_line_json(const LineResult& r) {
   return j.dump();
 }
 
-std::string format_summary(const Replayer& replayer) {
+std::string format_summary(const Replayer& replayer, const std::vector<std::string>& notes) {
   const Summary& s = replayer.summary();
   std::string out = "Summary for " + replayer.describe_target() + ":\n";
   for (const auto& [type, bytes] : s.peak_bytes)
-    out += "  peak " + type_name(type) + ": " + std::to_string(bytes) + " B (all banks) at line " +
+    out += "  peak " + type_name(type) + ": " + std::to_string(s.peak_requested.at(type)) +
+           " B of buffers at line " + std::to_string(s.peak_requested_line.at(type)) + "; " +
+           std::to_string(bytes) + " B reserved over all banks at line " +
            std::to_string(s.peak_line.at(type)) + "\n";
+  if (s.peak_cb_bytes)
+    out += "  peak CB: " + std::to_string(s.peak_cb_bytes) + " B per core at line " +
+           std::to_string(s.peak_cb_line) + "\n";
   if (s.lowest_l1_largest_free)
     out += "  lowest L1 largest free block: " + std::to_string(*s.lowest_l1_largest_free) +
            " B per bank at line " + std::to_string(s.lowest_l1_line) + "\n";
+  if (s.recorded_checked) {
+    out += "  recorded addresses reproduced: " + std::to_string(s.recorded_matched) + " of " +
+           std::to_string(s.recorded_checked);
+    if (s.first_mismatch_line)
+      out += " (first difference at line " + std::to_string(*s.first_mismatch_line) + ")";
+    out += "\n";
+  }
+  if (s.page_sizes_assumed)
+    out += "  page size unknown for " + std::to_string(s.page_sizes_assumed) +
+           " allocation(s): spread evenly over the banks (recorded from an older client)\n";
+  for (const auto& note : notes) out += "  note: " + note + "\n";
   if (s.fits()) {
     out += "  result: fits\n";
   } else {
-    out += "  result: OUT OF MEMORY (" + std::to_string(s.out_of_memory) +
-           " allocation(s) failed); first at line " + std::to_string(*s.first_oom_line) + ": " +
-           s.first_oom_message + "\n";
+    out += "  result: DOES NOT FIT (" + std::to_string(s.out_of_memory) + " allocation(s) out of memory, " +
+           std::to_string(s.cb_clashes) + " CB clash(es)); first at line " +
+           std::to_string(*s.first_oom_line) + ": " + s.first_oom_message + "\n";
     out += "  live at the first failure (" + std::to_string(s.live_at_first_oom.size()) + " buffers):";
     for (const auto& b : s.live_at_first_oom)
       out += " " + b.id + " (" + type_name(b.type) + ", " + std::to_string(b.size) + " B, line " +
@@ -206,20 +315,31 @@ std::string format_summary(const Replayer& replayer) {
   return out;
 }
 
-std::string format_summary_json(const Replayer& replayer) {
+std::string format_summary_json(const Replayer& replayer, const std::vector<std::string>& notes) {
   const Summary& s = replayer.summary();
   nlohmann::json peaks = nlohmann::json::object();
   for (const auto& [type, bytes] : s.peak_bytes)
-    peaks[type_name(type)] = {{"bytes", bytes}, {"line", s.peak_line.at(type)}};
+    peaks[type_name(type)] = {{"bytes", bytes},
+                              {"line", s.peak_line.at(type)},
+                              {"requested", s.peak_requested.at(type)},
+                              {"requested_line", s.peak_requested_line.at(type)}};
   nlohmann::json live = nlohmann::json::array();
   for (const auto& b : s.live_at_first_oom)
     live.push_back({{"id", b.id}, {"type", type_name(b.type)}, {"size", b.size}, {"line", b.line}});
   nlohmann::json j = {{"summary", replayer.describe_target()},
                       {"fits", s.fits()},
                       {"peaks", peaks},
-                      {"out_of_memory", s.out_of_memory}};
+                      {"out_of_memory", s.out_of_memory},
+                      {"cb_clashes", s.cb_clashes}};
+  if (s.peak_cb_bytes) j["peak_cb_per_core"] = {{"bytes", s.peak_cb_bytes}, {"line", s.peak_cb_line}};
   if (s.lowest_l1_largest_free)
     j["lowest_l1_largest_free_block"] = {{"bytes", *s.lowest_l1_largest_free}, {"line", s.lowest_l1_line}};
+  if (s.recorded_checked) {
+    j["recorded_addresses"] = {{"checked", s.recorded_checked}, {"matched", s.recorded_matched}};
+    if (s.first_mismatch_line) j["recorded_addresses"]["first_difference_line"] = *s.first_mismatch_line;
+  }
+  if (s.page_sizes_assumed) j["page_sizes_assumed"] = s.page_sizes_assumed;
+  if (!notes.empty()) j["notes"] = notes;
   if (s.first_oom_line)
     j["first_oom"] = {{"line", *s.first_oom_line}, {"message", s.first_oom_message}, {"live", live}};
   return j.dump();

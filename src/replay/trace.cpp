@@ -1,5 +1,7 @@
 #include "trace.hpp"
 
+#include <cstring>
+#include <fstream>
 #include <sstream>
 
 namespace allocmon::replay {
@@ -39,6 +41,12 @@ std::optional<mesh::BufferType> parse_buffer_type(const std::string& name) {
   return std::nullopt;
 }
 
+bool is_sqlite_file(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  char magic[16] = {};
+  return file.read(magic, sizeof(magic)) && std::memcmp(magic, "SQLite format 3", 16) == 0;
+}
+
 Trace parse_trace(const std::string& text) {
   Trace trace;
   std::istringstream lines(text);
@@ -73,9 +81,10 @@ Trace parse_trace(const std::string& text) {
       }
       trace.target = target;
     } else if (verb == "alloc") {
-      if (words.size() < 5 || words.size() > 6)
-        throw TraceError(
-            line, "alloc wants: alloc <id> <DRAM|L1|L1_SMALL|TRACE> <size> <page_size> [bottom_up|top_down]");
+      if (words.size() < 5 || words.size() > 7)
+        throw TraceError(line,
+                         "alloc wants: alloc <id> <DRAM|L1|L1_SMALL|TRACE> <size> <page_size> "
+                         "[bottom_up|top_down] [shards=N]");
       Command c{Command::kAlloc, line, words[1]};
       auto type = parse_buffer_type(words[2]);
       if (!type) throw TraceError(line, "unknown buffer type '" + words[2] + "' (DRAM, L1, L1_SMALL, TRACE)");
@@ -85,14 +94,25 @@ Trace parse_trace(const std::string& text) {
       if (c.size == 0 || c.page_size == 0) throw TraceError(line, "size and page_size must be positive");
       if (c.size % c.page_size != 0)
         throw TraceError(line, "size " + words[3] + " is not a multiple of the page size " + words[4]);
-      if (words.size() == 6) {
-        if (words[5] == "bottom_up")
+      for (size_t i = 5; i < words.size(); ++i) {
+        if (words[i] == "bottom_up") {
           c.bottom_up = true;
-        else if (words[5] == "top_down")
+        } else if (words[i] == "top_down") {
           c.bottom_up = false;
-        else
-          throw TraceError(line, "direction must be bottom_up or top_down, got '" + words[5] + "'");
+        } else if (words[i].rfind("shards=", 0) == 0) {
+          const uint64_t shards = parse_bytes(words[i].substr(7), line, "shards");
+          if (shards == 0 || shards > 1u << 20)
+            throw TraceError(line, "shards must be a positive core count");
+          c.shards = static_cast<uint32_t>(shards);
+        } else {
+          throw TraceError(line, "expected bottom_up, top_down or shards=N, got '" + words[i] + "'");
+        }
       }
+      trace.commands.push_back(c);
+    } else if (verb == "cb") {
+      if (words.size() != 3) throw TraceError(line, "cb wants: cb <id> <bytes_per_core>");
+      Command c{Command::kCircularBuffers, line, words[1]};
+      c.size = parse_bytes(words[2], line, "bytes_per_core");
       trace.commands.push_back(c);
     } else if (verb == "free") {
       if (words.size() != 2) throw TraceError(line, "free wants: free <id>");
@@ -105,7 +125,7 @@ Trace parse_trace(const std::string& text) {
       c.type = *type;
       trace.commands.push_back(c);
     } else {
-      throw TraceError(line, "unknown command '" + verb + "' (arch, alloc, free, stats)");
+      throw TraceError(line, "unknown command '" + verb + "' (arch, alloc, cb, free, stats)");
     }
   }
   return trace;

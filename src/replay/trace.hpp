@@ -17,21 +17,27 @@ struct Target {
   std::optional<std::pair<uint32_t, uint32_t>> grid;  // worker grid override (L1 banks = x * y)
   uint64_t l1_small = 0;
   uint64_t trace_region = 0;
+  bool operator==(const Target&) const = default;
 };
 
 struct Command {
-  enum Kind { kAlloc, kFree, kStats } kind;
-  int line = 0;
+  // kCircularBuffers: a program's static CBs, `size` bytes per core from the L1 base, until `free <id>`.
+  enum Kind { kAlloc, kFree, kStats, kCircularBuffers } kind;
+  int line = 0;  // in a recording: the event's sequence number
   std::string id;
   mesh::BufferType type = mesh::BufferType::DRAM;
   uint64_t size = 0;
-  uint64_t page_size = 0;
+  uint64_t page_size = 0;  // 0: unknown (recordings from v1 clients): spread evenly over the banks
   std::optional<bool> bottom_up;
+  uint32_t shards = 0;                       // sharded over this many cores (banks); 0: interleaved
+  std::optional<uint64_t> recorded_address;  // a recording's own placement, to check the replay against
 };
 
 struct Trace {
-  std::optional<Target> target;  // from an `arch` line
+  std::optional<Target> target;  // from an `arch` line, or the recorded device's
   std::vector<Command> commands;
+  std::string source;              // what was read, for the output's first line (recordings)
+  std::vector<std::string> notes;  // what was not replayed, and why
 };
 
 class TraceError : public std::runtime_error {
@@ -49,5 +55,7 @@ Trace parse_trace(const std::string& text);
 // "XxY" -> (X, Y); nullopt when malformed.
 std::optional<std::pair<uint32_t, uint32_t>> parse_grid(const std::string& text);
 std::optional<mesh::BufferType> parse_buffer_type(const std::string& name);
+// The trace format is chosen by content: an SQLite recording, else text.
+bool is_sqlite_file(const std::string& path);
 
 }  // namespace allocmon::replay
