@@ -15,6 +15,9 @@
 #include "query/query_client.hpp"
 
 namespace py = pybind11;
+
+void bind_replay(py::module_& m);  // replay_bindings.cpp
+
 using namespace allocmon;
 using namespace allocmon::mesh;
 
@@ -112,6 +115,7 @@ py::dict free_list_stats(const BankAllocator& allocator) {
 PYBIND11_MODULE(_allocmon, m) {
   m.doc() = "allocmon: device-memory tracking client, server queries and the emulated device mesh";
   py::register_exception<OutOfMemory>(m, "OutOfMemoryError", PyExc_MemoryError);
+  bind_replay(m);
 
   // ---- client ----
   m.def("tracking_enabled", [] { return allocmon_tracking_enabled != 0; });

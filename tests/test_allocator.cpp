@@ -145,3 +145,24 @@ TEST(Mesh, L1SmallAndTraceRegionsAreCarvedFromTheTop) {
   EXPECT_EQ(l1->address(), a.l1_size - 32 * 1024 - 2 * 2048);
   mesh->close();
 }
+
+// tt-metal launches a program only if its static CBs end below the lowest L1 buffer; the emulated mesh too.
+TEST(Mesh, ProgramWhoseCircularBuffersReachAnL1BufferIsRefused) {
+  MeshOptions options;
+  options.rows = options.cols = 1;
+  auto mesh = MeshDevice::open(options);
+  // 1290240 B per bank, top-down below the system buffer's 2048 B: the lowest L1 buffer is at 206848.
+  auto big = mesh->allocate(BufferType::L1, 82575360, 2048);
+  EXPECT_EQ(big->address(), 206848u);
+  try {
+    mesh->begin_program("matmul", 110000, 24576);
+    FAIL() << "the program was launched";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(
+        e.what(),
+        "Statically allocated circular buffers in program matmul clash with L1 buffers on core range "
+        "[0-0 - 7-7]. L1 buffer allocated at 206848 and static circular buffer region ends at 213728");
+  }
+  mesh->begin_program("matmul", 100000, 24576);  // ends at 203712: fits
+  mesh->end_program(100000);
+}

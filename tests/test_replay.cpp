@@ -7,6 +7,7 @@
 #include "replay/replayer.hpp"
 
 using namespace allocmon::replay;
+using allocmon::mesh::BufferType;
 
 namespace {
 
@@ -35,6 +36,9 @@ TEST(Replay, WormholeWorkedExample) {
   EXPECT_EQ(r[3].stats.largest_free_block, 1395424u - 2048u);
   EXPECT_EQ(format_line(r[0]), "L2 alloc a DRAM 1048576 -> address 32 (88064 B in each of 12 banks)");
   EXPECT_TRUE(replayer.summary().fits());
+  // Peaks: what the buffers asked for (as the monitor counts) and what the banks reserved.
+  EXPECT_EQ(replayer.summary().peak_requested.at(BufferType::DRAM), 1048576u + 4096u);
+  EXPECT_EQ(replayer.summary().peak_bytes.at(BufferType::DRAM), (88064u + 4096u) * 12u);
 }
 
 TEST(Replay, BlackholeLayout) {
@@ -125,4 +129,74 @@ TEST(Replay, CliExitCodes) {
   EXPECT_EQ(status(bin + " " + dir + "fits.trace --compare wormhole_b0:4x4"), 3);
   EXPECT_EQ(status(bin + " " + dir + "bad.trace"), 1);
   EXPECT_EQ(status(bin + " " + dir + "fits.trace --json"), 0);
+}
+
+TEST(Replay, ShardedBuffersSplitOverTheirCoresOnly) {
+  const Trace trace = parse_trace(
+      "alloc s L1 65536 2048 shards=4   # 32 pages over 4 cores: 8 pages each\n"
+      "alloc i L1 65536 2048            # interleaved over 64 banks: 1 page each\n"
+      "alloc w L1 2048 2048 shards=65\n");
+  Replayer replayer(Target{});
+  const auto r = run(replayer, trace);
+  EXPECT_EQ(r[0].placement.banks, 4u);
+  EXPECT_EQ(r[0].placement.bytes_per_bank, 16384u);
+  EXPECT_EQ(r[0].placement.address, 1499136u - 16384u);
+  EXPECT_EQ(r[1].placement.address, 1499136u - 16384u - 2048u);  // below it in every bank: lock-step
+  ASSERT_EQ(r[2].outcome, LineResult::kOutOfMemory);
+  EXPECT_EQ(r[2].message, "a L1 buffer sharded over 65 cores, but there are only 64 L1 banks");
+}
+
+TEST(Replay, CircularBuffersThatReachTheLowestL1BufferClashAsInTtMetal) {
+  const Trace trace = parse_trace(
+      "alloc big L1 82575360 2048   # 1290240 B per bank, top-down: lowest at 208896\n"
+      "cb fits 100000               # ends at 103712 + 100000 = 203712\n"
+      "free fits\n"
+      "cb p 110000                  # ends at 213728 (DRAM-aligned): clash\n"
+      "free p\n"
+      "free big\n"
+      "cb huge 1400000\n");
+  Replayer replayer(Target{});
+  const auto r = run(replayer, trace);
+  ASSERT_EQ(r[1].outcome, LineResult::kCircularBuffers);
+  EXPECT_EQ(r[1].cb_region_end, 203712u);
+  EXPECT_EQ(r[2].outcome, LineResult::kFreed);
+  ASSERT_EQ(r[3].outcome, LineResult::kCbClash);
+  EXPECT_EQ(
+      r[3].message,
+      "Statically allocated circular buffers in program p clash with L1 buffers on core range [0-0 - 7-7]. "
+      "L1 buffer allocated at 208896 and static circular buffer region ends at 213728");
+  EXPECT_EQ(r[4].outcome, LineResult::kSkippedFree);
+  EXPECT_EQ(
+      r[6].message,
+      "Statically allocated circular buffers on core range [0-0 - 7-7] grow to 1503712 B which is beyond "
+      "max L1 size of 1499136 B");
+  const Summary& s = replayer.summary();
+  EXPECT_FALSE(s.fits());
+  EXPECT_EQ(s.cb_clashes, 2);
+  EXPECT_EQ(*s.first_oom_line, 4);
+  ASSERT_EQ(s.live_at_first_oom.size(), 1u);  // the buffer that would have to go
+  EXPECT_EQ(s.live_at_first_oom[0].id, "big");
+  EXPECT_EQ(s.peak_cb_bytes, 100000u);
+}
+
+TEST(Replay, UnknownPageSizeSpreadsEvenlyAndIsSaidSo) {
+  Command c{Command::kAlloc, 1, "old"};
+  c.type = BufferType::DRAM;
+  c.size = 1000;  // no page size: recorded from a version-1 client
+  Replayer replayer(Target{});
+  const LineResult r = replayer.apply(c);
+  ASSERT_EQ(r.outcome, LineResult::kPlaced);
+  EXPECT_TRUE(r.page_size_assumed);
+  EXPECT_EQ(r.placement.bytes_per_bank, 96u);  // 1024 B in 32-B pages: 32 pages over 12 banks, 3 each
+  EXPECT_EQ(replayer.summary().page_sizes_assumed, 1);
+}
+
+TEST(Replay, NewSyntaxErrorsNameTheLine) {
+  EXPECT_THROW(parse_trace("alloc a L1 2048 2048 shards=0\n"), TraceError);
+  EXPECT_THROW(parse_trace("alloc a L1 2048 2048 sideways\n"), TraceError);
+  EXPECT_THROW(parse_trace("cb x\n"), TraceError);
+  const Trace t = parse_trace("alloc a L1 2048 2048 top_down shards=2\ncb b 4096\n");
+  EXPECT_EQ(t.commands[0].shards, 2u);
+  EXPECT_EQ(t.commands[0].bottom_up, false);
+  EXPECT_EQ(t.commands[1].kind, Command::kCircularBuffers);
 }

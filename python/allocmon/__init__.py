@@ -4,7 +4,8 @@ This package is the Python face of allocmon:
   * the tracking client (report, flush) that every runtime uses,
   * queries to the allocation server (snapshot, leaks) as Python objects,
   * the emulated device mesh (open_mesh, from_numpy, add, matmul, deallocate, to_numpy), a runtime like any other
-    that reports every buffer with the physical id of its device.
+    that reports every buffer with the physical id of its device,
+  * what-if replay (replay): would a trace or a recorded run fit on another architecture, grid or region size?
 """
 
 import json as _json
@@ -32,6 +33,8 @@ from ._allocmon import (  # noqa: F401  (re-exported API)
     tracking_enabled,
     unregister_device,
 )
+
+from .replay import ReplayResult, replay  # noqa: F401,E402
 
 FLUSH_OK, FLUSH_DISABLED, FLUSH_NO_SERVER, FLUSH_TIMEOUT = 0, 1, -1, -2
 

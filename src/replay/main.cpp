@@ -3,11 +3,8 @@
 // Exit status: 0 everything fits, 3 an allocation would fail, 1 bad input.
 #include <CLI/CLI.hpp>
 #include <cstdio>
-#include <fstream>
-#include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <sstream>
 
 #include "recording.hpp"
 #include "replayer.hpp"
@@ -60,7 +57,7 @@ std::string command_text(const Command& c) {
 
 int main(int argc, char** argv) {
   std::string path, arch, grid, compare;
-  uint64_t l1_small = 0, trace_region = 0;
+  std::optional<uint64_t> l1_small, trace_region;
   bool json = false;
   std::optional<int> pid, device;
   CLI::App app{"allocmon-replay: replay an allocation trace on a target device and say whether it fits"};
@@ -81,49 +78,21 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   Trace trace;
-  const bool recording = path != "-" && is_sqlite_file(path);
-  if (recording) {
-    try {
-      trace = load_recording(path, RecordingSelection{pid, device});
-    } catch (const RecordingError& e) {
-      std::fprintf(stderr, "allocmon-replay: %s\n", e.what());
-      return 1;
-    }
-  } else {
-    if (pid || device) {
-      std::fprintf(stderr,
-                   "allocmon-replay: --pid and --device select from a recording; %s is a text trace\n",
-                   path.c_str());
-      return 1;
-    }
-    std::stringstream text;
-    if (path == "-") {
-      text << std::cin.rdbuf();
-    } else {
-      std::ifstream file(path);
-      if (!file) {
-        std::fprintf(stderr, "allocmon-replay: cannot read %s\n", path.c_str());
-        return 1;
-      }
-      text << file.rdbuf();
-    }
-    try {
-      trace = parse_trace(text.str());
-    } catch (const TraceError& e) {
-      std::fprintf(stderr, "allocmon-replay: %s: %s\n", path.c_str(), e.what());
-      return 1;
-    }
+  try {
+    trace = load_trace_file(path, RecordingSelection{pid, device});
+  } catch (const TraceError& e) {
+    std::fprintf(stderr, "allocmon-replay: %s: %s\n", path.c_str(), e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "allocmon-replay: %s\n", e.what());
+    return 1;
   }
-  Target target = trace.target.value_or(Target{});
-  // A recorded grid belongs to the recorded architecture: another architecture gets its own default grid.
-  if (recording && !arch.empty() && arch != target.architecture) target.grid.reset();
-  if (!arch.empty()) target.architecture = arch;
-  if (!grid.empty() && !(target.grid = parse_grid(grid))) {
+  TargetOverrides overrides{arch, std::nullopt, l1_small, trace_region};
+  if (!grid.empty() && !(overrides.grid = parse_grid(grid))) {
     std::fprintf(stderr, "allocmon-replay: --grid wants XxY, got '%s'\n", grid.c_str());
     return 1;
   }
-  if (l1_small) target.l1_small = l1_small;
-  if (trace_region) target.trace_region = trace_region;
+  const Target target = resolve_target(trace, overrides);
 
   std::vector<Target> targets{target};
   if (!compare.empty()) {

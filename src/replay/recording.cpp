@@ -2,10 +2,13 @@
 
 #include <sqlite3.h>
 
+#include <fstream>
 #include <functional>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <vector>
 
 #include "allocmon/memory_types.h"
@@ -124,6 +127,7 @@ Trace load_recording(const std::string& path, const RecordingSelection& selectio
   }
 
   Trace trace;
+  trace.recorded = true;
   Target target;
   {
     Statement st(db.get(),
@@ -225,6 +229,33 @@ Trace load_recording(const std::string& path, const RecordingSelection& selectio
   if (unknown_types)
     trace.notes.push_back(std::to_string(unknown_types) + " allocation(s) of unknown memory types skipped");
   return trace;
+}
+
+Trace load_trace_file(const std::string& path, const RecordingSelection& selection) {
+  if (path != "-" && is_sqlite_file(path)) return load_recording(path, selection);
+  if (selection.pid || selection.device)
+    throw RecordingError("--pid and --device select from a recording; " + path + " is a text trace");
+  std::stringstream text;
+  if (path == "-") {
+    text << std::cin.rdbuf();
+  } else {
+    std::ifstream file(path);
+    if (!file) throw std::runtime_error("cannot read " + path);
+    text << file.rdbuf();
+  }
+  return parse_trace(text.str());
+}
+
+Target resolve_target(const Trace& trace, const TargetOverrides& overrides) {
+  Target target = trace.target.value_or(Target{});
+  if (!overrides.architecture.empty()) {
+    if (trace.recorded && overrides.architecture != target.architecture) target.grid.reset();
+    target.architecture = overrides.architecture;
+  }
+  if (overrides.grid) target.grid = overrides.grid;
+  if (overrides.l1_small) target.l1_small = *overrides.l1_small;
+  if (overrides.trace_region) target.trace_region = *overrides.trace_region;
+  return target;
 }
 
 }  // namespace allocmon::replay

@@ -24,4 +24,18 @@ class RecordingError : public std::runtime_error {
 // Throws RecordingError with a message saying what to choose or what is wrong with the file.
 Trace load_recording(const std::string& path, const RecordingSelection& selection);
 
+// Either format, chosen by content ("-": text from standard input). Throws TraceError, RecordingError, or
+// std::runtime_error when the file cannot be read.
+Trace load_trace_file(const std::string& path, const RecordingSelection& selection);
+
+// What the command line or the Python call may change about the trace's own target.
+struct TargetOverrides {
+  std::string architecture;  // empty: keep
+  std::optional<std::pair<uint32_t, uint32_t>> grid;
+  std::optional<uint64_t> l1_small, trace_region;
+};
+// The trace's target with the overrides applied. A recorded grid belongs to the recorded architecture, so
+// choosing another architecture for a recording also selects that architecture's own grid.
+Target resolve_target(const Trace& trace, const TargetOverrides& overrides);
+
 }  // namespace allocmon::replay

@@ -36,6 +36,7 @@ struct Command {
 struct Trace {
   std::optional<Target> target;  // from an `arch` line, or the recorded device's
   std::vector<Command> commands;
+  bool recorded = false;           // read from a recording (load_recording)
   std::string source;              // what was read, for the output's first line (recordings)
   std::vector<std::string> notes;  // what was not replayed, and why
 };
