@@ -96,14 +96,16 @@ int main(int argc, char** argv) {
 
   std::vector<Target> targets{target};
   if (!compare.empty()) {
-    Target second = target;
+    // The same overrides, with the second architecture (and grid, if given): a recorded grid stays with
+    // the recorded architecture.
+    TargetOverrides other = overrides;
     const auto colon = compare.find(':');
-    second.architecture = compare.substr(0, colon);
-    second.grid = target.grid;
-    if (colon != std::string::npos && !(second.grid = parse_grid(compare.substr(colon + 1)))) {
+    other.architecture = compare.substr(0, colon);
+    if (colon != std::string::npos && !(other.grid = parse_grid(compare.substr(colon + 1)))) {
       std::fprintf(stderr, "allocmon-replay: --compare wants ARCH[:XxY], got '%s'\n", compare.c_str());
       return 1;
     }
+    const Target second = resolve_target(trace, other);
     targets.push_back(second);
   }
   std::vector<std::unique_ptr<Replayer>> replayers;
