@@ -1,5 +1,5 @@
 // The C ABI entry points. The hot path is: one load and branch on the enabled flag, one thread-local load,
-// one 32-byte store into the thread's queue and one release store. Everything else happens on the shipper
+// one 40-byte store into the thread's queue and one release store. Everything else happens on the shipper
 // thread.
 #include <pthread.h>
 

@@ -19,7 +19,7 @@ enum InternalKind : uint8_t {
 
 class ThreadQueue {
  public:
-  static constexpr uint32_t kSegmentEvents = 2048;  // 64 KiB per segment
+  static constexpr uint32_t kSegmentEvents = 2048;  // 80 KiB per segment (40-byte events)
 
   ThreadQueue() : tail_segment_(new Segment), head_segment_(tail_segment_) {}
   ~ThreadQueue() {

@@ -18,9 +18,14 @@ BankAllocator::BankAllocator(std::string type_name, uint32_t banks, uint64_t bas
 
 uint64_t BankAllocator::bytes_per_bank(uint64_t size, uint64_t page_size, uint32_t banks) const {
   if (banks == 0) banks = banks_;
-  const uint64_t pages = (size + page_size - 1) / page_size;
-  const uint64_t pages_per_bank = (pages + banks - 1) / banks;
-  return round_up(pages_per_bank * round_up(page_size, page_alignment_), free_list_.alignment());
+  // Sizes come from traces and clients: saturate instead of wrapping, so an absurd request is simply too big.
+  constexpr uint64_t kTooBig = uint64_t{1} << 62;
+  const uint64_t pages = size / page_size + (size % page_size != 0);
+  const uint64_t pages_per_bank = pages / banks + (pages % banks != 0);
+  const uint64_t aligned_page = page_size >= kTooBig ? kTooBig : round_up(page_size, page_alignment_);
+  uint64_t per_bank = 0;
+  if (__builtin_mul_overflow(pages_per_bank, aligned_page, &per_bank) || per_bank >= kTooBig) return kTooBig;
+  return round_up(per_bank, free_list_.alignment());
 }
 
 Placement BankAllocator::allocate(uint64_t size, uint64_t page_size, std::optional<bool> bottom_up,

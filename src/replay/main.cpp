@@ -120,7 +120,9 @@ int main(int argc, char** argv) {
 
   if (!trace.source.empty()) {
     if (json)
-      std::printf("%s\n", nlohmann::json{{"source", trace.source}}.dump().c_str());
+      std::printf("%s\n", nlohmann::json{{"source", trace.source}}
+                              .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                              .c_str());
     else
       std::printf("# %s\n", trace.source.c_str());
   }

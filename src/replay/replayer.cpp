@@ -24,6 +24,12 @@ mesh::Architecture target_architecture(const Target& target) {
 
 const BufferType kTypes[] = {BufferType::DRAM, BufferType::L1, BufferType::L1_SMALL, BufferType::TRACE};
 
+// Ids come from hand-written traces and names from recordings: bytes that are not UTF-8 are replaced, not
+// fatal.
+std::string dump(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 std::string type_name(BufferType t) {
   return std::string(mesh::buffer_type_name(t));
 }
@@ -69,7 +75,7 @@ void Replayer::record_peaks(int line) {
 }
 
 void Replayer::record_failure(const Command& command, const std::string& message) {
-  failed_[command.id] = command.line;
+  failed_[command.id] = command.kind == Command::kCircularBuffers;
   if (summary_.first_oom_line) return;
   summary_.first_oom_line = command.line;
   summary_.first_oom_message = message;
@@ -164,8 +170,10 @@ LineResult Replayer::apply(const Command& command) {
       }
       auto it = live_.find(command.id);
       if (it == live_.end()) {
-        r.outcome = failed_.count(command.id) ? LineResult::kSkippedFree : LineResult::kUnknownFree;
-        failed_.erase(command.id);
+        auto failed = failed_.find(command.id);
+        r.outcome = failed != failed_.end() ? LineResult::kSkippedFree : LineResult::kUnknownFree;
+        r.freed_cbs = failed != failed_.end() && failed->second;
+        if (failed != failed_.end()) failed_.erase(failed);
         return r;
       }
       const LiveBuffer buffer = it->second;
@@ -219,7 +227,9 @@ std::string format_line(const LineResult& r) {
     case LineResult::kUnknownFree:
       return where + "free " + c.id + " -> unknown id (never allocated or already freed; ignored)";
     case LineResult::kSkippedFree:
-      return where + "free " + c.id + " -> skipped (its allocation ran out of memory)";
+      return where + "free " + c.id +
+             (r.freed_cbs ? " -> skipped (its circular buffers were refused)"
+                          : " -> skipped (its allocation ran out of memory)");
     case LineResult::kStats: {
       const auto& s = r.stats;
       return where + "stats " + type_name(c.type) + " -> allocatable " + std::to_string(s.total) +
@@ -272,17 +282,27 @@ std::string format_line_json(const LineResult& r) {
     j["lowest_occupied"] =
         r.stats.lowest_occupied ? nlohmann::json(*r.stats.lowest_occupied) : nlohmann::json();
   }
-  return j.dump();
+  return dump(j);
 }
 
 std::string format_summary(const Replayer& replayer, const std::vector<std::string>& notes) {
   const Summary& s = replayer.summary();
   std::string out = "Summary for " + replayer.describe_target() + ":\n";
-  for (const auto& [type, bytes] : s.peak_bytes)
-    out += "  peak " + type_name(type) + ": " + std::to_string(s.peak_requested.at(type)) +
-           " B of buffers at line " + std::to_string(s.peak_requested_line.at(type)) + "; " +
-           std::to_string(bytes) + " B reserved over all banks at line " +
-           std::to_string(s.peak_line.at(type)) + "\n";
+  for (BufferType type : kTypes) {
+    const auto requested = s.peak_requested.find(type);
+    const auto reserved = s.peak_bytes.find(type);
+    if (requested == s.peak_requested.end() && reserved == s.peak_bytes.end()) continue;
+    out += "  peak " + type_name(type) + ":";
+    if (requested != s.peak_requested.end())
+      out += " " + std::to_string(requested->second) + " B of buffers at line " +
+             std::to_string(s.peak_requested_line.at(type));
+    if (reserved != s.peak_bytes.end())
+      out += (requested != s.peak_requested.end() ? "; " : " ") + std::to_string(reserved->second) +
+             " B reserved over all banks at line " + std::to_string(s.peak_line.at(type));
+    else
+      out += " (placed in DRAM: no region of its own on this target)";
+    out += "\n";
+  }
   if (s.peak_cb_bytes)
     out += "  peak CB: " + std::to_string(s.peak_cb_bytes) + " B per core at line " +
            std::to_string(s.peak_cb_line) + "\n";
@@ -319,10 +339,11 @@ std::string format_summary_json(const Replayer& replayer, const std::vector<std:
   const Summary& s = replayer.summary();
   nlohmann::json peaks = nlohmann::json::object();
   for (const auto& [type, bytes] : s.peak_bytes)
-    peaks[type_name(type)] = {{"bytes", bytes},
-                              {"line", s.peak_line.at(type)},
-                              {"requested", s.peak_requested.at(type)},
-                              {"requested_line", s.peak_requested_line.at(type)}};
+    peaks[type_name(type)] = {{"bytes", bytes}, {"line", s.peak_line.at(type)}};
+  for (const auto& [type, bytes] : s.peak_requested) {
+    peaks[type_name(type)]["requested"] = bytes;
+    peaks[type_name(type)]["requested_line"] = s.peak_requested_line.at(type);
+  }
   nlohmann::json live = nlohmann::json::array();
   for (const auto& b : s.live_at_first_oom)
     live.push_back({{"id", b.id}, {"type", type_name(b.type)}, {"size", b.size}, {"line", b.line}});
@@ -342,7 +363,7 @@ std::string format_summary_json(const Replayer& replayer, const std::vector<std:
   if (!notes.empty()) j["notes"] = notes;
   if (s.first_oom_line)
     j["first_oom"] = {{"line", *s.first_oom_line}, {"message", s.first_oom_message}, {"live", live}};
-  return j.dump();
+  return dump(j);
 }
 
 }  // namespace allocmon::replay

@@ -25,8 +25,8 @@ struct LineResult {
   } outcome;
   const Command* command = nullptr;
   mesh::Placement placement;
-  uint64_t size = 0;  // freed bytes
-  bool freed_cbs = false;
+  uint64_t size = 0;       // freed bytes
+  bool freed_cbs = false;  // kFreed/kSkippedFree: of circular buffers
   mesh::BufferType freed_type = mesh::BufferType::DRAM;
   mesh::FreeListStats stats;       // kStats
   std::string message;             // kOutOfMemory, kCbClash
@@ -87,7 +87,8 @@ class Replayer {
   mesh::DeviceMemory memory_;
   std::map<mesh::BufferType, uint64_t> requested_;  // live bytes per type
   std::map<std::string, LiveBuffer> live_;
-  std::map<std::string, int> failed_;    // ids whose allocation failed: their frees are skipped, not unknown
+  // ids whose allocation (false) or CBs (true) were refused: their frees are skipped, not unknown
+  std::map<std::string, bool> failed_;
   std::map<std::string, uint64_t> cbs_;  // live circular-buffer sets, bytes per core
   Summary summary_;
 };

@@ -138,3 +138,20 @@ def _pid_of(db, exclude):
     pids = [p for (p,) in sqlite3.connect(db).execute("SELECT DISTINCT pid FROM events") if p != exclude]
     assert len(pids) == 1
     return pids[0]
+
+
+def test_sqlite_files_that_are_not_recordings_are_refused_clearly(tmp_path):
+    other = tmp_path / "other.sqlite"
+    sqlite3.connect(other).execute("CREATE TABLE t(x)").connection.commit()
+    code, _, err = replay_cli(other)
+    assert code == 1 and "is an SQLite file but not an allocmon recording" in err
+    empty = tmp_path / "empty.sqlite"
+    conn = sqlite3.connect(empty)
+    conn.executescript("CREATE TABLE events(seq INTEGER PRIMARY KEY, time_ms, client, pid, device, type, kind, size, "
+                       "address, buffer_id); CREATE TABLE devices(x); CREATE TABLE processes(client, pid, name, "
+                       "start_ms);")
+    conn.commit()
+    code, _, err = replay_cli(empty)
+    assert code == 1 and "has no allocations recorded" in err
+    code, _, err = replay_cli(tmp_path / "missing.sqlite")
+    assert code == 1 and "cannot read" in err
