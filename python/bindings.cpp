@@ -53,9 +53,10 @@ const char* dtype_name(DataType dtype) {
   return "?";
 }
 
-std::optional<BufferType> optional_buffer_type(const std::optional<std::string>& name) {
+// An op's output memory: none given keeps the input's (type and sharding).
+std::optional<MemoryConfig> optional_memory(const std::optional<std::string>& name, uint32_t shards) {
   if (!name) return std::nullopt;
-  return buffer_type_from(*name);
+  return MemoryConfig(buffer_type_from(*name), shards);
 }
 
 BinaryOp binary_op_from(const std::string& name) {
@@ -255,7 +256,10 @@ PYBIND11_MODULE(_allocmon, m) {
       .def_property_readonly(
           "layout", [](const MeshTensor& t) { return t.layout == Layout::Tile ? "tile" : "row_major"; })
       .def_property_readonly("buffer_type",
-                             [](const MeshTensor& t) { return std::string(buffer_type_name(t.memory)); })
+                             [](const MeshTensor& t) { return std::string(buffer_type_name(t.memory.type)); })
+      .def_property_readonly(
+          "shards", [](const MeshTensor& t) { return t.memory.shards; },
+          "Cores the buffer is sharded over on each device; 0: interleaved.")
       .def_property_readonly("mesh", [](const MeshTensor& t) { return t.mesh; })
       .def_property_readonly(
           "shard_dims",
@@ -273,17 +277,20 @@ PYBIND11_MODULE(_allocmon, m) {
       "from_numpy",
       [](py::array_t<float, py::array::c_style | py::array::forcecast> array,
          std::shared_ptr<MeshDevice> mesh, const std::string& dtype, const std::string& layout,
-         const std::string& buffer_type, std::optional<std::pair<int, int>> shard_dims, int flat_dim) {
+         const std::string& buffer_type, std::optional<std::pair<int, int>> shard_dims, int flat_dim,
+         uint32_t shards) {
         std::vector<int64_t> shape(array.shape(), array.shape() + array.ndim());
         const float* data = array.data();
         py::gil_scoped_release release;
-        return std::make_shared<MeshTensor>(distribute(mesh, data, shape, dtype_from(dtype),
-                                                       layout_from(layout), buffer_type_from(buffer_type),
-                                                       distribution_from(shard_dims, flat_dim)));
+        return std::make_shared<MeshTensor>(distribute(
+            mesh, data, shape, dtype_from(dtype), layout_from(layout),
+            MemoryConfig(buffer_type_from(buffer_type), shards), distribution_from(shard_dims, flat_dim)));
       },
       py::arg("array"), py::arg("mesh"), py::arg("dtype") = "bfloat16", py::arg("layout") = "tile",
       py::arg("buffer_type") = "DRAM", py::arg("shard_dims") = py::none(), py::arg("flat_dim") = -1,
-      "Distribute a host array over the mesh. shard_dims=(row_dim, col_dim): the tensor dims split over mesh "
+      py::arg("shards") = 0,
+      "Distribute a host array over the mesh (shards > 0: each device's buffer sharded over that many "
+      "cores). shard_dims=(row_dim, col_dim): the tensor dims split over mesh "
       "rows "
       "and columns (None in either place replicates along that axis); None replicates on every device.");
   m.def(
@@ -309,46 +316,50 @@ PYBIND11_MODULE(_allocmon, m) {
       py::call_guard<py::gil_scoped_release>());
   m.def(
       "binary",
-      [](const MeshTensor& a, const MeshTensor& b, const std::string& op, OptionalType buffer_type) {
+      [](const MeshTensor& a, const MeshTensor& b, const std::string& op, OptionalType buffer_type,
+         uint32_t shards) {
         return std::make_shared<MeshTensor>(
-            binary(a, b, binary_op_from(op), optional_buffer_type(buffer_type)));
+            binary(a, b, binary_op_from(op), optional_memory(buffer_type, shards)));
       },
-      py::arg("a"), py::arg("b"), py::arg("op"), py::arg("buffer_type") = py::none(),
+      py::arg("a"), py::arg("b"), py::arg("op"), py::arg("buffer_type") = py::none(), py::arg("shards") = 0,
       py::call_guard<py::gil_scoped_release>());
   m.def(
       "binary",
-      [](const MeshTensor& a, float b, const std::string& op, OptionalType buffer_type) {
+      [](const MeshTensor& a, float b, const std::string& op, OptionalType buffer_type, uint32_t shards) {
         return std::make_shared<MeshTensor>(
-            binary_scalar(a, b, binary_op_from(op), optional_buffer_type(buffer_type)));
+            binary_scalar(a, b, binary_op_from(op), optional_memory(buffer_type, shards)));
       },
-      py::arg("a"), py::arg("b"), py::arg("op"), py::arg("buffer_type") = py::none(),
+      py::arg("a"), py::arg("b"), py::arg("op"), py::arg("buffer_type") = py::none(), py::arg("shards") = 0,
       py::call_guard<py::gil_scoped_release>());
   m.def(
       "relu",
-      [](const MeshTensor& a, OptionalType buffer_type) {
-        return std::make_shared<MeshTensor>(relu(a, optional_buffer_type(buffer_type)));
+      [](const MeshTensor& a, OptionalType buffer_type, uint32_t shards) {
+        return std::make_shared<MeshTensor>(relu(a, optional_memory(buffer_type, shards)));
       },
-      py::arg("a"), py::arg("buffer_type") = py::none(), py::call_guard<py::gil_scoped_release>());
+      py::arg("a"), py::arg("buffer_type") = py::none(), py::arg("shards") = 0,
+      py::call_guard<py::gil_scoped_release>());
   m.def(
       "sum",
-      [](const MeshTensor& a, int dim, OptionalType buffer_type) {
-        return std::make_shared<MeshTensor>(sum(a, dim, optional_buffer_type(buffer_type)));
+      [](const MeshTensor& a, int dim, OptionalType buffer_type, uint32_t shards) {
+        return std::make_shared<MeshTensor>(sum(a, dim, optional_memory(buffer_type, shards)));
       },
-      py::arg("a"), py::arg("dim"), py::arg("buffer_type") = py::none(),
+      py::arg("a"), py::arg("dim"), py::arg("buffer_type") = py::none(), py::arg("shards") = 0,
       py::call_guard<py::gil_scoped_release>());
   m.def(
       "matmul",
-      [](const MeshTensor& a, const MeshTensor& b, OptionalType buffer_type) {
-        return std::make_shared<MeshTensor>(matmul(a, b, optional_buffer_type(buffer_type)));
+      [](const MeshTensor& a, const MeshTensor& b, OptionalType buffer_type, uint32_t shards) {
+        return std::make_shared<MeshTensor>(matmul(a, b, optional_memory(buffer_type, shards)));
       },
-      py::arg("a"), py::arg("b"), py::arg("buffer_type") = py::none(),
+      py::arg("a"), py::arg("b"), py::arg("buffer_type") = py::none(), py::arg("shards") = 0,
       py::call_guard<py::gil_scoped_release>());
   m.def(
       "relocate",
-      [](const MeshTensor& t, const std::string& buffer_type, const std::string& layout) {
-        return std::make_shared<MeshTensor>(relocate(t, buffer_type_from(buffer_type), layout_from(layout)));
+      [](const MeshTensor& t, const std::string& buffer_type, const std::string& layout, uint32_t shards) {
+        return std::make_shared<MeshTensor>(
+            relocate(t, MemoryConfig(buffer_type_from(buffer_type), shards), layout_from(layout)));
       },
-      py::arg("tensor"), py::arg("buffer_type"), py::arg("layout"), py::call_guard<py::gil_scoped_release>(),
+      py::arg("tensor"), py::arg("buffer_type"), py::arg("layout"), py::arg("shards") = 0,
+      py::call_guard<py::gil_scoped_release>(),
       "The same contents in a new buffer of another buffer type and/or layout; the original stays "
       "allocated.");
   m.def("deallocate", [](MeshTensor& t) { t.deallocate(); });

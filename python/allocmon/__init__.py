@@ -47,14 +47,16 @@ def _dims(dims):
     return (-1 if row is None else int(row), -1 if col is None else int(col))
 
 
-def from_numpy(array, mesh, dtype="bfloat16", layout="tile", buffer_type="DRAM", shard_dims=None, flat_dim=-1):
+def from_numpy(array, mesh, dtype="bfloat16", layout="tile", buffer_type="DRAM", shard_dims=None, flat_dim=-1,
+               shards=0):
     """Distribute a host array over `mesh`: shard_dims=(row_dim, col_dim) splits tensor dims over mesh rows and
     columns (None in either place replicates along that axis); flat_dim splits one dim over every device in
-    row-major mesh order; neither replicates."""
+    row-major mesh order; neither replicates. shards > 0: each device's buffer is sharded over that many cores
+    (banks) instead of interleaved over all of them."""
     import numpy as np
 
     return _allocmon.from_numpy(np.ascontiguousarray(array, dtype=np.float32), mesh, dtype, layout, buffer_type,
-                                _dims(shard_dims), flat_dim)
+                                _dims(shard_dims), flat_dim, shards)
 
 
 def to_numpy(tensor, concat_dims=None, flat_dim=-1):

@@ -81,7 +81,7 @@ const char* program_name(BinaryOp op, bool scalar) {
 }
 
 template <typename Fn>
-MeshTensor elementwise(const MeshTensor& a, const char* program, int cbs, std::optional<BufferType> memory,
+MeshTensor elementwise(const MeshTensor& a, const char* program, int cbs, std::optional<MemoryConfig> memory,
                        Fn fn) {
   MeshTensor out = allocate_like(a, a.shard_shape, memory);
   ProgramRun run(*a.mesh, program, cb_bytes(a, cbs, 2), kAddKernelBytes);
@@ -96,7 +96,7 @@ MeshTensor elementwise(const MeshTensor& a, const char* program, int cbs, std::o
 
 }  // namespace
 
-MeshTensor binary(const MeshTensor& a, const MeshTensor& b, BinaryOp op, std::optional<BufferType> memory) {
+MeshTensor binary(const MeshTensor& a, const MeshTensor& b, BinaryOp op, std::optional<MemoryConfig> memory) {
   check_same_mesh(a, b);
   if (a.shard_shape != b.shard_shape)
     throw std::invalid_argument(std::string(program_name(op, false)) + ": shapes differ per device: " +
@@ -118,7 +118,7 @@ MeshTensor binary(const MeshTensor& a, const MeshTensor& b, BinaryOp op, std::op
   });
 }
 
-MeshTensor binary_scalar(const MeshTensor& a, float scalar, BinaryOp op, std::optional<BufferType> memory) {
+MeshTensor binary_scalar(const MeshTensor& a, float scalar, BinaryOp op, std::optional<MemoryConfig> memory) {
   if (!a.allocated()) throw std::runtime_error("op input is deallocated");
   return elementwise(a, program_name(op, true), 2, memory, [&](int d, float* z, size_t n) {
     const float* x = a.shards[d].data();
@@ -136,7 +136,7 @@ MeshTensor binary_scalar(const MeshTensor& a, float scalar, BinaryOp op, std::op
   });
 }
 
-MeshTensor relu(const MeshTensor& a, std::optional<BufferType> memory) {
+MeshTensor relu(const MeshTensor& a, std::optional<MemoryConfig> memory) {
   if (!a.allocated()) throw std::runtime_error("op input is deallocated");
   return elementwise(a, "eltwise_relu", 2, memory, [&](int d, float* z, size_t n) {
     const float* x = a.shards[d].data();
@@ -144,7 +144,7 @@ MeshTensor relu(const MeshTensor& a, std::optional<BufferType> memory) {
   });
 }
 
-MeshTensor sum(const MeshTensor& a, int dim, std::optional<BufferType> memory) {
+MeshTensor sum(const MeshTensor& a, int dim, std::optional<MemoryConfig> memory) {
   if (!a.allocated()) throw std::runtime_error("op input is deallocated");
   const int rank = static_cast<int>(a.shard_shape.size());
   if (dim < 0) dim += rank;
@@ -173,7 +173,7 @@ MeshTensor sum(const MeshTensor& a, int dim, std::optional<BufferType> memory) {
   return out;
 }
 
-MeshTensor matmul(const MeshTensor& a, const MeshTensor& b, std::optional<BufferType> memory) {
+MeshTensor matmul(const MeshTensor& a, const MeshTensor& b, std::optional<MemoryConfig> memory) {
   check_same_mesh(a, b);
   const auto& as = a.shard_shape;
   const auto& bs = b.shard_shape;

@@ -150,7 +150,7 @@ void MeshTensor::deallocate() {
 }
 
 MeshTensor allocate_like(const MeshTensor& like, const std::vector<int64_t>& shard_shape,
-                         std::optional<BufferType> memory) {
+                         std::optional<MemoryConfig> memory) {
   MeshTensor out;
   out.mesh = like.mesh;
   out.dtype = like.dtype;
@@ -162,8 +162,9 @@ MeshTensor allocate_like(const MeshTensor& like, const std::vector<int64_t>& sha
   if (like.distribution.row_dim >= 0) out.shape[like.distribution.row_dim] *= like.mesh->rows();
   if (like.distribution.col_dim >= 0) out.shape[like.distribution.col_dim] *= like.mesh->cols();
   if (like.distribution.flat_dim >= 0) out.shape[like.distribution.flat_dim] *= like.mesh->num_devices();
-  out.buffer = like.mesh->allocate(out.memory, shard_bytes(out.dtype, out.layout, shard_shape),
-                                   page_size(out.dtype, out.layout, shard_shape));
+  out.buffer =
+      like.mesh->allocate(out.memory.type, shard_bytes(out.dtype, out.layout, shard_shape),
+                          page_size(out.dtype, out.layout, shard_shape), std::nullopt, out.memory.shards);
   out.shards.resize(like.mesh->num_devices());
   parallel_for_devices(like.mesh->num_devices(),
                        [&](int d) { out.shards[d].resize(static_cast<size_t>(volume(shard_shape))); });
@@ -171,7 +172,7 @@ MeshTensor allocate_like(const MeshTensor& like, const std::vector<int64_t>& sha
 }
 
 MeshTensor distribute(const std::shared_ptr<MeshDevice>& mesh, const float* data,
-                      const std::vector<int64_t>& shape, DataType dtype, Layout layout, BufferType memory,
+                      const std::vector<int64_t>& shape, DataType dtype, Layout layout, MemoryConfig memory,
                       Distribution distribution) {
   if (shape.empty()) throw std::invalid_argument("a device tensor needs at least one dimension");
   MeshTensor t;
@@ -182,8 +183,8 @@ MeshTensor distribute(const std::shared_ptr<MeshDevice>& mesh, const float* data
   t.memory = memory;
   t.distribution = distribution;
   t.shard_shape = shard_shape_for(shape, distribution, mesh->rows(), mesh->cols());
-  t.buffer = mesh->allocate(memory, shard_bytes(dtype, layout, t.shard_shape),
-                            page_size(dtype, layout, t.shard_shape));
+  t.buffer = mesh->allocate(memory.type, shard_bytes(dtype, layout, t.shard_shape),
+                            page_size(dtype, layout, t.shard_shape), std::nullopt, memory.shards);
   t.shards.resize(mesh->num_devices());
   parallel_for_devices(mesh->num_devices(), [&](int index) {
     const int r = index / mesh->cols(), c = index % mesh->cols();
@@ -239,13 +240,14 @@ HostBuffer aggregate(const MeshTensor& t, Distribution composer, std::vector<int
   return out;
 }
 
-MeshTensor relocate(const MeshTensor& tensor, BufferType memory, Layout layout) {
+MeshTensor relocate(const MeshTensor& tensor, MemoryConfig memory, Layout layout) {
   if (!tensor.allocated()) throw std::runtime_error("tensor is deallocated");
   MeshTensor out = tensor;
   out.memory = memory;
   out.layout = layout;
-  out.buffer = tensor.mesh->allocate(memory, shard_bytes(tensor.dtype, layout, tensor.shard_shape),
-                                     page_size(tensor.dtype, layout, tensor.shard_shape));
+  out.buffer =
+      tensor.mesh->allocate(memory.type, shard_bytes(tensor.dtype, layout, tensor.shard_shape),
+                            page_size(tensor.dtype, layout, tensor.shard_shape), std::nullopt, memory.shards);
   return out;  // the shards are copied with the struct
 }
 

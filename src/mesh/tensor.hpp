@@ -41,13 +41,23 @@ void round_to_bfloat16(float* data, size_t count);
 // Rounds host values to what the device type can hold (bfloat16, bfloat8_b blocks, uint32), in place.
 void round_to_dtype(DataType dtype, float* data, size_t count);
 
+// Where a tensor's buffer lives: interleaved over every bank of a memory type, or sharded over `shards` cores
+// (banks) of it.
+struct MemoryConfig {
+  BufferType type = BufferType::DRAM;
+  uint32_t shards = 0;  // 0: interleaved
+  MemoryConfig(BufferType buffer_type = BufferType::DRAM,
+               uint32_t shard_count = 0)  // NOLINT: implicit on purpose
+      : type(buffer_type), shards(shard_count) {}
+};
+
 struct MeshTensor {
   std::shared_ptr<MeshDevice> mesh;
   std::vector<int64_t> shape;        // global
   std::vector<int64_t> shard_shape;  // per device
   DataType dtype = DataType::BFloat16;
   Layout layout = Layout::Tile;
-  BufferType memory = BufferType::DRAM;
+  MemoryConfig memory;
   Distribution distribution;
   std::vector<HostBuffer> shards;  // device contents, mesh row-major order
   std::shared_ptr<MeshBuffer> buffer;
@@ -60,13 +70,13 @@ struct MeshTensor {
 // Splits host data (row-major, `shape`) over the mesh and allocates its buffer. Each sharded dim must divide
 // evenly.
 MeshTensor distribute(const std::shared_ptr<MeshDevice>& mesh, const float* data,
-                      const std::vector<int64_t>& shape, DataType dtype, Layout layout, BufferType memory,
+                      const std::vector<int64_t>& shape, DataType dtype, Layout layout, MemoryConfig memory,
                       Distribution distribution);
 // A tensor of the given shard shape allocated like an op output (contents unset), in `memory` if given.
 MeshTensor allocate_like(const MeshTensor& like, const std::vector<int64_t>& shard_shape,
-                         std::optional<BufferType> memory = std::nullopt);
+                         std::optional<MemoryConfig> memory = std::nullopt);
 // The same contents in a new buffer of another memory type and/or layout (the original stays allocated).
-MeshTensor relocate(const MeshTensor& tensor, BufferType memory, Layout layout);
+MeshTensor relocate(const MeshTensor& tensor, MemoryConfig memory, Layout layout);
 // Concatenates shards back along the given dims (composer); -1 takes the first device's shard along that
 // axis.
 HostBuffer aggregate(const MeshTensor& tensor, Distribution composer, std::vector<int64_t>* out_shape);

@@ -9,6 +9,7 @@ import sys
 import tempfile
 
 import pytest
+import torch
 
 import allocmon
 from allocmon.server import Server, find_binary
@@ -155,3 +156,32 @@ def test_sqlite_files_that_are_not_recordings_are_refused_clearly(tmp_path):
     assert code == 1 and "has no allocations recorded" in err
     code, _, err = replay_cli(tmp_path / "missing.sqlite")
     assert code == 1 and "cannot read" in err
+
+
+def test_sharded_ttnn_run_records_its_layouts_and_replays_exactly(tmp_path):
+    from allocmon import ttnn
+
+    db = tmp_path / "sharded.sqlite"
+    sock = os.path.join(tempfile.gettempdir(), f"allocmon-replay3-{os.getpid()}.sock")
+    with Server(sock, extra_args=["--record", str(db)]):
+        allocmon.configure(True, sock)
+        mesh = ttnn.open_mesh_device(ttnn.MeshShape(1, 2))
+        config = ttnn.create_sharded_memory_config((1, 1, 1024, 256), ttnn.CoreGrid(y=2, x=4), ttnn.ShardStrategy.HEIGHT)
+        t = ttnn.from_torch(torch.ones(1, 1, 1024, 256), dtype=ttnn.bfloat16, layout=ttnn.TILE_LAYOUT,
+                            device=mesh, memory_config=config)
+        ttnn.deallocate(ttnn.add(t, t))
+        ttnn.deallocate(t)
+        ttnn.close_mesh_device(mesh)
+        assert allocmon.flush() == allocmon.FLUSH_OK
+    rows = sqlite3.connect(db).execute("SELECT page_size, layout, shard_count FROM events WHERE kind='alloc' AND "
+                                       "type='L1' AND device=0 ORDER BY seq").fetchall()
+    assert rows == [(2048, "interleaved", None), (2048, "sharded", 8), (2048, "sharded", 8)]  # system buffer first
+    result = allocmon.replay(db)
+    assert result.fits
+    assert result.summary["recorded_addresses"]["matched"] == result.summary["recorded_addresses"]["checked"] == 4
+    sharded = [r for r in result.lines if r.get("shards") == 8]
+    assert [r["banks"] for r in sharded] == [8, 8] and sharded[0]["bytes_per_bank"] == 65536
+    # The same run on a 2x2 grid: 8 shards cannot go on 4 cores.
+    small = allocmon.replay(db, grid=(2, 2))
+    assert not small.fits
+    assert small.first_oom["message"] == "a L1 buffer sharded over 8 cores, but there are only 4 L1 banks"

@@ -153,13 +153,44 @@ def test_program_cache_cb_kernel_and_return_to_baseline(server):
 def test_unsupported_calls_fail_clearly(mesh):
     with pytest.raises(NotImplementedError, match="ttnn.conv2d is not part of the subset"):
         ttnn.conv2d
-    with pytest.raises(NotImplementedError, match="only interleaved"):
+    with pytest.raises(NotImplementedError, match="a sharded memory config needs a shard_spec"):
         ttnn.MemoryConfig(ttnn.TensorMemoryLayout.HEIGHT_SHARDED, ttnn.BufferType.L1)
     with pytest.raises(RuntimeError, match="inputs must be device tensors"):
         ttnn.add(ttnn.from_torch(torch.ones(32, 32)), 1.0)
     with pytest.raises(ttnn.OutOfMemoryError, match="Out of Memory"):
         ttnn.from_torch(torch.zeros(1, 4096, 8192), dtype=ttnn.float32, layout=ttnn.TILE_LAYOUT, device=mesh,
                         memory_config=ttnn.L1_MEMORY_CONFIG)
+
+
+def test_l1_sharded_tensors_take_their_cores_only(mesh, server):
+    base = held(server, "L1")
+    config = ttnn.create_sharded_memory_config((1, 1, 1024, 256), ttnn.CoreGrid(y=2, x=4), ttnn.ShardStrategy.HEIGHT)
+    assert config.is_sharded() and config.shard_spec.shape == (128, 256) and config.shard_spec.num_cores() == 8
+    host = torch.randn(1, 1, 1024, 256)
+    t = ttnn.from_torch(host, dtype=ttnn.bfloat16, layout=ttnn.TILE_LAYOUT, device=mesh, memory_config=config)
+    assert t.memory_config() == config
+    # 256 tiles over 8 cores: 32 tiles (64 KiB) per core, top-down under the 2 KiB system buffer.
+    assert t.buffer_address() == 1499136 - 2048 - 65536
+    assert {d: b - base[d] for d, b in held(server, "L1").items()} == {d: 1024 * 256 * 2 for d in range(8)}
+    out = ttnn.add(t, t)  # outputs follow the input's sharded config
+    assert out.memory_config() == config and out.buffer_address() == t.buffer_address() - 65536
+    spec = ttnn.ShardSpec(ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(7, 7))}), (32, 256),
+                          ttnn.ShardOrientation.ROW_MAJOR)
+    wide = ttnn.MemoryConfig(ttnn.TensorMemoryLayout.HEIGHT_SHARDED, ttnn.BufferType.L1, spec)
+    moved = ttnn.to_memory_config(out, wide)  # 64 cores: 4 tiles each
+    assert moved.buffer_address() == out.buffer_address() - 4 * TILE_BF16
+    back = ttnn.to_torch(ttnn.to_memory_config(moved, ttnn.DRAM_MEMORY_CONFIG),
+                         mesh_composer=ttnn.ConcatMeshToTensor(mesh, dim=0))
+    assert torch.equal(back[:1], (host.to(torch.bfloat16) * 2))
+    too_many = ttnn.ShardSpec(ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(8, 7))}),
+                              (32, 256))
+    with pytest.raises(ValueError, match="sharded over 72 cores, but there are only 64 L1 banks"):
+        ttnn.from_torch(host, dtype=ttnn.bfloat16, layout=ttnn.TILE_LAYOUT, device=mesh,
+                        memory_config=ttnn.MemoryConfig(ttnn.TensorMemoryLayout.HEIGHT_SHARDED, ttnn.BufferType.L1,
+                                                        too_many))
+    for tensor in (t, out, moved):
+        ttnn.deallocate(tensor)
+    assert held(server, "L1") == base
 
 
 def test_seed_scenario_as_plain_ttnn_script_under_emulate(repo_root, server):

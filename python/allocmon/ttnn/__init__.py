@@ -5,6 +5,7 @@ create is reported to allocmon like a real runtime would. The supported subset i
 else raises a clear NotImplementedError instead of doing something different from ttnn.
 """
 
+import builtins as _builtins
 import enum as _enum
 
 import numpy as _np
@@ -60,23 +61,154 @@ class TensorMemoryLayout(_enum.Enum):
     BLOCK_SHARDED = "block_sharded"
 
 
-class MemoryConfig:
-    def __init__(self, memory_layout=TensorMemoryLayout.INTERLEAVED, buffer_type=BufferType.DRAM, shard_spec=None):
-        if memory_layout != TensorMemoryLayout.INTERLEAVED or shard_spec is not None:
-            raise NotImplementedError(
-                "allocmon.ttnn: only interleaved memory configs are emulated (sharded L1 layouts are not yet)")
-        self.memory_layout = memory_layout
-        self.buffer_type = buffer_type
+class ShardStrategy(_enum.Enum):
+    HEIGHT = "height"
+    WIDTH = "width"
+    BLOCK = "block"
+
+
+class ShardOrientation(_enum.Enum):
+    ROW_MAJOR = "row_major"
+    COL_MAJOR = "col_major"
+
+
+class CoreCoord:
+    def __init__(self, x, y):
+        self.x, self.y = int(x), int(y)
 
     def __eq__(self, other):
-        return isinstance(other, MemoryConfig) and (self.memory_layout, self.buffer_type) == (
-            other.memory_layout, other.buffer_type)
+        return isinstance(other, CoreCoord) and (self.x, self.y) == (other.x, other.y)
 
     def __hash__(self):
-        return hash((self.memory_layout, self.buffer_type))
+        return hash((self.x, self.y))
 
     def __repr__(self):
-        return f"MemoryConfig(memory_layout={self.memory_layout}, buffer_type={self.buffer_type})"
+        return f"CoreCoord(x={self.x}, y={self.y})"
+
+
+class CoreRange:
+    """An inclusive rectangle of worker cores."""
+
+    def __init__(self, start, end):
+        if end.x < start.x or end.y < start.y:
+            raise ValueError(f"CoreRange: end {end} is before start {start}")
+        self.start, self.end = start, end
+
+    def num_cores(self):
+        return (self.end.x - self.start.x + 1) * (self.end.y - self.start.y + 1)
+
+    def __eq__(self, other):
+        return isinstance(other, CoreRange) and (self.start, self.end) == (other.start, other.end)
+
+    def __hash__(self):
+        return hash((self.start, self.end))
+
+    def __repr__(self):
+        return f"CoreRange({self.start}, {self.end})"
+
+
+class CoreRangeSet:
+    def __init__(self, ranges):
+        self.ranges = list(ranges) if not isinstance(ranges, CoreRange) else [ranges]
+
+    def num_cores(self):
+        return _builtins.sum(r.num_cores() for r in self.ranges)
+
+    def __eq__(self, other):
+        return isinstance(other, CoreRangeSet) and set(self.ranges) == set(other.ranges)
+
+    def __repr__(self):
+        return f"CoreRangeSet({self.ranges})"
+
+
+class CoreGrid:
+    def __init__(self, y, x):
+        self.y, self.x = int(y), int(x)
+
+    @property
+    def num_cores(self):
+        return self.x * self.y
+
+    def __repr__(self):
+        return f"CoreGrid(y={self.y}, x={self.x})"
+
+
+class ShardSpec:
+    def __init__(self, grid, shard_shape, shard_orientation=ShardOrientation.ROW_MAJOR, *args, **ignored):
+        self.grid = grid if isinstance(grid, CoreRangeSet) else CoreRangeSet(grid)
+        self.shape = tuple(int(d) for d in shard_shape)
+        self.orientation = shard_orientation
+
+    def num_cores(self):
+        return self.grid.num_cores()
+
+    def __eq__(self, other):
+        return isinstance(other, ShardSpec) and (self.grid, self.shape, self.orientation) == (
+            other.grid, other.shape, other.orientation)
+
+    def __repr__(self):
+        return f"ShardSpec(grid={self.grid}, shape={self.shape}, orientation={self.orientation})"
+
+
+class MemoryConfig:
+    """Interleaved over every bank of a buffer type, or sharded over the cores of a shard spec (each device's
+    buffer is split over those cores' L1 banks, which is what allocation and replay see)."""
+
+    def __init__(self, memory_layout=TensorMemoryLayout.INTERLEAVED, buffer_type=BufferType.DRAM, shard_spec=None):
+        if memory_layout != TensorMemoryLayout.INTERLEAVED and shard_spec is None:
+            raise NotImplementedError("allocmon.ttnn: a sharded memory config needs a shard_spec in the emulated "
+                                      "subset (or use ttnn.create_sharded_memory_config)")
+        self.memory_layout = memory_layout
+        self.buffer_type = buffer_type
+        self.shard_spec = shard_spec if memory_layout != TensorMemoryLayout.INTERLEAVED else None
+
+    def is_sharded(self):
+        return self.shard_spec is not None
+
+    @property
+    def _shards(self):
+        return self.shard_spec.num_cores() if self.shard_spec is not None else 0
+
+    def __eq__(self, other):
+        return isinstance(other, MemoryConfig) and (self.memory_layout, self.buffer_type, self.shard_spec) == (
+            other.memory_layout, other.buffer_type, other.shard_spec)
+
+    def __hash__(self):
+        return hash((self.memory_layout, self.buffer_type, self._shards))
+
+    def __repr__(self):
+        spec = f", shard_spec={self.shard_spec}" if self.shard_spec is not None else ""
+        return f"MemoryConfig(memory_layout={self.memory_layout}, buffer_type={self.buffer_type}{spec})"
+
+
+def create_sharded_memory_config(shape, core_grid, strategy, orientation=None,
+                                 use_height_and_width_as_shard_shape=False, **ignored):
+    """An L1 sharded config over `core_grid` (a CoreGrid or CoreRangeSet), as ttnn builds it."""
+    if isinstance(core_grid, CoreGrid):
+        grid_x, grid_y = core_grid.x, core_grid.y
+        cores = CoreRangeSet([CoreRange(CoreCoord(0, 0), CoreCoord(grid_x - 1, grid_y - 1))])
+    else:
+        cores = core_grid if isinstance(core_grid, CoreRangeSet) else CoreRangeSet(core_grid)
+        grid_x = grid_y = None
+    dims = [int(d) for d in shape]
+    height = 1
+    for d in dims[:-1]:
+        height *= d
+    width = dims[-1]
+    n = cores.num_cores()
+    if use_height_and_width_as_shard_shape:
+        shard_shape = (dims[-2], dims[-1])
+    elif strategy == ShardStrategy.HEIGHT:
+        shard_shape = (-(-height // n), width)
+    elif strategy == ShardStrategy.WIDTH:
+        shard_shape = (height, -(-width // n))
+    else:
+        if grid_x is None:
+            raise NotImplementedError("allocmon.ttnn: block sharding needs a CoreGrid in the emulated subset")
+        shard_shape = (-(-height // grid_y), -(-width // grid_x))
+    layout = {ShardStrategy.HEIGHT: TensorMemoryLayout.HEIGHT_SHARDED, ShardStrategy.WIDTH:
+              TensorMemoryLayout.WIDTH_SHARDED, ShardStrategy.BLOCK: TensorMemoryLayout.BLOCK_SHARDED}[strategy]
+    return MemoryConfig(layout, BufferType.L1, ShardSpec(cores, shard_shape, orientation or ShardOrientation.ROW_MAJOR))
 
 
 DRAM_MEMORY_CONFIG = MemoryConfig(TensorMemoryLayout.INTERLEAVED, BufferType.DRAM)
@@ -239,6 +371,7 @@ class Tensor:
         self._mapper = mapper  # how a device tensor was distributed: the default composer inverts it
         self._mesh = None
         self._squeeze = None  # a dim reduced without keepdim: dropped when the tensor comes back to the host
+        self._memory_config = None  # device tensors: the config it was placed with (sharding included)
         self._shape = Shape(shape if shape is not None else (host.shape if host is not None else device_tensor.shape))
 
     @property
@@ -269,6 +402,8 @@ class Tensor:
     def memory_config(self):
         if self._device is None:
             raise RuntimeError("a host tensor has no memory config; move it to a device with ttnn.to_device")
+        if self._memory_config is not None and self._memory_config._shards == self._device.shards:
+            return self._memory_config
         return MemoryConfig(TensorMemoryLayout.INTERLEAVED, BufferType(self._device.buffer_type))
 
     def device(self):
@@ -337,9 +472,10 @@ def to_device(tensor, device, memory_config=None, *, mesh_mapper=None):
     mapper = mesh_mapper or _replicate(device)
     config = memory_config or DRAM_MEMORY_CONFIG
     native = _allocmon.from_numpy(tensor._host, device._native, tensor.dtype.value, tensor.layout.value,
-                                  config.buffer_type.value, mapper._shard_dims, mapper._flat_dim)
+                                  config.buffer_type.value, mapper._shard_dims, mapper._flat_dim, config._shards)
     out = Tensor(device_tensor=native, dtype=tensor.dtype, layout=tensor.layout, mapper=mapper)
     out._mesh = device
+    out._memory_config = config
     return out
 
 
@@ -385,7 +521,7 @@ def to_layout(tensor, layout, **ignored):
         return tensor
     if tensor._device is None:
         return Tensor(host=tensor._host, dtype=tensor.dtype, layout=layout)
-    native = _allocmon.relocate(tensor._device, tensor._device.buffer_type, layout.value)
+    native = _allocmon.relocate(tensor._device, tensor._device.buffer_type, layout.value, tensor._device.shards)
     return _like(tensor, native, layout=layout)
 
 
@@ -394,8 +530,9 @@ def to_memory_config(tensor, memory_config, **ignored):
         raise RuntimeError("to_memory_config needs a device tensor")
     if tensor.memory_config() == memory_config:
         return tensor
-    native = _allocmon.relocate(tensor._device, memory_config.buffer_type.value, tensor.layout.value)
-    return _like(tensor, native)
+    native = _allocmon.relocate(tensor._device, memory_config.buffer_type.value, tensor.layout.value,
+                                memory_config._shards)
+    return _like(tensor, native, memory_config=memory_config)
 
 
 def deallocate(tensor, force=True):
@@ -405,10 +542,12 @@ def deallocate(tensor, force=True):
         tensor._host = None
 
 
-def _like(source, native, layout=None, shape=None):
+def _like(source, native, layout=None, shape=None, memory_config=None):
+    """A device tensor made from `source` (an op output: in `memory_config`, else in the source's)."""
     out = Tensor(device_tensor=native, dtype=source.dtype, layout=layout or source.layout, mapper=source._mapper,
                  shape=shape)
     out._mesh = source._mesh
+    out._memory_config = memory_config or source._memory_config
     return out
 
 
@@ -442,19 +581,22 @@ def _device_input(tensor, op):
     return tensor._device
 
 
-def _buffer(memory_config):
-    return memory_config.buffer_type.value if memory_config is not None else None
+def _memory(memory_config):
+    """An op's output placement for the native op: (buffer type or None for the input's, shard count)."""
+    if memory_config is None:
+        return dict(buffer_type=None, shards=0)
+    return dict(buffer_type=memory_config.buffer_type.value, shards=memory_config._shards)
 
 
 def _binary(op, a, b, memory_config):
     native_a = _device_input(a, op)
     if isinstance(b, Tensor):
-        native = _allocmon.binary(native_a, _device_input(b, op), op, _buffer(memory_config))
+        native = _allocmon.binary(native_a, _device_input(b, op), op, **_memory(memory_config))
     elif isinstance(b, (int, float)):
-        native = _allocmon.binary(native_a, float(b), op, _buffer(memory_config))
+        native = _allocmon.binary(native_a, float(b), op, **_memory(memory_config))
     else:
         raise TypeError(f"ttnn.{op}: the second input must be a tensor or a scalar, not {type(b).__name__}")
-    return _like(a, native, shape=a.shape)
+    return _like(a, native, shape=a.shape, memory_config=memory_config)
 
 
 def add(input_tensor_a, input_tensor_b, *, memory_config=None, dtype=None, **ignored):
@@ -474,15 +616,15 @@ mul = multiply
 
 
 def relu(input_tensor, *, memory_config=None, **ignored):
-    return _like(input_tensor, _allocmon.relu(_device_input(input_tensor, "relu"), _buffer(memory_config)),
-                 shape=input_tensor.shape)
+    return _like(input_tensor, _allocmon.relu(_device_input(input_tensor, "relu"), **_memory(memory_config)),
+                 shape=input_tensor.shape, memory_config=memory_config)
 
 
 def matmul(input_tensor_a, input_tensor_b, *, memory_config=None, dtype=None, **ignored):
     native = _allocmon.matmul(_device_input(input_tensor_a, "matmul"), _device_input(input_tensor_b, "matmul"),
-                              _buffer(memory_config))
+                              **_memory(memory_config))
     shape = list(input_tensor_a.shape[:-1]) + [input_tensor_b.shape[-1]]
-    return _like(input_tensor_a, native, shape=shape)
+    return _like(input_tensor_a, native, shape=shape, memory_config=memory_config)
 
 
 def sum(input_tensor, dim=None, keepdim=True, *, memory_config=None, **ignored):  # noqa: A001 (ttnn's name)
@@ -490,10 +632,10 @@ def sum(input_tensor, dim=None, keepdim=True, *, memory_config=None, **ignored):
         raise NotImplementedError("allocmon.ttnn: ttnn.sum needs a dim in the emulated subset")
     rank = len(input_tensor.shape)
     dim = dim + rank if dim < 0 else dim
-    native = _allocmon.sum(_device_input(input_tensor, "sum"), dim, _buffer(memory_config))
+    native = _allocmon.sum(_device_input(input_tensor, "sum"), dim, **_memory(memory_config))
     shape = list(input_tensor.shape)
     shape[dim] = 1
-    out = _like(input_tensor, native, shape=shape)
+    out = _like(input_tensor, native, shape=shape, memory_config=memory_config)
     if not keepdim:
         out._squeeze = dim
         out._shape = Shape(shape[:dim] + shape[dim + 1:])
