@@ -166,3 +166,19 @@ TEST(Mesh, ProgramWhoseCircularBuffersReachAnL1BufferIsRefused) {
   mesh->begin_program("matmul", 100000, 24576);  // ends at 203712: fits
   mesh->end_program(100000);
 }
+
+// A mesh that nobody closed goes away with its last user (its system buffers used to keep it alive forever).
+TEST(Mesh, AMeshNobodyClosedIsFreedWithItsLastUser) {
+  std::weak_ptr<MeshDevice> watch;
+  std::shared_ptr<MeshBuffer> survivor;
+  {
+    MeshOptions options;
+    options.rows = 1;
+    options.cols = 2;
+    auto mesh = MeshDevice::open(options);
+    watch = mesh;
+    survivor = mesh->allocate(BufferType::DRAM, 4096, 2048);
+  }
+  EXPECT_TRUE(watch.expired());
+  EXPECT_FALSE(survivor->allocated());  // closing freed it; its own destructor then has nothing to do
+}

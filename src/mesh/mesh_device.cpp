@@ -52,7 +52,8 @@ MeshBuffer::~MeshBuffer() {
 }
 
 void MeshBuffer::deallocate() {
-  if (allocated_) mesh_->release(*this);
+  if (!allocated_) return;
+  if (auto mesh = mesh_.lock()) mesh->release(*this);
 }
 
 // ---- MeshDevice ----
@@ -208,9 +209,12 @@ void MeshDevice::clear_program_cache() {
 void MeshDevice::close() {
   if (!open_) return;
   clear_program_cache();
+  // System buffers go through the normal free path, explicitly: when the last reference to the mesh is gone,
+  // their own destructors can no longer reach it.
   std::vector<std::shared_ptr<MeshBuffer>> system;
   system.swap(system_buffers_);
-  system.clear();  // system buffers go through the normal free path
+  for (auto& buffer : system) release(*buffer);
+  system.clear();
   {
     std::lock_guard lock(mutex_);
     // Buffers still held by tensors: freed now and reported, so nothing is left behind on any device.

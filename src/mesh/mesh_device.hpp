@@ -49,7 +49,9 @@ class MeshBuffer {
 
  private:
   friend class MeshDevice;
-  std::shared_ptr<MeshDevice> mesh_;
+  // Weak: the mesh owns its system buffers, so a strong reference back would keep a mesh nobody closed alive
+  // forever. Tensors hold the mesh themselves.
+  std::weak_ptr<MeshDevice> mesh_;
   uint64_t id_;
   BufferType type_;
   uint64_t size_;
