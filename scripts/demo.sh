@@ -13,6 +13,7 @@ export ALLOCMON_BIN_DIR=$build
 export TT_ALLOC_SERVER_SOCKET=${TT_ALLOC_SERVER_SOCKET:-/tmp/allocmon-demo-$$.sock}
 export TT_ALLOC_TRACKING_ENABLED=1
 log=$(mktemp /tmp/allocmon-demo-server-XXXX.log)
+recording=$(mktemp -u /tmp/allocmon-demo-XXXX.sqlite)
 
 if [ "${1:-}" = "--live" ]; then
   session=allocmon-demo
@@ -28,7 +29,7 @@ mkfifo "$fifo"
 # A plain ttnn script cannot ask for a statistics block mid-run, so the server prints one every second there.
 interval=0
 [ "${1:-}" = "--ttnn" ] && interval=1
-"$build/allocation_server" --stats-interval "$interval" >"$fifo" &
+"$build/allocation_server" --stats-interval "$interval" --record "$recording" >"$fifo" &
 server_pid=$!
 exec 3<"$fifo"
 rm -f "$fifo"
@@ -61,4 +62,7 @@ awk '/📊 Current Statistics/{block=""; inside=1}
      END{printf "%s", keep}' "$log"
 grep -m 8 "(104857600 bytes)" "$log" || true
 echo "... ($(grep -c 'Freed buffer' "$log") frees in all)"
+echo
+echo "== What if? The recorded run ($recording) replayed on a Blackhole device (allocmon-replay, docs/replay.md):"
+"$build/allocmon-replay" "$recording" --compare blackhole | sed -n '/^A: Summary/,$p' || true
 exit $status
