@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh >/dev/null
-build=$(pwd)/${ALLOCMON_BUILD_DIR:-build}
+build=$(realpath -m "${ALLOCMON_BUILD_DIR:-build}")
 export PYTHONPATH=$build/python${PYTHONPATH:+:$PYTHONPATH}
 export ALLOCMON_BIN_DIR=$build
 export TT_ALLOC_SERVER_SOCKET=${TT_ALLOC_SERVER_SOCKET:-/tmp/allocmon-demo-$$.sock}
