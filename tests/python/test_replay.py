@@ -185,3 +185,16 @@ def test_sharded_ttnn_run_records_its_layouts_and_replays_exactly(tmp_path):
     small = allocmon.replay(db, grid=(2, 2))
     assert not small.fits
     assert small.first_oom["message"] == "a L1 buffer sharded over 8 cores, but there are only 4 L1 banks"
+
+
+def test_readme_compare_example_reports_the_first_oom_and_the_buffers_live_then(repo_root_module):
+    code, out, _ = replay_cli(os.path.join(repo_root_module, "examples", "replay", "conv_l1.trace"),
+                              "--compare", "wormhole_b0:4x4")
+    assert code == 3  # fits on A, not on B
+    a, b = out.split("\nA: ")[1].split("\nB: ")
+    assert "grid 8x8" in a and "result: fits" in a
+    assert "grid 4x4" in b and "result: DOES NOT FIT (1 allocation(s) out of memory, 0 CB clash(es)); first at line 14: " \
+        "Out of Memory: Not enough space to allocate 33554432 B L1 buffer across 16 banks" in b
+    assert "live at the first failure (5 buffers): act0 (DRAM, 1048576 B, line 4) halo (L1, 65536 B, line 10) " \
+        "next (DRAM, 4096 B, line 5) partial (L1, 8388608 B, line 9) weights (L1, 65536 B, line 6)" in b
+    assert "L14    alloc big L1 33554432            @768000                  OUT OF MEMORY" in out
