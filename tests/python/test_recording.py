@@ -66,7 +66,8 @@ def test_recording_keeps_page_size_layout_and_grid_for_replay(tmp_path):
     conn = sqlite3.connect(db)
     assert conn.execute("SELECT buffer_id, page_size, layout, shard_count, direction FROM events "
                         "WHERE kind='alloc' ORDER BY seq").fetchall() == [
-        (1, 2048, "interleaved", None, None), (2, 1024, "sharded", 4, "bottom_up"), (3, None, "interleaved", None, None)]
+        (1, 2048, "interleaved", None, None), (2, 1024, "sharded", 4, "bottom_up"),
+        (3, None, "interleaved", None, None)]
     assert conn.execute("SELECT architecture, grid_x, grid_y FROM devices").fetchall() == [("blackhole", 13, 10)]
 
 

@@ -116,7 +116,8 @@ def test_several_processes_need_a_choice_and_old_recordings_replay_with_a_note(t
         allocmon.report_alloc(0, "DRAM", 1048576, 32, 1, page_size=2048)
         assert allocmon.flush() == allocmon.FLUSH_OK
         env = dict(os.environ, TT_ALLOC_TRACKING_ENABLED="1", TT_ALLOC_SERVER_SOCKET=sock)
-        other = subprocess.run([find_binary("allocmon_test_client")], input="register 0\nalloc 0 DRAM 4096 64 7\nflush\n",
+        other = subprocess.run([find_binary("allocmon_test_client")],
+                               input="register 0\nalloc 0 DRAM 4096 64 7\nflush\n",
                                capture_output=True, text=True, env=env, timeout=60)
         assert other.stdout.splitlines()[-1] == "ok 0"
         allocmon.report_free(0, 1)
@@ -166,7 +167,8 @@ def test_sharded_ttnn_run_records_its_layouts_and_replays_exactly(tmp_path):
     with Server(sock, extra_args=["--record", str(db)]):
         allocmon.configure(True, sock)
         mesh = ttnn.open_mesh_device(ttnn.MeshShape(1, 2))
-        config = ttnn.create_sharded_memory_config((1, 1, 1024, 256), ttnn.CoreGrid(y=2, x=4), ttnn.ShardStrategy.HEIGHT)
+        config = ttnn.create_sharded_memory_config((1, 1, 1024, 256), ttnn.CoreGrid(y=2, x=4),
+                                                   ttnn.ShardStrategy.HEIGHT)
         t = ttnn.from_torch(torch.ones(1, 1, 1024, 256), dtype=ttnn.bfloat16, layout=ttnn.TILE_LAYOUT,
                             device=mesh, memory_config=config)
         ttnn.deallocate(ttnn.add(t, t))
@@ -193,7 +195,8 @@ def test_readme_compare_example_reports_the_first_oom_and_the_buffers_live_then(
     assert code == 3  # fits on A, not on B
     a, b = out.split("\nA: ")[1].split("\nB: ")
     assert "grid 8x8" in a and "result: fits" in a
-    assert "grid 4x4" in b and "result: DOES NOT FIT (1 allocation(s) out of memory, 0 CB clash(es)); first at line 14: " \
+    assert "grid 4x4" in b
+    assert "result: DOES NOT FIT (1 allocation(s) out of memory, 0 CB clash(es)); first at line 14: " \
         "Out of Memory: Not enough space to allocate 33554432 B L1 buffer across 16 banks" in b
     assert "live at the first failure (5 buffers): act0 (DRAM, 1048576 B, line 4) halo (L1, 65536 B, line 10) " \
         "next (DRAM, 4096 B, line 5) partial (L1, 8388608 B, line 9) weights (L1, 65536 B, line 6)" in b

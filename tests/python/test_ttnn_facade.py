@@ -206,3 +206,21 @@ def test_seed_scenario_as_plain_ttnn_script_under_emulate(repo_root, server):
         assert f"Allocated 8388608 bytes of DRAM on device {device} " in log
         assert f"on device {device} (8388608 bytes)" in log
     assert "Active allocations: 0" in log
+
+
+def test_what_if_the_script_ran_on_another_mesh_and_architecture(repo_root, server):
+    """The seed's ttnn script, unchanged, on a 2x2 Blackhole mesh instead of its 2x4 Wormhole one: each device
+    holds twice the shard, and the script's own 2x4 mappers mean the whole mesh."""
+    env = dict(os.environ, TT_ALLOC_TRACKING_ENABLED="1", TT_ALLOC_SERVER_SOCKET=server.socket)
+    script = os.path.join(repo_root, "examples", "ttnn", "test_mesh_allocation.py")
+    result = subprocess.run([sys.executable, "-m", "allocmon.emulate", "--mesh-shape", "2x2", "--arch", "blackhole",
+                             script, "--mib-per-device", "8"], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "opening a 2x2 mesh where the script asks for 2x4 (ALLOCMON_MESH_SHAPE)" in result.stderr
+    assert "MeshDevice(2x2 grid, 4 devices)" in result.stdout and result.stdout.count("matches torch: True") == 2
+    server.stop()
+    log = server.log_path.read_text()
+    for device in range(4):
+        assert f"Allocated 16777216 bytes of DRAM on device {device} " in log
+    assert "on device 4" not in log and "blackhole" in log
+    assert "Active allocations: 0" in log

@@ -306,11 +306,34 @@ def _open(rows, cols, physical_ids=(), l1_small_size=0, trace_region_size=0, arc
                                           int(trace_region_size)))
 
 
+def _mesh_shape_override():
+    """ALLOCMON_MESH_SHAPE=RxC (python3 -m allocmon.emulate --mesh-shape): what if this script ran on another mesh?"""
+    import os
+
+    text = os.environ.get("ALLOCMON_MESH_SHAPE")
+    if not text:
+        return None
+    try:
+        rows, cols = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise ValueError(f"ALLOCMON_MESH_SHAPE wants ROWSxCOLS (e.g. 1x8), got {text!r}") from None
+    return MeshShape(rows, cols)
+
+
 def open_mesh_device(mesh_shape=None, *, l1_small_size=0, trace_region_size=0, physical_device_ids=(), **ignored):
     """Open a mesh (default 2x4). Options that only matter on hardware (dispatch core config, ...) are accepted."""
     shape = mesh_shape if mesh_shape is not None else MeshShape(2, 4)
     if not isinstance(shape, MeshShape):
         shape = MeshShape(shape)
+    override = _mesh_shape_override()
+    if override is not None and tuple(override) != tuple(shape):
+        import sys
+
+        print(f"allocmon.emulate: opening a {override.rows}x{override.cols} mesh where the script asks for "
+              f"{shape.rows}x{shape.cols} (ALLOCMON_MESH_SHAPE)", file=sys.stderr)
+        device = _open(override.rows, override.cols, (), l1_small_size, trace_region_size)
+        device._requested_shape = (shape.rows, shape.cols)  # the script's own mappers name this shape
+        return device
     return _open(shape.rows, shape.cols, physical_device_ids, l1_small_size, trace_region_size)
 
 
