@@ -27,8 +27,10 @@ read -r reply <&"${C[0]}"
 snapshot=$("$work/prefix/bin/allocation_monitor_client" --json --socket "$sock")
 echo >&"${C[1]}"; wait "$C_PID" || true
 grep -q '"id":6' <<<"$snapshot" && grep -q '"allocated":12345' <<<"$snapshot" \
-  || { echo "FAIL: the installed server did not show the consumer's 12345 bytes on device 6"; exit 1; }
-PYTHONPATH=$work/prefix/lib/python3/dist-packages /usr/bin/python3 -c "import allocmon, allocmon.ttnn" \
+  && grep -q '"allocated":65536' <<<"$snapshot" \
+  || { echo "FAIL: the installed server did not show the consumer's 12345 + 65536 bytes on device 6"; exit 1; }
+PYTHONPATH=$work/prefix/lib/python3/dist-packages /usr/bin/python3 -c "import allocmon, allocmon.ttnn
+assert allocmon.replay(['alloc a L1 65536 2048 shards=8']).lines[0]['banks'] == 8" \
   || { echo "FAIL: installed Python package does not import"; exit 1; }
 "$work/consumer_pc" </dev/null >/dev/null
 echo "PASS: installed package builds C and C++ consumers (CMake and pkg-config); they report to the installed server"
