@@ -1,5 +1,5 @@
-// libFuzzer target: allocmon-replay's trace parser and replayer on arbitrary text (traces are written by hand:
-// any input must end in results or a TraceError naming the line, never a crash).
+// libFuzzer target: allocmon-replay's trace parser and replayer on arbitrary text (traces are written by
+// hand: any input must end in results or a TraceError naming the line, never a crash).
 #include <string>
 
 #include "replay/replayer.hpp"

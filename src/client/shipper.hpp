@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "allocmon/client.h"
-#include "protocol/frame_decoder.hpp"
 #include "protocol/buffer_key.hpp"
+#include "protocol/frame_decoder.hpp"
 #include "protocol/wire.hpp"
 #include "thread_queue.hpp"
 

@@ -1,4 +1,5 @@
-/* A C runtime reporting two buffers through the installed C ABI (one with its layout); prints the flush result. */
+/* A C runtime reporting two buffers through the installed C ABI (one with its layout); prints the flush
+ * result. */
 #include <allocmon/client.h>
 #include <stdio.h>
 
