@@ -1,5 +1,6 @@
 #include "replayer.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -80,6 +81,9 @@ void Replayer::record_failure(const Command& command, const std::string& message
   summary_.first_oom_line = command.line;
   summary_.first_oom_message = message;
   for (const auto& [id, buffer] : live_) summary_.live_at_first_oom.push_back(buffer);
+  // In the order they were allocated: the run's own timeline.
+  std::sort(summary_.live_at_first_oom.begin(), summary_.live_at_first_oom.end(),
+            [](const LiveBuffer& a, const LiveBuffer& b) { return a.line < b.line; });
 }
 
 LineResult Replayer::apply(const Command& command) {

@@ -198,6 +198,6 @@ def test_readme_compare_example_reports_the_first_oom_and_the_buffers_live_then(
     assert "grid 4x4" in b
     assert "result: DOES NOT FIT (1 allocation(s) out of memory, 0 CB clash(es)); first at line 14: " \
         "Out of Memory: Not enough space to allocate 33554432 B L1 buffer across 16 banks" in b
-    assert "live at the first failure (5 buffers): act0 (DRAM, 1048576 B, line 4) halo (L1, 65536 B, line 10) " \
-        "next (DRAM, 4096 B, line 5) partial (L1, 8388608 B, line 9) weights (L1, 65536 B, line 6)" in b
+    assert "live at the first failure (5 buffers): act0 (DRAM, 1048576 B, line 4) next (DRAM, 4096 B, line 5) " \
+        "weights (L1, 65536 B, line 6) partial (L1, 8388608 B, line 9) halo (L1, 65536 B, line 10)" in b
     assert "L14    alloc big L1 33554432            @768000                  OUT OF MEMORY" in out
