@@ -67,6 +67,8 @@ int main(int argc, char** argv) {
       ->required();
   app.add_option("--pid", pid, "Recordings: the process to replay (needed when several allocated)");
   app.add_option("--device", device, "Recordings: the device to replay (default: the lowest it used)");
+  bool list = false;
+  app.add_flag("--list", list, "Recordings: list the processes that allocated, and their devices, then exit");
   app.add_option("--arch", arch,
                  "Target architecture: wormhole_b0 or blackhole (overrides the trace's arch line)");
   app.add_option("--grid", grid, "Worker grid XxY, e.g. 8x8 (L1 banks = X*Y)");
@@ -77,6 +79,16 @@ int main(int argc, char** argv) {
   app.add_flag("--json", json, "JSON lines instead of text");
   CLI11_PARSE(app, argc, argv);
 
+  if (list) {
+    try {
+      if (!is_sqlite_file(path)) throw RecordingError(path + " is not a recording (--list reads recordings)");
+      std::printf("%s", describe_recording(path).c_str());
+      return 0;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "allocmon-replay: %s\n", e.what());
+      return 1;
+    }
+  }
   Trace trace;
   try {
     trace = load_trace_file(path, RecordingSelection{pid, device});

@@ -64,9 +64,7 @@ std::string list(const std::vector<Candidate>& candidates, const std::function<s
   return out;
 }
 
-}  // namespace
-
-Trace load_recording(const std::string& path, const RecordingSelection& selection) {
+Database open_recording(const std::string& path) {
   sqlite3* raw = nullptr;
   if (sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
     const std::string why = raw ? sqlite3_errmsg(raw) : "out of memory";
@@ -76,6 +74,27 @@ Trace load_recording(const std::string& path, const RecordingSelection& selectio
   Database db(raw, &sqlite3_close);
   if (!has_column(db.get(), "events", "buffer_id"))
     throw RecordingError(path + " is an SQLite file but not an allocmon recording (no events table)");
+  return db;
+}
+
+}  // namespace
+
+std::string describe_recording(const std::string& path) {
+  Database db = open_recording(path);
+  std::string out;
+  Statement st(
+      db.get(),
+      "SELECT e.pid, (SELECT name FROM processes p WHERE p.pid=e.pid ORDER BY start_ms DESC LIMIT 1), "
+      "COUNT(*), GROUP_CONCAT(DISTINCT e.device) FROM events e WHERE e.kind='alloc' GROUP BY e.pid "
+      "ORDER BY MIN(e.seq)");
+  while (st.step())
+    out += "pid " + std::to_string(st.integer(0)) + " (" + st.text(1) +
+           "): " + std::to_string(st.integer(2)) + " allocations on devices " + st.text(3) + "\n";
+  return out.empty() ? path + " has no allocations recorded\n" : out;
+}
+
+Trace load_recording(const std::string& path, const RecordingSelection& selection) {
+  Database db = open_recording(path);
   const bool has_layout = has_column(db.get(), "events", "page_size");
   const bool has_grid = has_column(db.get(), "devices", "grid_x");
 

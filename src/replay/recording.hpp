@@ -24,6 +24,9 @@ class RecordingError : public std::runtime_error {
 // Throws RecordingError with a message saying what to choose or what is wrong with the file.
 Trace load_recording(const std::string& path, const RecordingSelection& selection);
 
+// One line per process that allocated: pid, name, allocations, devices (allocmon-replay --list).
+std::string describe_recording(const std::string& path);
+
 // Either format, chosen by content ("-": text from standard input). Throws TraceError, RecordingError, or
 // std::runtime_error when the file cannot be read.
 Trace load_trace_file(const std::string& path, const RecordingSelection& selection);

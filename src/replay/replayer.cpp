@@ -322,7 +322,7 @@ std::string format_summary(const Replayer& replayer, const std::vector<std::stri
   }
   if (s.page_sizes_assumed)
     out += "  page size unknown for " + std::to_string(s.page_sizes_assumed) +
-           " allocation(s): spread evenly over the banks (recorded from an older client)\n";
+           " allocation(s): spread evenly over the banks (not reported by the runtime)\n";
   for (const auto& note : notes) out += "  note: " + note + "\n";
   if (s.fits()) {
     out += "  result: fits\n";

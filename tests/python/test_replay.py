@@ -126,6 +126,9 @@ def test_several_processes_need_a_choice_and_old_recordings_replay_with_a_note(t
     code, _, err = replay_cli(db)
     assert code == 1
     assert "2 processes allocated in" in err and "choose one with --pid" in err and f"pid {os.getpid()}" in err
+    code, out, _ = replay_cli(db, "--list")
+    assert code == 0 and out.splitlines()[0].startswith(f"pid {os.getpid()} (") and len(out.splitlines()) == 2
+    assert out.splitlines()[0].endswith("): 1 allocations on devices 0")
     code, out, _ = replay_cli(db, "--pid", os.getpid())
     assert code == 0
     assert "alloc 1 DRAM 1048576 -> address 32 (88064 B in each of 12 banks)" in out
