@@ -118,5 +118,8 @@ TEST(Session, VersionOneClientsAreAcceptedAndAnsweredInVersionOne) {
   Session newer(h.context, 3, PeerIdentity{12, 0, "future"});
   out.clear();
   EXPECT_FALSE(newer.receive(future, out));
-  EXPECT_NE(out.find("wrong protocol version"), std::string::npos);
+  EXPECT_NE(
+      out.find(
+          "wrong protocol version (this server speaks protocol versions 1 to 2; upgrade the older side)"),
+      std::string::npos);
 }

@@ -26,7 +26,12 @@ bool Session::process(std::string& out) {
     const auto status = decoder_.next(frame, error);
     if (status == wire::DecodeStatus::kNeedMore) return true;
     if (status == wire::DecodeStatus::kError) {
-      reject(error, "", out);
+      reject(error,
+             error == wire::ErrorCode::kBadVersion
+                 ? " (this server speaks protocol versions " + std::to_string(wire::kMinProtocolVersion) +
+                       " to " + std::to_string(wire::kProtocolVersion) + "; upgrade the older side)"
+                 : std::string(),
+             out);
       return false;
     }
     if (!dispatch(frame, out)) return false;
