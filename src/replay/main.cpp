@@ -155,8 +155,8 @@ int main(int argc, char** argv) {
       if (json)
         std::printf("{\"A\":%s,\"B\":%s}\n", format_line_json(a).c_str(), format_line_json(b).c_str());
       else
-        std::printf("L%-5d %-32s %-24s %-24s\n", c.line, command_text(c).c_str(), short_result(a).c_str(),
-                    short_result(b).c_str());
+        std::printf("L%-5lld %-32s %-24s %-24s\n", static_cast<long long>(c.line), command_text(c).c_str(),
+                    short_result(a).c_str(), short_result(b).c_str());
     }
     for (size_t i = 0; i < replayers.size(); ++i)
       std::printf(

@@ -191,7 +191,7 @@ Trace load_recording(const std::string& path, const RecordingSelection& selectio
   while (st.step()) {
     const std::string type = st.text(1), kind = st.text(2);
     const std::string buffer = std::to_string(static_cast<uint64_t>(st.integer(5)));
-    Command c{Command::kFree, static_cast<int>(st.integer(0)), type == "CB" ? "cb:" + buffer : buffer};
+    Command c{Command::kFree, st.integer(0), type == "CB" ? "cb:" + buffer : buffer};
     if (type == "KERNEL") {
       kernels += kind == "alloc";
       continue;

@@ -50,7 +50,7 @@ std::string Replayer::describe_target() const {
          ", trace=" + std::to_string(target_.trace_region) + ")";
 }
 
-void Replayer::record_peaks(int line) {
+void Replayer::record_peaks(int64_t line) {
   for (const auto& [type, bytes] : requested_) {
     auto peak = summary_.peak_requested.find(type);
     if (bytes > 0 && (peak == summary_.peak_requested.end() || bytes > peak->second)) {

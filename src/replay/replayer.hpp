@@ -41,31 +41,31 @@ struct LiveBuffer {
   uint64_t size;
   uint64_t bytes_per_bank;
   uint64_t address;
-  int line;
+  int64_t line;
 };
 
 struct Summary {
   std::map<mesh::BufferType, uint64_t> peak_bytes;  // footprint: bytes per bank x banks
-  std::map<mesh::BufferType, int> peak_line;
+  std::map<mesh::BufferType, int64_t> peak_line;
   // What the monitor and the server count: the sum of live buffers' sizes.
   std::map<mesh::BufferType, uint64_t> peak_requested;
-  std::map<mesh::BufferType, int> peak_requested_line;
+  std::map<mesh::BufferType, int64_t> peak_requested_line;
   std::optional<uint64_t> lowest_l1_largest_free;
-  int lowest_l1_line = 0;
+  int64_t lowest_l1_line = 0;
   uint64_t peak_cb_bytes = 0;  // per core
-  int peak_cb_line = 0;
+  int64_t peak_cb_line = 0;
   // The first failure (out of memory or a CB clash) and what was live then: the buffers that would have to
   // go.
-  std::optional<int> first_oom_line;
+  std::optional<int64_t> first_oom_line;
   std::string first_oom_message;
   std::vector<LiveBuffer> live_at_first_oom;
-  int out_of_memory = 0;
-  int cb_clashes = 0;
+  int64_t out_of_memory = 0;
+  int64_t cb_clashes = 0;
   // Recordings: how many placements equal the recorded address (a replay on the recorded target: all).
-  int recorded_checked = 0;
-  int recorded_matched = 0;
-  std::optional<int> first_mismatch_line;
-  int page_sizes_assumed = 0;
+  int64_t recorded_checked = 0;
+  int64_t recorded_matched = 0;
+  std::optional<int64_t> first_mismatch_line;
+  int64_t page_sizes_assumed = 0;
   bool fits() const { return out_of_memory == 0 && cb_clashes == 0; }
 };
 
@@ -79,7 +79,7 @@ class Replayer {
   std::string describe_target() const;
 
  private:
-  void record_peaks(int line);
+  void record_peaks(int64_t line);
   void record_failure(const Command& command, const std::string& message);
 
   Target target_;

@@ -23,7 +23,7 @@ struct Target {
 struct Command {
   // kCircularBuffers: a program's static CBs, `size` bytes per core from the L1 base, until `free <id>`.
   enum Kind { kAlloc, kFree, kStats, kCircularBuffers } kind;
-  int line = 0;  // in a recording: the event's sequence number
+  int64_t line = 0;  // in a recording: the event's sequence number
   std::string id;
   mesh::BufferType type = mesh::BufferType::DRAM;
   uint64_t size = 0;
