@@ -33,7 +33,7 @@ void bind_replay(py::module_& m) {
         const Target target = resolve_target(trace, TargetOverrides{arch, grid, l1_small, trace_region});
         std::optional<Replayer> replayer;
         try {
-          replayer.emplace(target, !trace.target || target == *trace.target);
+          replayer.emplace(target, is_own_target(trace, target));
         } catch (const std::invalid_argument& e) {
           throw py::value_error(e.what());
         }

@@ -56,11 +56,15 @@ const BankAllocator* DeviceMemory::allocator(BufferType type) const {
   return const_cast<DeviceMemory*>(this)->allocator(type);
 }
 
+uint64_t DeviceMemory::circular_buffer_end(uint64_t cb_bytes) const {
+  // CBs start at the L1 base, DRAM-aligned, as tt-metal places them.
+  return arch_.l1_base + (cb_bytes + arch_.dram_alignment - 1) / arch_.dram_alignment * arch_.dram_alignment;
+}
+
 std::optional<std::string> DeviceMemory::circular_buffer_conflict(uint64_t cb_bytes,
                                                                   const std::string& program) const {
   const Architecture& a = arch_;
-  // CBs start at the L1 base, each DRAM-aligned, as tt-metal places them.
-  const uint64_t end = a.l1_base + (cb_bytes + a.dram_alignment - 1) / a.dram_alignment * a.dram_alignment;
+  const uint64_t end = circular_buffer_end(cb_bytes);
   const std::string cores =
       "[0-0 - " + std::to_string(a.grid_x - 1) + "-" + std::to_string(a.grid_y - 1) + "]";
   if (end > a.l1_size)

@@ -37,6 +37,8 @@ class DeviceMemory {
   // tt-metal's launch check for a program whose static circular buffers take `cb_bytes` per core from the
   // L1 base: its error text when they would overlap the lowest L1 buffer or run past L1, else nullopt.
   std::optional<std::string> circular_buffer_conflict(uint64_t cb_bytes, const std::string& program) const;
+  // Where such CBs end: placed up from the L1 base, DRAM-aligned.
+  uint64_t circular_buffer_end(uint64_t cb_bytes) const;
 
  private:
   Architecture arch_;

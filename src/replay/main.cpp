@@ -122,9 +122,7 @@ int main(int argc, char** argv) {
   }
   std::vector<std::unique_ptr<Replayer>> replayers;
   try {
-    // Recorded addresses are only expected on the recorded target.
-    for (const auto& t : targets)
-      replayers.push_back(std::make_unique<Replayer>(t, !trace.target || t == *trace.target));
+    for (const auto& t : targets) replayers.push_back(std::make_unique<Replayer>(t, is_own_target(trace, t)));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "allocmon-replay: %s\n", e.what());
     return 1;

@@ -1,56 +1,22 @@
 #include "recording.hpp"
 
-#include <sqlite3.h>
-
 #include <fstream>
 #include <functional>
 #include <iostream>
-#include <map>
-#include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <vector>
 
 #include "allocmon/memory_types.h"
+#include "common/sqlite.hpp"
 
 namespace allocmon::replay {
 
 namespace {
 
-using Database = std::unique_ptr<sqlite3, decltype(&sqlite3_close)>;
-
-class Statement {
- public:
-  Statement(sqlite3* db, const std::string& sql) {
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &statement_, nullptr) != SQLITE_OK)
-      throw RecordingError(std::string("not an allocmon recording (") + sqlite3_errmsg(db) + ")");
-  }
-  ~Statement() { sqlite3_finalize(statement_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-
-  Statement& bind(int index, int64_t value) {
-    sqlite3_bind_int64(statement_, index, value);
-    return *this;
-  }
-  bool step() { return sqlite3_step(statement_) == SQLITE_ROW; }
-  int64_t integer(int column) const { return sqlite3_column_int64(statement_, column); }
-  bool null(int column) const { return sqlite3_column_type(statement_, column) == SQLITE_NULL; }
-  std::string text(int column) const {
-    const auto* p = sqlite3_column_text(statement_, column);
-    return p ? reinterpret_cast<const char*>(p) : "";
-  }
-
- private:
-  sqlite3_stmt* statement_ = nullptr;
-};
-
-bool has_column(sqlite3* db, const char* table, const char* column) {
-  Statement st(db, std::string("SELECT name FROM pragma_table_info('") + table + "')");
-  while (st.step())
-    if (st.text(0) == column) return true;
-  return false;
-}
+using sqlite::Database;
+using sqlite::has_column;
+using sqlite::Statement;
 
 struct Candidate {
   int64_t id;
@@ -65,13 +31,7 @@ std::string list(const std::vector<Candidate>& candidates, const std::function<s
 }
 
 Database open_recording(const std::string& path) {
-  sqlite3* raw = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    const std::string why = raw ? sqlite3_errmsg(raw) : "out of memory";
-    sqlite3_close(raw);
-    throw RecordingError("cannot open the recording " + path + ": " + why);
-  }
-  Database db(raw, &sqlite3_close);
+  Database db = sqlite::open_readonly(path);
   if (!has_column(db.get(), "events", "buffer_id"))
     throw RecordingError(path + " is an SQLite file but not an allocmon recording (no events table)");
   return db;

@@ -4,9 +4,9 @@
 #pragma once
 
 #include <optional>
-#include <stdexcept>
 #include <string>
 
+#include "common/sqlite.hpp"
 #include "trace.hpp"
 
 namespace allocmon::replay {
@@ -16,10 +16,8 @@ struct RecordingSelection {
   std::optional<int> device;  // default: the lowest device the process allocated on
 };
 
-class RecordingError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+// A recording that cannot be read or does not hold what was asked for (also SQLite's own errors).
+using RecordingError = sqlite::Error;
 
 // Throws RecordingError with a message saying what to choose or what is wrong with the file.
 Trace load_recording(const std::string& path, const RecordingSelection& selection);
@@ -40,5 +38,9 @@ struct TargetOverrides {
 // The trace's target with the overrides applied. A recorded grid belongs to the recorded architecture, so
 // choosing another architecture for a recording also selects that architecture's own grid.
 Target resolve_target(const Trace& trace, const TargetOverrides& overrides);
+// Recorded addresses are expected only on the trace's own target.
+inline bool is_own_target(const Trace& trace, const Target& target) {
+  return !trace.target || target == *trace.target;
+}
 
 }  // namespace allocmon::replay

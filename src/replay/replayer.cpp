@@ -106,6 +106,12 @@ LineResult Replayer::apply(const Command& command) {
         r.page_size_assumed = true;
         ++summary_.page_sizes_assumed;
       }
+      auto refused = [&](const char* why) {
+        r.outcome = LineResult::kOutOfMemory;
+        r.message = why;
+        ++summary_.out_of_memory;
+        record_failure(command, r.message);
+      };
       try {
         if (!a)
           throw mesh::OutOfMemory(
@@ -127,15 +133,9 @@ LineResult Replayer::apply(const Command& command) {
             summary_.first_mismatch_line = command.line;
         }
       } catch (const mesh::OutOfMemory& e) {
-        r.outcome = LineResult::kOutOfMemory;
-        r.message = e.what();
-        ++summary_.out_of_memory;
-        record_failure(command, r.message);
+        refused(e.what());
       } catch (const std::invalid_argument& e) {  // e.g. sharded over more cores than the target has
-        r.outcome = LineResult::kOutOfMemory;
-        r.message = e.what();
-        ++summary_.out_of_memory;
-        record_failure(command, r.message);
+        refused(e.what());
       }
       return r;
     }
@@ -152,10 +152,8 @@ LineResult Replayer::apply(const Command& command) {
         return r;
       }
       r.outcome = LineResult::kCircularBuffers;
-      const auto& arch = memory_.architecture();
-      r.placement.address = arch.l1_base;
-      r.cb_region_end =
-          arch.l1_base + (command.size + arch.dram_alignment - 1) / arch.dram_alignment * arch.dram_alignment;
+      r.placement.address = memory_.architecture().l1_base;
+      r.cb_region_end = memory_.circular_buffer_end(command.size);
       cbs_[command.id] = command.size;
       failed_.erase(command.id);
       if (command.size > summary_.peak_cb_bytes) {

@@ -4,7 +4,6 @@
 // device in mesh layout), DIR/summary.txt (peaks with the largest buffers live at that moment; leaks: buffers
 // still live when their process ended) and DIR/trace.json (Chrome/Perfetto trace: a counter track per device
 // and type, instant events for process start and exit).
-#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
@@ -18,11 +17,13 @@
 #include <string>
 #include <vector>
 
+#include "common/sqlite.hpp"
 #include "protocol/wire.hpp"
 
 namespace {
 
 using nlohmann::json;
+namespace sqlite = allocmon::sqlite;
 constexpr int kColumns = 600;  // time buckets per chart and per counter track
 const char* kColors[] = {"#4e79a7", "#f28e2b", "#59a14f", "#e15759",
                          "#b07aa1", "#edc948", "#76b7b2", "#9c755f"};
@@ -63,38 +64,27 @@ struct Recording {
 };
 
 Recording load(const std::string& path) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK)
-    throw std::runtime_error("cannot open " + path + ": " + sqlite3_errmsg(db));
+  const sqlite::Database db = sqlite::open_readonly(path);
   Recording r;
   auto query = [&](const char* sql, auto row) {
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) != SQLITE_OK)
-      throw std::runtime_error(path + " is not an allocmon recording (" + sqlite3_errmsg(db) + ")");
-    while (sqlite3_step(st) == SQLITE_ROW) row(st);
-    sqlite3_finalize(st);
-  };
-  auto text = [](sqlite3_stmt* st, int i) {
-    const auto* t = sqlite3_column_text(st, i);
-    return t ? std::string(reinterpret_cast<const char*>(t)) : std::string();
+    sqlite::Statement st(db.get(), sql, path + " is not an allocmon recording");
+    while (st.step()) row(st);
   };
   query("SELECT seq,time_ms,client,pid,device,type,kind,size,buffer_id FROM events ORDER BY seq",
-        [&](sqlite3_stmt* st) {
-          r.events.push_back({sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
-                              sqlite3_column_int64(st, 2), sqlite3_column_int(st, 3),
-                              sqlite3_column_int(st, 4), type_code(text(st, 5)), text(st, 6),
-                              static_cast<uint64_t>(sqlite3_column_int64(st, 7)),
-                              static_cast<uint64_t>(sqlite3_column_int64(st, 8))});
+        [&](const sqlite::Statement& st) {
+          r.events.push_back({st.integer(0), st.integer(1), st.integer(2), static_cast<int>(st.integer(3)),
+                              static_cast<int>(st.integer(4)), type_code(st.text(5)), st.text(6),
+                              static_cast<uint64_t>(st.integer(7)), static_cast<uint64_t>(st.integer(8))});
         });
-  query("SELECT client,pid,name,start_ms,COALESCE(end_ms,0) FROM processes", [&](sqlite3_stmt* st) {
-    r.processes[sqlite3_column_int64(st, 0)] = {sqlite3_column_int(st, 1), text(st, 2),
-                                                sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 4)};
+  query("SELECT client,pid,name,start_ms,COALESCE(end_ms,0) FROM processes", [&](const sqlite::Statement&
+                                                                                     st) {
+    r.processes[st.integer(0)] = {static_cast<int>(st.integer(1)), st.text(2), st.integer(3), st.integer(4)};
   });
-  query("SELECT device,mesh_row,mesh_col,architecture FROM devices ORDER BY time_ms", [&](sqlite3_stmt* st) {
-    r.devices[sqlite3_column_int(st, 0)] = {sqlite3_column_int(st, 1), sqlite3_column_int(st, 2),
-                                            text(st, 3)};
-  });
-  sqlite3_close(db);
+  query("SELECT device,mesh_row,mesh_col,architecture FROM devices ORDER BY time_ms",
+        [&](const sqlite::Statement& st) {
+          r.devices[static_cast<int>(st.integer(0))] = {static_cast<int>(st.integer(1)),
+                                                        static_cast<int>(st.integer(2)), st.text(3)};
+        });
   for (const auto& e : r.events) r.devices.try_emplace(e.device);
   return r;
 }

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "common/sqlite.hpp"
 #include "protocol/wire.hpp"
 
 namespace allocmon::server {
@@ -36,16 +37,6 @@ ALTER TABLE events ADD COLUMN layout TEXT;
 ALTER TABLE events ADD COLUMN shard_count INTEGER;
 ALTER TABLE events ADD COLUMN direction TEXT;
 )sql";
-
-bool has_column(sqlite3* db, const char* table, const char* column) {
-  sqlite3_stmt* st = nullptr;
-  const std::string sql = std::string("SELECT 1 FROM pragma_table_info('") + table + "') WHERE name=?";
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) return false;
-  sqlite3_bind_text(st, 1, column, -1, SQLITE_STATIC);
-  const bool found = sqlite3_step(st) == SQLITE_ROW;
-  sqlite3_finalize(st);
-  return found;
-}
 
 const char* layout_name(uint8_t layout) {
   switch (static_cast<wire::BufferLayout>(layout)) {
@@ -118,7 +109,7 @@ bool Recorder::open(const std::string& path, const std::string& socket_path) {
   }
   char* error = nullptr;
   if (sqlite3_exec(db_, kSchema, nullptr, nullptr, &error) != SQLITE_OK ||
-      (!has_column(db_, "events", "page_size") &&
+      (!sqlite::has_column(db_, "events", "page_size") &&
        sqlite3_exec(db_, kUpgradeFrom1, nullptr, nullptr, &error) != SQLITE_OK)) {
     std::fprintf(stderr, "allocation_server: cannot record to %s: %s\n", path.c_str(), error ? error : "?");
     sqlite3_free(error);
