@@ -5,6 +5,7 @@
 #include "mesh/bank_allocator.hpp"
 #include "mesh/mesh_device.hpp"
 
+using namespace allocmon;
 using namespace allocmon::mesh;
 
 namespace {

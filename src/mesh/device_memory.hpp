@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "architecture.hpp"
+#include "common/tt_architecture.hpp"
 #include "bank_allocator.hpp"
 
 namespace allocmon::mesh {

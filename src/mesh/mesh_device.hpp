@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "allocmon/client.hpp"
-#include "architecture.hpp"
+#include "common/tt_architecture.hpp"
 #include "bank_allocator.hpp"
 #include "device_memory.hpp"
 

@@ -13,6 +13,7 @@ bool known_type(uint16_t type) {
     case MessageType::kReset:
     case MessageType::kQuerySnapshot:
     case MessageType::kQueryLeaks:
+    case MessageType::kSyncSources:
     case MessageType::kFlushAck:
     case MessageType::kSnapshotJson:
     case MessageType::kLeaksJson:

@@ -39,6 +39,7 @@ enum class MessageType : uint16_t {
   kReset = 6,  // forget everything this connection reported; a full state follows (client resync)
   kQuerySnapshot = 7,
   kQueryLeaks = 8,
+  kSyncSources = 9,  // a Flush token: answered with kFlushAck once every polled source was read after it
   // server -> client
   kFlushAck = 100,
   kSnapshotJson = 101,
@@ -187,6 +188,7 @@ inline constexpr size_t fixed_payload_size(MessageType type) {
     case MessageType::kUnregisterDevice:
       return sizeof(UnregisterDevice);
     case MessageType::kFlush:
+    case MessageType::kSyncSources:
     case MessageType::kFlushAck:
       return sizeof(Flush);
     case MessageType::kQueryLeaks:
@@ -212,9 +214,10 @@ void append_frame(Buffer& out, MessageType type, const void* payload, size_t pay
 }
 
 template <typename Buffer, typename Message>
-void append_message(Buffer& out, MessageType type, const Message& message) {
+void append_message(Buffer& out, MessageType type, const Message& message,
+                    uint16_t version = kProtocolVersion) {
   static_assert(std::is_trivially_copyable_v<Message>);
-  append_frame(out, type, &message, sizeof(message));
+  append_frame(out, type, &message, sizeof(message), version);
 }
 
 // Copies a NUL-padded fixed-size text field into a string_view-able form without reading past it.

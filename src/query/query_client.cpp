@@ -60,6 +60,13 @@ std::optional<std::string> QueryClient::leaks(int device_id, int timeout_ms, std
                  timeout_ms, error);
 }
 
+bool QueryClient::sync_sources(int timeout_ms, std::string* error) {
+  const wire::Flush token{++sync_token_};
+  return request(wire::MessageType::kSyncSources, &token, sizeof(token), wire::MessageType::kFlushAck,
+                 timeout_ms, error)
+      .has_value();
+}
+
 std::optional<std::string> QueryClient::request(wire::MessageType type, const void* payload, size_t size,
                                                 wire::MessageType reply, int timeout_ms, std::string* error) {
   auto fail = [&](std::string why) -> std::optional<std::string> {

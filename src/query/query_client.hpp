@@ -24,6 +24,9 @@ class QueryClient {
 
   std::optional<std::string> snapshot(int timeout_ms, std::string* error);
   std::optional<std::string> leaks(int device_id, int timeout_ms, std::string* error);
+  // Barrier: returns once the server has read every polled source (tt-metal regions, /proc) after this call,
+  // so the next snapshot shows what those files say now.
+  bool sync_sources(int timeout_ms, std::string* error);
 
  private:
   std::optional<std::string> request(wire::MessageType type, const void* payload, size_t size,
@@ -31,6 +34,7 @@ class QueryClient {
   void close();
 
   int fd_ = -1;
+  uint64_t sync_token_ = 0;
   wire::FrameDecoder decoder_;
 };
 

@@ -117,7 +117,7 @@ Trace load_recording(const std::string& path, const RecordingSelection& selectio
     st.bind(1, device).bind(2, pid);
     if (st.step()) {
       const std::string architecture = st.text(0);
-      if (mesh::find_architecture(architecture))
+      if (find_architecture(architecture))
         target.architecture = architecture;
       else
         trace.notes.push_back("recorded architecture '" + architecture + "' is not emulated; replaying on " +
@@ -125,7 +125,7 @@ Trace load_recording(const std::string& path, const RecordingSelection& selectio
       if (!st.null(2) && !st.null(3) && st.integer(2) > 0 && st.integer(3) > 0)
         target.grid =
             std::make_pair(static_cast<uint32_t>(st.integer(2)), static_cast<uint32_t>(st.integer(3)));
-      const mesh::Architecture& arch = *mesh::find_architecture(target.architecture);
+      const Architecture& arch = *find_architecture(target.architecture);
       const uint64_t l1_banks =
           target.grid ? uint64_t{target.grid->first} * target.grid->second : uint64_t{arch.l1_banks()};
       // The regions' sizes per bank, from the capacities the device registered (bytes over all banks).

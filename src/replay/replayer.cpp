@@ -10,12 +10,12 @@ using mesh::BufferType;
 
 namespace {
 
-mesh::Architecture target_architecture(const Target& target) {
-  const mesh::Architecture* base = mesh::find_architecture(target.architecture);
+Architecture target_architecture(const Target& target) {
+  const Architecture* base = find_architecture(target.architecture);
   if (!base)
     throw std::invalid_argument("unknown architecture '" + target.architecture +
                                 "' (wormhole_b0, blackhole)");
-  mesh::Architecture arch = *base;
+  Architecture arch = *base;
   if (target.grid) {
     arch.grid_x = target.grid->first;
     arch.grid_y = target.grid->second;

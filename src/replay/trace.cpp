@@ -62,7 +62,7 @@ Trace parse_trace(const std::string& text) {
       if (words.size() < 2) throw TraceError(line, "arch needs a name (wormhole_b0 or blackhole)");
       Target target;
       target.architecture = words[1];
-      if (!mesh::find_architecture(target.architecture))
+      if (!find_architecture(target.architecture))
         throw TraceError(line, "unknown architecture '" + words[1] + "' (wormhole_b0, blackhole)");
       for (size_t i = 2; i < words.size(); ++i) {
         const auto eq = words[i].find('=');

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <set>
 
 namespace allocmon::server {
 
@@ -27,14 +28,16 @@ std::string_view problem_name(EventProblem problem) {
   return "?";
 }
 
-void Accounting::add_client(ClientId client, pid_t pid, uid_t uid, std::string name) {
+void Accounting::add_client(ClientId client, pid_t pid, uid_t uid, std::string name, std::string cmdline) {
   ProcessRecord& process = processes_[client];
   process.client = client;
   process.pid = pid;
   process.uid = uid;
   process.name = std::move(name);
+  process.cmdline = std::move(cmdline);
   process.recent_frees.fill(BufferKey{INT32_MIN, 0});  // an impossible key: nothing freed yet
   ++counters_.clients_total;
+  if (!polled_.empty()) merge_polled();  // its bytes in a region are now counted through its buffers
 }
 
 ProcessRecord* Accounting::find(ClientId client) {
@@ -78,6 +81,7 @@ ReclaimReport Accounting::remove_client(ClientId client) {
   ReclaimReport report = release_buffers(it->second, -1);
   for (const auto& [device_id, unused] : it->second.registered) --devices_[device_id].registrations;
   processes_.erase(it);
+  if (!polled_.empty()) merge_polled();
   return report;
 }
 
@@ -100,6 +104,7 @@ void Accounting::register_device(ClientId client, const wire::RegisterDevice& re
       std::string(wire::fixed_string(registration.architecture, sizeof(registration.architecture)));
   device.mesh_row = registration.mesh_row;
   device.mesh_col = registration.mesh_col;
+  device.reported_by_client = true;
   for (int t = 0; t < wire::kNumMemoryTypes; ++t) device.capacity[t] = registration.capacity[t];
   if (process->registered.emplace(registration.device_id, 1).second) ++device.registrations;
   process->per_device[registration.device_id];  // the process shows the device even before its first buffer
@@ -166,6 +171,110 @@ ApplyResult Accounting::apply(ProcessRecord& process, const wire::Event& event, 
     }
   }
   return problem(EventProblem::kBadEventKind);
+}
+
+void Accounting::set_polled(const std::string& source, SourceReport report, int interval_ms) {
+  PolledSourceState& state = polled_[source];
+  state.report = std::move(report);
+  state.interval_ms = interval_ms;
+  ++state.rounds;
+  merge_polled();
+}
+
+void Accounting::merge_polled() {
+  std::set<pid_t> reporting;  // pids with liballocmon connections: their buffers are the truth
+  for (auto& [client, process] : processes_) {
+    if (process.polled()) {  // rebuilt below from the reports (its peaks are the current bytes)
+      process.per_device.clear();
+      process.sources.clear();
+    } else {
+      reporting.insert(process.pid);
+    }
+    process.holds.clear();
+  }
+  std::map<int32_t, TypeBytes> polled_bytes;
+  for (auto& [id, device] : devices_) {
+    device.sources.clear();
+    device.unattributed = {};
+    device.stale = {};
+    device.stale_processes.clear();
+    device.polled_in_use = false;
+    polled_bytes[id];
+  }
+  auto polled_record = [&](pid_t pid) -> ProcessRecord& {
+    const ClientId key = ProcessRecord::kPolledClientBase + static_cast<uint32_t>(pid);
+    ProcessRecord& record = processes_[key];
+    record.client = key;
+    record.pid = pid;
+    return record;
+  };
+  auto add_source = [](std::vector<std::string>& list, const std::string& name) {
+    if (std::find(list.begin(), list.end(), name) == list.end()) list.push_back(name);
+  };
+
+  for (const auto& [source, state] : polled_) {
+    for (const SourceDevice& d : state.report.devices) {
+      DeviceRecord& device = devices_[d.id];
+      device.id = d.id;
+      add_source(device.sources, source);
+      if (!device.reported_by_client) {
+        if (!d.architecture.empty()) device.architecture = d.architecture;
+        for (size_t t = 0; t < d.capacity.size(); ++t)
+          if (d.capacity[t]) device.capacity[t] = d.capacity[t];
+      }
+      if (d.asic_id) device.asic_id = d.asic_id;
+      if (!d.location.empty()) device.location = d.location;
+      device.polled_in_use = device.polled_in_use || d.in_use;
+      TypeBytes& sum = polled_bytes[d.id];
+      for (const ProcessShare& share : d.shares) {
+        if (reporting.count(share.pid)) continue;
+        ProcessRecord& record = polled_record(share.pid);
+        add_source(record.sources, source);
+        if (record.name.empty()) record.name = share.name;
+        PerType& per_type = record.per_device[d.id];
+        for (size_t t = 0; t < share.bytes.size(); ++t) {
+          sum[t] += share.bytes[t];
+          per_type[t].bytes += share.bytes[t];
+          per_type[t].peak = std::max(per_type[t].peak, per_type[t].bytes);
+        }
+      }
+      for (size_t t = 0; t < d.unattributed.size(); ++t) {
+        sum[t] += d.unattributed[t];
+        device.unattributed[t] += d.unattributed[t];
+      }
+      for (const ProcessShare& share : d.stale) {
+        for (size_t t = 0; t < share.bytes.size(); ++t) device.stale[t] += share.bytes[t];
+        device.stale_processes.push_back(share);
+      }
+    }
+    for (const SourceProcess& p : state.report.processes) {
+      ProcessRecord* record = nullptr;
+      for (auto& [client, process] : processes_)
+        if (process.pid == p.pid && !process.polled()) record = &process;
+      if (!record) {
+        record = &polled_record(p.pid);
+        add_source(record->sources, source);
+        record->uid = p.uid;
+        if (!p.name.empty()) record->name = p.name;
+      }
+      if (record->cmdline.empty()) record->cmdline = p.cmdline;
+      record->user = p.user;
+      for (const auto& path : p.holds) add_source(record->holds, path);
+    }
+  }
+
+  for (auto& [id, device] : devices_) {
+    const TypeBytes& now = polled_bytes[id];
+    for (size_t t = 0; t < now.size(); ++t) {
+      TypeTotals& totals = device.totals[t];
+      totals.bytes = totals.bytes - device.polled[t] + now[t];
+      totals.peak = std::max(totals.peak, totals.bytes);
+    }
+    device.polled = now;
+  }
+  // Polled records that no source names any more are gone.
+  std::erase_if(processes_,
+                [](const auto& entry) { return entry.second.polled() && entry.second.sources.empty(); });
 }
 
 }  // namespace allocmon::server

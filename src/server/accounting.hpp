@@ -8,12 +8,14 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "protocol/buffer_key.hpp"
 #include "protocol/wire.hpp"
+#include "sources/source.hpp"
 
 namespace allocmon::server {
 
@@ -61,7 +63,22 @@ struct DeviceRecord {
   std::array<uint64_t, wire::kNumMemoryTypes> capacity{};
   std::array<FreeSpace, wire::kNumMemoryTypes> free_space{};
   int registrations = 0;  // live clients that registered it; the record stays once seen
+  // Bytes held now: liballocmon clients' buffers plus what polled sources report (`polled`, included here).
+  // `buffers` counts liballocmon buffers only: polled sources have totals, not buffers.
   PerType totals{};
+
+  bool reported_by_client = false;   // a liballocmon client registered it (its description wins)
+  std::vector<std::string> sources;  // polled sources describing it now
+  std::optional<uint64_t> asic_id;
+  std::string location;      // where a polled source read it (region file, PCI address)
+  TypeBytes polled{};        // part of totals[t].bytes that came from polled sources
+  TypeBytes unattributed{};  // held, included in totals, but by no process that can be shown
+  TypeBytes stale{};         // left by processes that no longer exist: not in totals
+  std::vector<ProcessShare> stale_processes;
+  bool polled_in_use = false;
+
+  bool active() const { return registrations > 0 || polled_in_use; }
+  bool polled_only() const { return !reported_by_client && !sources.empty(); }
 };
 
 struct BufferRecord {
@@ -92,6 +109,12 @@ struct ProcessRecord {
   pid_t pid = 0;
   uid_t uid = 0;
   std::string name;
+  std::string cmdline;
+  std::string user;
+  std::vector<std::string> holds;    // device files it has open (from the device-holders source)
+  std::vector<std::string> sources;  // empty: a liballocmon client; else the polled sources that name it
+  bool polled() const { return client >= kPolledClientBase; }  // a record built from polled sources
+  static constexpr ClientId kPolledClientBase = 1ull << 62;
   std::map<int32_t, PerType> per_device;
   std::map<int32_t, int> registered;  // device id -> 1 (set semantics, ordered for reports)
   std::unordered_map<BufferKey, BufferRecord, BufferKeyHash> buffers;
@@ -123,9 +146,16 @@ struct Counters {
   std::array<uint64_t, static_cast<size_t>(EventProblem::kCount)> problems{};
 };
 
+// What one polled source said last, and how often it has been read.
+struct PolledSourceState {
+  SourceReport report;
+  uint64_t rounds = 0;
+  int interval_ms = 0;
+};
+
 class Accounting {
  public:
-  void add_client(ClientId client, pid_t pid, uid_t uid, std::string name);
+  void add_client(ClientId client, pid_t pid, uid_t uid, std::string name, std::string cmdline = {});
   // Releases everything the client held and forgets it.
   ReclaimReport remove_client(ClientId client);
   // Releases everything the client held but keeps the client (resync after a stall).
@@ -137,6 +167,12 @@ class Accounting {
   // Same, for callers that resolved the client once per batch.
   ApplyResult apply(ProcessRecord& process, const wire::Event& event, int64_t now_ms);
   ProcessRecord* find(ClientId client);
+
+  // Replaces what polled source `source` said last and merges every source's latest report into the device
+  // and process records. A process that also reports through liballocmon is counted once: its per-buffer
+  // data wins and the source's bytes for it are left out.
+  void set_polled(const std::string& source, SourceReport report, int interval_ms);
+  const std::map<std::string, PolledSourceState>& polled_sources() const { return polled_; }
 
   const std::map<int32_t, DeviceRecord>& devices() const { return devices_; }
   const std::map<ClientId, ProcessRecord>& processes() const { return processes_; }
@@ -150,11 +186,13 @@ class Accounting {
  private:
   ReclaimReport release_buffers(ProcessRecord& process, int32_t only_device);
   void release_one(ProcessRecord& process, const BufferKey& key, const BufferRecord& buffer);
+  void merge_polled();
 
   std::map<int32_t, DeviceRecord> devices_;
   std::map<ClientId, ProcessRecord> processes_;
   Counters counters_;
   uint64_t live_buffers_ = 0;
+  std::map<std::string, PolledSourceState> polled_;
 };
 
 }  // namespace allocmon::server

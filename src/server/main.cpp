@@ -36,6 +36,36 @@ int main(int argc, char** argv) {
   app.add_option("--event-burst", options.limits.event_burst,
                  "Events one connection may send at once above the rate")
       ->capture_default_str();
+  auto* sources = "Sources (docs/sources.md)";
+  app.add_option("--tt-shm-dir", options.tt_shm_dir,
+                 "Where tt-metal's per-chip regions (tt_device_<id>_memory) are read from")
+      ->capture_default_str()
+      ->group(sources);
+  app.add_flag("!--no-tt-shm", options.tt_shm, "Do not read tt-metal's shared-memory regions")
+      ->group(sources);
+  app.add_option("--tt-arch", options.tt_architecture,
+                 "Architecture of the chips behind the regions, for their capacity: auto (from sysfs), "
+                 "wormhole_b0, blackhole or none")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "none", "wormhole_b0", "wormhole", "blackhole"}))
+      ->group(sources);
+  app.add_flag("!--no-device-holders", options.device_holders,
+               "Do not list the processes that hold /dev/tenstorrent/N")
+      ->group(sources);
+  app.add_flag("!--no-drm-fdinfo", options.drm_fdinfo, "Do not read GPU memory from DRM fdinfo")
+      ->group(sources);
+  app.add_option("--poll-interval", options.poll_interval_ms,
+                 "Milliseconds between reads of the polled sources (scans of /proc: at least 1000)")
+      ->capture_default_str()
+      ->check(CLI::Range(10, 60000))
+      ->group(sources);
+  auto* fixtures = "Test fixtures";
+  app.add_option("--proc-root", options.proc_root, "Read /proc from this folder instead (tests)")
+      ->group(fixtures);
+  app.add_option("--sys-root", options.sys_root, "Read /sys from this folder instead (tests)")
+      ->group(fixtures);
+  app.add_option("--dev-root", options.dev_root, "Look for /dev entries in this folder instead (tests)")
+      ->group(fixtures);
   CLI11_PARSE(app, argc, argv);
   try {
     options.socket_mode = static_cast<unsigned>(std::stoul(mode, nullptr, 8));

@@ -10,13 +10,18 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <fstream>
 
+#include "common/tt_architecture.hpp"
 #include "common/unix_socket.hpp"
 #include "metrics.hpp"
+#include "sources/device_holders_source.hpp"
+#include "sources/drm_fdinfo_source.hpp"
+#include "sources/tt_shm_source.hpp"
 
 namespace allocmon::server {
 
@@ -29,6 +34,7 @@ constexpr uint64_t kListenTag = UINT64_MAX;
 constexpr uint64_t kSignalTag = UINT64_MAX - 1;
 constexpr uint64_t kTimerTag = UINT64_MAX - 2;
 constexpr uint64_t kMetricsTag = UINT64_MAX - 3;
+constexpr uint64_t kSourcesTag = UINT64_MAX - 4;
 
 int64_t unix_ms() {
   using namespace std::chrono;
@@ -55,11 +61,76 @@ bool directory_is_safe(const std::string& socket_path) {
   return true;
 }
 
+// The chips' architecture when every Tenstorrent card in sysfs is of one kind (PCI device ids: Wormhole
+// 0x401e, Blackhole 0xb140); "" when there are none, or several kinds.
+std::string architecture_from_sysfs(const std::string& sys_root) {
+  std::string found;
+  const std::string base = sys_root + "/class/tenstorrent";
+  for (int n = 0; n < 64; ++n) {
+    const auto id = read_small_file(base + "/tenstorrent!" + std::to_string(n) + "/device/device", 64);
+    if (!id) continue;
+    const unsigned long pci = std::strtoul(id->c_str(), nullptr, 16);
+    const std::string arch = pci == 0x401e ? "wormhole_b0" : pci == 0xb140 ? "blackhole" : "";
+    if (arch.empty() || (!found.empty() && found != arch)) return "";
+    found = arch;
+  }
+  return found;
+}
+
+}  // namespace
+
+std::vector<std::unique_ptr<Source>> Server::make_sources() {
+  std::vector<std::unique_ptr<Source>> sources;
+  if (options_.tt_shm) {
+    TtShmOptions shm;
+    shm.directory = options_.tt_shm_dir;
+    shm.proc_root = options_.proc_root;
+    shm.interval_ms = options_.poll_interval_ms;
+    shm.architecture = options_.tt_architecture == "auto"   ? architecture_from_sysfs(options_.sys_root)
+                       : options_.tt_architecture == "none" ? ""
+                                                            : options_.tt_architecture;
+    if (const Architecture* arch = find_architecture(shm.architecture)) {
+      shm.architecture = arch->name;
+      shm.capacity[ALLOCMON_DRAM] = arch->dram_capacity();
+      shm.capacity[ALLOCMON_L1] = arch->l1_capacity();
+    }
+    sources.push_back(std::make_unique<TtShmSource>(shm));
+  }
+  if (options_.device_holders) {
+    DeviceHoldersOptions holders;
+    holders.proc_root = options_.proc_root;
+    holders.device_dir = options_.dev_root + "/tenstorrent";
+    holders.interval_ms = options_.poll_interval_ms;
+    holders.scan_interval_ms = std::max(2000, options_.poll_interval_ms);
+    sources.push_back(std::make_unique<DeviceHoldersSource>(holders));
+  }
+  if (options_.drm_fdinfo) {
+    DrmFdinfoOptions drm;
+    drm.proc_root = options_.proc_root;
+    drm.sys_root = options_.sys_root;
+    drm.dri_dir = options_.dev_root + "/dri";
+    drm.interval_ms = std::max(1000, options_.poll_interval_ms);
+    sources.push_back(std::make_unique<DrmFdinfoSource>(drm));
+  }
+  return sources;
+}
+
+namespace {
+
 std::string process_name(pid_t pid) {
   std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
   std::string name;
   std::getline(comm, name);
   return name.empty() ? "pid-" + std::to_string(pid) : name;
+}
+
+std::string process_cmdline(pid_t pid) {
+  auto text = read_small_file("/proc/" + std::to_string(pid) + "/cmdline", ProcReader::kMaxCmdline);
+  if (!text) return {};
+  while (!text->empty() && text->back() == '\0') text->pop_back();
+  for (char& c : *text)
+    if (c == '\0' || c == '\n') c = ' ';
+  return *text;
 }
 
 }  // namespace
@@ -172,6 +243,14 @@ bool Server::start() {
     log_.notice("allocation_server metrics on http://" + metrics_->bound_address() + "/metrics");
   }
 
+  sources_ = std::make_unique<SourcePoller>(make_sources());
+  if (!sources_->empty()) {
+    context_.request_source_round = [this] { return sources_->request_round(); };
+    ev.data.u64 = kSourcesTag;
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, sources_->wake_fd(), &ev);
+    sources_->start();
+  }
+
   started_unix_ms_ = unix_ms();
   log_.notice("allocation_server listening on " + path + " (pid " + std::to_string(::getpid()) +
               ", protocol v" + std::to_string(wire::kProtocolVersion) + ")");
@@ -190,6 +269,8 @@ int Server::run() {
         accept_clients();
       } else if (tag == kSignalTag) {
         handle_signals();
+      } else if (tag == kSourcesTag) {
+        apply_source_reports();
       } else if (tag == kMetricsTag) {
         metrics_->serve_pending([this] { return prometheus_text(accounting_, info()); });
       } else if (tag == kTimerTag) {
@@ -226,6 +307,25 @@ void Server::handle_signals() {
   }
 }
 
+void Server::apply_source_reports() {
+  uint64_t completed = 0;
+  for (auto& result : sources_->take(&completed)) {
+    // Each problem is reported once while it lasts; it is reported again if it comes back after clearing.
+    auto& known = source_problems_[result.source];
+    for (const auto& problem : result.report.problems)
+      if (std::find(known.begin(), known.end(), problem) == known.end())
+        log_.notice("⚠ " + result.source + ": " + problem.path + ": " + problem.reason);
+    known = result.report.problems;
+    accounting_.set_polled(result.source, std::move(result.report), result.interval_ms);
+  }
+  for (auto it = connections_.begin(); it != connections_.end();) {
+    Connection& connection = *(it++)->second;  // flush_outgoing may close (and erase) it
+    if (!connection.session.awaits_sources()) continue;
+    connection.session.complete_source_syncs(completed, connection.outgoing);
+    if (!connection.outgoing.empty()) flush_outgoing(connection);
+  }
+}
+
 void Server::accept_clients() {
   for (;;) {
     const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -239,6 +339,7 @@ void Server::accept_clients() {
       peer.uid = credentials.uid;
     }
     peer.name = process_name(peer.pid);
+    peer.cmdline = process_cmdline(peer.pid);
     auto connection = std::make_unique<Connection>(context_, next_client_id_++, std::move(peer));
     connection->fd = fd;
     epoll_event ev{};

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -14,6 +15,7 @@
 #include "event_log.hpp"
 #include "metrics_endpoint.hpp"
 #include "session.hpp"
+#include "source_poller.hpp"
 
 namespace allocmon::server {
 
@@ -26,6 +28,17 @@ struct ServerOptions {
   SessionLimits limits;
   std::string metrics_address;  // empty: no Prometheus endpoint
   std::string record_path;      // empty: no recording
+
+  // Polled sources (docs/sources.md). The roots are the machine's; tests point them at fixture folders.
+  bool tt_shm = true;
+  std::string tt_shm_dir = "/dev/shm";
+  std::string tt_architecture = "auto";  // of the chips behind the regions: auto (from sysfs), a name, none
+  bool device_holders = true;
+  bool drm_fdinfo = true;
+  int poll_interval_ms = 250;
+  std::string proc_root = "/proc";
+  std::string sys_root = "/sys";
+  std::string dev_root = "/dev";
 };
 
 class Server {
@@ -53,6 +66,8 @@ class Server {
   bool flush_outgoing(Connection& connection);
   void close_client(Connection& connection, std::string_view why);
   void handle_signals();
+  void apply_source_reports();
+  std::vector<std::unique_ptr<Source>> make_sources();
   ServerInfo info() const;
 
   ServerOptions options_;
@@ -69,6 +84,8 @@ class Server {
   std::unordered_map<int, std::unique_ptr<Connection>> connections_;
   std::unique_ptr<MetricsEndpoint> metrics_;
   std::unique_ptr<Recorder> recorder_;
+  std::unique_ptr<SourcePoller> sources_;
+  std::map<std::string, std::vector<SourceProblem>> source_problems_;  // reported already, while they last
 };
 
 }  // namespace allocmon::server

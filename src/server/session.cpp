@@ -40,7 +40,7 @@ bool Session::process(std::string& out) {
 
 void Session::ensure_producer() {
   if (process_) return;
-  context_.accounting.add_client(id_, peer_.pid, peer_.uid, peer_.name);
+  context_.accounting.add_client(id_, peer_.pid, peer_.uid, peer_.name, peer_.cmdline);
   process_ = context_.accounting.find(id_);
   if (context_.recorder)
     context_.recorder->process_started({id_, peer_.pid, peer_.uid, peer_.name, context_.now_ms(), 0});
@@ -98,6 +98,16 @@ bool Session::dispatch(const wire::Frame& frame, std::string& out) {
       wire::append_frame(out, wire::MessageType::kFlushAck, frame.payload.data(), frame.payload.size(),
                          reply_version_);
       return true;
+    case wire::MessageType::kSyncSources: {
+      wire::Flush token;
+      std::memcpy(&token, frame.payload.data(), sizeof(token));
+      if (!context_.request_source_round) {  // nothing is polled: the barrier holds already
+        wire::append_message(out, wire::MessageType::kFlushAck, token, reply_version_);
+        return true;
+      }
+      pending_syncs_.emplace_back(context_.request_source_round(), token);
+      return true;
+    }
     case wire::MessageType::kQuerySnapshot: {
       const std::string json = snapshot_json(accounting, context_.info(), context_.now_ms(), peer_.uid);
       wire::append_frame(out, wire::MessageType::kSnapshotJson, json.data(), json.size(), reply_version_);
@@ -181,6 +191,14 @@ bool Session::apply_batch(std::string_view payload, uint16_t version, std::strin
     }
   }
   return true;
+}
+
+void Session::complete_source_syncs(uint64_t completed, std::string& out) {
+  std::erase_if(pending_syncs_, [&](const auto& pending) {
+    if (pending.first > completed) return false;
+    wire::append_message(out, wire::MessageType::kFlushAck, pending.second, reply_version_);
+    return true;
+  });
 }
 
 void Session::end(std::string_view why) {

@@ -8,6 +8,8 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "accounting.hpp"
 #include "event_log.hpp"
@@ -29,6 +31,7 @@ struct PeerIdentity {
   pid_t pid = 0;
   uid_t uid = 0;
   std::string name;
+  std::string cmdline;
 };
 
 // What every session shares: the accounting, the log, the limits and how to describe the server.
@@ -39,6 +42,8 @@ struct ServerContext {
   std::function<ServerInfo()> info;
   std::function<int64_t()> now_ms;  // wall clock (unix ms): stamps buffers and drives the rate limit
   Recorder* recorder = nullptr;     // --record: every applied event also goes to SQLite
+  // Asks the polled sources for a round now; returns its number (null: no polled sources).
+  std::function<uint64_t()> request_source_round;
 };
 
 class Session {
@@ -59,6 +64,10 @@ class Session {
   // Convenience for tests and the fuzzer: prepare + commit + process.
   bool receive(std::string_view bytes, std::string& out);
 
+  // Answers the SyncSources barriers that the polled sources' round `completed` satisfies.
+  void complete_source_syncs(uint64_t completed, std::string& out);
+  bool awaits_sources() const { return !pending_syncs_.empty(); }
+
   ClientId id() const { return id_; }
   const PeerIdentity& peer() const { return peer_; }
 
@@ -78,6 +87,7 @@ class Session {
   double tokens_;
   int64_t tokens_time_ms_ = 0;
   bool ended_ = false;
+  std::vector<std::pair<uint64_t, wire::Flush>> pending_syncs_;  // (round awaited, token)
   uint16_t reply_version_ =
       wire::kProtocolVersion;  // the version this client speaks, once it has sent a frame
 };

@@ -18,8 +18,16 @@ json type_totals_json(const TypeTotals& totals) {
   return {{"allocated", totals.bytes}, {"buffers", totals.buffers}, {"peak", totals.peak}};
 }
 
-json device_json(const DeviceRecord& device) {
+json type_bytes_json(const TypeBytes& bytes) {
+  json out = json::object();
+  for (int t = 0; t < wire::kNumMemoryTypes; ++t)
+    if (bytes[t]) out[std::string(wire::kMemoryTypeNames[t])] = bytes[t];
+  return out;
+}
+
+json device_json(const DeviceRecord& device, uid_t viewer) {
   json memory = json::object();
+  const bool polled = !device.sources.empty();
   for (int t = 0; t < wire::kNumMemoryTypes; ++t) {
     json entry = type_totals_json(device.totals[t]);
     entry["capacity"] = device.capacity[t];
@@ -27,19 +35,42 @@ json device_json(const DeviceRecord& device) {
       entry["free"] = device.free_space[t].free_bytes;
       entry["largest_free_block"] = device.free_space[t].largest_free_block;
     }
+    if (polled) {
+      entry["unattributed"] = device.unattributed[t];
+      entry["stale"] = device.stale[t];
+    }
     memory[std::string(wire::kMemoryTypeNames[t])] = std::move(entry);
   }
   json mesh = nullptr;
   if (device.mesh_row >= 0 && device.mesh_col >= 0)
     mesh = {{"row", device.mesh_row}, {"col", device.mesh_col}};
-  return {{"id", device.id},
-          {"architecture", device.architecture},
-          {"active", device.registrations > 0},
-          {"clients", device.registrations},
-          {"mesh", mesh},
-          {"allocated", total_bytes(device.totals)},
-          {"buffers", total_buffers(device.totals)},
-          {"memory", std::move(memory)}};
+  json sources = json::array();
+  if (device.reported_by_client) sources.push_back(kClientSource);
+  for (const auto& name : device.sources) sources.push_back(name);
+  json out = {{"id", device.id},
+              {"architecture", device.architecture},
+              {"active", device.active()},
+              {"clients", device.registrations},
+              {"source", sources.empty() ? json(kClientSource) : sources[0]},
+              {"sources", std::move(sources)},
+              {"mesh", mesh},
+              {"allocated", total_bytes(device.totals)},
+              {"buffers", total_buffers(device.totals)},
+              {"memory", std::move(memory)}};
+  if (device.asic_id) out["asic_id"] = *device.asic_id;
+  if (!device.location.empty()) out["location"] = device.location;
+  if (polled) {
+    json stale = json::array();
+    for (const auto& share : device.stale_processes) {
+      // A dead process's uid is unknown; its slot is as trustworthy as the file, so the file's owner decides.
+      const bool visible = may_see(viewer, share.uid);
+      stale.push_back({{"pid", visible ? share.pid : 0},
+                       {"name", visible ? share.name : std::string("(gone)")},
+                       {"memory", type_bytes_json(share.bytes)}});
+    }
+    out["stale_processes"] = std::move(stale);
+  }
+  return out;
 }
 
 json process_json(const ProcessRecord& process) {
@@ -60,13 +91,36 @@ json process_json(const ProcessRecord& process) {
   for (size_t p = 1; p < process.problems.size(); ++p)
     if (process.problems[p])
       problems[std::string(problem_name(static_cast<EventProblem>(p)))] = process.problems[p];
+  json sources = json::array();
+  if (process.sources.empty()) sources.push_back(kClientSource);
+  for (const auto& name : process.sources) sources.push_back(name);
   return {{"pid", process.pid},
           {"uid", process.uid},
+          {"user", process.user},
           {"name", process.name},
+          {"cmdline", process.cmdline},
+          {"source", sources[0]},
+          {"sources", std::move(sources)},
+          {"holds", process.holds},
           {"allocated", bytes},
           {"buffers", process.buffers.size()},
           {"devices", std::move(devices)},
           {"problems", std::move(problems)}};
+}
+
+json sources_json(const Accounting& accounting) {
+  json out = json::array();
+  for (const auto& [name, state] : accounting.polled_sources()) {
+    json problems = json::array();
+    for (const auto& p : state.report.problems) problems.push_back({{"path", p.path}, {"reason", p.reason}});
+    out.push_back({{"name", name},
+                   {"interval_ms", state.interval_ms},
+                   {"rounds", state.rounds},
+                   {"devices", state.report.devices.size()},
+                   {"items_read", state.report.items_read},
+                   {"problems", std::move(problems)}});
+  }
+  return out;
 }
 
 }  // namespace
@@ -76,7 +130,7 @@ std::string snapshot_json(const Accounting& accounting, const ServerInfo& info, 
   json devices = json::array();
   uint64_t allocated = 0;
   for (const auto& [id, device] : accounting.devices()) {
-    devices.push_back(device_json(device));
+    devices.push_back(device_json(device, viewer));
     allocated += total_bytes(device.totals);
   }
   json processes = json::array();
@@ -85,6 +139,9 @@ std::string snapshot_json(const Accounting& accounting, const ServerInfo& info, 
     if (!may_see(viewer, process.uid)) {
       entry["pid"] = 0;
       entry["name"] = "(other user)";
+      entry["cmdline"] = "";
+      entry["user"] = "";
+      entry["holds"] = json::array();
     }
     processes.push_back(std::move(entry));
   }
@@ -108,6 +165,7 @@ std::string snapshot_json(const Accounting& accounting, const ServerInfo& info, 
       {"totals", {{"allocated", allocated}, {"buffers", accounting.live_buffers()}}},
       {"devices", std::move(devices)},
       {"processes", std::move(processes)},
+      {"sources", sources_json(accounting)},
       {"counters",
        {{"events_applied", c.events_applied},
         {"frames_invalid", c.frames_invalid},

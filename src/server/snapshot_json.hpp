@@ -17,6 +17,8 @@ struct ServerInfo {
 
 inline constexpr const char* kSnapshotSchema = "allocmon.snapshot/1";
 inline constexpr const char* kLeaksSchema = "allocmon.leaks/1";
+// The `source` of what liballocmon clients report over the socket.
+inline constexpr const char* kClientSource = "allocmon";
 
 // What a viewer may see of other users' processes: root and the process's own user see pid and name; anyone
 // else sees their memory (device totals stay exact) under the name "(other user)" with pid 0

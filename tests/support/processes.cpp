@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <stdexcept>
@@ -142,6 +143,12 @@ Server::Server(std::string socket_path, std::vector<std::string> extra_args)
     : socket_(std::move(socket_path)) {
   std::vector<std::string> argv = {build_dir() + "/allocation_server", "--socket", socket_,
                                    "--stats-interval", "0"};
+  // The machine's own /dev/shm, /proc scans and GPUs stay out of tests unless a test points a source at its
+  // fixture folder.
+  const bool fixtures = std::any_of(extra_args.begin(), extra_args.end(), [](const std::string& a) {
+    return a == "--tt-shm-dir" || a == "--proc-root";
+  });
+  if (!fixtures) argv.insert(argv.end(), {"--no-tt-shm", "--no-device-holders", "--no-drm-fdinfo"});
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   child_ = Child(argv, {});
   if (!child_.wait_for("listening on", 10000)) throw std::runtime_error("allocation_server did not start");
@@ -180,6 +187,13 @@ nlohmann::json query_leaks(const std::string& socket_path, int device_id) {
   auto text = client.leaks(device_id, 5000, &error);
   if (!text) throw std::runtime_error(error);
   return nlohmann::json::parse(*text);
+}
+
+void sync_sources(const std::string& socket_path) {
+  QueryClient client;
+  std::string error;
+  if (!client.connect(socket_path, &error) || !client.sync_sources(10000, &error))
+    throw std::runtime_error(error);
 }
 
 }  // namespace allocmon::test

@@ -71,5 +71,7 @@ class Client {
 // One snapshot (or leak report) from the server through the query API; throws on failure.
 nlohmann::json query_snapshot(const std::string& socket_path);
 nlohmann::json query_leaks(const std::string& socket_path, int device_id = -1);
+// The server has read its polled sources after this call (QueryClient::sync_sources); throws on failure.
+void sync_sources(const std::string& socket_path);
 
 }  // namespace allocmon::test

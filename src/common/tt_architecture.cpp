@@ -1,6 +1,6 @@
-#include "architecture.hpp"
+#include "tt_architecture.hpp"
 
-namespace allocmon::mesh {
+namespace allocmon {
 
 // One table; source: shared/reference/tt-metal-allocator.md ("Device memory layout"), system buffer sizes
 // from shared/reference/proof-of-concept-lessons.md ("Observed sizes on hardware": ~14.75 MB DRAM, ~22 KB
@@ -23,4 +23,4 @@ const Architecture* find_architecture(std::string_view name) {
   return nullptr;
 }
 
-}  // namespace allocmon::mesh
+}  // namespace allocmon

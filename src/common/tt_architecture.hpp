@@ -1,12 +1,14 @@
-// Device memory layout of the emulated architectures. Numbers from tt-metal's HAL and SoC descriptors as
-// listed in shared/reference/tt-metal-allocator.md (verified there at tt-metal commit a8c5af0f).
+// Device memory layout of Tenstorrent architectures: what the emulated mesh allocates from, and what the
+// server shows as capacity for chips whose shared-memory regions do not say. Numbers from tt-metal's HAL and
+// SoC descriptors as listed in shared/reference/tt-metal-allocator.md (verified there at tt-metal commit
+// a8c5af0f).
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-namespace allocmon::mesh {
+namespace allocmon {
 
 struct Architecture {
   std::string name;
@@ -24,6 +26,9 @@ struct Architecture {
 
   uint32_t l1_banks() const { return grid_x * grid_y; }
   uint64_t l1_bank_size() const { return l1_size - l1_base; }
+  // Allocatable bytes of a whole chip, before any L1_SMALL or TRACE region is carved out.
+  uint64_t dram_capacity() const { return uint64_t{dram_banks} * dram_bank_size; }
+  uint64_t l1_capacity() const { return uint64_t{l1_banks()} * l1_bank_size(); }
 };
 
 const Architecture& wormhole_b0();
@@ -31,4 +36,4 @@ const Architecture& blackhole();
 // nullptr when unknown; accepts "wormhole_b0"/"wormhole" and "blackhole".
 const Architecture* find_architecture(std::string_view name);
 
-}  // namespace allocmon::mesh
+}  // namespace allocmon
