@@ -25,7 +25,7 @@ struct Sources : ::testing::Test {
   std::string shm = make_temp_dir("shm");
   std::string proc = make_temp_dir("proc");
   const uid_t me = ::getuid();
-  ~Fixture() override {
+  ~Sources() override {
     remove_tree(shm);
     remove_tree(proc);
   }
