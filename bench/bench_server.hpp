@@ -31,10 +31,11 @@ class BenchServer {
       ::close(out[0]);
       if (record_path.empty())
         ::execl(binary.c_str(), binary.c_str(), "--socket", socket.c_str(), "--quiet", "--stats-interval",
-                "0", "--max-buffers-per-client", max_buffers.c_str(), static_cast<char*>(nullptr));
+                "0", "--clients-only", "--max-buffers-per-client", max_buffers.c_str(),
+                static_cast<char*>(nullptr));
       else
         ::execl(binary.c_str(), binary.c_str(), "--socket", socket.c_str(), "--quiet", "--stats-interval",
-                "0", "--record", record_path.c_str(), static_cast<char*>(nullptr));
+                "0", "--clients-only", "--record", record_path.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }
     ::close(out[1]);

@@ -36,21 +36,37 @@ class Checks:
         self.socket = socket
         self.monitor = monitor
         self.failures = []
-        self.active = allocmon.tracking_enabled()
+        # Without liballocmon reporting, the emulated mesh can still publish tt-metal's shared-memory counters
+        # (ALLOCMON_EMULATED_TT_SHM_DIR): the server reads them as it reads a real tt-metal's.
+        self.via_tt_shm = not allocmon.tracking_enabled() and bool(os.environ.get("ALLOCMON_EMULATED_TT_SHM_DIR"))
+        self.active = allocmon.tracking_enabled() or self.via_tt_shm
         self.baseline = None
-        if not self.active:
+        if self.via_tt_shm:
+            print("note: liballocmon reporting is off; checking what the server reads from tt-metal's "
+                  f"shared-memory regions in {os.environ['ALLOCMON_EMULATED_TT_SHM_DIR']}")
+        elif not self.active:
             print("note: TT_ALLOC_TRACKING_ENABLED is not 1: memory checks skipped, computations still checked")
 
     def snapshot(self):
         if not self.active:
             return None
+        if self.via_tt_shm:
+            try:
+                allocmon.sync_sources(self.socket)  # the server has read the regions as they are now
+            except RuntimeError as error:
+                print(f"note: {error}; memory checks skipped")
+                self.active = False
+                return None
+            return self.show(allocmon.snapshot(self.socket))
         code = allocmon.flush(5000)
         if code != allocmon.FLUSH_OK:
             print(f"note: no allocation server confirmed the events (flush={code}); memory checks skipped. "
                   f"Start one with: allocation_server --socket {self.socket}")
             self.active = False
             return None
-        snap = allocmon.snapshot(self.socket)
+        return self.show(allocmon.snapshot(self.socket))
+
+    def show(self, snap):
         if self.monitor:
             frame = subprocess.run([find_binary("allocation_monitor_client"), "--once", "--compact", "-a",
                                     "--socket", self.socket],

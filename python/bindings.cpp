@@ -205,6 +205,19 @@ PYBIND11_MODULE(_allocmon, m) {
       },
       py::arg("device") = -1, py::arg("socket") = py::none(), py::arg("timeout_ms") = 5000,
       py::call_guard<py::gil_scoped_release>());
+  m.def(
+      "sync_sources",
+      [](std::optional<std::string> socket, int timeout_ms) {
+        QueryClient client;
+        std::string error;
+        if (!client.connect(socket.value_or(socket_path_from_env()), &error) ||
+            !client.sync_sources(timeout_ms, &error))
+          throw std::runtime_error(error);
+      },
+      py::arg("socket") = py::none(), py::arg("timeout_ms") = 10000, py::call_guard<py::gil_scoped_release>(),
+      "Returns once the server has read its polled sources (tt-metal's shared-memory regions, /proc) after "
+      "this "
+      "call, so the next snapshot shows what they say now.");
 
   // ---- emulated mesh ----
   py::class_<MeshDevice, std::shared_ptr<MeshDevice>>(m, "MeshDevice")

@@ -15,7 +15,7 @@ PKG_CONFIG_PATH=$work/prefix/lib/pkgconfig cc "$source/tests/consumer/consumer.c
   $(PKG_CONFIG_PATH=$work/prefix/lib/pkgconfig pkg-config --cflags --libs allocmon)
 
 sock=$work/s.sock
-exec 3< <("$work/prefix/bin/allocation_server" --socket "$sock" --stats-interval 0 --quiet)
+exec 3< <("$work/prefix/bin/allocation_server" --socket "$sock" --stats-interval 0 --quiet --clients-only)
 server=$!
 read -r line <&3
 [[ "$line" == *"listening on"* ]] || { echo "FAIL: installed server did not start"; exit 1; }

@@ -14,7 +14,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-coproc SERVER { exec "$build/allocation_server" --socket "$sock" --stats-interval 0 --quiet; }
+coproc SERVER { exec "$build/allocation_server" --socket "$sock" --stats-interval 0 --quiet --clients-only; }
 read -r -t 10 line <&"${SERVER[0]}"
 [[ "$line" == *"listening on"* ]] || { echo "server did not start: $line"; exit 1; }
 

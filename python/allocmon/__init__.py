@@ -30,6 +30,7 @@ from ._allocmon import (  # noqa: F401  (re-exported API)
     register_device,
     report_alloc,
     report_free,
+    sync_sources,
     tracking_enabled,
     unregister_device,
 )

@@ -25,10 +25,14 @@ def find_binary(name):
 class Server:
     """An allocation_server on `socket`; ready when the constructor returns (it waits for the listening line)."""
 
-    def __init__(self, socket, quiet=True, log_path=None, stats_interval=0, extra_args=()):
+    def __init__(self, socket, quiet=True, log_path=None, stats_interval=0, extra_args=(), machine_sources=False):
+        """machine_sources=False keeps this machine's own /dev/shm regions, /proc scans and GPUs out of what the
+        server shows (tests and examples see only what they report); True reads them as a real server does."""
         args = [find_binary("allocation_server"), "--socket", socket, "--stats-interval", str(stats_interval)]
         if quiet:
             args.append("--quiet")
+        if not machine_sources and not any(a in ("--tt-shm-dir", "--proc-root") for a in extra_args):
+            args += ["--clients-only"]
         args += list(extra_args)
         self.socket = socket
         self.metrics_url = None

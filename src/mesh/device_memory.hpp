@@ -8,8 +8,8 @@
 #include <string>
 #include <string_view>
 
-#include "common/tt_architecture.hpp"
 #include "bank_allocator.hpp"
+#include "common/tt_architecture.hpp"
 
 namespace allocmon::mesh {
 

@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "tt_shm_publisher.hpp"
+
 namespace allocmon::mesh {
 
 namespace {
@@ -94,6 +96,7 @@ std::shared_ptr<MeshDevice> MeshDevice::open(const MeshOptions& options) {
     info.capacity[ALLOCMON_L1_SMALL] = mesh->memory_.capacity(BufferType::L1_SMALL);
     info.capacity[ALLOCMON_TRACE] = mesh->memory_.capacity(BufferType::TRACE);
     register_device(info);
+    if (auto* shm = TtShmPublisher::instance()) shm->attach(info.device_id);
   }
   // System buffers at open, as tt-metal's dispatch and fabric allocate them; freed at close.
   mesh->system_buffers_.push_back(mesh->allocate(BufferType::DRAM, arch->system_dram_bytes, 2048));
@@ -158,6 +161,7 @@ std::shared_ptr<MeshBuffer> MeshDevice::allocate(BufferType type, uint64_t size,
                             shard_count, bottom_up ? int32_t{*bottom_up} : -1};
   for (int device : physical_ids_)
     track_alloc(device, memory_type(type), size, placement.address, id, layout);
+  publish(memory_type(type), static_cast<int64_t>(size));
   report_free_space(type);
   return buffer;
 }
@@ -170,7 +174,14 @@ void MeshDevice::release(MeshBuffer& buffer) {
   if (!open_) return;
   allocator_for(buffer.type_)->deallocate(buffer.placement_.address);
   for (int device : physical_ids_) track_free(device, buffer.id_);
+  publish(memory_type(buffer.type_), -static_cast<int64_t>(buffer.size_));
   report_free_space(buffer.type_);
+}
+
+void MeshDevice::publish(MemoryType type, int64_t delta_per_device) {
+  if (auto* shm = TtShmPublisher::instance())
+    for (int device : physical_ids_)
+      shm->record(device, static_cast<allocmon_memory_type>(type), delta_per_device);
 }
 
 void MeshDevice::begin_program(const std::string& name, uint64_t cb_bytes, uint64_t kernel_bytes) {
@@ -186,12 +197,13 @@ void MeshDevice::begin_program(const std::string& name, uint64_t cb_bytes, uint6
   }
   // Circular buffers are placed upward from the L1 unreserved base for the program's run.
   for (int device : physical_ids_) track_alloc(device, MemoryType::CB, cb_bytes, arch().l1_base, 0);
+  publish(MemoryType::CB, static_cast<int64_t>(cb_bytes));
 }
 
 void MeshDevice::end_program(uint64_t cb_bytes) {
-  (void)cb_bytes;
   std::lock_guard lock(mutex_);
   for (int device : physical_ids_) track_free(device, 0);
+  publish(MemoryType::CB, -static_cast<int64_t>(cb_bytes));
   if (!program_cache_enabled_) {
     for (auto& [name, id] : program_cache_)
       for (int device : physical_ids_) track_free(device, id);
@@ -222,11 +234,15 @@ void MeshDevice::close() {
       buffer->allocated_ = false;
       allocator_for(buffer->type_)->deallocate(buffer->placement_.address);
       for (int device : physical_ids_) track_free(device, id);
+      publish(memory_type(buffer->type_), -static_cast<int64_t>(buffer->size_));
     }
     live_.clear();
     open_ = false;
   }
-  for (int device : physical_ids_) unregister_device(device);
+  for (int device : physical_ids_) {
+    unregister_device(device);
+    if (auto* shm = TtShmPublisher::instance()) shm->detach(device);
+  }
 }
 
 std::string MeshDevice::topology() const {

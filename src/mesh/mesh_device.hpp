@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "allocmon/client.hpp"
-#include "common/tt_architecture.hpp"
 #include "bank_allocator.hpp"
+#include "common/tt_architecture.hpp"
 #include "device_memory.hpp"
 
 namespace allocmon::mesh {
@@ -100,6 +100,8 @@ class MeshDevice : public std::enable_shared_from_this<MeshDevice> {
   const Architecture& arch() const { return memory_.architecture(); }
   void release(MeshBuffer& buffer);
   void report_free_space(BufferType type);
+  // tt-metal's shared-memory counters, when the emulated mesh publishes them (tt_shm_publisher.hpp).
+  void publish(MemoryType type, int64_t delta_per_device);
   BankAllocator* allocator_for(BufferType type);
 
   std::mutex mutex_;

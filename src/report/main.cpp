@@ -85,6 +85,15 @@ Recording load(const std::string& path) {
           r.devices[static_cast<int>(st.integer(0))] = {static_cast<int>(st.integer(1)),
                                                         static_cast<int>(st.integer(2)), st.text(3)};
         });
+  // Devices seen through polled sources (tt-metal's shared-memory regions): totals over time, no buffers.
+  if (sqlite::has_column(db.get(), "samples", "bytes")) {
+    query("SELECT time_ms,device,type,bytes FROM samples ORDER BY rowid", [&](const sqlite::Statement& st) {
+      r.events.push_back({-1, st.integer(0), 0, 0, static_cast<int>(st.integer(1)), type_code(st.text(2)),
+                          "sample", static_cast<uint64_t>(st.integer(3)), 0});
+    });
+    std::stable_sort(r.events.begin(), r.events.end(),
+                     [](const Event& a, const Event& b) { return a.time_ms < b.time_ms; });
+  }
   for (const auto& e : r.events) r.devices.try_emplace(e.device);
   return r;
 }
@@ -118,13 +127,19 @@ int main(int argc, char** argv) {
 
   // One pass: current bytes per device x type, max per time bucket, peaks and where they happened.
   std::map<int, std::vector<std::vector<int64_t>>> series;  // device -> type -> bucket max
-  std::map<std::pair<int, int>, int64_t> now, peak;
+  std::map<std::pair<int, int>, int64_t> now, peak, sampled;
   std::map<std::pair<int, int>, size_t> peak_index;
   for (const auto& [id, d] : rec.devices) series[id].assign(types, std::vector<int64_t>(kColumns, -1));
   for (size_t i = 0; i < rec.events.size(); ++i) {
     const Event& e = rec.events[i];
     const auto key = std::make_pair(e.device, e.type);
-    const int64_t value = now[key] += delta(e);
+    if (e.kind == "sample") {  // a polled total replaces the source's previous one
+      now[key] += static_cast<int64_t>(e.size) - sampled[key];
+      sampled[key] = static_cast<int64_t>(e.size);
+    } else {
+      now[key] += delta(e);
+    }
+    const int64_t value = now[key];
     auto& cell = series[e.device][e.type][bucket_of(e.time_ms)];
     cell = std::max(cell, value);
     if (value > peak[key]) peak[key] = value, peak_index[key] = i;
@@ -151,7 +166,7 @@ int main(int argc, char** argv) {
       if (e.device != key.first || e.type != key.second) continue;
       if (e.kind == "alloc")
         live[{e.client, e.buffer_id}] = &e;
-      else
+      else if (e.kind != "sample")
         live.erase({e.client, e.buffer_id});
     }
     std::vector<const Event*> top;

@@ -247,6 +247,9 @@ void Accounting::merge_polled() {
         device.stale_processes.push_back(share);
       }
     }
+  }
+  // Then who the processes are (a process's first source is one that gives it bytes).
+  for (const auto& [source, state] : polled_) {
     for (const SourceProcess& p : state.report.processes) {
       ProcessRecord* record = nullptr;
       for (auto& [client, process] : processes_)

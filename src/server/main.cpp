@@ -54,6 +54,10 @@ int main(int argc, char** argv) {
       ->group(sources);
   app.add_flag("!--no-drm-fdinfo", options.drm_fdinfo, "Do not read GPU memory from DRM fdinfo")
       ->group(sources);
+  bool clients_only = false;
+  app.add_flag("--clients-only", clients_only,
+               "Show only what liballocmon clients report: none of the polled sources above")
+      ->group(sources);
   app.add_option("--poll-interval", options.poll_interval_ms,
                  "Milliseconds between reads of the polled sources (scans of /proc: at least 1000)")
       ->capture_default_str()
@@ -67,6 +71,7 @@ int main(int argc, char** argv) {
   app.add_option("--dev-root", options.dev_root, "Look for /dev entries in this folder instead (tests)")
       ->group(fixtures);
   CLI11_PARSE(app, argc, argv);
+  if (clients_only) options.tt_shm = options.device_holders = options.drm_fdinfo = false;
   try {
     options.socket_mode = static_cast<unsigned>(std::stoul(mode, nullptr, 8));
   } catch (const std::exception&) {

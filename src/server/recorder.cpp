@@ -26,6 +26,7 @@ CREATE TABLE IF NOT EXISTS events(seq INTEGER PRIMARY KEY, time_ms INTEGER, clie
                                   buffer_id INTEGER, page_size INTEGER, layout TEXT, shard_count INTEGER,
                                   direction TEXT);
 CREATE INDEX IF NOT EXISTS events_by_time ON events(time_ms);
+CREATE TABLE IF NOT EXISTS samples(time_ms INTEGER, device INTEGER, type TEXT, bytes INTEGER, source TEXT);
 )sql";
 
 // Appending to a schema-1 recording: its tables get the schema-2 columns (NULL in the old rows).
@@ -149,6 +150,11 @@ void Recorder::device(RecordedDevice d) {
   pending_.devices.push_back(std::move(d));
 }
 
+void Recorder::sample(RecordedSample s) {
+  std::lock_guard lock(mutex_);
+  pending_.samples.push_back(std::move(s));
+}
+
 void Recorder::process_started(RecordedProcess p) {
   std::lock_guard lock(mutex_);
   pending_.started.push_back(std::move(p));
@@ -260,6 +266,20 @@ bool Recorder::write(const Batch& batch) {
       bind_optional_text(st, 11, layout_name(e.layout));
       bind_optional_int(st, 12, e.shard_count);
       bind_optional_text(st, 13, direction_name(e.direction));
+      ok = ok && check(sqlite3_step(st));
+      sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+  }
+  if (ok && !batch.samples.empty() &&
+      check(sqlite3_prepare_v2(db_, "INSERT INTO samples VALUES(?,?,?,?,?)", -1, &st, nullptr))) {
+    for (const auto& sample : batch.samples) {
+      sqlite3_bind_int64(st, 1, sample.time_ms);
+      sqlite3_bind_int(st, 2, sample.device);
+      const std::string type(wire::memory_type_name(sample.memory_type));
+      sqlite3_bind_text(st, 3, type.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int64(st, 4, static_cast<int64_t>(sample.bytes));
+      sqlite3_bind_text(st, 5, sample.source.c_str(), -1, SQLITE_TRANSIENT);
       ok = ok && check(sqlite3_step(st));
       sqlite3_reset(st);
     }

@@ -47,6 +47,16 @@ struct RecordedDevice {
   std::vector<uint64_t> capacity;
 };
 
+// What a polled source (tt-metal's shared-memory regions, DRM fdinfo) said a device holds of one type,
+// recorded when it changes: those sources have totals, not buffers.
+struct RecordedSample {
+  int64_t time_ms;
+  int32_t device;
+  uint8_t memory_type;
+  uint64_t bytes;
+  std::string source;
+};
+
 struct RecordedProcess {
   uint64_t client;
   int32_t pid;
@@ -67,6 +77,7 @@ class Recorder {
   void event(const RecordedEvent& e) { staged_.push_back(e); }
   void publish();
   void device(RecordedDevice d);
+  void sample(RecordedSample s);
   void process_started(RecordedProcess p);
   void process_ended(uint64_t client, int64_t end_ms);
   // Writes everything queued so far and waits for it (tests; shutdown).
@@ -80,7 +91,10 @@ class Recorder {
     std::vector<RecordedDevice> devices;
     std::vector<RecordedProcess> started;
     std::vector<std::pair<uint64_t, int64_t>> ended;
-    bool empty() const { return events.empty() && devices.empty() && started.empty() && ended.empty(); }
+    std::vector<RecordedSample> samples;
+    bool empty() const {
+      return events.empty() && devices.empty() && started.empty() && ended.empty() && samples.empty();
+    }
   };
   void run();
   bool write(const Batch& batch);

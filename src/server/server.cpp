@@ -318,11 +318,33 @@ void Server::apply_source_reports() {
     known = result.report.problems;
     accounting_.set_polled(result.source, std::move(result.report), result.interval_ms);
   }
+  if (recorder_) record_polled();
   for (auto it = connections_.begin(); it != connections_.end();) {
     Connection& connection = *(it++)->second;  // flush_outgoing may close (and erase) it
     if (!connection.session.awaits_sources()) continue;
     connection.session.complete_source_syncs(completed, connection.outgoing);
     if (!connection.outgoing.empty()) flush_outgoing(connection);
+  }
+}
+
+void Server::record_polled() {
+  const int64_t now = unix_ms();
+  for (const auto& [id, device] : accounting_.devices()) {
+    if (device.sources.empty()) continue;
+    RecordedPolledDevice& last = recorded_polled_[id];
+    if (!last.described || last.architecture != device.architecture || last.capacity != device.capacity) {
+      last.described = true;
+      last.architecture = device.architecture;
+      last.capacity = device.capacity;
+      if (!device.reported_by_client)
+        recorder_->device({now, 0, id, device.architecture, device.mesh_row, device.mesh_col, 0, 0,
+                           std::vector<uint64_t>(device.capacity.begin(), device.capacity.end())});
+    }
+    for (int t = 0; t < wire::kNumMemoryTypes; ++t)
+      if (device.polled[t] != last.bytes[t]) {
+        last.bytes[t] = device.polled[t];
+        recorder_->sample({now, id, static_cast<uint8_t>(t), device.polled[t], device.sources.front()});
+      }
   }
 }
 

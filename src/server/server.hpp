@@ -67,6 +67,7 @@ class Server {
   void close_client(Connection& connection, std::string_view why);
   void handle_signals();
   void apply_source_reports();
+  void record_polled();
   std::vector<std::unique_ptr<Source>> make_sources();
   ServerInfo info() const;
 
@@ -86,6 +87,13 @@ class Server {
   std::unique_ptr<Recorder> recorder_;
   std::unique_ptr<SourcePoller> sources_;
   std::map<std::string, std::vector<SourceProblem>> source_problems_;  // reported already, while they last
+  struct RecordedPolledDevice {
+    bool described = false;
+    std::string architecture;
+    std::array<uint64_t, wire::kNumMemoryTypes> capacity{};
+    TypeBytes bytes{};
+  };
+  std::map<int32_t, RecordedPolledDevice> recorded_polled_;  // what the recording holds already
 };
 
 }  // namespace allocmon::server

@@ -181,8 +181,9 @@ class Chaos {
 
  private:
   void start_server() {
-    server_ =
-        spawn({dir_ + "/allocation_server", "--socket", socket_, "--quiet", "--stats-interval", "0"}, {});
+    server_ = spawn({dir_ + "/allocation_server", "--socket", socket_, "--quiet", "--stats-interval", "0",
+                     "--clients-only"},
+                    {});
     const std::string line = read_line(server_);
     if (line.find("listening on") == std::string::npos) {
       int status = 0;

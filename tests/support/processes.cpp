@@ -148,7 +148,7 @@ Server::Server(std::string socket_path, std::vector<std::string> extra_args)
   const bool fixtures = std::any_of(extra_args.begin(), extra_args.end(), [](const std::string& a) {
     return a == "--tt-shm-dir" || a == "--proc-root";
   });
-  if (!fixtures) argv.insert(argv.end(), {"--no-tt-shm", "--no-device-holders", "--no-drm-fdinfo"});
+  if (!fixtures) argv.insert(argv.end(), {"--clients-only"});
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   child_ = Child(argv, {});
   if (!child_.wait_for("listening on", 10000)) throw std::runtime_error("allocation_server did not start");
