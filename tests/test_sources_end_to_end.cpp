@@ -1,6 +1,9 @@
 // The polled sources through a real allocation_server: fixture regions and a fake /proc, read by the server's
 // poller thread, seen through the query API like any other device.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -52,7 +55,55 @@ uint64_t rounds(const json& snapshot, const std::string& source) {
   return 0;
 }
 
+// GET http://HOST:PORT/metrics with a plain socket (the URL as the server printed it).
+std::string fetch_metrics(const std::string& url) {
+  const auto host_port = url.substr(7, url.find('/', 7) - 7);
+  const int port = std::stoi(host_port.substr(host_port.rfind(':') + 1));
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0)
+    throw std::runtime_error("connect");
+  const std::string request = "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n";
+  if (::write(fd, request.data(), request.size()) != static_cast<ssize_t>(request.size()))
+    throw std::runtime_error("write");
+  std::string reply;
+  char chunk[4096];
+  for (ssize_t n; (n = ::read(fd, chunk, sizeof(chunk))) > 0;) reply.append(chunk, static_cast<size_t>(n));
+  ::close(fd);
+  return reply;
+}
+
 }  // namespace
+
+TEST(SourcesEndToEnd, PrometheusLabelsARegionsChipWithItsSourceAndAsicId) {
+  Folders f;
+  write_fake_process(f.proc, 4000, ::getuid(), "python3");
+  write_region(f.shm, make_region(4, 123456789, 2, {{4000, "python3", 5 * kMiB}, {4999, "gone", 1 * kMiB}}));
+  std::vector<std::string> args = f.args();
+  args.insert(args.end(), {"--metrics-address", "127.0.0.1:0"});
+  Server server(temp_socket_path("sources-metrics"), args);
+  const std::string& seen = server.startup_log();
+  ASSERT_NE(seen.find("metrics on "), std::string::npos) << seen;
+  std::string url = seen.substr(seen.find("metrics on ") + 11);
+  url = url.substr(0, url.find_first_of(" \n"));
+  sync_sources(server.socket());
+  const std::string text = fetch_metrics(url);
+  EXPECT_NE(
+      text.find("allocmon_device_allocated_bytes{device=\"2\",source=\"tt-metal-shm\",asic_id=\"123456789\","
+                "type=\"DRAM\"} 5242880"),
+      std::string::npos)
+      << text;
+  EXPECT_NE(
+      text.find("allocmon_device_stale_bytes{device=\"2\",source=\"tt-metal-shm\",asic_id=\"123456789\","
+                "type=\"DRAM\"} 1048576"),
+      std::string::npos);
+  EXPECT_NE(text.find("allocmon_process_allocated_bytes{pid=\"4000\",name=\"python3\",source=\"tt-metal-"
+                      "shm\",device=\"2\"} 5242880"),
+            std::string::npos);
+}
 
 TEST(SourcesEndToEnd, AT3000SeenOnlyThroughItsRegions) {
   Folders f;

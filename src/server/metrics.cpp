@@ -48,9 +48,17 @@ struct Family {
   }
 };
 
-std::string device_labels(int32_t device, int type) {
-  return "device=\"" + std::to_string(device) + "\",type=\"" + std::string(wire::kMemoryTypeNames[type]) +
-         "\"";
+// Every device series names the device, where its numbers come from and, for real chips, which chip it is.
+std::string device_labels(const DeviceRecord& d) {
+  std::string labels = "device=\"" + std::to_string(d.id) + "\",source=\"" +
+                       escape(d.reported_by_client || d.sources.empty() ? kClientSource : d.sources.front()) +
+                       "\"";
+  if (d.asic_id) labels += ",asic_id=\"" + std::to_string(*d.asic_id) + "\"";
+  return labels;
+}
+
+std::string device_labels(const DeviceRecord& d, int type) {
+  return device_labels(d) + ",type=\"" + std::string(wire::kMemoryTypeNames[type]) + "\"";
 }
 
 }  // namespace
@@ -64,7 +72,7 @@ std::string prometheus_text(const Accounting& accounting, const ServerInfo& info
     for (const auto& [id, d] : devices)
       for (int t = 0; t < wire::kNumMemoryTypes; ++t) {
         const auto v = value(d, t);
-        if (v || !skip_zero) f.sample(name, device_labels(id, t), v);
+        if (v || !skip_zero) f.sample(name, device_labels(d, t), v);
       }
   };
   per_device_type(
@@ -85,16 +93,23 @@ std::string prometheus_text(const Accounting& accounting, const ServerInfo& info
     for (const auto& [id, d] : devices)
       for (int t = 0; t < wire::kNumMemoryTypes; ++t)
         if (d.free_space[t].known)
-          f.sample("allocmon_device_largest_free_block_bytes", device_labels(id, t),
+          f.sample("allocmon_device_largest_free_block_bytes", device_labels(d, t),
                    d.free_space[t].largest_free_block);
   }
   {
     Family f(out, "allocmon_device_active", "gauge",
-             "1 while a connected process has the device registered.");
+             "1 while a connected process has the device registered, or a polled source sees it in use.");
     for (const auto& [id, d] : devices)
-      f.sample("allocmon_device_active", "device=\"" + std::to_string(id) + "\"",
-               d.registrations > 0 ? 1 : 0);
+      f.sample("allocmon_device_active", device_labels(d), d.active() ? 1 : 0);
   }
+  per_device_type(
+      "allocmon_device_unattributed_bytes", "gauge",
+      "Bytes a polled source counts as held (included in allocated) but names no process for.",
+      [](const DeviceRecord& d, int t) { return d.unattributed[t]; }, true);
+  per_device_type(
+      "allocmon_device_stale_bytes", "gauge",
+      "Bytes a polled source still lists for processes that no longer exist (not in allocated).",
+      [](const DeviceRecord& d, int t) { return d.stale[t]; }, true);
   {
     // The largest holders get their own series; the rest are summed under pid="other".
     std::vector<const ProcessRecord*> processes;
@@ -114,6 +129,8 @@ std::string prometheus_text(const Accounting& accounting, const ServerInfo& info
         if (i < max_processes)
           f.sample("allocmon_process_allocated_bytes",
                    "pid=\"" + std::to_string(processes[i]->pid) + "\",name=\"" + escape(processes[i]->name) +
+                       "\",source=\"" +
+                       escape(processes[i]->sources.empty() ? kClientSource : processes[i]->sources.front()) +
                        "\",device=\"" + std::to_string(device) + "\"",
                    total_bytes(per_type));
         else

@@ -35,9 +35,9 @@ def test_metrics_text_format(tmp_path):
         allocmon.unregister_device(5)
         allocmon.flush()
     assert "# TYPE allocmon_device_allocated_bytes gauge" in text
-    assert 'allocmon_device_allocated_bytes{device="5",type="DRAM"} 123456' in text
-    assert 'allocmon_device_capacity_bytes{device="5",type="DRAM"} 1073741824' in text
-    assert f'allocmon_process_allocated_bytes{{pid="{os.getpid()}",name="python3",device="5"}} 123456' in text
+    assert 'allocmon_device_allocated_bytes{device="5",source="allocmon",type="DRAM"} 123456' in text
+    assert 'allocmon_device_capacity_bytes{device="5",source="allocmon",type="DRAM"} 1073741824' in text
+    assert f'allocmon_process_allocated_bytes{{pid="{os.getpid()}",name="python3",source="allocmon",device="5"}} 123456' in text
     assert "# TYPE allocmon_events_applied_total counter" in text
     assert 'allocmon_build_info{version="' in text
 

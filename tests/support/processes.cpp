@@ -151,7 +151,8 @@ Server::Server(std::string socket_path, std::vector<std::string> extra_args)
   if (!fixtures) argv.insert(argv.end(), {"--clients-only"});
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   child_ = Child(argv, {});
-  if (!child_.wait_for("listening on", 10000)) throw std::runtime_error("allocation_server did not start");
+  if (!child_.wait_for("listening on", 10000, &startup_log_))
+    throw std::runtime_error("allocation_server did not start");
 }
 
 Client::Client(const std::string& socket_path, int run_as, bool merge_stderr)

@@ -49,9 +49,12 @@ class Server {
   explicit Server(std::string socket_path, std::vector<std::string> extra_args = {});
   Child& process() { return child_; }
   const std::string& socket() const { return socket_; }
+  // What it printed up to its "listening" line (the metrics URL, problems found at start).
+  const std::string& startup_log() const { return startup_log_; }
 
  private:
   std::string socket_;
+  std::string startup_log_;
   Child child_;
 };
 
