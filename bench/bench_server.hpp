@@ -7,12 +7,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "query/query_client.hpp"
 
@@ -20,22 +22,22 @@ namespace allocmon::bench {
 
 class BenchServer {
  public:
-  BenchServer(const std::string& binary, const std::string& socket, const std::string& record_path = "",
-              const std::string& max_buffers = "4000000")
+  // `extra`: more arguments, e.g. {"--record", path}. Polled sources are off unless `extra` names them.
+  BenchServer(const std::string& binary, const std::string& socket, std::vector<std::string> extra = {})
       : socket_(socket) {
+    std::vector<std::string> args = {binary, "--socket", socket, "--quiet", "--stats-interval", "0"};
+    if (std::find(extra.begin(), extra.end(), "--tt-shm-dir") == extra.end()) args.push_back("--clients-only");
+    args.insert(args.end(), extra.begin(), extra.end());
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
     int out[2];
     if (::pipe(out) != 0) throw std::runtime_error("pipe");
     pid_ = ::fork();
     if (pid_ == 0) {
       ::dup2(out[1], STDOUT_FILENO);
       ::close(out[0]);
-      if (record_path.empty())
-        ::execl(binary.c_str(), binary.c_str(), "--socket", socket.c_str(), "--quiet", "--stats-interval",
-                "0", "--clients-only", "--max-buffers-per-client", max_buffers.c_str(),
-                static_cast<char*>(nullptr));
-      else
-        ::execl(binary.c_str(), binary.c_str(), "--socket", socket.c_str(), "--quiet", "--stats-interval",
-                "0", "--clients-only", "--record", record_path.c_str(), static_cast<char*>(nullptr));
+      ::execv(binary.c_str(), argv.data());
       ::_exit(127);
     }
     ::close(out[1]);
