@@ -12,7 +12,7 @@ CC=clang CXX=clang++ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWit
 cmake --build build-asan -j"$jobs"
 # (the install test builds an uninstrumented consumer against the instrumented library, and the demo runs
 # Debian's python3 without the ASan runtime: main suite only)
-ctest --test-dir build-asan --output-on-failure -j"$jobs" -E "python_tests|install_and_out_of_tree_consumer|demo_main_job"
+ctest --test-dir build-asan --output-on-failure -j"$jobs" -E "python_tests|install_and_out_of_tree_consumer|demo_main_job|demo_tt_shm"
 # python3 itself is not instrumented: preload the runtime; CPython keeps objects alive at exit by design, so leak
 # checking is off for that one process tree (the C++ tests above run with it on).
 LD_PRELOAD=$(clang++ -print-file-name=libclang_rt.asan-x86_64.so) ASAN_OPTIONS=detect_leaks=0 \
