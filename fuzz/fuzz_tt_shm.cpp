@@ -1,6 +1,7 @@
 // Fuzz target: any bytes as a tt-metal shared-memory region file (and the process slots it names), read by the
 // server's tt-metal source and merged into accounting. A file in /dev/shm can be written by any user: nothing
 // in it may crash, hang or corrupt the server.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdint>
