@@ -26,7 +26,8 @@ class BenchServer {
   BenchServer(const std::string& binary, const std::string& socket, std::vector<std::string> extra = {})
       : socket_(socket) {
     std::vector<std::string> args = {binary, "--socket", socket, "--quiet", "--stats-interval", "0"};
-    if (std::find(extra.begin(), extra.end(), "--tt-shm-dir") == extra.end()) args.push_back("--clients-only");
+    if (std::find(extra.begin(), extra.end(), "--tt-shm-dir") == extra.end())
+      args.push_back("--clients-only");
     args.insert(args.end(), extra.begin(), extra.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());

@@ -53,10 +53,11 @@ ShmPollingResult measure_tt_shm_polling(const std::string& server_binary, int re
   test::write_fake_process(proc, 1000, ::getuid(), "python3", {"python3", "model.py"});
   test::write_fake_process(proc, 1001, ::getuid() + 1, "python3");
   for (int id = 0; id < regions; ++id)
-    test::write_region(shm, test::make_region(4, 0x10000 + static_cast<uint64_t>(id), static_cast<uint32_t>(id),
-                                              {{1000, "python3", 1ull << 30, 1 << 20, 0, 0, 1 << 18},
-                                               {1001, "python3", 1 << 20},
-                                               {1002, "gone", 1 << 20}}));
+    test::write_region(shm,
+                       test::make_region(4, 0x10000 + static_cast<uint64_t>(id), static_cast<uint32_t>(id),
+                                         {{1000, "python3", 1ull << 30, 1 << 20, 0, 0, 1 << 18},
+                                          {1001, "python3", 1 << 20},
+                                          {1002, "gone", 1 << 20}}));
 
   server::TtShmOptions options;
   options.directory = shm;

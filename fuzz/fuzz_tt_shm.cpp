@@ -1,6 +1,6 @@
-// Fuzz target: any bytes as a tt-metal shared-memory region file (and the process slots it names), read by the
-// server's tt-metal source and merged into accounting. A file in /dev/shm can be written by any user: nothing
-// in it may crash, hang or corrupt the server.
+// Fuzz target: any bytes as a tt-metal shared-memory region file (and the process slots it names), read by
+// the server's tt-metal source and merged into accounting. A file in /dev/shm can be written by any user:
+// nothing in it may crash, hang or corrupt the server.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,8 +39,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (int i = 0; i < 3; ++i) {
     const std::string path = folders.shm + "/tt_device_" + std::to_string(i) + "_memory";
     if (i < files)
-      std::ofstream(path, std::ios::binary | std::ios::trunc).write(reinterpret_cast<const char*>(data),
-                                                                    static_cast<std::streamsize>(size));
+      std::ofstream(path, std::ios::binary | std::ios::trunc)
+          .write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
     else
       ::unlink(path.c_str());
   }

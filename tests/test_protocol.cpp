@@ -34,7 +34,7 @@ TEST(Protocol, EncodeThenDecodeRoundTripsEveryMessage) {
   append_frame(stream, MessageType::kEventBatch, events, sizeof(events));
   append_message(stream, MessageType::kFlush, Flush{42});
 
-  FrameDecoder decoder;
+  FrameDecoder decoder(Direction::kFromClient);
   decoder.append(stream.data(), stream.size());
   Frame frame;
   ErrorCode error;
@@ -55,7 +55,7 @@ TEST(Protocol, EncodeThenDecodeRoundTripsEveryMessage) {
 TEST(Protocol, PartialFramesWaitForTheRest) {
   std::string stream;
   append_message(stream, MessageType::kFlush, Flush{9});
-  FrameDecoder decoder;
+  FrameDecoder decoder(Direction::kFromClient);
   Frame frame;
   ErrorCode error;
   for (size_t i = 0; i + 1 < stream.size(); ++i) {
@@ -88,13 +88,39 @@ TEST(Protocol, BadFramesAreRejectedWithTheRightReason) {
       {"query with payload",
        header_bytes(static_cast<uint16_t>(MessageType::kQuerySnapshot), kProtocolVersion, 4),
        ErrorCode::kBadSize},
+      // A server reply from a client is refused at its header, however large it announces itself (it was
+      // exempt from the limit and buffered whole: 192 MiB of server memory per attacker).
+      {"reply type from a client, huge",
+       header_bytes(static_cast<uint16_t>(MessageType::kSnapshotJson), kProtocolVersion, 0xFFFFFFFFu),
+       ErrorCode::kUnknownMessage},
+      {"error frame from a client",
+       header_bytes(static_cast<uint16_t>(MessageType::kError), kProtocolVersion, 16),
+       ErrorCode::kUnknownMessage},
+      {"leak chunk from a client",
+       header_bytes(static_cast<uint16_t>(MessageType::kLeakChunk), kProtocolVersion, 48),
+       ErrorCode::kUnknownMessage},
   };
   for (const auto& c : cases) {
-    FrameDecoder decoder;
+    FrameDecoder decoder(Direction::kFromClient);
     decoder.append(c.bytes.data(), c.bytes.size());
     Frame frame;
     ErrorCode error{};
     EXPECT_EQ(decoder.next(frame, error), DecodeStatus::kError) << c.name;
     EXPECT_EQ(error, c.expected) << c.name;
   }
+}
+
+TEST(Protocol, RepliesMayBeLargeButOnlyFromTheServer) {
+  FrameDecoder client(Direction::kFromServer);
+  const std::string big =
+      header_bytes(static_cast<uint16_t>(MessageType::kSnapshotJson), kProtocolVersion, 8u << 20);
+  client.append(big.data(), big.size());
+  Frame frame;
+  ErrorCode error{};
+  EXPECT_EQ(client.next(frame, error), DecodeStatus::kNeedMore);  // waits for the 8 MiB snapshot
+  FrameDecoder confused(Direction::kFromServer);
+  const std::string request = header_bytes(static_cast<uint16_t>(MessageType::kFlush), kProtocolVersion, 8);
+  confused.append(request.data(), request.size());
+  EXPECT_EQ(confused.next(frame, error), DecodeStatus::kError);
+  EXPECT_EQ(error, ErrorCode::kUnknownMessage);
 }

@@ -353,7 +353,7 @@ void Shipper::try_connect(bool force) {
   out_sent_ = 0;
   batch_open_ = false;
   resync_pending_ = false;
-  incoming_ = wire::FrameDecoder();
+  incoming_ = wire::FrameDecoder(wire::Direction::kFromServer);
   wire::Hello hello{};
   std::snprintf(hello.client_label, sizeof(hello.client_label), "liballocmon");
   emit_message(wire::MessageType::kHello, hello);
@@ -482,7 +482,7 @@ void Shipper::reset_after_fork() {
   new (&devices_) decltype(devices_);
   new (&free_space_) decltype(free_space_);
   new (&out_) std::vector<char>;
-  new (&incoming_) wire::FrameDecoder;
+  new (&incoming_) wire::FrameDecoder(wire::Direction::kFromServer);
   if (fd_ >= 0) ::close(fd_);  // the parent's connection stays the parent's
   if (wake_fd_ >= 0) ::close(wake_fd_);
   fd_ = wake_fd_ = -1;

@@ -99,7 +99,7 @@ class Shipper {
   bool batch_open_ = false;
   size_t last_resync_bytes_ = 0;
   int64_t last_send_progress_ms_ = 0;
-  wire::FrameDecoder incoming_;
+  wire::FrameDecoder incoming_{wire::Direction::kFromServer};
 
   // Counters (read by stats() from other threads).
   std::atomic<uint64_t> events_sent_{0}, resyncs_{0}, superseded_{0}, client_errors_{0}, live_count_{0},

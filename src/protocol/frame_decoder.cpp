@@ -14,6 +14,9 @@ bool known_type(uint16_t type) {
     case MessageType::kQuerySnapshot:
     case MessageType::kQueryLeaks:
     case MessageType::kSyncSources:
+    case MessageType::kQueryLeakStream:
+    case MessageType::kLeakChunk:
+    case MessageType::kLeakEnd:
     case MessageType::kFlushAck:
     case MessageType::kSnapshotJson:
     case MessageType::kLeaksJson:
@@ -24,14 +27,21 @@ bool known_type(uint16_t type) {
 }
 }  // namespace
 
-std::optional<ErrorCode> validate_header(const FrameHeader& header, uint32_t max_payload) {
+std::optional<ErrorCode> validate_header(const FrameHeader& header, Direction direction,
+                                         uint32_t max_payload) {
   if (header.version < kMinProtocolVersion || header.version > kProtocolVersion)
     return ErrorCode::kBadVersion;
   if (!known_type(header.type)) return ErrorCode::kUnknownMessage;
+  const bool reply = header.type >= kFirstServerMessage;
+  if (direction == Direction::kFromClient) {
+    // Decided at the header, before a byte of the payload is buffered: a client may never announce more than
+    // the limit, whatever the type, nor send what only the server sends.
+    if (reply) return ErrorCode::kUnknownMessage;
+    if (header.payload_size > max_payload) return ErrorCode::kFrameTooLarge;
+  } else if (!reply) {
+    return ErrorCode::kUnknownMessage;  // a server never sends requests
+  }
   const auto type = static_cast<MessageType>(header.type);
-  // Server replies (snapshots) may be larger than anything a client may send.
-  const bool reply = header.type >= static_cast<uint16_t>(MessageType::kFlushAck);
-  if (!reply && header.payload_size > max_payload) return ErrorCode::kFrameTooLarge;
   switch (type) {
     case MessageType::kEventBatch:
       if (header.payload_size % event_size(header.version) != 0) return ErrorCode::kBadSize;
@@ -42,6 +52,11 @@ std::optional<ErrorCode> validate_header(const FrameHeader& header, uint32_t max
       break;
     case MessageType::kSnapshotJson:
     case MessageType::kLeaksJson:
+      break;
+    case MessageType::kLeakChunk:
+      if (header.payload_size < sizeof(LeakChunkHeader) ||
+          (header.payload_size - sizeof(LeakChunkHeader)) % sizeof(LeakBuffer) != 0)
+        return ErrorCode::kBadSize;
       break;
     case MessageType::kError:
       if (header.payload_size < sizeof(ErrorHeader)) return ErrorCode::kBadSize;
@@ -93,7 +108,7 @@ DecodeStatus FrameDecoder::next(Frame& frame, ErrorCode& error) {
   if (available < sizeof(FrameHeader)) return DecodeStatus::kNeedMore;
   FrameHeader header;
   std::memcpy(&header, buffer_.data() + begin_, sizeof(header));
-  if (auto bad = validate_header(header, max_payload_)) {
+  if (auto bad = validate_header(header, direction_, max_payload_)) {
     error = *bad;
     return DecodeStatus::kError;
   }

@@ -18,15 +18,21 @@ struct Frame {
 
 enum class DecodeStatus { kNeedMore, kFrame, kError };
 
+// Which way frames travel: the server decodes what clients send (every frame within the limit, no server
+// messages); clients decode the server's replies (snapshots and leak chunks may be larger).
+enum class Direction { kFromClient, kFromServer };
+
 // Checks one header against the framing rules; returns the error, or nullopt when it is acceptable.
-std::optional<ErrorCode> validate_header(const FrameHeader& header, uint32_t max_payload = kMaxPayloadBytes);
+std::optional<ErrorCode> validate_header(const FrameHeader& header, Direction direction,
+                                         uint32_t max_payload = kMaxPayloadBytes);
 
 // Human-readable text for an error code.
 std::string_view error_code_name(ErrorCode code);
 
 class FrameDecoder {
  public:
-  explicit FrameDecoder(uint32_t max_payload = kMaxPayloadBytes) : max_payload_(max_payload) {}
+  explicit FrameDecoder(Direction direction, uint32_t max_payload = kMaxPayloadBytes)
+      : direction_(direction), max_payload_(max_payload) {}
 
   // Space to read into: at least `min_bytes` writable bytes; call commit() with how many were written.
   char* prepare(size_t min_bytes);
@@ -42,6 +48,7 @@ class FrameDecoder {
   std::vector<char> buffer_;
   size_t begin_ = 0;
   size_t end_ = 0;
+  Direction direction_;
   uint32_t max_payload_;
 };
 

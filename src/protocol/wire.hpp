@@ -39,13 +39,19 @@ enum class MessageType : uint16_t {
   kReset = 6,  // forget everything this connection reported; a full state follows (client resync)
   kQuerySnapshot = 7,
   kQueryLeaks = 8,
-  kSyncSources = 9,  // a Flush token: answered with kFlushAck once every polled source was read after it
+  kSyncSources = 9,       // a Flush token: answered with kFlushAck once every polled source was read after it
+  kQueryLeakStream = 10,  // QueryLeaks: every live buffer as binary LeakChunk frames, then one LeakEnd
   // server -> client
   kFlushAck = 100,
   kSnapshotJson = 101,
   kLeaksJson = 102,
   kError = 103,
+  kLeakChunk = 104,
+  kLeakEnd = 105,
 };
+
+// The first type only the server sends: a client that sends one is refused at the header.
+inline constexpr uint16_t kFirstServerMessage = 100;
 
 // Native byte order (both ends are on one machine); every struct has a fixed size checked below.
 struct FrameHeader {
@@ -131,7 +137,34 @@ using FlushAck = Flush;
 
 struct QueryLeaks {
   int32_t device_id;  // -1: every device
+  uint32_t largest;  // QueryLeaks: only the N largest buffers per process (0: all, capped; v1 clients send 0)
+};
+
+// A LeakChunk payload: this header, then `count` LeakBuffer records of one process. A process's buffers may
+// span several chunks; kRestartProcess says "forget the records of this process received so far in this
+// stream" (its table was rebuilt while streaming).
+struct LeakChunkHeader {
+  int32_t pid;  // 0 for processes the viewer may not see (never sent: they are left out)
+  uint32_t count;
+  uint32_t flags;
   uint32_t reserved;
+  char name[32];
+};
+inline constexpr uint32_t kRestartProcess = 1;
+
+struct LeakBuffer {
+  uint64_t buffer_id;
+  uint64_t size;
+  uint64_t address;
+  int64_t age_ms;
+  int32_t device_id;
+  uint8_t memory_type;
+  uint8_t reserved[3];
+};
+
+struct LeakEnd {
+  uint64_t time_unix_ms;
+  uint64_t buffers;  // records sent in this stream (restarts included)
 };
 
 enum class ErrorCode : uint32_t {
@@ -154,6 +187,9 @@ static_assert(sizeof(Event) == 40);
 static_assert(sizeof(EventV1) == 32);
 static_assert(sizeof(Flush) == 8);
 static_assert(sizeof(QueryLeaks) == 8);
+static_assert(sizeof(LeakChunkHeader) == 48);
+static_assert(sizeof(LeakBuffer) == 40);
+static_assert(sizeof(LeakEnd) == 16);
 static_assert(sizeof(ErrorHeader) == 4);
 static_assert(static_cast<int>(ALLOCMON_NUM_MEMORY_TYPES) <= static_cast<int>(ALLOCMON_MAX_MEMORY_TYPES));
 
@@ -192,7 +228,10 @@ inline constexpr size_t fixed_payload_size(MessageType type) {
     case MessageType::kFlushAck:
       return sizeof(Flush);
     case MessageType::kQueryLeaks:
+    case MessageType::kQueryLeakStream:
       return sizeof(QueryLeaks);
+    case MessageType::kLeakEnd:
+      return sizeof(LeakEnd);
     case MessageType::kReset:
     case MessageType::kQuerySnapshot:
       return 0;

@@ -22,6 +22,8 @@ std::string_view problem_name(EventProblem problem) {
       return "bad_memory_type";
     case EventProblem::kBadEventKind:
       return "bad_event_kind";
+    case EventProblem::kConflictingDevice:
+      return "conflicting_device";
     case EventProblem::kCount:
       break;
   }
@@ -79,8 +81,9 @@ ReclaimReport Accounting::remove_client(ClientId client) {
   auto it = processes_.find(client);
   if (it == processes_.end()) return {};
   ReclaimReport report = release_buffers(it->second, -1);
-  for (const auto& [device_id, unused] : it->second.registered) --devices_[device_id].registrations;
+  const auto registered = it->second.registered;
   processes_.erase(it);
+  for (const auto& [device_id, unused] : registered) forget_registration(client, device_id);
   if (!polled_.empty()) merge_polled();
   return report;
 }
@@ -89,33 +92,75 @@ ReclaimReport Accounting::reset_client(ClientId client) {
   ProcessRecord* process = find(client);
   if (!process) return {};
   ReclaimReport report = release_buffers(*process, -1);
-  for (const auto& [device_id, unused] : process->registered) --devices_[device_id].registrations;
+  const auto registered = std::move(process->registered);
   process->registered.clear();
   process->per_device.clear();
+  for (const auto& [device_id, unused] : registered) forget_registration(client, device_id);
   return report;
 }
 
-void Accounting::register_device(ClientId client, const wire::RegisterDevice& registration) {
-  ProcessRecord* process = find(client);
-  if (!process) return;
-  DeviceRecord& device = devices_[registration.device_id];
-  device.id = registration.device_id;
+namespace {
+
+bool same_description(const wire::RegisterDevice& a, const wire::RegisterDevice& b) {
+  return a.mesh_row == b.mesh_row && a.mesh_col == b.mesh_col && a.grid_x == b.grid_x &&
+         a.grid_y == b.grid_y &&
+         std::equal(std::begin(a.capacity), std::end(a.capacity), std::begin(b.capacity)) &&
+         wire::fixed_string(a.architecture, sizeof(a.architecture)) ==
+             wire::fixed_string(b.architecture, sizeof(b.architecture));
+}
+
+void describe(DeviceRecord& device, const wire::RegisterDevice& registration) {
   device.architecture =
       std::string(wire::fixed_string(registration.architecture, sizeof(registration.architecture)));
   device.mesh_row = registration.mesh_row;
   device.mesh_col = registration.mesh_col;
   device.reported_by_client = true;
   for (int t = 0; t < wire::kNumMemoryTypes; ++t) device.capacity[t] = registration.capacity[t];
-  if (process->registered.emplace(registration.device_id, 1).second) ++device.registrations;
+}
+
+}  // namespace
+
+EventProblem Accounting::register_device(ClientId client, const wire::RegisterDevice& registration) {
+  ProcessRecord* process = find(client);
+  if (!process) return EventProblem::kNone;
+  DeviceRecord& device = devices_[registration.device_id];
+  device.id = registration.device_id;
+  if (process->registered.insert_or_assign(registration.device_id, registration).second)
+    ++device.registrations;
   process->per_device[registration.device_id];  // the process shows the device even before its first buffer
+  if (device.owner == 0 || device.owner == client) {
+    device.owner = client;
+    describe(device, registration);
+    return EventProblem::kNone;
+  }
+  const ProcessRecord* owner = this->process(device.owner);
+  if (owner && same_description(owner->registered.at(registration.device_id), registration))
+    return EventProblem::kNone;
+  ++process->problems[static_cast<size_t>(EventProblem::kConflictingDevice)];
+  ++counters_.problems[static_cast<size_t>(EventProblem::kConflictingDevice)];
+  return EventProblem::kConflictingDevice;
+}
+
+void Accounting::forget_registration(ClientId client, int32_t device_id) {
+  DeviceRecord& device = devices_[device_id];
+  --device.registrations;
+  if (device.owner != client) return;
+  device.owner = 0;
+  for (auto& [id, process] : processes_) {  // the oldest remaining registrant describes it now
+    auto it = process.registered.find(device_id);
+    if (it == process.registered.end()) continue;
+    device.owner = id;
+    describe(device, it->second);
+    return;
+  }
 }
 
 ReclaimReport Accounting::unregister_device(ClientId client, int32_t device_id) {
   ProcessRecord* process = find(client);
   if (!process || !process->registered.erase(device_id)) return {};
   ReclaimReport report = release_buffers(*process, device_id);
-  --devices_[device_id].registrations;
   process->per_device.erase(device_id);
+  forget_registration(client, device_id);
   return report;
 }
 

@@ -63,6 +63,7 @@ struct DeviceRecord {
   std::array<uint64_t, wire::kNumMemoryTypes> capacity{};
   std::array<FreeSpace, wire::kNumMemoryTypes> free_space{};
   int registrations = 0;  // live clients that registered it; the record stays once seen
+  ClientId owner = 0;     // the live registrant whose description is shown (the first; 0: none now)
   // Bytes held now: liballocmon clients' buffers plus what polled sources report (`polled`, included here).
   // `buffers` counts liballocmon buffers only: polled sources have totals, not buffers.
   PerType totals{};
@@ -100,6 +101,7 @@ enum class EventProblem : uint8_t {
   kUnregisteredDevice,  // event for a device this client never registered: ignored
   kBadMemoryType,       // memory type code outside the known list: ignored
   kBadEventKind,        // event kind outside the known list: ignored
+  kConflictingDevice,   // registration of a device another live process describes differently: not applied
   kCount
 };
 std::string_view problem_name(EventProblem problem);
@@ -116,7 +118,7 @@ struct ProcessRecord {
   bool polled() const { return client >= kPolledClientBase; }  // a record built from polled sources
   static constexpr ClientId kPolledClientBase = 1ull << 62;
   std::map<int32_t, PerType> per_device;
-  std::map<int32_t, int> registered;  // device id -> 1 (set semantics, ordered for reports)
+  std::map<int32_t, wire::RegisterDevice> registered;  // device id -> how this process described it
   std::unordered_map<BufferKey, BufferRecord, BufferKeyHash> buffers;
   std::array<uint64_t, static_cast<size_t>(EventProblem::kCount)> problems{};
   // Recently freed ids, to tell a double free from a free of something never seen (bounded ring).
@@ -161,7 +163,10 @@ class Accounting {
   // Releases everything the client held but keeps the client (resync after a stall).
   ReclaimReport reset_client(ClientId client);
 
-  void register_device(ClientId client, const wire::RegisterDevice& registration);
+  // The first live registrant of a device owns its description; another process may register it too (its
+  // buffers count) but a different description from it is not applied: kConflictingDevice is returned and
+  // counted. When the owner goes, the oldest remaining registrant's description takes over.
+  EventProblem register_device(ClientId client, const wire::RegisterDevice& registration);
   ReclaimReport unregister_device(ClientId client, int32_t device_id);
   ApplyResult apply(ClientId client, const wire::Event& event, int64_t now_ms);
   // Same, for callers that resolved the client once per batch.
@@ -187,6 +192,7 @@ class Accounting {
   ReclaimReport release_buffers(ProcessRecord& process, int32_t only_device);
   void release_one(ProcessRecord& process, const BufferKey& key, const BufferRecord& buffer);
   void merge_polled();
+  void forget_registration(ClientId client, int32_t device_id);
 
   std::map<int32_t, DeviceRecord> devices_;
   std::map<ClientId, ProcessRecord> processes_;

@@ -53,6 +53,15 @@ void EventLog::problem(pid_t pid, EventProblem problem, const wire::Event& event
                std::string(problem_name(problem)).c_str());
 }
 
+void EventLog::conflicting_device(pid_t pid, const wire::RegisterDevice& r) {
+  std::fprintf(
+      out_,
+      "⚠ [PID %d] conflicting_device: device %d is registered by another live process with a different "
+      "description (architecture, mesh position, grid or capacity); this one (%s) is not applied, the "
+      "first registrant's stays (further conflicts from this client are only counted)\n",
+      pid, r.device_id, std::string(wire::fixed_string(r.architecture, sizeof(r.architecture))).c_str());
+}
+
 void EventLog::protocol_error(pid_t pid, std::string_view what) {
   std::fprintf(out_, "⚠ [PID %d] protocol error: %.*s; connection closed\n", pid,
                static_cast<int>(what.size()), what.data());

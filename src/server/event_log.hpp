@@ -18,6 +18,7 @@ class EventLog {
   void registered(pid_t pid, const std::string& name, const wire::RegisterDevice& registration);
   void unregistered(pid_t pid, int32_t device_id, const ReclaimReport& report);
   void problem(pid_t pid, EventProblem problem, const wire::Event& event);
+  void conflicting_device(pid_t pid, const wire::RegisterDevice& registration);
   void protocol_error(pid_t pid, std::string_view what);
   void reclaimed(pid_t pid, const std::string& name, std::string_view why, const ReclaimReport& report);
   void statistics(const Accounting& accounting);

@@ -35,6 +35,7 @@ constexpr uint64_t kSignalTag = UINT64_MAX - 1;
 constexpr uint64_t kTimerTag = UINT64_MAX - 2;
 constexpr uint64_t kMetricsTag = UINT64_MAX - 3;
 constexpr uint64_t kSourcesTag = UINT64_MAX - 4;
+constexpr uint64_t kAcceptTimerTag = UINT64_MAX - 5;
 
 int64_t unix_ms() {
   using namespace std::chrono;
@@ -142,7 +143,7 @@ Server::Server(ServerOptions options)
 
 Server::~Server() {
   for (auto& [fd, connection] : connections_) ::close(fd);
-  for (int fd : {listen_fd_, epoll_fd_, signal_fd_, timer_fd_})
+  for (int fd : {listen_fd_, epoll_fd_, signal_fd_, timer_fd_, accept_timer_fd_})
     if (fd >= 0) ::close(fd);
 }
 
@@ -177,7 +178,7 @@ bool Server::start() {
   std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
   if (!directory_is_safe(path)) return false;
   if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
-      ::chmod(path.c_str(), options_.socket_mode) != 0 || ::listen(listen_fd_, 128) != 0) {
+      ::chmod(path.c_str(), options_.socket_mode) != 0 || ::listen(listen_fd_, SOMAXCONN) != 0) {
     std::fprintf(stderr, "allocation_server: cannot listen on %s: %s\n", path.c_str(), std::strerror(errno));
     return false;
   }
@@ -196,6 +197,11 @@ bool Server::start() {
   ev.events = EPOLLIN;
   ev.data.u64 = kListenTag;
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
+
+  accept_timer_fd_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  ev.data.u64 = kAcceptTimerTag;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, accept_timer_fd_, &ev);
+  ev.data.u64 = kListenTag;
 
   sigset_t signals;
   sigemptyset(&signals);
@@ -261,12 +267,16 @@ int Server::run() {
   epoll_event events[64];
   while (running_) {
     if (recorder_) recorder_->publish();  // what the last iteration recorded goes to the writer in one step
-    const int n = ::epoll_wait(epoll_fd_, events, 64, recorder_ ? 100 : -1);
+    // Connections with frames left over from their budget are served again without waiting for the socket.
+    const int timeout = !ready_.empty() ? 0 : recorder_ ? 100 : -1;
+    const int n = ::epoll_wait(epoll_fd_, events, 64, timeout);
     if (n < 0 && errno != EINTR) return 1;
     for (int i = 0; i < n; ++i) {
       const uint64_t tag = events[i].data.u64;
       if (tag == kListenTag) {
         accept_clients();
+      } else if (tag == kAcceptTimerTag) {
+        resume_accepting();
       } else if (tag == kSignalTag) {
         handle_signals();
       } else if (tag == kSourcesTag) {
@@ -281,9 +291,21 @@ int Server::run() {
         auto it = connections_.find(static_cast<int>(tag));
         if (it == connections_.end()) continue;
         Connection& connection = *it->second;
-        if ((events[i].events & EPOLLOUT) && !flush_outgoing(connection)) continue;
-        if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) read_client(connection);
+        if ((events[i].events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) && !flush_outgoing(connection)) continue;
+        if (connection.backlog) {
+          if (events[i].events & (EPOLLHUP | EPOLLERR)) serve(connection);  // finish what it sent
+        } else if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+          read_client(connection);
+        }
       }
+    }
+    std::vector<int> ready;
+    ready.swap(ready_);
+    for (int fd : ready) {
+      auto it = connections_.find(fd);
+      if (it == connections_.end()) continue;
+      it->second->queued = false;
+      if (it->second->backlog) serve(*it->second);
     }
   }
   log_.statistics(accounting_);
@@ -351,7 +373,15 @@ void Server::record_polled() {
 void Server::accept_clients() {
   for (;;) {
     const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;
+    if (fd < 0) {
+      // Out of descriptors or memory: the listening socket stays readable, so polling it now would spin.
+      if (errno == EMFILE || errno == ENFILE || errno == ENOMEM || errno == ENOBUFS) pause_accepting(errno);
+      return;
+    }
+    if (accept_paused_logged_) {
+      log_.notice("allocation_server: accepting connections again");
+      accept_paused_logged_ = false;
+    }
     PeerIdentity peer;
     ucred credentials{};
     socklen_t length = sizeof(credentials);
@@ -365,16 +395,47 @@ void Server::accept_clients() {
     auto connection = std::make_unique<Connection>(context_, next_client_id_++, std::move(peer));
     connection->fd = fd;
     epoll_event ev{};
-    ev.events = EPOLLIN;
+    ev.events = connection->interest = EPOLLIN;
     ev.data.u64 = static_cast<uint64_t>(fd);
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
     connections_.emplace(fd, std::move(connection));
   }
 }
 
+void Server::pause_accepting(int error) {
+  epoll_event ev{};
+  ev.data.u64 = kListenTag;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listen_fd_, &ev);  // no events until the timer fires
+  itimerspec spec{};
+  spec.it_value.tv_nsec = kAcceptPauseMs * 1'000'000;
+  ::timerfd_settime(accept_timer_fd_, 0, &spec, nullptr);
+  if (!accept_paused_logged_) {
+    accept_paused_logged_ = true;
+    log_.notice(std::string("⚠ allocation_server: cannot accept connections: ") + std::strerror(error) +
+                "; new clients wait in the backlog, retried every " + std::to_string(kAcceptPauseMs) + " ms");
+  }
+}
+
+void Server::resume_accepting() {
+  uint64_t expirations;
+  [[maybe_unused]] auto r = ::read(accept_timer_fd_, &expirations, sizeof(expirations));
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kListenTag;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listen_fd_, &ev);
+  accept_clients();
+}
+
 void Server::read_client(Connection& connection) {
-  for (;;) {
-    char* space = connection.session.prepare(64 * 1024);
+  // At most 16 reads (1 MiB) per turn: a client that never pauses cannot hold the loop.
+  for (int reads = 0; reads < 16 && !connection.backlog; ++reads) {
+    char* space;
+    try {
+      space = connection.session.prepare(64 * 1024);
+    } catch (const std::bad_alloc&) {
+      close_client(connection, "disconnected: the server ran out of memory reading from it");
+      return;
+    }
     const ssize_t n = ::recv(connection.fd, space, 64 * 1024, 0);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
@@ -383,17 +444,29 @@ void Server::read_client(Connection& connection) {
       return;
     }
     connection.session.commit(static_cast<size_t>(n));
-    const bool keep = connection.session.process(connection.outgoing);
-    if (!keep) {
-      // Best effort: the Error frame explaining why, then close (the client may not be reading).
-      [[maybe_unused]] auto sent =
-          ::send(connection.fd, connection.outgoing.data() + connection.outgoing_sent,
-                 connection.outgoing.size() - connection.outgoing_sent, MSG_NOSIGNAL | MSG_DONTWAIT);
-      close_client(connection, "disconnected after a protocol error or limit");
-      return;
-    }
-    if (!connection.outgoing.empty() && !flush_outgoing(connection)) return;
+    if (!serve(connection)) return;
   }
+}
+
+bool Server::serve(Connection& connection) {
+  Session::Progress progress;
+  try {
+    progress = connection.session.process(connection.outgoing);
+  } catch (const std::bad_alloc&) {
+    // Whatever a client asked for that the server could not hold closes that client, never the server.
+    close_client(connection, "disconnected: the server ran out of memory answering it");
+    return false;
+  }
+  if (progress == Session::Progress::kClose) {
+    // Best effort: the Error frame explaining why, then close (the client may not be reading).
+    [[maybe_unused]] auto sent =
+        ::send(connection.fd, connection.outgoing.data() + connection.outgoing_sent,
+               connection.outgoing.size() - connection.outgoing_sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+    close_client(connection, "disconnected after a protocol error or limit");
+    return false;
+  }
+  connection.backlog = progress == Session::Progress::kMore;
+  return flush_outgoing(connection);
 }
 
 bool Server::flush_outgoing(Connection& connection) {
@@ -410,19 +483,30 @@ bool Server::flush_outgoing(Connection& connection) {
     close_client(connection, "disconnected");
     return false;
   }
-  epoll_event ev{};
-  ev.data.u64 = static_cast<uint64_t>(connection.fd);
   if (connection.outgoing_sent == connection.outgoing.size()) {
     connection.outgoing.clear();
-    connection.outgoing_sent = 0;
-    ev.events = EPOLLIN;
-  } else if (connection.outgoing.size() - connection.outgoing_sent > kMaxOutgoingBytes) {
+  } else {
+    connection.outgoing.erase(0, connection.outgoing_sent);  // what is left is what the session measures
+  }
+  connection.outgoing_sent = 0;
+  if (connection.outgoing.size() > kMaxOutgoingBytes) {
     close_client(connection, "stopped reading replies");
     return false;
-  } else {
-    ev.events = EPOLLIN | EPOLLOUT;
   }
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, connection.fd, &ev);
+  // Read more only when nothing it sent is still waiting; be told when the socket drains while replies wait.
+  const uint32_t interest =
+      (connection.backlog ? 0u : uint32_t{EPOLLIN}) | (connection.outgoing.empty() ? 0u : uint32_t{EPOLLOUT});
+  if (interest != connection.interest) {
+    epoll_event ev{};
+    ev.events = connection.interest = interest;
+    ev.data.u64 = static_cast<uint64_t>(connection.fd);
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, connection.fd, &ev);
+  }
+  if (connection.backlog && !connection.queued &&
+      connection.outgoing.size() < options_.limits.output_high_water) {
+    connection.queued = true;
+    ready_.push_back(connection.fd);
+  }
   return true;
 }
 

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "accounting.hpp"
 #include "event_log.hpp"
@@ -58,10 +59,17 @@ class Server {
     Session session;
     std::string outgoing;
     size_t outgoing_sent = 0;
+    uint32_t interest = 0;  // epoll events asked for now
+    bool backlog = false;   // frames it sent are still waiting (budget or output full): not read meanwhile
+    bool queued = false;    // in ready_
   };
 
   void accept_clients();
+  void pause_accepting(int error);
+  void resume_accepting();
   void read_client(Connection& connection);
+  // Handles what the connection sent, within its budget; false when it was closed (and destroyed).
+  bool serve(Connection& connection);
   // False when the connection was closed (and destroyed) meanwhile.
   bool flush_outgoing(Connection& connection);
   void close_client(Connection& connection, std::string_view why);
@@ -79,6 +87,10 @@ class Server {
   int epoll_fd_ = -1;
   int signal_fd_ = -1;
   int timer_fd_ = -1;
+  int accept_timer_fd_ = -1;
+  bool accept_paused_logged_ = false;
+  static constexpr long kAcceptPauseMs = 100;
+  std::vector<int> ready_;  // connections with frames left to serve, served again before waiting
   bool running_ = true;
   int64_t started_unix_ms_ = 0;
   ClientId next_client_id_ = 1;

@@ -5,36 +5,56 @@
 
 namespace allocmon::server {
 
+namespace {
+constexpr size_t kLeakChunkBudget = 256u
+                                    << 10;  // leak-stream bytes produced per call (then others are served)
+}  // namespace
+
 Session::Session(ServerContext& context, ClientId id, PeerIdentity peer)
     : context_(context),
       id_(id),
       peer_(std::move(peer)),
-      decoder_(context.limits.max_frame_payload),
+      decoder_(wire::Direction::kFromClient, context.limits.max_frame_payload),
       tokens_(static_cast<double>(context.limits.event_burst)) {}
 
 bool Session::receive(std::string_view bytes, std::string& out) {
-  if (bytes.empty()) return process(out);
-  std::memcpy(prepare(bytes.size()), bytes.data(), bytes.size());
-  commit(bytes.size());
-  return process(out);
+  if (!bytes.empty()) {
+    std::memcpy(prepare(bytes.size()), bytes.data(), bytes.size());
+    commit(bytes.size());
+  }
+  for (;;) {
+    const Progress progress = process(out);
+    if (progress != Progress::kMore) return progress == Progress::kIdle;
+  }
 }
 
-bool Session::process(std::string& out) {
+Session::Progress Session::process(std::string& out) {
   wire::Frame frame;
   wire::ErrorCode error;
-  for (;;) {
+  int queries = 0;
+  for (int frames = 0;; ++frames) {
+    if (out.size() >= context_.limits.output_high_water) return Progress::kMore;
+    if (leak_stream_) {
+      if (!leak_stream_->produce(context_.accounting, context_.now_ms(), kLeakChunkBudget, out))
+        return Progress::kMore;
+      leak_stream_.reset();
+      continue;
+    }
+    if (frames >= context_.limits.frames_per_turn || queries >= context_.limits.queries_per_turn)
+      return decoder_.buffered() ? Progress::kMore : Progress::kIdle;
     const auto status = decoder_.next(frame, error);
-    if (status == wire::DecodeStatus::kNeedMore) return true;
+    if (status == wire::DecodeStatus::kNeedMore) return Progress::kIdle;
     if (status == wire::DecodeStatus::kError) {
       reject(error,
              error == wire::ErrorCode::kBadVersion
                  ? " (this server speaks protocol versions " + std::to_string(wire::kMinProtocolVersion) +
                        " to " + std::to_string(wire::kProtocolVersion) + "; upgrade the older side)"
-                 : std::string(),
+             : error == wire::ErrorCode::kUnknownMessage ? " (or a server reply sent by a client)"
+                                                         : std::string(),
              out);
-      return false;
+      return Progress::kClose;
     }
-    if (!dispatch(frame, out)) return false;
+    if (!dispatch(frame, out, queries)) return Progress::kClose;
   }
 }
 
@@ -56,7 +76,7 @@ void Session::reject(wire::ErrorCode code, const std::string& detail, std::strin
   wire::append_frame(out, wire::MessageType::kError, payload.data(), payload.size(), reply_version_);
 }
 
-bool Session::dispatch(const wire::Frame& frame, std::string& out) {
+bool Session::dispatch(const wire::Frame& frame, std::string& out, int& queries) {
   Accounting& accounting = context_.accounting;
   reply_version_ = frame.version;
   switch (frame.type) {
@@ -67,7 +87,14 @@ bool Session::dispatch(const wire::Frame& frame, std::string& out) {
       ensure_producer();
       wire::RegisterDevice registration;
       std::memcpy(&registration, frame.payload.data(), sizeof(registration));
-      accounting.register_device(id_, registration);
+      if (accounting.register_device(id_, registration) == EventProblem::kConflictingDevice) {
+        const auto bit = static_cast<size_t>(EventProblem::kConflictingDevice);
+        if (!logged_problems_.test(bit)) {
+          logged_problems_.set(bit);
+          context_.log.conflicting_device(peer_.pid, registration);
+        }
+        return true;  // registered (its buffers count), but the owner's description stays
+      }
       context_.log.registered(peer_.pid, peer_.name, registration);
       if (context_.recorder)
         context_.recorder->device(
@@ -109,22 +136,34 @@ bool Session::dispatch(const wire::Frame& frame, std::string& out) {
       return true;
     }
     case wire::MessageType::kQuerySnapshot: {
+      ++queries;
       const std::string json = snapshot_json(accounting, context_.info(), context_.now_ms(), peer_.uid);
       wire::append_frame(out, wire::MessageType::kSnapshotJson, json.data(), json.size(), reply_version_);
       return true;
     }
     case wire::MessageType::kQueryLeaks: {
+      ++queries;
       wire::QueryLeaks query;
       std::memcpy(&query, frame.payload.data(), sizeof(query));
-      const std::string json = leaks_json(accounting, query.device_id, context_.now_ms(), peer_.uid);
+      const std::string json =
+          leaks_json(accounting, query.device_id, context_.now_ms(), peer_.uid, query.largest);
       wire::append_frame(out, wire::MessageType::kLeaksJson, json.data(), json.size(), reply_version_);
+      return true;
+    }
+    case wire::MessageType::kQueryLeakStream: {
+      ++queries;
+      wire::QueryLeaks query;
+      std::memcpy(&query, frame.payload.data(), sizeof(query));
+      leak_stream_.emplace(query.device_id, peer_.uid, reply_version_);
       return true;
     }
     case wire::MessageType::kFlushAck:
     case wire::MessageType::kSnapshotJson:
     case wire::MessageType::kLeaksJson:
     case wire::MessageType::kError:
-      break;
+    case wire::MessageType::kLeakChunk:
+    case wire::MessageType::kLeakEnd:
+      break;  // the decoder refuses these at the header already
   }
   reject(wire::ErrorCode::kUnknownMessage, " (a server reply sent by a client)", out);
   return false;

@@ -6,6 +6,7 @@
 
 #include <bitset>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -13,6 +14,7 @@
 
 #include "accounting.hpp"
 #include "event_log.hpp"
+#include "leak_stream.hpp"
 #include "protocol/frame_decoder.hpp"
 #include "recorder.hpp"
 #include "snapshot_json.hpp"
@@ -25,6 +27,11 @@ struct SessionLimits {
   uint64_t max_events_per_second = 50'000'000;  // sustained rate, token bucket
   uint64_t event_burst = 50'000'000;            // bucket size
   uint32_t max_frame_payload = wire::kMaxPayloadBytes;
+  // Per loop turn, so one client cannot hold the loop (or grow the server) for the others: its replies wait
+  // in its own output, and it is read again only once that output has drained below the high-water mark.
+  size_t output_high_water = 1u << 20;
+  int queries_per_turn = 16;
+  int frames_per_turn = 256;
 };
 
 struct PeerIdentity {
@@ -55,13 +62,16 @@ class Session {
   // Space for incoming bytes (as FrameDecoder::prepare/commit), then process() handles every complete frame.
   char* prepare(size_t bytes) { return decoder_.prepare(bytes); }
   void commit(size_t bytes) { decoder_.commit(bytes); }
-  // Appends replies to `out`. False when the connection must be closed (protocol error or limit): an Error
-  // frame explaining why is already in `out`.
-  bool process(std::string& out);
+  // Handles complete frames, appending replies to `out`, until none is left (kIdle) or this turn's budget is
+  // spent or `out` passed the high-water mark (kMore: call again once `out` has drained; nothing more should
+  // be read from the socket meanwhile). kClose: the connection must be closed (protocol error or limit); an
+  // Error frame explaining why is already in `out`.
+  enum class Progress { kIdle, kMore, kClose };
+  Progress process(std::string& out);
   // The connection is gone: releases everything this client held (logged with `why`).
   void end(std::string_view why);
 
-  // Convenience for tests and the fuzzer: prepare + commit + process.
+  // Convenience for tests and the fuzzer: prepare + commit + process until idle (or closed); false = closed.
   bool receive(std::string_view bytes, std::string& out);
 
   // Answers the SyncSources barriers that the polled sources' round `completed` satisfies.
@@ -72,7 +82,7 @@ class Session {
   const PeerIdentity& peer() const { return peer_; }
 
  private:
-  bool dispatch(const wire::Frame& frame, std::string& out);
+  bool dispatch(const wire::Frame& frame, std::string& out, int& queries);
   bool apply_batch(std::string_view payload, uint16_t version, std::string& out);
   bool take_tokens(uint64_t events);
   void ensure_producer();
@@ -88,6 +98,7 @@ class Session {
   int64_t tokens_time_ms_ = 0;
   bool ended_ = false;
   std::vector<std::pair<uint64_t, wire::Flush>> pending_syncs_;  // (round awaited, token)
+  std::optional<LeakStream> leak_stream_;  // a QueryLeakStream being answered: later frames wait for it
   uint16_t reply_version_ =
       wire::kProtocolVersion;  // the version this client speaks, once it has sent a frame
 };

@@ -1,5 +1,6 @@
 #include "snapshot_json.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 namespace allocmon::server {
@@ -178,31 +179,54 @@ std::string snapshot_json(const Accounting& accounting, const ServerInfo& info, 
   return dump(doc);
 }
 
-std::string leaks_json(const Accounting& accounting, int32_t device_id, int64_t now_unix_ms, uid_t viewer) {
+std::string leaks_json(const Accounting& accounting, int32_t device_id, int64_t now_unix_ms, uid_t viewer,
+                       uint32_t largest) {
   json processes = json::array();
+  size_t listed = 0, total = 0;
   for (const auto& [client, process] : accounting.processes()) {
-    if (!may_see(viewer, process.uid)) continue;
-    json buffers = json::array();
+    if (!may_see(viewer, process.uid) || process.buffers.empty()) continue;
+    std::vector<std::pair<const BufferKey*, const BufferRecord*>> chosen;
+    uint64_t count = 0;
     for (const auto& [key, buffer] : process.buffers) {
       if (device_id >= 0 && key.device_id != device_id) continue;
-      buffers.push_back({{"device", key.device_id},
-                         {"type", std::string(wire::memory_type_name(buffer.memory_type))},
-                         {"size", buffer.size},
-                         {"address", buffer.address},
-                         {"buffer_id", key.buffer_id},
-                         {"age_ms", now_unix_ms - buffer.time_ms}});
+      ++count;
+      chosen.emplace_back(&key, &buffer);
     }
-    if (buffers.empty()) continue;
-    processes.push_back({{"pid", process.pid},
-                         {"name", process.name},
-                         {"count", buffers.size()},
-                         {"buffers", std::move(buffers)}});
+    total += count;
+    if (chosen.empty()) continue;
+    auto larger = [](const auto& a, const auto& b) {
+      return a.second->size != b.second->size ? a.second->size > b.second->size
+                                              : a.first->buffer_id < b.first->buffer_id;
+    };
+    const size_t room = kMaxJsonLeakBuffers > listed ? kMaxJsonLeakBuffers - listed : 0;
+    const size_t keep = std::min<size_t>(largest ? largest : chosen.size(), room);
+    if (keep < chosen.size()) {
+      std::partial_sort(chosen.begin(), chosen.begin() + static_cast<std::ptrdiff_t>(keep), chosen.end(),
+                        larger);
+      chosen.resize(keep);
+    }
+    listed += chosen.size();
+    json buffers = json::array();
+    for (const auto& [key, buffer] : chosen)
+      buffers.push_back({{"device", key->device_id},
+                         {"type", std::string(wire::memory_type_name(buffer->memory_type))},
+                         {"size", buffer->size},
+                         {"address", buffer->address},
+                         {"buffer_id", key->buffer_id},
+                         {"age_ms", now_unix_ms - buffer->time_ms}});
+    processes.push_back(
+        {{"pid", process.pid}, {"name", process.name}, {"count", count}, {"buffers", std::move(buffers)}});
   }
-  return json{{"schema", kLeaksSchema},
+  json doc = {{"schema", kLeaksSchema},
               {"time_unix_ms", now_unix_ms},
               {"device", device_id},
-              {"processes", std::move(processes)}}
-      .dump(-1, ' ', false, json::error_handler_t::replace);
+              {"processes", std::move(processes)}};
+  if (largest) doc["largest"] = largest;
+  if (!largest && listed < total) {
+    doc["truncated"] = true;
+    doc["total_buffers"] = total;
+  }
+  return dump(doc);
 }
 
 }  // namespace allocmon::server

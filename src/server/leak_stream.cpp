@@ -1,0 +1,70 @@
+#include "leak_stream.hpp"
+
+#include <cstring>
+
+#include "snapshot_json.hpp"
+
+namespace allocmon::server {
+
+bool LeakStream::produce(const Accounting& accounting, int64_t now_ms, size_t budget, std::string& out) {
+  constexpr size_t kChunkRecords = 4096;  // 160 KiB per frame
+  const auto& processes = accounting.processes();
+  const size_t start = out.size();
+  while (out.size() - start < budget) {
+    auto it = exhausted_ ? processes.end() : processes.lower_bound(next_client_);
+    while (it != processes.end() && (it->second.buffers.empty() || !may_see(viewer_, it->second.uid))) ++it;
+    if (it == processes.end()) {
+      wire::LeakEnd end{static_cast<uint64_t>(now_ms), sent_};
+      wire::append_message(out, wire::MessageType::kLeakEnd, end, version_);
+      return true;
+    }
+    const ProcessRecord& process = it->second;
+    wire::LeakChunkHeader header{};
+    if (!in_process_ || it->first != next_client_) {
+      next_client_ = it->first;
+      in_process_ = true;
+      bucket_ = 0;
+      bucket_count_ = process.buffers.bucket_count();
+    } else if (process.buffers.bucket_count() != bucket_count_) {
+      header.flags = wire::kRestartProcess;  // rehashed since we began: its earlier records may be repeated
+      bucket_ = 0;
+      bucket_count_ = process.buffers.bucket_count();
+    }
+    header.pid = process.pid;
+    std::strncpy(header.name, process.name.c_str(), sizeof(header.name) - 1);
+    const size_t header_at = out.size();
+    wire::append_frame(out, wire::MessageType::kLeakChunk, &header, sizeof(header), version_);
+    uint32_t count = 0;
+    for (; bucket_ < bucket_count_ && count < kChunkRecords; ++bucket_)
+      for (auto b = process.buffers.begin(bucket_); b != process.buffers.end(bucket_); ++b) {
+        if (device_id_ >= 0 && b->first.device_id != device_id_) continue;
+        wire::LeakBuffer record{b->first.buffer_id,
+                                b->second.size,
+                                b->second.address,
+                                now_ms - b->second.time_ms,
+                                b->first.device_id,
+                                b->second.memory_type,
+                                {}};
+        out.append(reinterpret_cast<const char*>(&record), sizeof(record));
+        ++count;
+      }
+    // Patch the frame's size and count now that they are known.
+    header.count = count;
+    std::memcpy(out.data() + header_at + sizeof(wire::FrameHeader), &header, sizeof(header));
+    const uint32_t payload = static_cast<uint32_t>(sizeof(header) + count * sizeof(wire::LeakBuffer));
+    std::memcpy(out.data() + header_at + offsetof(wire::FrameHeader, payload_size), &payload,
+                sizeof(payload));
+    sent_ += count;
+    if (bucket_ >= bucket_count_) {  // this process is done: the next one
+      in_process_ = false;
+      if (next_client_ == UINT64_MAX)
+        exhausted_ = true;
+      else
+        ++next_client_;
+      if (count == 0) out.resize(header_at);  // nothing of it on this device
+    }
+  }
+  return false;
+}
+
+}  // namespace allocmon::server
