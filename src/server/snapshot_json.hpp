@@ -33,7 +33,7 @@ std::string snapshot_json(const Accounting& accounting, const ServerInfo& info, 
 // Live buffers per process the viewer may see; device_id < 0 means every device. `largest` > 0: only the
 // largest N buffers of each process (what a monitor shows); 0: all of them, but at most kMaxJsonLeakBuffers
 // in one reply ("truncated": true beyond that; QueryLeakStream lists any number).
-inline constexpr size_t kMaxJsonLeakBuffers = 100'000;
+inline constexpr size_t kMaxJsonLeakBuffers = 10'000;
 std::string leaks_json(const Accounting& accounting, int32_t device_id, int64_t now_unix_ms,
                        uid_t viewer = kRootUid, uint32_t largest = 0);
 

@@ -40,7 +40,7 @@ Child::Child(const std::vector<std::string>& argv, const std::vector<std::string
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
-    ::execv(args[0], args.data());
+    ::execvp(args[0], args.data());
     std::fprintf(stderr, "exec %s: %s\n", args[0], std::strerror(errno));
     ::_exit(127);
   }
@@ -139,10 +139,10 @@ std::string temp_socket_path(const std::string& tag) {
   return "/tmp/allocmon-test-" + std::to_string(::getpid()) + "-" + tag + ".sock";
 }
 
-Server::Server(std::string socket_path, std::vector<std::string> extra_args)
+Server::Server(std::string socket_path, std::vector<std::string> extra_args, std::vector<std::string> wrapper)
     : socket_(std::move(socket_path)) {
-  std::vector<std::string> argv = {build_dir() + "/allocation_server", "--socket", socket_,
-                                   "--stats-interval", "0"};
+  std::vector<std::string> argv = std::move(wrapper);
+  argv.insert(argv.end(), {build_dir() + "/allocation_server", "--socket", socket_, "--stats-interval", "0"});
   // The machine's own /dev/shm, /proc scans and GPUs stay out of tests unless a test points a source at its
   // fixture folder.
   const bool fixtures = std::any_of(extra_args.begin(), extra_args.end(), [](const std::string& a) {

@@ -46,7 +46,9 @@ std::string temp_socket_path(const std::string& tag);
 
 class Server {
  public:
-  explicit Server(std::string socket_path, std::vector<std::string> extra_args = {});
+  // `wrapper`: a command that runs the server, e.g. {"prlimit", "--as=536870912", "--"} (it must exec it).
+  explicit Server(std::string socket_path, std::vector<std::string> extra_args = {},
+                  std::vector<std::string> wrapper = {});
   Child& process() { return child_; }
   const std::string& socket() const { return socket_; }
   // What it printed up to its "listening" line (the metrics URL, problems found at start).
