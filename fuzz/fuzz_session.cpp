@@ -1,7 +1,8 @@
 // libFuzzer target: arbitrary bytes from one client into the server's protocol logic (decoder + dispatcher +
-// accounting), beside a well-behaved client. Properties checked on every input: no crash (sanitizers watch
-// memory and UB), the hostile client cannot change the good client's totals, and once it disconnects every
-// byte it held is reclaimed.
+// accounting + replies), beside a well-behaved client. Properties checked on every input: no crash (sanitizers
+// watch memory and UB), the hostile client cannot change the good client's totals or its device's description,
+// every reply is a well-formed server frame (a leak stream always ends), one processing turn never grows the
+// output far past the high-water mark, and once the hostile client disconnects every byte it held is reclaimed.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -19,6 +20,7 @@ std::string good_client_traffic() {
   wire::RegisterDevice r{};
   r.device_id = 0;
   r.mesh_row = r.mesh_col = -1;
+  std::strcpy(r.architecture, "good");
   wire::append_message(s, wire::MessageType::kRegisterDevice, r);
   wire::Event events[3] = {
       {1, 1000, 0, 0, static_cast<uint8_t>(wire::EventKind::kAlloc), ALLOCMON_DRAM, 0},
@@ -55,12 +57,42 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   check(good.receive(good_client_traffic(), replies), "good client accepted");
 
   Session hostile(context, 2, PeerIdentity{200, 0, "hostile"});
-  // Feed in two pieces: framing must not depend on how bytes are split.
+  // Feed in two pieces (framing must not depend on how bytes are split), one processing turn at a time, as
+  // the server does, draining the output between turns.
+  std::string out;
+  size_t reply_bytes = 0;
+  wire::FrameDecoder replies_seen(wire::Direction::kFromServer, wire::kMaxPayloadBytes);
+  int leak_streams_open = 0;
+  bool open = true;
   const size_t half = size / 2;
-  if (hostile.receive(std::string_view(reinterpret_cast<const char*>(data), half), replies))
-    hostile.receive(std::string_view(reinterpret_cast<const char*>(data) + half, size - half), replies);
+  for (auto piece : {std::string_view(reinterpret_cast<const char*>(data), half),
+                     std::string_view(reinterpret_cast<const char*>(data) + half, size - half)}) {
+    if (!open) break;
+    if (!piece.empty()) {
+      std::memcpy(hostile.prepare(piece.size()), piece.data(), piece.size());
+      hostile.commit(piece.size());
+    }
+    for (int turn = 0; open && turn < 100000; ++turn) {
+      const auto progress = hostile.process(out);
+      check(out.size() <= limits.output_high_water + (4u << 20), "one turn stays near the high-water mark");
+      reply_bytes += out.size();
+      replies_seen.append(out.data(), out.size());
+      out.clear();
+      wire::Frame frame;
+      wire::ErrorCode code;
+      for (wire::DecodeStatus st; (st = replies_seen.next(frame, code)) != wire::DecodeStatus::kNeedMore;) {
+        check(st == wire::DecodeStatus::kFrame, "every reply is a well-formed server frame");
+        if (frame.type == wire::MessageType::kLeakChunk && leak_streams_open == 0) leak_streams_open = 1;
+        if (frame.type == wire::MessageType::kLeakEnd) leak_streams_open = 0;
+      }
+      if (progress == Session::Progress::kClose) open = false;
+      if (progress != Session::Progress::kMore) break;
+    }
+  }
+  check(!open || leak_streams_open == 0, "a leak stream always ends");
+  check(accounting.devices().at(0).architecture == "good", "the first registrant's description stays");
   hostile.end("fuzz input done");
-
+  (void)reply_bytes;
   const auto& device = accounting.devices().at(0);
   check(device.totals[ALLOCMON_DRAM].bytes == 1000, "good client's DRAM exact");
   check(device.totals[ALLOCMON_L1].bytes == 200, "good client's L1 exact");
