@@ -1,8 +1,9 @@
 // libFuzzer target: arbitrary bytes from one client into the server's protocol logic (decoder + dispatcher +
-// accounting + replies), beside a well-behaved client. Properties checked on every input: no crash (sanitizers
-// watch memory and UB), the hostile client cannot change the good client's totals or its device's description,
-// every reply is a well-formed server frame (a leak stream always ends), one processing turn never grows the
-// output far past the high-water mark, and once the hostile client disconnects every byte it held is reclaimed.
+// accounting + replies), beside a well-behaved client. Properties checked on every input: no crash
+// (sanitizers watch memory and UB), the hostile client cannot change the good client's totals or its device's
+// description, every reply is a well-formed server frame (a leak stream always ends), one processing turn
+// never grows the output far past the high-water mark, and once the hostile client disconnects every byte it
+// held is reclaimed.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>

@@ -131,8 +131,8 @@ TEST(Hardening, AHugeFrameOfAReplyTypeIsRefusedAtItsHeader) {
   EXPECT_EQ(s["counters"]["frames_invalid"], 8);
 }
 
-// Was: one 64 KiB read held 8192 snapshot (or 4096 leak) queries, all answered before the output check: server
-// peaks of 190-316 MiB, another client's flush stalled 2-3 s, and bad_alloc under 1 GiB.
+// Was: one 64 KiB read held 8192 snapshot (or 4096 leak) queries, all answered before the output check:
+// server peaks of 190-316 MiB, another client's flush stalled 2-3 s, and bad_alloc under 1 GiB.
 TEST(Hardening, AQueryFloodThatNeverReadsIsHeldBackNotAnswered) {
   Server server(temp_socket_path("flood"), {"--quiet"}, kLimits);
   const pid_t pid = server.process().pid();
@@ -152,7 +152,8 @@ TEST(Hardening, AQueryFloodThatNeverReadsIsHeldBackNotAnswered) {
   }
   std::thread attack([&] {
     std::string snapshots, leaks;
-    for (int i = 0; i < 8192; ++i) wire::append_frame(snapshots, wire::MessageType::kQuerySnapshot, nullptr, 0);
+    for (int i = 0; i < 8192; ++i)
+      wire::append_frame(snapshots, wire::MessageType::kQuerySnapshot, nullptr, 0);
     for (int i = 0; i < 4096; ++i) {
       wire::append_message(leaks, wire::MessageType::kQueryLeaks, wire::QueryLeaks{-1, 0});
       wire::append_message(leaks, wire::MessageType::kQueryLeakStream, wire::QueryLeaks{-1, 0});
@@ -199,7 +200,8 @@ TEST(Hardening, OutOfDescriptorsThePausedListenerDoesNotSpin) {
   }
   const double cpu0 = cpu_seconds(pid), t0 = now_s();
   const auto times = honest.flush_ms(100);  // its connection was accepted before: it stays served
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // a window in which a spinning loop would burn
+  std::this_thread::sleep_for(
+      std::chrono::milliseconds(500));  // a window in which a spinning loop would burn
   const double share = (cpu_seconds(pid) - cpu0) / (now_s() - t0);
   EXPECT_LT(share, 0.2);
   EXPECT_LT(p99(times), 50.0);
@@ -257,4 +259,22 @@ TEST(Hardening, TheFirstRegistrantOwnsADevicesDescription) {
   s = query_snapshot(server.socket());  // the owner left: the remaining registrant's description is shown
   EXPECT_EQ(s["devices"][0]["architecture"], "evil");
   ::close(fd);
+}
+
+// Was: the client's per-thread queue grew without bound when a thread reported faster than the shipper ships.
+TEST(Hardening, AThreadThatOutrunsTheShipperIsHeldToTheQueueBudget) {
+  Server server(temp_socket_path("budget"), {"--quiet"});
+  Client fast(server.socket(), -1, false, {"ALLOCMON_MAX_QUEUED_BYTES=4194304"});
+  ASSERT_EQ(fast.command("register 0"), "ok");
+  ASSERT_EQ(fast.command("alloc 0 DRAM 1000 999999999"), "ok");
+  ASSERT_EQ(fast.flush(), 0);  // connected: from here on every event goes through the socket
+  // 8 M alloc+free pairs as fast as one thread can: 640 MB of events if they all queued at once.
+  ASSERT_EQ(fast.command("churn 0 8000000"), "ok");
+  ASSERT_EQ(fast.flush(60000), 0);
+  const std::string peak = fast.command("peak_rss");
+  EXPECT_LT(std::stoull(peak.substr(3)), 64u * 1024) << "peak RSS " << peak << " kB";
+  const json s = query_snapshot(server.socket());
+  EXPECT_EQ(s["totals"]["buffers"], 1);  // exact: nothing was dropped
+  EXPECT_EQ(dram(s, 0), 1000u);
+  EXPECT_EQ(s["counters"]["events_applied"], 1 + 2 * 8000000);  // every event was sent, none superseded
 }

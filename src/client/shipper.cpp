@@ -9,7 +9,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <new>
+#include <thread>
 
 #include "common/unix_socket.hpp"
 
@@ -22,9 +24,15 @@ constexpr size_t kBatchPayloadLimit = 64 * 1024;
 // The server counts as stalled when it has accepted no byte for kStallMs while kStallThresholdBytes wait;
 // queued frames are then dropped and replaced by a resync. A busy server that keeps reading is never treated
 // so. kHardCapBytes bounds the client's memory whatever the reason.
-constexpr size_t kStallThresholdBytes = 16u << 20;
+// Draining pauses while this much is unsent, so a server slower than the application holds the events in
+// the (budgeted) queues rather than in an ever larger outgoing buffer; the reporting threads then wait for
+// room. A server that accepts nothing for kStallMs while that much waits is stalled: queued frames are
+// dropped and draining goes on into the live table alone (never blocking the application), replaced by a
+// resync when the server reads again.
+constexpr size_t kDrainPauseBytes = 4u << 20;
+constexpr size_t kStallThresholdBytes = kDrainPauseBytes;
 constexpr int64_t kStallMs = 1000;
-constexpr size_t kHardCapBytes = 512u << 20;
+constexpr size_t kHardCapBytes = 64u << 20;
 constexpr int64_t kReconnectIntervalMs = 1000;
 constexpr int kFinalSendBudgetMs = 1000;
 
@@ -59,7 +67,38 @@ size_t frame_boundary_at_or_before(const std::vector<char>& stream, size_t offse
 
 }  // namespace
 
-Shipper::Shipper() : socket_path_(socket_path_from_env()) {}
+Shipper::Shipper() : socket_path_(socket_path_from_env()) {
+  // The queued-events budget (thread_queue.hpp): bytes, rounded to whole segments, at least two.
+  uint64_t bytes = kDefaultMaxQueuedBytes;
+  if (const char* text = std::getenv(kMaxQueuedBytesEnvVar); text && *text) {
+    char* end = nullptr;
+    const unsigned long long value = std::strtoull(text, &end, 10);
+    if (end != text && *end == '\0' && value > 0)
+      bytes = value;
+    else
+      std::fprintf(stderr, "allocmon: %s=%s is not a number of bytes; using %llu\n", kMaxQueuedBytesEnvVar,
+                   text, static_cast<unsigned long long>(bytes));
+  }
+  const uint64_t segment = sizeof(wire::Event) * ThreadQueue::kSegmentEvents;
+  ThreadQueue::set_max_segments(static_cast<int64_t>(std::max<uint64_t>(2, bytes / segment)));
+  ThreadQueue::wait_for_room = [] { shipper().wait_for_room(); };
+}
+
+void Shipper::wait_for_room() {
+  throttled_.fetch_add(1, std::memory_order_relaxed);
+  // The shipper drains whatever the server does (it drops frames for a stalled server and resyncs), so this
+  // wait is bounded by its drain speed; if it is not running (exit, after fork) the budget is not enforced.
+  for (int round = 0; ThreadQueue::outstanding() > ThreadQueue::max_segments(); ++round) {
+    if (stop_.load(std::memory_order_relaxed) || !thread_running_.load(std::memory_order_relaxed)) return;
+    wake();
+    if (round < 8) {
+      std::this_thread::yield();
+    } else {
+      timespec pause{0, 50'000};
+      ::nanosleep(&pause, nullptr);
+    }
+  }
+}
 
 Shipper& shipper() {
   // Deliberately leaked: it must outlive every static destructor that might still report a free.
@@ -88,6 +127,7 @@ void Shipper::ensure_thread_started() {
   thread_started_ = true;
   stop_.store(false);
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  thread_running_.store(true);
   thread_ = std::thread([this] { run(); });
   static bool exit_hook_installed = false;
   if (!exit_hook_installed) {
@@ -177,6 +217,7 @@ void Shipper::drain_all() {
     for (size_t i = 0; i < queues.size(); ++i) {
       ThreadQueue& queue = *queues[i];
       while (queue.consumed() < limit[i]) {
+        if (backed_up()) return;  // the rest waits in the queues until the server has read more
         wire::Event& event = queue.front();
         if (!ready(event)) {
           blocked = true;
@@ -209,6 +250,7 @@ void Shipper::drain_all() {
     if (!queue->retired.load(std::memory_order_acquire) || queue->consumed() != queue->published())
       return false;
     retired_events_.fetch_add(queue->consumed(), std::memory_order_relaxed);
+    std::erase_if(barrier_limits_, [&](const auto& entry) { return entry.first == queue; });  // satisfied
     delete queue;
     return true;
   });
@@ -216,6 +258,10 @@ void Shipper::drain_all() {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Outgoing stream.
+
+bool Shipper::backed_up() const {
+  return can_emit() && out_.size() - out_sent_ >= kDrainPauseBytes;
+}
 
 void Shipper::emit_event(const wire::Event& event) {
   if (!can_emit()) return;
@@ -322,7 +368,17 @@ void Shipper::try_connect(bool force) {
     std::lock_guard lock(registry_mutex_);
     path = socket_path_;
   }
-  const int fd = connect_unix(path, /*nonblocking=*/true);
+  // A full listen backlog (EAGAIN) or a server between two lives (ECONNREFUSED) is not "no server": retry a
+  // few times, 1 to 16 ms apart, on this thread (the application never waits for it).
+  int fd = -1;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    fd = connect_unix(path, /*nonblocking=*/true);
+    if (fd >= 0 || (errno != EAGAIN && errno != ECONNREFUSED) || stop_.load()) break;
+    const int error = errno;
+    timespec pause{0, (1L << attempt) * 1'000'000L};
+    ::nanosleep(&pause, nullptr);
+    errno = error;
+  }
   if (fd < 0) {
     if (!warned_ && !stop_.load()) {  // at exit there is no application left to warn
       warned_ = true;
@@ -414,8 +470,19 @@ void Shipper::handle_flush_requests() {
     requested = flush_requested_;
   }
   if (requested <= flush_sent_) return;
+  if (requested != barrier_token_) {
+    // Events published before the request was made are visible now: the barrier goes after all of them.
+    barrier_token_ = requested;
+    barrier_limits_.clear();
+    std::lock_guard lock(registry_mutex_);
+    for (ThreadQueue* queue : queues_) barrier_limits_.emplace_back(queue, queue->published());
+  }
   try_connect(/*force=*/true);
-  drain_all();  // events published before the request was made are now visible: they go before the barrier
+  drain_all();
+  if (fd_ >= 0 && !resync_pending_) {
+    for (const auto& [queue, limit] : barrier_limits_)
+      if (queue->consumed() < limit) return;  // drained in part (a server slower than the app): it waits
+  }
   if (fd_ < 0) {
     std::lock_guard lock(flush_mutex_);
     flush_failed_ = std::max(flush_failed_, requested);
@@ -466,6 +533,7 @@ void Shipper::shutdown() {
   stop_.store(true);
   wake();
   if (thread_.joinable()) thread_.join();
+  thread_running_.store(false);
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
 }
@@ -482,6 +550,8 @@ void Shipper::reset_after_fork() {
   new (&devices_) decltype(devices_);
   new (&free_space_) decltype(free_space_);
   new (&out_) std::vector<char>;
+  new (&barrier_limits_) decltype(barrier_limits_);
+  barrier_token_ = 0;
   new (&incoming_) wire::FrameDecoder(wire::Direction::kFromServer);
   if (fd_ >= 0) ::close(fd_);  // the parent's connection stays the parent's
   if (wake_fd_ >= 0) ::close(wake_fd_);
@@ -492,6 +562,8 @@ void Shipper::reset_after_fork() {
   flush_requested_ = flush_acked_ = flush_failed_ = flush_sent_ = 0;
   connected_.store(0);
   live_count_.store(0);
+  thread_running_.store(false);
+  ThreadQueue::reset_budget_after_fork(0);  // the parent's queues are abandoned with its shipper
 }
 
 int Shipper::flush(int timeout_ms) {

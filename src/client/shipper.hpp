@@ -25,6 +25,9 @@ namespace allocmon::client {
 using wire::BufferKey;
 using wire::BufferKeyHash;
 
+inline constexpr const char* kMaxQueuedBytesEnvVar = "ALLOCMON_MAX_QUEUED_BYTES";
+inline constexpr uint64_t kDefaultMaxQueuedBytes = 64ull << 20;
+
 class Shipper {
  public:
   Shipper();
@@ -36,6 +39,9 @@ class Shipper {
   ThreadQueue* attach_thread();
   int flush(int timeout_ms);
   void stats(allocmon_client_stats* out);
+  // A reporting thread over the queued-events budget waits here until the shipper has drained enough.
+  void wait_for_room();
+  uint64_t throttled() const { return throttled_.load(); }
   // Final drain at process exit: ships what is queued (bounded wait), stops the thread.
   void shutdown();
   // In a forked child: forget the parent's thread, queues, connection and buffers.
@@ -54,6 +60,7 @@ class Shipper {
 
   // Outgoing byte stream.
   bool can_emit() const { return fd_ >= 0 && !resync_pending_; }
+  bool backed_up() const;
   void emit_event(const wire::Event& event);
   template <typename Message>
   void emit_message(wire::MessageType type, const Message& message);
@@ -84,6 +91,9 @@ class Shipper {
   uint64_t flush_acked_ = 0;
   uint64_t flush_failed_ = 0;
   uint64_t flush_sent_ = 0;  // shipper thread only
+  // The barrier being placed: what each queue had published when it was requested (shipper thread only).
+  uint64_t barrier_token_ = 0;
+  std::vector<std::pair<ThreadQueue*, uint64_t>> barrier_limits_;
 
   // Shipper-thread state.
   std::unordered_map<BufferKey, wire::Event, BufferKeyHash> live_;
@@ -105,6 +115,8 @@ class Shipper {
   std::atomic<uint64_t> events_sent_{0}, resyncs_{0}, superseded_{0}, client_errors_{0}, live_count_{0},
       retired_events_{0};
   std::atomic<int> connected_{0};
+  std::atomic<bool> thread_running_{false};
+  std::atomic<uint64_t> throttled_{0};  // times a reporting thread waited for room
 };
 
 Shipper& shipper();

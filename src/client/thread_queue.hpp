@@ -1,7 +1,9 @@
 // Per-thread event queue: single producer (the application thread), single consumer (the shipper thread).
-// Unbounded list of fixed-size segments, so the producer never waits and never drops; it only mallocs a new
-// segment every kSegmentEvents events. Publication is one release store of a counter the producer alone
-// writes.
+// A list of fixed-size segments: the producer mallocs a new one every kSegmentEvents events. Publication is
+// one release store of a counter the producer alone writes. Every queue's segments count against one budget
+// (ALLOCMON_MAX_QUEUED_BYTES, 64 MiB by default): a thread that would pass it waits for the shipper to drain
+// (back-pressure, checked once per segment, never per event) instead of growing the process without bound.
+// Nothing is dropped, so the shipper's live table, and the server's totals, stay exact.
 #pragma once
 
 #include <atomic>
@@ -21,14 +23,23 @@ class ThreadQueue {
  public:
   static constexpr uint32_t kSegmentEvents = 2048;  // 80 KiB per segment (40-byte events)
 
-  ThreadQueue() : tail_segment_(new Segment), head_segment_(tail_segment_) {}
+  ThreadQueue() : tail_segment_(new Segment), head_segment_(tail_segment_) { outstanding_.fetch_add(1); }
   ~ThreadQueue() {
     for (Segment* s = head_segment_; s;) {
       Segment* next = s->next.load(std::memory_order_relaxed);
       delete s;
+      outstanding_.fetch_sub(1, std::memory_order_relaxed);
       s = next;
     }
   }
+
+  // The budget: segments alive over every queue, and the most there may be.
+  static int64_t outstanding() { return outstanding_.load(std::memory_order_relaxed); }
+  static void set_max_segments(int64_t max) { max_segments_ = max; }
+  static int64_t max_segments() { return max_segments_; }
+  static void reset_budget_after_fork(int64_t segments) { outstanding_.store(segments); }
+  // Called by a producer over the budget until there is room again (the shipper installs it).
+  static inline void (*wait_for_room)() = nullptr;
   ThreadQueue(const ThreadQueue&) = delete;
   ThreadQueue& operator=(const ThreadQueue&) = delete;
 
@@ -47,6 +58,7 @@ class ThreadQueue {
     if (head_index_ == kSegmentEvents) {
       Segment* next = head_segment_->next.load(std::memory_order_acquire);
       delete head_segment_;
+      outstanding_.fetch_sub(1, std::memory_order_relaxed);
       head_segment_ = next;
       head_index_ = 0;
     }
@@ -67,11 +79,16 @@ class ThreadQueue {
   };
 
   void grow() {
+    if (outstanding_.fetch_add(1, std::memory_order_relaxed) >= max_segments_ && wait_for_room)
+      wait_for_room();
     auto* segment = new Segment;
     tail_segment_->next.store(segment, std::memory_order_release);
     tail_segment_ = segment;
     tail_index_ = 0;
   }
+
+  static inline std::atomic<int64_t> outstanding_{0};
+  static inline int64_t max_segments_ = INT64_MAX;
 
   // Producer fields and consumer fields on separate cache lines: no false sharing on the hot path.
   alignas(64) Segment* tail_segment_;

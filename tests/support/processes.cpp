@@ -155,9 +155,11 @@ Server::Server(std::string socket_path, std::vector<std::string> extra_args, std
     throw std::runtime_error("allocation_server did not start");
 }
 
-Client::Client(const std::string& socket_path, int run_as, bool merge_stderr)
-    : child_({build_dir() + "/allocmon_test_client"},
-             {"TT_ALLOC_TRACKING_ENABLED=1", "TT_ALLOC_SERVER_SOCKET=" + socket_path}, run_as, merge_stderr) {
+Client::Client(const std::string& socket_path, int run_as, bool merge_stderr,
+               std::vector<std::string> extra_env) {
+  extra_env.insert(extra_env.begin(),
+                   {"TT_ALLOC_TRACKING_ENABLED=1", "TT_ALLOC_SERVER_SOCKET=" + socket_path});
+  child_ = Child({build_dir() + "/allocmon_test_client"}, extra_env, run_as, merge_stderr);
 }
 
 std::string Client::command(const std::string& line) {

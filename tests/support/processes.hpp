@@ -63,7 +63,8 @@ class Server {
 // A tracked process (tests/support/test_client.cpp) reporting to `socket_path`.
 class Client {
  public:
-  explicit Client(const std::string& socket_path, int run_as = -1, bool merge_stderr = false);
+  explicit Client(const std::string& socket_path, int run_as = -1, bool merge_stderr = false,
+                  std::vector<std::string> extra_env = {});
   // Sends a command and returns the reply line ("ok ..." or "error ...").
   std::string command(const std::string& line);
   int flush(int timeout_ms = 5000);

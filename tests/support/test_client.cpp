@@ -1,9 +1,11 @@
 // allocmon_test_client: a real tracked process for end-to-end tests, driven line by line on stdin.
 // Each command answers one line on stdout starting with "ok" (or "error ...").
 //   register DEV [ROW COL]   unregister DEV   alloc DEV TYPE SIZE ID   free DEV ID   flush [TIMEOUT_MS]
-//   stats   pingpong DEV N (alloc on one thread, free on another, ids reused)   exit
+//   stats   pingpong DEV N (alloc on one thread, free on another, ids reused)   bulk DEV N FIRST SIZE
+//   churn DEV N (N alloc+free pairs, flat out)   peak_rss (kB)   exit
 #include <atomic>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -95,6 +97,22 @@ int main() {
       in >> device >> count >> first >> size;
       for (uint64_t id = first; id < first + count; ++id)
         allocmon::track_alloc(device, allocmon::MemoryType::DRAM, size, id, id);
+    } else if (command == "churn") {
+      // churn DEV COUNT: COUNT alloc+free pairs on this thread as fast as it can (outruns the shipper)
+      int device;
+      uint64_t count;
+      in >> device >> count;
+      for (uint64_t id = 1; id <= count; ++id) {
+        allocmon::track_alloc(device, allocmon::MemoryType::L1, 4096, id, id);
+        allocmon::track_free(device, id);
+      }
+    } else if (command == "peak_rss") {
+      std::ifstream status("/proc/self/status");
+      std::string key, value;
+      while (status >> key && key != "VmHWM:") std::getline(status, value);
+      status >> value;
+      std::printf("ok %s\n", value.c_str());  // kB
+      continue;
     } else if (command == "pingpong") {
       int device, count;
       in >> device >> count;
