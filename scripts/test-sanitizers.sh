@@ -8,7 +8,7 @@ bash scripts/install-deps.sh
 jobs=$(nproc)
 
 CC=clang CXX=clang++ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DALLOCMON_SANITIZE=address,undefined -DALLOCMON_FUZZ=ON >/dev/null
+  -DALLOCMON_SANITIZE=address,undefined -DALLOCMON_FUZZ=ON -DALLOCMON_WERROR=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 # (the install test builds an uninstrumented consumer against the instrumented library, and the demo runs
 # Debian's python3 without the ASan runtime: main suite only)
@@ -19,7 +19,7 @@ LD_PRELOAD=$(clang++ -print-file-name=libclang_rt.asan-x86_64.so) ASAN_OPTIONS=d
   ctest --test-dir build-asan --output-on-failure -R python_tests
 
 CC=clang CXX=clang++ cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DALLOCMON_SANITIZE=thread >/dev/null
+  -DALLOCMON_SANITIZE=thread -DALLOCMON_WERROR=ON >/dev/null
 cmake --build build-tsan -j"$jobs"
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
   ctest --test-dir build-tsan --output-on-failure -j"$jobs" -R "EndToEnd|Reliability|Session|bench_quick|chaos"

@@ -148,7 +148,10 @@ std::shared_ptr<MeshBuffer> MeshDevice::allocate(BufferType type, uint64_t size,
     placement = a->allocate(size, page_size, bottom_up, shard_count);
   } catch (const OutOfMemory& e) {
     std::string ids;
-    for (int id : physical_ids_) ids += (ids.empty() ? "" : ",") + std::to_string(id);
+    for (int id : physical_ids_) {
+      if (!ids.empty()) ids += ',';
+      ids += std::to_string(id);
+    }
     throw OutOfMemory(std::string(e.what()) + " [mesh " + std::to_string(rows_) + "x" +
                       std::to_string(cols_) + ", devices " + ids + "]");
   }

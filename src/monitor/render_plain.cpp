@@ -93,8 +93,10 @@ std::string render_plain(const Frame& frame, const ViewOptions& options) {
     out += line;
     for (const auto& p : s.processes) {
       std::string devices;
-      for (const auto& [id, bytes] : p.device_bytes)
-        devices += (devices.empty() ? "" : ",") + std::to_string(id);
+      for (const auto& [id, bytes] : p.device_bytes) {
+        if (!devices.empty()) devices += ',';
+        devices += std::to_string(id);
+      }
       std::snprintf(line, sizeof(line), "  %8d  %-20s %12s %8" PRIu64 "  %s\n", p.pid, p.name.c_str(),
                     format_bytes(p.allocated).c_str(), p.buffers, devices.c_str());
       out += line;

@@ -85,8 +85,10 @@ void draw(const Frame& frame, const ViewOptions& options) {
       for (const auto& p : s.processes) {
         if (++y >= rows - 1) break;
         std::string devices;
-        for (const auto& [id, bytes] : p.device_bytes)
-          devices += (devices.empty() ? "" : ",") + std::to_string(id);
+        for (const auto& [id, bytes] : p.device_bytes) {
+          if (!devices.empty()) devices += ',';
+          devices += std::to_string(id);
+        }
         mvprintw(y, 0, "%8d  %-20.20s %12s %8" PRIu64 "  %s", p.pid, p.name.c_str(),
                  format_bytes(p.allocated).c_str(), p.buffers, devices.c_str());
       }

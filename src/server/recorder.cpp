@@ -228,8 +228,10 @@ bool Recorder::write(const Batch& batch) {
       check(sqlite3_prepare_v2(db_, "INSERT INTO devices VALUES(?,?,?,?,?,?,?,?,?)", -1, &st, nullptr))) {
     for (const auto& d : batch.devices) {
       std::string capacity = "[";
-      for (size_t i = 0; i < d.capacity.size(); ++i)
-        capacity += (i ? "," : "") + std::to_string(d.capacity[i]);
+      for (size_t i = 0; i < d.capacity.size(); ++i) {
+        if (i) capacity += ',';  // (not `(i ? "," : "") + ...`: GCC 12 -O3 warns falsely on it, -Wrestrict)
+        capacity += std::to_string(d.capacity[i]);
+      }
       capacity += "]";
       sqlite3_bind_int64(st, 1, d.time_ms);
       sqlite3_bind_int64(st, 2, static_cast<int64_t>(d.client));
