@@ -27,7 +27,8 @@ using nlohmann::json;
 namespace {
 
 // Sanitizers reserve terabytes of shadow address space and keep freed memory in quarantine: under them the
-// address-space limit cannot apply and memory bounds are loose. The plain build (scripts/test.sh) checks them.
+// address-space limit cannot apply and memory bounds are loose. The plain build (scripts/test.sh) checks
+// them.
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 constexpr bool kSanitized = true;
 #elif defined(__has_feature)

@@ -124,3 +124,27 @@ TEST(Protocol, RepliesMayBeLargeButOnlyFromTheServer) {
   EXPECT_EQ(confused.next(frame, error), DecodeStatus::kError);
   EXPECT_EQ(error, ErrorCode::kUnknownMessage);
 }
+
+#include "server/host_port.hpp"
+
+TEST(HostPort, OnlyWhatItWillListenOnIsAccepted) {
+  using allocmon::server::parse_host_port;
+  std::string why;
+  auto a = parse_host_port("127.0.0.1:9464", &why);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->host, "127.0.0.1");
+  EXPECT_EQ(a->port, 9464);
+  auto b = parse_host_port("[::1]:9464", &why);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->host, "::1");
+  EXPECT_EQ(b->url_authority(), "[::1]:9464");
+  auto c = parse_host_port(":0", &why);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->host, "127.0.0.1");
+  EXPECT_EQ(c->port, 0);
+  for (const char* bad : {"127.0.0.1:99999", "127.0.0.1", ":9464x", "::1:9464", "[::1]9464", "host:", "9464",
+                          "[]:1", "a b:1", "127.0.0.1:-1", "127.0.0.1:+80"})
+    EXPECT_FALSE(parse_host_port(bad, &why)) << bad;
+  parse_host_port("127.0.0.1", &why);
+  EXPECT_NE(why.find("expected HOST:PORT"), std::string::npos);
+}

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "allocmon/client.hpp"
+#include "common/command_line.hpp"
 
 namespace {
 
@@ -27,9 +28,13 @@ int main(int argc, char** argv) {
   CLI::App app{"allocmon demo workload (set TT_ALLOC_TRACKING_ENABLED=1 to report to the server)"};
   app.add_option("--devices", devices, "Number of devices")->check(CLI::Range(1, 64))->capture_default_str();
   app.add_option("--phase-ms", phase_ms, "Pause between phases, so a person can watch")
-      ->capture_default_str();
-  app.add_option("--rounds", rounds, "How many times to run the phases")->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+      ->capture_default_str()
+      ->check(CLI::Range(0, 3600000));
+  app.add_option("--rounds", rounds, "How many times to run the phases")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  allocmon::add_version_flag(app, "allocmon_demo");
+  if (const int status = allocmon::parse_command_line(app, argc, argv); status >= 0) return status;
   if (!allocmon::tracking_enabled())
     std::printf("note: TT_ALLOC_TRACKING_ENABLED is not 1, nothing will be reported\n");
 

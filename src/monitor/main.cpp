@@ -7,11 +7,16 @@
 #include <cstdio>
 #include <thread>
 
+#include "common/command_line.hpp"
 #include "common/unix_socket.hpp"
 #include "snapshot_poller.hpp"
 #include "view.hpp"
 
 using namespace allocmon::monitor;
+
+namespace {
+constexpr const char* kProgram = "allocation_monitor_client";
+}  // namespace
 
 int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
@@ -20,20 +25,29 @@ int main(int argc, char** argv) {
   bool all = false, once = false, plain = false, json = false;
   int frames = 0;
   CLI::App app{"allocmon monitor: live device memory per device, memory type and process"};
-  app.add_flag("-a,--all", all, "Show every device the server knows (the default)");
-  app.add_option("-d,--device", options.device_ids, "Show this device id (repeatable)");
+  app.add_option("-d,--device", options.device_ids, "Show this device id (repeatable)")
+      ->check(CLI::Range(0, 1 << 30).description("a device id, 0 or more"));
   app.add_option("-r,--refresh", options.refresh_ms, "Refresh period in milliseconds")
       ->capture_default_str()
       ->check(CLI::Range(10, 3600000));
   app.add_option("--socket,-s", socket_path, "Server socket (env TT_ALLOC_SERVER_SOCKET)")
       ->capture_default_str();
   app.add_flag("--once", once, "Print one frame and exit");
-  app.add_flag("--plain", plain, "Plain text frames instead of the full-screen view");
-  app.add_flag("--compact", options.compact, "Plain frames with one line per device");
-  app.add_flag("--json", json, "Print the server snapshot as JSON (docs/snapshot.md); implies --once");
-  app.add_option("--frames", frames, "Stop after this many plain frames (0: run until interrupted)");
-  CLI11_PARSE(app, argc, argv);
-  if (all) options.device_ids.clear();
+  auto* plain_flag = app.add_flag("--plain", plain, "Plain text frames instead of the full-screen view");
+  auto* compact_flag = app.add_flag("--compact", options.compact, "Plain frames with one line per device");
+  auto* frames_option =
+      app.add_option("--frames", frames, "Stop after this many plain frames (0: run until interrupted)")
+          ->check(CLI::Range(0, 1000000000).description("0 or more"));
+  app.add_flag("--json", json,
+               "Print the server snapshot as JSON (docs/snapshot.md), only the -d devices if given; implies "
+               "--once")
+      ->excludes(plain_flag, compact_flag, frames_option);
+  auto* all_flag = app.add_flag("-a,--all", all, "Show every device the server knows (the default)");
+  (void)all_flag;
+  allocmon::add_version_flag(app, "allocation_monitor_client");
+  if (const int status = allocmon::parse_command_line(app, argc, argv); status >= 0) return status;
+  if (all && !options.device_ids.empty())
+    return allocmon::usage_error(kProgram, "-a and -d exclude each other");
 
   SnapshotPoller poller(socket_path);
   Frame frame = poller.poll();
@@ -41,8 +55,24 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "allocation_monitor_client: %s\n", frame.status.c_str());
     return 2;
   }
+  // A device asked for by id that the server does not know is a mistake in a one-shot query (the live view
+  // waits for it instead).
+  if (json || once) {
+    std::string unknown;
+    for (int id : options.device_ids)
+      if (!frame.snapshot->device(id)) unknown += (unknown.empty() ? "" : ", ") + std::to_string(id);
+    if (!unknown.empty()) {
+      std::string known;
+      for (const auto& d : frame.snapshot->devices) {
+        if (!known.empty()) known += ' ';
+        known += std::to_string(d.id);
+      }
+      return allocmon::usage_error(kProgram, "the server knows no device " + unknown +
+                                                 " (it knows: " + (known.empty() ? "none yet" : known) + ")");
+    }
+  }
   if (json) {
-    std::printf("%s\n", poller.last_json().c_str());
+    std::printf("%s\n", filter_snapshot_json(poller.last_json(), options.device_ids).c_str());
     return 0;
   }
   if (once) {

@@ -1,5 +1,6 @@
 #include "snapshot_model.hpp"
 
+#include <algorithm>
 #include <climits>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -93,6 +94,43 @@ std::optional<Snapshot> parse_snapshot(std::string_view text, std::string* error
     if (error) *error = std::string("malformed snapshot: ") + e.what();
     return std::nullopt;
   }
+}
+
+std::string filter_snapshot_json(const std::string& text, const std::vector<int>& ids) {
+  if (ids.empty()) return text;
+  json doc = json::parse(text);
+  auto wanted = [&](const json& d) {
+    return std::find(ids.begin(), ids.end(), d.at("id").get<int>()) != ids.end();
+  };
+  json devices = json::array();
+  uint64_t allocated = 0, buffers = 0;
+  for (auto& d : doc.at("devices"))
+    if (wanted(d)) {
+      allocated += d.at("allocated").get<uint64_t>();
+      buffers += d.at("buffers").get<uint64_t>();
+      devices.push_back(std::move(d));
+    }
+  doc["devices"] = std::move(devices);
+  doc["totals"] = {{"allocated", allocated}, {"buffers", buffers}};
+  json processes = json::array();
+  for (auto& p : doc.at("processes")) {
+    json mine = json::array();
+    uint64_t bytes = 0, count = 0;
+    for (auto& d : p.at("devices"))
+      if (wanted(d)) {
+        bytes += d.at("allocated").get<uint64_t>();
+        count += d.at("buffers").get<uint64_t>();
+        mine.push_back(std::move(d));
+      }
+    if (mine.empty()) continue;
+    p["devices"] = std::move(mine);
+    p["allocated"] = bytes;
+    p["buffers"] = count;
+    processes.push_back(std::move(p));
+  }
+  doc["processes"] = std::move(processes);
+  doc["filtered_devices"] = ids;
+  return doc.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace allocmon::monitor

@@ -54,4 +54,7 @@ struct Snapshot {
 // nullopt (and a reason) when the text is not a snapshot of a schema this monitor understands.
 std::optional<Snapshot> parse_snapshot(std::string_view json, std::string* error);
 
+// The snapshot document with only these devices (and each process's share of them); all when `ids` is empty.
+std::string filter_snapshot_json(const std::string& json, const std::vector<int>& ids);
+
 }  // namespace allocmon::monitor

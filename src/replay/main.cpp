@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "common/command_line.hpp"
 #include "recording.hpp"
 #include "replayer.hpp"
 
@@ -70,14 +71,16 @@ int main(int argc, char** argv) {
   bool list = false;
   app.add_flag("--list", list, "Recordings: list the processes that allocated, and their devices, then exit");
   app.add_option("--arch", arch,
-                 "Target architecture: wormhole_b0 or blackhole (overrides the trace's arch line)");
+                 "Target architecture: wormhole_b0 or blackhole (overrides the trace's arch line)")
+      ->check(CLI::IsMember({"wormhole_b0", "wormhole", "blackhole"}));
   app.add_option("--grid", grid, "Worker grid XxY, e.g. 8x8 (L1 banks = X*Y)");
   app.add_option("--l1-small", l1_small, "L1_SMALL region per core, bytes");
   app.add_option("--trace-region", trace_region, "TRACE region per DRAM bank, bytes");
   app.add_option("--compare", compare,
                  "Second target to replay on side by side: ARCH[:XxY], e.g. wormhole_b0:4x4");
   app.add_flag("--json", json, "JSON lines instead of text");
-  CLI11_PARSE(app, argc, argv);
+  allocmon::add_version_flag(app, "allocmon-replay");
+  if (const int status = allocmon::parse_command_line(app, argc, argv); status >= 0) return status;
 
   if (list) {
     try {
@@ -100,10 +103,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   TargetOverrides overrides{arch, std::nullopt, l1_small, trace_region};
-  if (!grid.empty() && !(overrides.grid = parse_grid(grid))) {
-    std::fprintf(stderr, "allocmon-replay: --grid wants XxY, got '%s'\n", grid.c_str());
-    return 1;
-  }
+  if (!grid.empty() && !(overrides.grid = parse_grid(grid)))
+    return allocmon::usage_error("allocmon-replay", "--grid wants XxY, e.g. 8x8, got '" + grid + "'");
   const Target target = resolve_target(trace, overrides);
 
   std::vector<Target> targets{target};
@@ -113,10 +114,8 @@ int main(int argc, char** argv) {
     TargetOverrides other = overrides;
     const auto colon = compare.find(':');
     other.architecture = compare.substr(0, colon);
-    if (colon != std::string::npos && !(other.grid = parse_grid(compare.substr(colon + 1)))) {
-      std::fprintf(stderr, "allocmon-replay: --compare wants ARCH[:XxY], got '%s'\n", compare.c_str());
-      return 1;
-    }
+    if (colon != std::string::npos && !(other.grid = parse_grid(compare.substr(colon + 1))))
+      return allocmon::usage_error("allocmon-replay", "--compare wants ARCH[:XxY], got '" + compare + "'");
     const Target second = resolve_target(trace, other);
     targets.push_back(second);
   }

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "common/command_line.hpp"
 #include "common/sqlite.hpp"
 #include "protocol/wire.hpp"
 
@@ -109,7 +110,8 @@ int main(int argc, char** argv) {
   CLI::App app{"allocmon-report: plots, peaks, leaks and a Perfetto trace from a recording"};
   app.add_option("recording", path, "SQLite file written by allocation_server --record")->required();
   app.add_option("--out", out, "Output directory")->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  allocmon::add_version_flag(app, "allocmon-report");
+  if (const int status = allocmon::parse_command_line(app, argc, argv); status >= 0) return status;
   Recording rec;
   try {
     rec = load(path);

@@ -1,8 +1,11 @@
 // allocation_server: one per machine; every tracked process reports to it over a Unix socket.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 
+#include "common/command_line.hpp"
 #include "common/unix_socket.hpp"
+#include "host_port.hpp"
 #include "server.hpp"
 
 int main(int argc, char** argv) {
@@ -18,11 +21,17 @@ int main(int argc, char** argv) {
   app.add_option("--stats-interval", options.stats_interval_s,
                  "Print the statistics block every S seconds (0: only on SIGUSR1 and at shutdown)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0, 86400).description("0 to 86400 seconds"));
   app.add_option("--socket-mode", mode, "Permissions of the socket file, octal")->capture_default_str();
-  app.add_option(
-      "--metrics-address", options.metrics_address,
-      "Serve Prometheus metrics at http://HOST:PORT/metrics (HOST defaults to 127.0.0.1; off by default)");
+  app.add_option("--metrics-address", options.metrics_address,
+                 "Serve Prometheus metrics at http://HOST:PORT/metrics: HOST:PORT, [IPV6]:PORT or :PORT "
+                 "(127.0.0.1); port 0 picks a free one. Off by default")
+      ->check(CLI::Validator(
+          [](const std::string& text) {
+            std::string why;
+            return allocmon::server::parse_host_port(text, &why) ? std::string() : why;
+          },
+          "HOST:PORT"));
   app.add_option("--record", options.record_path,
                  "Append every applied event to this SQLite file (docs/recording.md)");
   app.add_option("--socket-group", options.socket_group,
@@ -70,15 +79,15 @@ int main(int argc, char** argv) {
       ->group(fixtures);
   app.add_option("--dev-root", options.dev_root, "Look for /dev entries in this folder instead (tests)")
       ->group(fixtures);
-  CLI11_PARSE(app, argc, argv);
+  allocmon::add_version_flag(app, "allocation_server");
+  if (const int status = allocmon::parse_command_line(app, argc, argv); status >= 0) return status;
   if (clients_only) options.tt_shm = options.device_holders = options.drm_fdinfo = false;
-  try {
-    options.socket_mode = static_cast<unsigned>(std::stoul(mode, nullptr, 8));
-  } catch (const std::exception&) {
-    std::fprintf(stderr, "allocation_server: --socket-mode expects an octal mode such as 0660, got '%s'\n",
-                 mode.c_str());
-    return 1;
-  }
+  char* end = nullptr;
+  const unsigned long parsed_mode = std::strtoul(mode.c_str(), &end, 8);
+  if (mode.empty() || *end != '\0' || parsed_mode > 07777)
+    return allocmon::usage_error("allocation_server",
+                                 "--socket-mode expects an octal mode such as 0660, got '" + mode + "'");
+  options.socket_mode = static_cast<unsigned>(parsed_mode);
 
   allocmon::server::Server server(options);
   if (!server.start()) return 1;

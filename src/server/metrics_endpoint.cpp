@@ -4,8 +4,10 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 
 namespace allocmon::server {
 
@@ -24,31 +26,24 @@ MetricsEndpoint::~MetricsEndpoint() {
   if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
-bool MetricsEndpoint::start(const std::string& address) {
-  const auto colon = address.rfind(':');
-  const std::string host = colon == std::string::npos || colon == 0 ? "127.0.0.1" : address.substr(0, colon);
-  int port = 0;
-  try {
-    port = std::stoi(colon == std::string::npos ? address : address.substr(colon + 1));
-  } catch (const std::exception&) {
-    std::fprintf(stderr, "allocation_server: --metrics-address wants HOST:PORT, got '%s'\n", address.c_str());
-    return false;
-  }
+bool MetricsEndpoint::start(const HostPort& address) {
   http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
     response.set_content(request_render(), "text/plain; version=0.0.4; charset=utf-8");
   });
   http_->Get("/", [](const httplib::Request&, httplib::Response& response) {
     response.set_content("allocmon allocation_server: metrics at /metrics\n", "text/plain");
   });
+  int port = address.port;
   if (port == 0)
-    port = http_->bind_to_any_port(host);
-  else if (!http_->bind_to_port(host, port))
+    port = http_->bind_to_any_port(address.host);
+  else if (!http_->bind_to_port(address.host, port))
     port = -1;
   if (port <= 0) {
-    std::fprintf(stderr, "allocation_server: cannot serve metrics on %s\n", address.c_str());
+    std::fprintf(stderr, "allocation_server: cannot serve metrics on %s: %s\n",
+                 address.url_authority().c_str(), std::strerror(errno));
     return false;
   }
-  bound_ = host + ":" + std::to_string(port);
+  bound_ = HostPort{address.host, port}.url_authority();
   thread_ = std::thread([this] { http_->listen_after_bind(); });
   return true;
 }

@@ -10,6 +10,8 @@
 #include <string>
 #include <thread>
 
+#include "host_port.hpp"
+
 namespace httplib {
 class Server;
 }
@@ -20,8 +22,8 @@ class MetricsEndpoint {
  public:
   MetricsEndpoint();
   ~MetricsEndpoint();
-  // "HOST:PORT" (HOST defaults to 127.0.0.1). False with a message on stderr when it cannot listen.
-  bool start(const std::string& address);
+  // False with a message on stderr when it cannot listen there.
+  bool start(const HostPort& address);
   // The fd the event loop watches; when readable, call serve_pending().
   int wake_fd() const { return wake_fd_; }
   void serve_pending(const std::function<std::string()>& render);

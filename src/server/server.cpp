@@ -243,7 +243,13 @@ bool Server::start() {
   }
   if (!options_.metrics_address.empty()) {
     metrics_ = std::make_unique<MetricsEndpoint>();
-    if (!metrics_->start(options_.metrics_address)) return false;
+    std::string why;
+    const auto metrics_at = parse_host_port(options_.metrics_address, &why);
+    if (!metrics_at) {
+      std::fprintf(stderr, "allocation_server: --metrics-address %s\n", why.c_str());
+      return false;
+    }
+    if (!metrics_->start(*metrics_at)) return false;
     ev.data.u64 = kMetricsTag;
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, metrics_->wake_fd(), &ev);
     log_.notice("allocation_server metrics on http://" + metrics_->bound_address() + "/metrics");
