@@ -23,6 +23,43 @@ using namespace allocmon::mesh;
 
 namespace {
 
+std::string valid_memory_types() {
+  std::string names;
+  for (auto name : wire::kMemoryTypeNames) {
+    if (!names.empty()) names += ", ";
+    names += name;
+  }
+  return names;
+}
+
+MemoryType memory_type_from(const std::string& name) {
+  auto code = wire::memory_type_from_name(name);
+  if (!code)
+    throw py::value_error("unknown memory type '" + name + "' (valid: " + valid_memory_types() + ")");
+  return static_cast<MemoryType>(*code);
+}
+
+int32_t device_id_from(int64_t device) {
+  if (device < 0 || device > INT32_MAX)
+    throw py::value_error("device id must be from 0 to 2147483647, got " + std::to_string(device));
+  return static_cast<int32_t>(device);
+}
+
+// A device the caller reports on must be registered first, as the server would otherwise ignore its events.
+int32_t registered_device(int64_t device) {
+  const int32_t id = device_id_from(device);
+  if (!allocmon_device_registered(id))
+    throw py::value_error("device " + std::to_string(id) + " is not registered: call register_device(" +
+                          std::to_string(id) + ", ...) first");
+  return id;
+}
+
+uint64_t non_negative(int64_t value, const char* what) {
+  if (value < 0)
+    throw py::value_error(std::string(what) + " must be 0 or more, got " + std::to_string(value));
+  return static_cast<uint64_t>(value);
+}
+
 BufferType buffer_type_from(const std::string& name) {
   if (name == "DRAM") return BufferType::DRAM;
   if (name == "L1") return BufferType::L1;
@@ -145,47 +182,66 @@ PYBIND11_MODULE(_allocmon, m) {
   });
   m.def(
       "register_device",
-      [](int device_id, const std::string& architecture, std::map<std::string, uint64_t> capacity,
+      [](int64_t device_id, const std::string& architecture, std::map<std::string, int64_t> capacity,
          int mesh_row, int mesh_col, std::optional<std::pair<uint16_t, uint16_t>> grid) {
         DeviceInfo info;
-        info.device_id = device_id;
+        info.device_id = device_id_from(device_id);
+        if (architecture.size() >= sizeof(wire::RegisterDevice::architecture) ||
+            architecture.find('\0') != std::string::npos)
+          throw py::value_error("architecture must be at most 31 characters without NUL, got '" +
+                                architecture + "'");
+        if (!architecture.empty() && !find_architecture(architecture))
+          PyErr_WarnEx(PyExc_UserWarning,
+                       ("architecture '" + architecture +
+                        "' is not one allocmon's emulated mesh and replay know (wormhole_b0, blackhole): the "
+                        "server shows it, allocmon-replay cannot replay it")
+                           .c_str(),
+                       1);
         info.architecture = architecture;
         info.mesh_row = mesh_row;
         info.mesh_col = mesh_col;
         if (grid) std::tie(info.grid_x, info.grid_y) = *grid;
-        for (const auto& [type, bytes] : capacity) {
-          auto code = wire::memory_type_from_name(type);
-          if (!code) throw py::value_error("unknown memory type " + type);
-          info.capacity[*code] = bytes;
-        }
+        for (const auto& [type, bytes] : capacity)
+          info.capacity[static_cast<int>(memory_type_from(type))] = non_negative(bytes, "capacity");
         register_device(info);
       },
       py::arg("device_id"), py::arg("architecture") = "",
-      py::arg("capacity") = std::map<std::string, uint64_t>{}, py::arg("mesh_row") = -1,
+      py::arg("capacity") = std::map<std::string, int64_t>{}, py::arg("mesh_row") = -1,
       py::arg("mesh_col") = -1, py::arg("grid") = py::none(),
       "grid: the worker core grid (x, y), which a replay of a recording needs to count L1 banks.");
-  m.def("unregister_device", &allocmon::unregister_device, py::arg("device_id"));
+  m.def(
+      "unregister_device", [](int64_t device_id) { unregister_device(registered_device(device_id)); },
+      py::arg("device_id"));
   m.def(
       "report_alloc",
-      [](int device, const std::string& type, uint64_t size, uint64_t address, uint64_t buffer_id,
-         uint64_t page_size, const std::string& layout, uint32_t shard_count, std::optional<bool> bottom_up) {
-        auto code = wire::memory_type_from_name(type);
-        if (!code) throw py::value_error("unknown memory type " + type);
+      [](int64_t device, const std::string& type, int64_t size, int64_t address, int64_t buffer_id,
+         int64_t page_size, const std::string& layout, int64_t shard_count, std::optional<bool> bottom_up) {
+        const MemoryType code = memory_type_from(type);
         if (layout != "interleaved" && layout != "sharded")
           throw py::value_error("layout must be 'interleaved' or 'sharded', not '" + layout + "'");
         BufferLayout l;
-        l.page_size = page_size;
+        l.page_size = non_negative(page_size, "page_size");
         l.kind = layout == "sharded" ? ALLOCMON_LAYOUT_SHARDED : ALLOCMON_LAYOUT_INTERLEAVED;
-        l.shard_count = shard_count;
+        if (shard_count < 0 || shard_count > UINT32_MAX)
+          throw py::value_error("shard_count must be from 0 to 4294967295, got " +
+                                std::to_string(shard_count));
+        l.shard_count = static_cast<uint32_t>(shard_count);
         l.bottom_up = bottom_up ? int32_t{*bottom_up} : -1;
-        track_alloc(device, static_cast<MemoryType>(*code), size, address, buffer_id, l);
+        track_alloc(registered_device(device), code, non_negative(size, "size"),
+                    non_negative(address, "address"), non_negative(buffer_id, "buffer_id"), l);
       },
       py::arg("device"), py::arg("type"), py::arg("size"), py::arg("address"), py::arg("buffer_id"),
       py::arg("page_size") = 0, py::arg("layout") = "interleaved", py::arg("shard_count") = 0,
       py::arg("bottom_up") = py::none(),
       "page_size/layout/shard_count/bottom_up: how the allocator placed it, for allocmon-replay (0/None: "
       "unknown).");
-  m.def("report_free", &allocmon::track_free, py::arg("device"), py::arg("buffer_id"));
+  m.def(
+      "report_free",
+      [](int64_t device, int64_t buffer_id) {
+        track_free(registered_device(device), non_negative(buffer_id, "buffer_id"));
+      },
+      py::arg("device"), py::arg("buffer_id"));
+  m.attr("__version__") = ALLOCMON_VERSION;
   m.attr("memory_types") = [] {
     py::list names;
     for (auto name : wire::kMemoryTypeNames) names.append(std::string(name));
@@ -284,7 +340,25 @@ PYBIND11_MODULE(_allocmon, m) {
       .def_property_readonly("page_size",
                              [](const MeshTensor& t) { return t.buffer ? t.buffer->page_size() : 0; })
       .def("is_allocated", &MeshTensor::allocated)
-      .def("deallocate", &MeshTensor::deallocate);
+      .def("deallocate", &MeshTensor::deallocate)
+      .def("__repr__", [](const MeshTensor& t) {
+        auto dims = [](const std::vector<int64_t>& shape) {
+          std::string out = "[";
+          for (size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
+          return out + "]";
+        };
+        std::string memory = std::string(buffer_type_name(t.memory.type)) +
+                             (t.memory.shards ? " sharded over " + std::to_string(t.memory.shards) + " cores"
+                                              : " interleaved");
+        std::string where = t.mesh ? std::to_string(t.mesh->num_devices()) + " devices (" +
+                                         std::to_string(t.mesh->rows()) + "x" +
+                                         std::to_string(t.mesh->cols()) + " mesh)"
+                                   : "host";
+        return "MeshTensor(shape=" + dims(t.shape) + ", dtype=" + dtype_name(t.dtype) +
+               ", layout=" + (t.layout == Layout::Tile ? "tile" : "row_major") + ", memory=" + memory +
+               ", devices=" + where + ", shard_shape=" + dims(t.shard_shape) +
+               (t.allocated() ? "" : ", deallocated") + ")";
+      });
 
   m.def(
       "from_numpy",

@@ -103,6 +103,9 @@ typedef struct allocmon_client_stats {
   uint64_t live_buffers;      /* buffers this process holds, by the client's own table */
   int connected;
 } allocmon_client_stats;
+/* 1 when this process registered the device (allocmon_register_device) and has not unregistered it, else 0.
+ * Not for hot paths (it takes a lock): for bindings and tools that check their callers' input. */
+ALLOCMON_API int allocmon_device_registered(int32_t device_id);
 ALLOCMON_API void allocmon_get_client_stats(allocmon_client_stats* out);
 
 #ifdef __cplusplus

@@ -37,6 +37,8 @@ from ._allocmon import (  # noqa: F401  (re-exported API)
 
 from .replay import ReplayResult, replay  # noqa: F401,E402
 
+__version__ = _allocmon.__version__
+
 FLUSH_OK, FLUSH_DISABLED, FLUSH_NO_SERVER, FLUSH_TIMEOUT = 0, 1, -1, -2
 
 

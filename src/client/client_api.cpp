@@ -5,6 +5,8 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
+#include <set>
 
 #include "allocmon/client.h"
 #include "shipper.hpp"
@@ -44,6 +46,17 @@ inline void push(const wire::Event& event) {
   queue->push(event);
 }
 
+// Which devices this process registered (whether tracking is on or not): bindings check their callers with
+// it.
+std::mutex& registered_mutex() {
+  static std::mutex* mutex = new std::mutex;  // leaked: used from static destructors
+  return *mutex;
+}
+std::set<int32_t>& registered_devices() {
+  static auto* devices = new std::set<int32_t>;
+  return *devices;
+}
+
 void after_fork_in_child() {
   tls_queue = nullptr;
   if (allocmon_tracking_enabled) shipper().reset_after_fork();
@@ -65,6 +78,10 @@ void allocmon_configure(int enabled, const char* socket_path) {
 }
 
 void allocmon_register_device(const allocmon_device_info* info) {
+  if (info) {
+    std::lock_guard lock(registered_mutex());
+    registered_devices().insert(info->device_id);
+  }
   if (!allocmon_tracking_enabled || !info) return;
   auto* registration = new wire::RegisterDevice{};
   registration->device_id = info->device_id;
@@ -83,6 +100,10 @@ void allocmon_register_device(const allocmon_device_info* info) {
 }
 
 void allocmon_unregister_device(int32_t device_id) {
+  {
+    std::lock_guard lock(registered_mutex());
+    registered_devices().erase(device_id);
+  }
   if (!allocmon_tracking_enabled) return;
   wire::Event event{};
   event.kind = allocmon::client::kUnregisterKind;
@@ -132,6 +153,11 @@ void allocmon_report_free_space(int32_t device_id, allocmon_memory_type type, ui
   push(wire::Event{0, free_bytes, largest_free_block, device_id,
                    static_cast<uint8_t>(wire::EventKind::kFreeSpace), static_cast<uint8_t>(type), 0, 0, 0,
                    0});
+}
+
+int allocmon_device_registered(int32_t device_id) {
+  std::lock_guard lock(registered_mutex());
+  return registered_devices().count(device_id) ? 1 : 0;
 }
 
 int allocmon_flush(int timeout_ms) {

@@ -30,6 +30,11 @@ MemoryType memory_type(BufferType type) {
   return MemoryType::DRAM;
 }
 
+// Devices open in this process, and the mesh that holds each: a device is opened once, as with ttnn (two
+// meshes on one device would each unregister it for the whole process at close).
+std::mutex open_devices_mutex;
+std::map<int, std::string> open_devices;
+
 int available_devices(const MeshOptions& options) {
   if (options.available_devices >= 0) return options.available_devices;
   if (const char* env = std::getenv("ALLOCMON_EMULATED_DEVICES")) return std::atoi(env);
@@ -81,7 +86,29 @@ std::shared_ptr<MeshDevice> MeshDevice::open(const MeshOptions& options) {
   if (static_cast<int>(ids.size()) != requested)
     throw std::invalid_argument("physical_ids has " + std::to_string(ids.size()) + " entries for a " +
                                 std::to_string(options.rows) + "x" + std::to_string(options.cols) + " mesh");
-  std::shared_ptr<MeshDevice> mesh(new MeshDevice(options, *arch, std::move(ids)));
+  {
+    std::lock_guard lock(open_devices_mutex);
+    for (int id : ids)
+      if (auto it = open_devices.find(id); it != open_devices.end())
+        throw std::runtime_error("Device " + std::to_string(id) + " is already open in this process (by " +
+                                 it->second +
+                                 "); close that mesh first (mesh.close(), ttnn.close_mesh_device)");
+    const std::string holder =
+        "a " + std::to_string(options.rows) + "x" + std::to_string(options.cols) + " mesh";
+    for (int id : ids)
+      if (!open_devices.emplace(id, holder).second) {
+        for (int other : ids) open_devices.erase(other);
+        throw std::invalid_argument("physical_ids lists device " + std::to_string(id) + " twice");
+      }
+  }
+  std::shared_ptr<MeshDevice> mesh;
+  try {
+    mesh.reset(new MeshDevice(options, *arch, ids));
+  } catch (...) {
+    std::lock_guard lock(open_devices_mutex);
+    for (int id : ids) open_devices.erase(id);
+    throw;
+  }
 
   for (int index = 0; index < requested; ++index) {
     DeviceInfo info;
@@ -246,6 +273,8 @@ void MeshDevice::close() {
     unregister_device(device);
     if (auto* shm = TtShmPublisher::instance()) shm->detach(device);
   }
+  std::lock_guard lock(open_devices_mutex);
+  for (int device : physical_ids_) open_devices.erase(device);
 }
 
 std::string MeshDevice::topology() const {

@@ -142,3 +142,22 @@ def test_blackhole_mesh_registers_its_capacity(server):
     assert device["memory"]["DRAM"]["capacity"] == 8 * 4_278_190_016
     assert device["memory"]["L1"]["capacity"] == 130 * 1_461_760
     mesh.close()
+
+
+def test_a_device_already_open_is_refused_and_the_first_mesh_keeps_its_accounting(server):
+    # Was: a second open_mesh(2, 4) in the same process, once dropped, unregistered devices 0-7 for the whole
+    # process: the first mesh's tensors showed 0 B and later frees counted as unregistered_device.
+    first = allocmon.open_mesh(2, 4)
+    t = allocmon.from_numpy(np.ones((2, 4, 64, 64), dtype=np.float32), first, shard_dims=(0, 1))
+    before = my_device_bytes(server.socket, "DRAM")
+    with pytest.raises(RuntimeError, match=r"Device 4 is already open in this process \(by a 2x4 mesh\)"):
+        allocmon.open_mesh(2, 4)
+    with pytest.raises(RuntimeError, match="Device 0 is already open"):
+        allocmon.open_mesh(1, 1)
+    assert my_device_bytes(server.socket, "DRAM") == before  # nothing of the first mesh was lost
+    allocmon.deallocate(t)
+    first.close()
+    snap = allocmon.snapshot(server.socket)
+    assert snap["counters"]["problems"]["unregistered_device"] == 0
+    again = allocmon.open_mesh(2, 4)  # free again once closed
+    again.close()
