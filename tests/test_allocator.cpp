@@ -40,9 +40,14 @@ TEST(Allocator, WorkedExampleL1IsTopDown) {
 TEST(Allocator, PagesAreAlignedPerTypeAndBlocksToDramAlignment) {
   BankAllocator l1 = wormhole_l1();
   // 100-B pages round to 112 (L1 alignment 16), one per bank; the block rounds to 128 (DRAM alignment 32).
-  EXPECT_EQ(l1.bytes_per_bank(6'400, 100), 128u);
+  EXPECT_EQ(l1.aligned_size_per_bank(6'400, 100), 112u);  // tt-metal's Buffer::aligned_size_per_bank()
+  EXPECT_EQ(l1.block_per_bank(6'400, 100), 128u);
+  const Placement p = l1.allocate(6'400, 100);
+  EXPECT_EQ(p.bytes_per_bank, 112u);
+  EXPECT_EQ(p.block_per_bank, 128u);
   BankAllocator dram = wormhole_dram();
-  EXPECT_EQ(dram.bytes_per_bank(12 * 100, 100), 128u);  // 100 -> 128 per page, one page per bank
+  EXPECT_EQ(dram.aligned_size_per_bank(12 * 100, 100), 128u);  // 100 -> 128 per page, one page per bank
+  EXPECT_EQ(dram.block_per_bank(12 * 100, 100), 128u);
 }
 
 TEST(Allocator, FirstFitReusesHolesAndCoalescesOnFree) {

@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "replay/replayer.hpp"
 
@@ -18,6 +19,18 @@ std::vector<LineResult> run(Replayer& replayer, const Trace& trace) {
 }
 
 }  // namespace
+
+TEST(Replay, BytesPerBankIsTtMetalsAlignedSizeAndTheBlockIsNamedApart) {
+  // A 100-B L1 page, one per bank: tt-metal's aligned_size_per_bank() is 112 (16-B L1 alignment); the free
+  // list reserves a 128-B block (32-B DRAM alignment). The JSON said 128 under bytes_per_bank.
+  const Trace trace = parse_trace("arch wormhole_b0\nalloc a L1 6400 100\n");
+  Replayer replayer(*trace.target);
+  const auto results = run(replayer, trace);
+  const auto j = nlohmann::json::parse(format_line_json(results[0]));
+  EXPECT_EQ(j["bytes_per_bank"], 112);
+  EXPECT_EQ(j["block_per_bank"], 128);
+  EXPECT_NE(format_line(results[0]).find("(112 B in each of 64 banks, a block of 128 B)"), std::string::npos);
+}
 
 TEST(Replay, WormholeWorkedExample) {
   const Trace trace = parse_trace(

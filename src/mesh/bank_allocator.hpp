@@ -19,7 +19,9 @@ class OutOfMemory : public std::runtime_error {
 
 struct Placement {
   uint64_t address = 0;
-  uint64_t bytes_per_bank = 0;  // the block reserved in each bank
+  // tt-metal's Buffer::aligned_size_per_bank(): pages per bank x the page rounded to the type's alignment.
+  uint64_t bytes_per_bank = 0;
+  uint64_t block_per_bank = 0;  // what the free list reserves in each bank: that, rounded to its alignment
   uint32_t banks = 0;
 };
 
@@ -41,7 +43,9 @@ class BankAllocator {
   FreeListStats stats() const { return free_list_.stats(); }
   uint32_t banks() const { return banks_; }
   uint64_t bank_size() const { return free_list_.size(); }
-  uint64_t bytes_per_bank(uint64_t size, uint64_t page_size, uint32_t banks = 0) const;  // 0: all banks
+  // tt-metal's aligned size per bank, and the free-list block it takes (banks 0: all banks).
+  uint64_t aligned_size_per_bank(uint64_t size, uint64_t page_size, uint32_t banks = 0) const;
+  uint64_t block_per_bank(uint64_t size, uint64_t page_size, uint32_t banks = 0) const;
   const std::string& type_name() const { return type_name_; }
 
  private:

@@ -119,7 +119,7 @@ LineResult Replayer::apply(const Command& command) {
               " region has size 0 on this target (set l1_small= / trace= on the arch line)");
         r.placement = a->allocate(size, page_size, command.bottom_up, command.shards);
         r.outcome = LineResult::kPlaced;
-        live_[command.id] = {command.id,          command.type, command.size, r.placement.bytes_per_bank,
+        live_[command.id] = {command.id,          command.type, command.size, r.placement.block_per_bank,
                              r.placement.address, command.line};
         failed_.erase(command.id);
         requested_[command.type] += command.size;
@@ -186,7 +186,7 @@ LineResult Replayer::apply(const Command& command) {
       r.outcome = LineResult::kFreed;
       r.size = buffer.size;
       r.freed_type = buffer.type;
-      r.placement.bytes_per_bank = buffer.bytes_per_bank;
+      r.placement.block_per_bank = buffer.block_per_bank;
       return r;
     }
     case Command::kStats: {
@@ -206,7 +206,11 @@ std::string format_line(const LineResult& r) {
       std::string text = where + "alloc " + c.id + " " + type_name(c.type) + " " + std::to_string(c.size) +
                          " -> address " + std::to_string(r.placement.address) + " (" +
                          std::to_string(r.placement.bytes_per_bank) + " B in each of " +
-                         std::to_string(r.placement.banks) + " banks)";
+                         std::to_string(r.placement.banks) + " banks" +
+                         (r.placement.block_per_bank != r.placement.bytes_per_bank
+                              ? ", a block of " + std::to_string(r.placement.block_per_bank) + " B"
+                              : "") +
+                         ")";
       if (r.page_size_assumed) text += " [page size unknown: spread evenly]";
       if (r.recorded_mismatch) text += " [recorded at " + std::to_string(*c.recorded_address) + "]";
       return text;
@@ -262,7 +266,8 @@ std::string format_line_json(const LineResult& r) {
   }
   if (r.outcome == LineResult::kPlaced) {
     j["address"] = r.placement.address;
-    j["bytes_per_bank"] = r.placement.bytes_per_bank;
+    j["bytes_per_bank"] = r.placement.bytes_per_bank;  // tt-metal's aligned_size_per_bank()
+    j["block_per_bank"] = r.placement.block_per_bank;  // what the free list reserves
     j["banks"] = r.placement.banks;
     if (r.page_size_assumed) j["page_size_assumed"] = true;
   }

@@ -39,7 +39,7 @@ struct LiveBuffer {
   std::string id;
   mesh::BufferType type;
   uint64_t size;
-  uint64_t bytes_per_bank;
+  uint64_t block_per_bank;  // the free-list block it holds in each bank
   uint64_t address;
   int64_t line;
 };
