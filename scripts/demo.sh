@@ -68,7 +68,7 @@ if [ "$mode" = "--tt-shm" ]; then
   grep -m 3 "⚠" "$log" || echo "(no unreadable region)"
   echo
   echo "== The recorded run (totals read from the regions) as a report: allocmon-report $recording"
-  "$build/allocmon-report" "$recording" --out "${recording%.sqlite}-report" | grep -E "^  device [0-7] DRAM|^wrote" || true
+  "$build/allocmon-report" "$recording" --out "${recording%.sqlite}-report" | grep -E " DRAM: |^wrote" || true
   exit $status
 fi
 echo "== In the allocation server's log ($log):"

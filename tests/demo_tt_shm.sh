@@ -11,6 +11,6 @@ check "liballocmon reporting is OFF"
 check "PASSED: all memory checks passed"
 check "Each device shows 200 MiB of DRAM above its baseline"
 check "Device 7 | DRAM 314.8 MiB"
-check "device 7 DRAM: 332136448 B (316.8 MiB)"
+check "8 devices (0-7, each) DRAM: 332136448 B (316.8 MiB)"
 ! grep -q "Allocated 104857600" <<<"$out" || { echo "$out"; echo "a liballocmon client reported: not the shm path"; exit 1; }
 echo "demo.sh --tt-shm: ok"

@@ -148,3 +148,17 @@ TEST_F(AccountingTest, FreeSpaceReportsAreStoredPerDeviceAndType) {
   EXPECT_EQ(space.free_bytes, 900u);
   EXPECT_EQ(space.largest_free_block, 400u);
 }
+
+TEST(AccountingFreeSpace, AllocatorStatisticsGoWithTheLastRegistrant) {
+  // Was: a finished process's "largest free block" stayed in every snapshot.
+  Accounting a;
+  a.add_client(1, 100, 0, "p");
+  wire::RegisterDevice r{};
+  r.device_id = 0;
+  a.register_device(1, r);
+  wire::Event stats{0, 5000, 4096, 0, static_cast<uint8_t>(wire::EventKind::kFreeSpace), ALLOCMON_L1, 0};
+  a.apply(1, stats, 0);
+  EXPECT_TRUE(a.devices().at(0).free_space[ALLOCMON_L1].known);
+  a.remove_client(1);
+  EXPECT_FALSE(a.devices().at(0).free_space[ALLOCMON_L1].known);
+}

@@ -143,7 +143,8 @@ EventProblem Accounting::register_device(ClientId client, const wire::RegisterDe
 
 void Accounting::forget_registration(ClientId client, int32_t device_id) {
   DeviceRecord& device = devices_[device_id];
-  --device.registrations;
+  // The allocator statistics were the last registrant's: once nobody has it open they describe nothing.
+  if (--device.registrations == 0) device.free_space = {};
   if (device.owner != client) return;
   device.owner = 0;
   for (auto& [id, process] : processes_) {  // the oldest remaining registrant describes it now

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -65,10 +66,43 @@ def test_report_of_a_recorded_mesh_run(tmp_path):
     assert f"exit allocmon_test_c (pid {victim.pid})" in instants
 
     summary = (out / "summary.txt").read_text()
-    assert f"device 4 DRAM: {peaks['device 4 DRAM']} B" in summary
-    assert f"pid {victim.pid} allocmon_test_c: 1 buffers, 777 B" in summary
+    # The mesh's 8 devices peak together on the same buffers: one line for all of them, ids in hex.
+    assert f"8 devices (0-7, the same buffers at the same addresses) DRAM: {peaks['device 4 DRAM']} B" in summary
+    assert summary.count(" DRAM: ") == 2  # the mesh's line and device 9's
+    assert "(pid " in summary and ", buffer 0x" in summary
+    assert f"pid {victim.pid} allocmon_test_c: 1 buffer, 777 B (777 B) on device 9" in summary
     svg = (out / "memory.svg").read_text()
     assert svg.startswith("<svg") and "device 4 (0,0)" in svg and "device 6 (1,3)" in svg
+    # Readable: seconds on the time axis, units on the byte axis, the capacity named, a legend of what is drawn.
+    assert ">0 s</text>" in svg and " MiB</text>" in svg and "capacity 12.0 GiB" in svg
+    legend = re.findall(r'height="11" fill="[^"]+"/><text x="\d+" y="44">(\w+)</text>', svg)
+    assert legend == ["DRAM", "L1", "CB", "KERNEL"]
     png = out / "memory.png"
     if png.exists():  # rsvg-convert is installed by scripts/install-deps.sh
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_report_failures_name_the_path_and_exit_non_zero(tmp_path):
+    db = tmp_path / "run.sqlite"
+    sock = os.path.join(tempfile.gettempdir(), f"allocmon-report-f-{os.getpid()}.sock")
+    with Server(sock, extra_args=["--record", str(db)]):
+        allocmon.configure(True, sock)
+        allocmon.register_device(3, "wormhole_b0", {"DRAM": 1 << 30})
+        allocmon.report_alloc(3, "DRAM", 4096, 0, 1)
+        allocmon.report_free(3, 1)
+        assert allocmon.flush() == allocmon.FLUSH_OK
+    a_file = tmp_path / "not_a_dir"
+    a_file.write_text("x")
+    for target, why in (("/proc/x", "No such file or directory"), (str(a_file), "Not a directory")):
+        result = subprocess.run([find_binary("allocmon-report"), str(db), "--out", target], capture_output=True,
+                                text=True, timeout=60)
+        assert result.returncode == 1, result.stdout
+        assert f"cannot create the output directory {target}: {why}" in result.stderr
+        assert "wrote" not in result.stdout
+    read_only = tmp_path / "read_only"
+    read_only.mkdir()
+    (read_only / "summary.txt").mkdir()  # a directory where a file must go: cannot be written, even as root
+    result = subprocess.run([find_binary("allocmon-report"), str(db), "--out", str(read_only)], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 1
+    assert f"cannot write {read_only}/summary.txt: Is a directory" in result.stderr
