@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the build into a temporary prefix, builds tests/consumer against it with find_package(allocmon) and
-# pkg-config, and checks that the consumer's report reaches the installed allocation_server.
+# pkg-config, and checks that the consumer's report reaches the installed allocation_server; the installed
+# programs and Python package run from that prefix without LD_LIBRARY_PATH; the systemd units are installed and
+# the server runs socket-activated from them.
 set -euo pipefail
 build=${1:?usage: install_consumer.sh BUILD_DIR SOURCE_DIR}
 source=${2:?}
@@ -29,8 +31,47 @@ echo >&"${C[1]}"; wait "$C_PID" || true
 grep -q '"id":6' <<<"$snapshot" && grep -q '"allocated":12345' <<<"$snapshot" \
   && grep -q '"allocated":65536' <<<"$snapshot" \
   || { echo "FAIL: the installed server did not show the consumer's 12345 + 65536 bytes on device 6"; exit 1; }
+"$work/consumer_pc" </dev/null >/dev/null
+unset LD_LIBRARY_PATH  # what follows must find liballocmon by itself (RUNPATH)
 PYTHONPATH=$work/prefix/lib/python3/dist-packages /usr/bin/python3 -c "import allocmon, allocmon.ttnn
 assert allocmon.replay(['alloc a L1 65536 2048 shards=8']).lines[0]['banks'] == 8" \
   || { echo "FAIL: installed Python package does not import"; exit 1; }
-"$work/consumer_pc" </dev/null >/dev/null
-echo "PASS: installed package builds C and C++ consumers (CMake and pkg-config); they report to the installed server"
+"$work/prefix/bin/allocmon_demo" --devices 2 --phase-ms 0 >/dev/null \
+  || { echo "FAIL: the installed allocmon_demo does not run from $work/prefix"; exit 1; }
+for b in allocation_server allocation_monitor_client allocmon-replay allocmon-report allocmon_demo; do
+  readelf -d "$work/prefix/bin/$b" | grep -q 'RUNPATH.*\$ORIGIN/../lib' || { echo "FAIL: $b has no relative RUNPATH"; exit 1; }
+done
+
+# The systemd units: installed, pointing at this prefix, and the server runs with the socket they describe.
+units=$work/prefix/lib/systemd/system
+grep -q "ExecStart=$work/prefix/bin/allocation_server" "$units/allocation_server.service" \
+  || { echo "FAIL: allocation_server.service does not start the installed server"; exit 1; }
+grep -q "ListenStream=/tmp/tt_allocation_server.sock" "$units/allocation_server.socket" \
+  || { echo "FAIL: allocation_server.socket does not listen on the clients' default socket"; exit 1; }
+if command -v systemd-analyze >/dev/null; then
+  systemd-analyze verify "$units/allocation_server.socket" "$units/allocation_server.service" \
+    || { echo "FAIL: systemd-analyze verify"; exit 1; }
+fi
+# Socket activation as systemd does it: a listening socket as descriptor 3, LISTEN_PID and LISTEN_FDS set.
+activated=$work/activated.sock
+cat >"$work/activate.py" <<'PY'
+import os, socket, sys
+listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+listener.bind(sys.argv[2])
+listener.listen(16)
+os.dup2(listener.fileno(), 3)
+os.environ.update(LISTEN_FDS="1", LISTEN_PID=str(os.getpid()))  # exec keeps the pid
+os.execv(sys.argv[1], [sys.argv[1], "--quiet", "--stats-interval", "0", "--clients-only"])
+PY
+exec 4< <(exec /usr/bin/python3 "$work/activate.py" "$work/prefix/bin/allocation_server" "$activated")
+activated_server=$!
+read -r line <&4
+[[ "$line" == *"listening on $activated (from systemd)"* ]] || { echo "FAIL: socket activation: $line"; exit 1; }
+trap '[ -n "$server" ] && kill $server 2>/dev/null; kill $activated_server 2>/dev/null; rm -rf "$work"' EXIT
+TT_ALLOC_SERVER_SOCKET=$activated "$work/consumer/consumer_cxx" >/dev/null  # connects: the socket was passed
+snapshot=$("$work/prefix/bin/allocation_monitor_client" --json --socket "$activated")
+grep -q "\"socket\":\"$activated\"" <<<"$snapshot" || { echo "FAIL: socket-activated server: $snapshot"; exit 1; }
+kill $activated_server; wait $activated_server 2>/dev/null || true
+[ -S "$activated" ] || { echo "FAIL: the server removed systemd's socket"; exit 1; }
+echo "PASS: installed package builds C and C++ consumers (CMake and pkg-config); they report to the installed server;"
+echo "      programs and Python run from the prefix without LD_LIBRARY_PATH; systemd units and socket activation work"

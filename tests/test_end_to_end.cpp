@@ -272,11 +272,13 @@ TEST(EndToEnd, MonitorJsonEqualsServerState) {
   EXPECT_EQ(from_monitor["totals"], direct["totals"]);
   EXPECT_EQ(device_bytes(from_monitor, 3, "L1"), 4096u);
 
-  Child plain({build_dir() + "/allocation_monitor_client", "--once", "-d", "3", "--socket", server.socket()}, {});
+  Child plain({build_dir() + "/allocation_monitor_client", "--once", "-d", "3", "--socket", server.socket()},
+              {});
   std::string frame;
   EXPECT_TRUE(plain.wait_for("Device 3", 5000, &frame)) << frame;
   EXPECT_EQ(plain.wait(), 0);
-  // A one-shot query for a device the server does not know is a mistake, said so (the live view waits for it).
+  // A one-shot query for a device the server does not know is a mistake, said so (the live view waits for
+  // it).
   Child unknown({build_dir() + "/allocation_monitor_client", "--once", "-d", "3", "-d", "9", "--socket",
                  server.socket()},
                 {}, -1, /*merge_stderr=*/true);

@@ -1,5 +1,6 @@
 #include "server.hpp"
 
+#include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -147,7 +148,41 @@ Server::~Server() {
     if (fd >= 0) ::close(fd);
 }
 
+// systemd socket activation (allocation_server.socket): the listening socket arrives as descriptor 3 with
+// LISTEN_PID set to our pid. Returns it, or -1 when not activated (or -2 when what was passed is unusable).
+int socket_from_systemd(std::string* path) {
+  const char* pid = std::getenv("LISTEN_PID");
+  const char* fds = std::getenv("LISTEN_FDS");
+  if (!pid || !fds || std::atoi(pid) != ::getpid()) return -1;
+  ::unsetenv("LISTEN_PID");  // not for our children
+  ::unsetenv("LISTEN_FDS");
+  ::unsetenv("LISTEN_FDNAMES");
+  constexpr int kFirst = 3;
+  int type = 0, listening = 0;
+  socklen_t length = sizeof(type);
+  sockaddr_un address{};
+  socklen_t address_length = sizeof(address);
+  if (std::atoi(fds) < 1 || ::getsockopt(kFirst, SOL_SOCKET, SO_TYPE, &type, &length) != 0 ||
+      type != SOCK_STREAM || ::getsockopt(kFirst, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) != 0 ||
+      !listening || ::getsockname(kFirst, reinterpret_cast<sockaddr*>(&address), &address_length) != 0 ||
+      address.sun_family != AF_UNIX) {
+    std::fprintf(stderr,
+                 "allocation_server: systemd passed no listening Unix stream socket (LISTEN_FDS=%s)\n", fds);
+    return -2;
+  }
+  *path = address.sun_path;
+  ::fcntl(kFirst, F_SETFL, ::fcntl(kFirst, F_GETFL) | O_NONBLOCK);
+  ::fcntl(kFirst, F_SETFD, FD_CLOEXEC);
+  return kFirst;
+}
+
 bool Server::start() {
+  if (const int fd = socket_from_systemd(&options_.socket_path); fd != -1) {
+    if (fd < 0) return false;
+    listen_fd_ = fd;
+    socket_activated_ = true;
+    return start_loop();
+  }
   const std::string& path = options_.socket_path;
   // A live server already on the path is an error; a stale socket file left by a crash is replaced.
   if (int probe = connect_unix(path, false); probe >= 0) {
@@ -191,7 +226,11 @@ bool Server::start() {
       return false;
     }
   }
+  return start_loop();
+}
 
+bool Server::start_loop() {
+  const std::string& path = options_.socket_path;
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   epoll_event ev{};
   ev.events = EPOLLIN;
@@ -264,8 +303,9 @@ bool Server::start() {
   }
 
   started_unix_ms_ = unix_ms();
-  log_.notice("allocation_server listening on " + path + " (pid " + std::to_string(::getpid()) +
-              ", protocol v" + std::to_string(wire::kProtocolVersion) + ")");
+  log_.notice("allocation_server listening on " + path + (socket_activated_ ? " (from systemd)" : "") +
+              " (pid " + std::to_string(::getpid()) + ", protocol v" +
+              std::to_string(wire::kProtocolVersion) + ")");
   return true;
 }
 
@@ -317,7 +357,7 @@ int Server::run() {
   log_.statistics(accounting_);
   for (auto& [fd, connection] : connections_) connection->session.end("still connected at shutdown");
   if (recorder_) recorder_->flush();
-  ::unlink(options_.socket_path.c_str());
+  if (!socket_activated_) ::unlink(options_.socket_path.c_str());  // systemd's socket stays systemd's
   log_.notice("allocation_server stopped");
   return 0;
 }

@@ -64,6 +64,7 @@ class Server {
     bool queued = false;    // in ready_
   };
 
+  bool start_loop();  // everything after the listening socket exists
   void accept_clients();
   void pause_accepting(int error);
   void resume_accepting();
@@ -89,6 +90,7 @@ class Server {
   int timer_fd_ = -1;
   int accept_timer_fd_ = -1;
   bool accept_paused_logged_ = false;
+  bool socket_activated_ = false;
   static constexpr long kAcceptPauseMs = 100;
   std::vector<int> ready_;  // connections with frames left to serve, served again before waiting
   bool running_ = true;
