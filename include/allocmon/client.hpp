@@ -50,6 +50,13 @@ inline void track_free_space(int32_t device, MemoryType type, uint64_t free_byte
                                largest_free_block);
 }
 
+inline void track_region(int32_t device, MemoryType type, uint64_t base, uint64_t bank_size, uint32_t banks,
+                         uint32_t page_alignment, uint32_t block_alignment) {
+  if (tracking_enabled())
+    allocmon_describe_region(device, static_cast<allocmon_memory_type>(type), base, bank_size, banks,
+                             page_alignment, block_alignment);
+}
+
 struct DeviceInfo {
   int32_t device_id = 0;
   std::string architecture;

@@ -155,6 +155,13 @@ void allocmon_report_free_space(int32_t device_id, allocmon_memory_type type, ui
                    0});
 }
 
+void allocmon_describe_region(int32_t device_id, allocmon_memory_type type, uint64_t base, uint64_t bank_size,
+                              uint32_t banks, uint32_t page_alignment, uint32_t block_alignment) {
+  if (!allocmon_tracking_enabled) return;
+  push(wire::Event{banks, bank_size, base, device_id, static_cast<uint8_t>(wire::EventKind::kRegion),
+                   static_cast<uint8_t>(type), 0, 0, page_alignment, block_alignment});
+}
+
 int allocmon_device_registered(int32_t device_id) {
   std::lock_guard lock(registered_mutex());
   return registered_devices().count(device_id) ? 1 : 0;

@@ -157,6 +157,7 @@ bool Shipper::ready(const wire::Event& event) const {
     case static_cast<uint8_t>(wire::EventKind::kFree):
       return live_.count({event.device_id, event.buffer_id}) > 0;
     case static_cast<uint8_t>(wire::EventKind::kFreeSpace):
+    case static_cast<uint8_t>(wire::EventKind::kRegion):
       return devices_.count(event.device_id) > 0;
     default:
       return true;
@@ -177,6 +178,7 @@ void Shipper::apply(wire::Event& event, bool forced) {
       devices_.erase(event.device_id);
       std::erase_if(live_, [&](const auto& entry) { return entry.first.device_id == event.device_id; });
       std::erase_if(free_space_, [&](const auto& entry) { return entry.first.first == event.device_id; });
+      std::erase_if(regions_, [&](const auto& entry) { return entry.first.first == event.device_id; });
       live_count_.store(live_.size(), std::memory_order_relaxed);
       emit_message(wire::MessageType::kUnregisterDevice, wire::UnregisterDevice{event.device_id, 0});
       return;
@@ -189,6 +191,9 @@ void Shipper::apply(wire::Event& event, bool forced) {
       break;
     case static_cast<uint8_t>(wire::EventKind::kFreeSpace):
       if (!forced) free_space_[{event.device_id, event.memory_type}] = event;
+      break;
+    case static_cast<uint8_t>(wire::EventKind::kRegion):
+      if (!forced) regions_[{event.device_id, event.memory_type}] = event;
       break;
   }
   live_count_.store(live_.size(), std::memory_order_relaxed);
@@ -290,6 +295,7 @@ void Shipper::emit_full_state() {
   const size_t start = out_.size();
   for (const auto& [id, registration] : devices_)
     emit_message(wire::MessageType::kRegisterDevice, registration);
+  for (const auto& [key, event] : regions_) emit_event(event);
   for (const auto& [key, event] : free_space_) emit_event(event);
   for (const auto& [key, event] : live_) emit_event(event);
   close_batch();
@@ -549,6 +555,7 @@ void Shipper::reset_after_fork() {
   new (&live_) decltype(live_);
   new (&devices_) decltype(devices_);
   new (&free_space_) decltype(free_space_);
+  new (&regions_) decltype(regions_);
   new (&out_) std::vector<char>;
   new (&barrier_limits_) decltype(barrier_limits_);
   barrier_token_ = 0;

@@ -99,6 +99,7 @@ class Shipper {
   std::unordered_map<BufferKey, wire::Event, BufferKeyHash> live_;
   std::map<int32_t, wire::RegisterDevice> devices_;
   std::map<std::pair<int32_t, uint8_t>, wire::Event> free_space_;
+  std::map<std::pair<int32_t, uint8_t>, wire::Event> regions_;
   int fd_ = -1;
   bool warned_ = false;
   bool resync_pending_ = false;

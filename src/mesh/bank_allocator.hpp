@@ -43,6 +43,9 @@ class BankAllocator {
   FreeListStats stats() const { return free_list_.stats(); }
   uint32_t banks() const { return banks_; }
   uint64_t bank_size() const { return free_list_.size(); }
+  uint64_t base() const { return free_list_.base(); }
+  uint32_t page_alignment() const { return page_alignment_; }
+  uint64_t block_alignment() const { return free_list_.alignment(); }
   // tt-metal's aligned size per bank, and the free-list block it takes (banks 0: all banks).
   uint64_t aligned_size_per_bank(uint64_t size, uint64_t page_size, uint32_t banks = 0) const;
   uint64_t block_per_bank(uint64_t size, uint64_t page_size, uint32_t banks = 0) const;

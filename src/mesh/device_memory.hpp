@@ -30,6 +30,7 @@ class DeviceMemory {
   // tt-metal).
   BankAllocator* allocator(BufferType type);
   const BankAllocator* allocator(BufferType type) const;
+  bool has_trace_region() const { return trace_ != nullptr; }
   // Bytes over all banks of the type's own region (0: none).
   uint64_t capacity(BufferType type) const;
   const Architecture& architecture() const { return arch_; }

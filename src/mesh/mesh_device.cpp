@@ -123,6 +123,13 @@ std::shared_ptr<MeshDevice> MeshDevice::open(const MeshOptions& options) {
     info.capacity[ALLOCMON_L1_SMALL] = mesh->memory_.capacity(BufferType::L1_SMALL);
     info.capacity[ALLOCMON_TRACE] = mesh->memory_.capacity(BufferType::TRACE);
     register_device(info);
+    // Each type's region, so the monitor's address map places buffers as this allocator does.
+    for (BufferType type : {BufferType::DRAM, BufferType::L1, BufferType::L1_SMALL, BufferType::TRACE})
+      if (const BankAllocator* a = type == BufferType::TRACE && !mesh->memory_.has_trace_region()
+                                       ? nullptr
+                                       : mesh->memory_.allocator(type))
+        track_region(info.device_id, memory_type(type), a->base(), a->bank_size(), a->banks(), a->page_alignment(),
+                     static_cast<uint32_t>(a->block_alignment()));
     if (auto* shm = TtShmPublisher::instance()) shm->attach(info.device_id);
   }
   // System buffers at open, as tt-metal's dispatch and fabric allocate them; freed at close.

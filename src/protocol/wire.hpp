@@ -85,6 +85,10 @@ enum class EventKind : uint8_t {
   kAlloc = 1,
   kFree = 2,
   kFreeSpace = 3,  // allocator statistics: size = free bytes, address = largest free block
+  // The allocator's region for a type: address = base address in each bank, size = bytes per bank, buffer_id =
+  // banks, page_size = page alignment, shard_count = block alignment (what the monitor's address map needs to
+  // place buffers as the allocator does). A server that predates it counts one bad_event_kind and goes on.
+  kRegion = 4,
 };
 
 enum class BufferLayout : uint8_t { kUnknown = 0, kInterleaved = 1, kSharded = 2 };
@@ -159,7 +163,10 @@ struct LeakBuffer {
   int64_t age_ms;
   int32_t device_id;
   uint8_t memory_type;
-  uint8_t reserved[3];
+  uint8_t layout;  // BufferLayout, as the runtime reported it
+  uint16_t shard_count;
+  uint32_t page_size;  // 0: unknown
+  uint32_t reserved;
 };
 
 struct LeakEnd {
@@ -188,7 +195,7 @@ static_assert(sizeof(EventV1) == 32);
 static_assert(sizeof(Flush) == 8);
 static_assert(sizeof(QueryLeaks) == 8);
 static_assert(sizeof(LeakChunkHeader) == 48);
-static_assert(sizeof(LeakBuffer) == 40);
+static_assert(sizeof(LeakBuffer) == 48);
 static_assert(sizeof(LeakEnd) == 16);
 static_assert(sizeof(ErrorHeader) == 4);
 static_assert(static_cast<int>(ALLOCMON_NUM_MEMORY_TYPES) <= static_cast<int>(ALLOCMON_MAX_MEMORY_TYPES));

@@ -184,7 +184,9 @@ ApplyResult Accounting::apply(ProcessRecord& process, const wire::Event& event, 
     case wire::EventKind::kAlloc: {
       if (!wire::valid_memory_type(event.memory_type)) return problem(EventProblem::kBadMemoryType);
       auto [it, inserted] = process.buffers.try_emplace(
-          key, BufferRecord{event.size, event.address, now_ms, event.memory_type});
+          key, BufferRecord{event.size, event.address, now_ms, event.memory_type, event.layout,
+                            static_cast<uint16_t>(std::min<uint32_t>(event.shard_count, UINT16_MAX)),
+                            event.page_size});
       if (!inserted) return problem(EventProblem::kDuplicateAlloc);
       devices_[event.device_id].totals[event.memory_type].add(event.size);
       process.per_device[event.device_id][event.memory_type].add(event.size);
@@ -205,6 +207,14 @@ ApplyResult Accounting::apply(ProcessRecord& process, const wire::Event& event, 
       process.recent_frees[process.recent_free_next++ % process.recent_frees.size()] = key;
       ++counters_.events_applied;
       return {EventProblem::kNone, buffer.size, buffer.memory_type};
+    }
+    case wire::EventKind::kRegion: {
+      if (!wire::valid_memory_type(event.memory_type)) return problem(EventProblem::kBadMemoryType);
+      Region& region = devices_[event.device_id].regions[event.memory_type];
+      region = {true, event.address, event.size, static_cast<uint32_t>(std::min<uint64_t>(event.buffer_id, UINT32_MAX)),
+                event.page_size, event.shard_count};
+      ++counters_.events_applied;
+      return {EventProblem::kNone, 0, event.memory_type};
     }
     case wire::EventKind::kFreeSpace: {
       if (!wire::valid_memory_type(event.memory_type)) return problem(EventProblem::kBadMemoryType);

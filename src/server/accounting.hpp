@@ -55,6 +55,16 @@ struct FreeSpace {
   uint64_t largest_free_block = 0;
 };
 
+// The allocator's region of one memory type, as the runtime described it (EventKind::kRegion).
+struct Region {
+  bool known = false;
+  uint64_t base = 0;
+  uint64_t bank_size = 0;
+  uint32_t banks = 0;
+  uint32_t page_alignment = 0;
+  uint32_t block_alignment = 0;
+};
+
 struct DeviceRecord {
   int32_t id = 0;
   std::string architecture;
@@ -62,6 +72,7 @@ struct DeviceRecord {
   int32_t mesh_col = -1;
   std::array<uint64_t, wire::kNumMemoryTypes> capacity{};
   std::array<FreeSpace, wire::kNumMemoryTypes> free_space{};
+  std::array<Region, wire::kNumMemoryTypes> regions{};
   int registrations = 0;  // live clients that registered it; the record stays once seen
   ClientId owner = 0;     // the live registrant whose description is shown (the first; 0: none now)
   // Bytes held now: liballocmon clients' buffers plus what polled sources report (`polled`, included here).
@@ -87,7 +98,11 @@ struct BufferRecord {
   uint64_t address;
   int64_t time_ms;  // when the server applied the allocation (unix ms)
   uint8_t memory_type;
+  uint8_t layout;        // wire::BufferLayout
+  uint16_t shard_count;  // saturated at 65535
+  uint32_t page_size;    // 0: unknown
 };
+static_assert(sizeof(BufferRecord) == 32, "the per-buffer table's size is a performance target");
 
 using wire::BufferKey;
 using wire::BufferKeyHash;

@@ -36,6 +36,12 @@ json device_json(const DeviceRecord& device, uid_t viewer) {
       entry["free"] = device.free_space[t].free_bytes;
       entry["largest_free_block"] = device.free_space[t].largest_free_block;
     }
+    if (const Region& r = device.regions[t]; r.known)
+      entry["region"] = {{"base", r.base},
+                         {"bank_size", r.bank_size},
+                         {"banks", r.banks},
+                         {"page_alignment", r.page_alignment},
+                         {"block_alignment", r.block_alignment}};
     if (polled) {
       entry["unattributed"] = device.unattributed[t];
       entry["stale"] = device.stale[t];
