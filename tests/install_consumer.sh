@@ -8,7 +8,7 @@ build=${1:?usage: install_consumer.sh BUILD_DIR SOURCE_DIR}
 source=${2:?}
 work=$(mktemp -d)
 server=""
-trap '[ -n "$server" ] && kill $server 2>/dev/null; rm -rf "$work"; true' EXIT
+trap '{ [ -n "$server" ] && kill $server; } 2>/dev/null || true; rm -rf "$work"' EXIT
 cmake --install "$build" --prefix "$work/prefix" >/dev/null
 cmake -S "$source/tests/consumer" -B "$work/consumer" -G Ninja -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
 cmake --build "$work/consumer" >/dev/null
@@ -67,7 +67,7 @@ exec 4< <(exec /usr/bin/python3 "$work/activate.py" "$work/prefix/bin/allocation
 activated_server=$!
 read -r line <&4
 [[ "$line" == *"listening on $activated (from systemd)"* ]] || { echo "FAIL: socket activation: $line"; exit 1; }
-trap '[ -n "$server" ] && kill $server 2>/dev/null; kill $activated_server 2>/dev/null; rm -rf "$work"; true' EXIT
+trap '{ [ -n "$server" ] && kill $server; } 2>/dev/null || true; kill $activated_server 2>/dev/null || true; rm -rf "$work"' EXIT
 TT_ALLOC_SERVER_SOCKET=$activated "$work/consumer/consumer_cxx" >/dev/null  # connects: the socket was passed
 snapshot=$("$work/prefix/bin/allocation_monitor_client" --json --socket "$activated")
 grep -q "\"socket\":\"$activated\"" <<<"$snapshot" || { echo "FAIL: socket-activated server: $snapshot"; exit 1; }
