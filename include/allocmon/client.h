@@ -67,8 +67,8 @@ ALLOCMON_API void allocmon_alloc_with_layout(int32_t device_id, allocmon_memory_
 ALLOCMON_API void allocmon_report_free_space(int32_t device_id, allocmon_memory_type type,
                                              uint64_t free_bytes, uint64_t largest_free_block);
 /* The allocator's region for one device and type: the address range of every bank ([base, base + bank_size)),
- * how many banks, and its alignments (pages are rounded to page_alignment, blocks to block_alignment). With it
- * the monitor draws the type's address map: used blocks and free gaps, as the allocator sees them. */
+ * how many banks, and its alignments (pages are rounded to page_alignment, blocks to block_alignment). With
+ * it the monitor draws the type's address map: used blocks and free gaps, as the allocator sees them. */
 ALLOCMON_API void allocmon_describe_region(int32_t device_id, allocmon_memory_type type, uint64_t base,
                                            uint64_t bank_size, uint32_t banks, uint32_t page_alignment,
                                            uint32_t block_alignment);

@@ -128,8 +128,8 @@ std::shared_ptr<MeshDevice> MeshDevice::open(const MeshOptions& options) {
       if (const BankAllocator* a = type == BufferType::TRACE && !mesh->memory_.has_trace_region()
                                        ? nullptr
                                        : mesh->memory_.allocator(type))
-        track_region(info.device_id, memory_type(type), a->base(), a->bank_size(), a->banks(), a->page_alignment(),
-                     static_cast<uint32_t>(a->block_alignment()));
+        track_region(info.device_id, memory_type(type), a->base(), a->bank_size(), a->banks(),
+                     a->page_alignment(), static_cast<uint32_t>(a->block_alignment()));
     if (auto* shm = TtShmPublisher::instance()) shm->attach(info.device_id);
   }
   // System buffers at open, as tt-metal's dispatch and fabric allocate them; freed at close.

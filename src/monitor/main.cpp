@@ -9,6 +9,7 @@
 
 #include "common/command_line.hpp"
 #include "common/unix_socket.hpp"
+#include "query_output.hpp"
 #include "snapshot_poller.hpp"
 #include "view.hpp"
 
@@ -24,7 +25,15 @@ int main(int argc, char** argv) {
   std::string socket_path = allocmon::socket_path_from_env();
   bool all = false, once = false, plain = false, json = false;
   int frames = 0;
-  CLI::App app{"allocmon monitor: live device memory per device, memory type and process"};
+  CLI::App app{
+      "allocmon monitor: live device memory per device, memory type and process.\n"
+      "Keys in the full-screen view: arrows/hjkl select a device, a number then Enter picks one by id, Enter "
+      "opens\n"
+      "it (memory types, history, address maps, largest buffers), Esc goes back, Tab switches views, s sorts "
+      "the\n"
+      "processes, [ ] scroll them, p pauses, + - change the refresh, i hides closed devices, ? help, q "
+      "quits\n"
+      "(docs/monitor.md)"};
   app.add_option("-d,--device", options.device_ids, "Show this device id (repeatable)")
       ->check(CLI::Range(0, 1 << 30).description("a device id, 0 or more"));
   app.add_option("-r,--refresh", options.refresh_ms, "Refresh period in milliseconds")
@@ -42,6 +51,26 @@ int main(int argc, char** argv) {
                "Print the server snapshot as JSON (docs/snapshot.md), only the -d devices if given; implies "
                "--once")
       ->excludes(plain_flag, compact_flag, frames_option);
+  std::string query, format = "csv";
+  int loop_ms = 0;
+  auto* query_option =
+      app.add_option("--query", query,
+                     "Print these fields, one row per device and memory type (comma-separated: time, device, "
+                     "type, allocated, capacity, peak, buffers, free, largest_free, unattributed, stale, "
+                     "architecture, source, asic_id, active, mesh_row, mesh_col)")
+          ->check(CLI::Validator(
+              [](const std::string& text) {
+                std::string why;
+                return parse_query_fields(text, &why) ? std::string() : why;
+              },
+              "FIELDS"));
+  app.add_option("--format", format,
+                 "--query output: csv (a header, then rows) or json (an array per sample)")
+      ->check(CLI::IsMember({"csv", "json"}))
+      ->capture_default_str();
+  app.add_option("--loop", loop_ms, "--query: repeat every MS milliseconds until interrupted")
+      ->check(CLI::Range(10, 3600000));
+  query_option->excludes(plain_flag)->excludes(compact_flag)->excludes(frames_option);
   auto* all_flag = app.add_flag("-a,--all", all, "Show every device the server knows (the default)");
   (void)all_flag;
   allocmon::add_version_flag(app, "allocation_monitor_client");
@@ -57,7 +86,7 @@ int main(int argc, char** argv) {
   }
   // A device asked for by id that the server does not know is a mistake in a one-shot query (the live view
   // waits for it instead).
-  if (json || once) {
+  if (json || once || !query.empty()) {
     std::string unknown;
     for (int id : options.device_ids)
       if (!frame.snapshot->device(id)) unknown += (unknown.empty() ? "" : ", ") + std::to_string(id);
@@ -75,6 +104,22 @@ int main(int argc, char** argv) {
     std::printf("%s\n", filter_snapshot_json(poller.last_json(), options.device_ids).c_str());
     return 0;
   }
+  if (!query.empty()) {
+    const auto fields = *parse_query_fields(query, nullptr);
+    for (bool header = true;; header = false) {
+      std::fputs(query_rows(*frame.snapshot, fields, format == "csv", options.device_ids, header).c_str(),
+                 stdout);
+      std::fflush(stdout);
+      if (loop_ms <= 0) return 0;
+      std::this_thread::sleep_for(std::chrono::milliseconds(loop_ms));  // the loop period itself
+      frame = poller.poll();
+      if (!frame.snapshot) {
+        std::fprintf(stderr, "%s: %s\n", kProgram, frame.status.c_str());
+        return 1;
+      }
+    }
+  }
+  if (loop_ms > 0) return allocmon::usage_error(kProgram, "--loop goes with --query");
   if (once) {
     std::fputs(render_plain(frame, options).c_str(), stdout);
     return 0;

@@ -1,134 +1,190 @@
-// Full-screen ncurses view: one block per device with a bar per memory type, a process table and a status
-// line. Redrawn with erase()+refresh(), which ncurses turns into minimal screen updates (no flicker).
+// The full-screen monitor's loop: poll the server each refresh (keeping the last snapshot while it is lost),
+// sample the history, read keys, redraw. Drawing lives in tui_draw.cpp.
 #include <curses.h>
 
 #include <algorithm>
-#include <cinttypes>
-#include <cstdio>
+#include <chrono>
 
 #include "snapshot_poller.hpp"
-#include "view.hpp"
+#include "tui.hpp"
 
 namespace allocmon::monitor {
 
 namespace {
 
-enum Colors { kGreen = 1, kYellow, kRed, kDim, kTitle };
-
-void draw_bar(int y, int x, int width, double fraction) {
-  const double clamped =
-      fraction >= 0 && fraction <= 1 ? fraction : (fraction > 1 ? 1 : 0);  // before the cast
-  const int filled = static_cast<int>(clamped * width + 0.5);
-  const int color = kGreen + fill_level(fraction);
-  mvaddch(y, x, '[');
-  attron(COLOR_PAIR(color) | A_BOLD);
-  for (int i = 0; i < filled; ++i) mvaddch(y, x + 1 + i, '|');
-  attroff(COLOR_PAIR(color) | A_BOLD);
-  for (int i = filled; i < width; ++i) mvaddch(y, x + 1 + i, ' ');
-  mvaddch(y, x + 1 + width, ']');
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-// Returns the next free row.
-int draw_device(int y, int id, const DeviceView* d, int cols) {
-  if (!d) {
-    attron(COLOR_PAIR(kDim));
-    mvprintw(y, 0, "Device %d: absent (not seen by the server yet)", id);
-    attroff(COLOR_PAIR(kDim));
-    return y + 1;
-  }
-  attron(A_BOLD);
-  mvprintw(y, 0, "Device %d", d->id);
-  attroff(A_BOLD);
-  printw("  %s", d->architecture.c_str());
-  if (d->mesh_row >= 0) printw("  mesh(%d,%d)", d->mesh_row, d->mesh_col);
-  printw("  %s  buffers %" PRIu64 "  total %s", d->active ? "active" : "closed", d->buffers,
-         format_bytes(d->allocated).c_str());
-  ++y;
-  const int bar_width = std::max(10, cols - 62);
-  for (const auto& m : d->memory) {
-    if (!shown(m)) continue;
-    const double fraction =
-        m.capacity ? static_cast<double>(m.allocated) / static_cast<double>(m.capacity) : 0;
-    mvprintw(y, 2, "%-8s", m.type.c_str());
-    draw_bar(y, 11, bar_width, fraction);
-    mvprintw(y, 13 + bar_width, " %10s / %-10s %5.1f%%", format_bytes(m.allocated).c_str(),
-             m.capacity ? format_bytes(m.capacity).c_str() : "n/a", fraction * 100.0);
-    if (m.largest_free_block) printw("  lfb %s", format_bytes(*m.largest_free_block).c_str());
-    ++y;
-  }
-  return y;
-}
-
-void draw(const Frame& frame, const ViewOptions& options) {
-  erase();
-  int rows, cols;
-  getmaxyx(stdscr, rows, cols);
-  int y = 0;
-  attron(COLOR_PAIR(kTitle) | A_BOLD);
-  mvprintw(y++, 0, "allocmon - device memory by device, type and process   (q quits)");
-  attroff(COLOR_PAIR(kTitle) | A_BOLD);
+void take(TuiState& state, const Frame& frame, int64_t now) {
   if (!frame.snapshot) {
-    attron(COLOR_PAIR(kRed));
-    mvprintw(y + 1, 0, "Server %s not reachable: %s", frame.socket_path.c_str(), frame.status.c_str());
-    mvprintw(y + 2, 0, "Retrying every %d ms.", options.refresh_ms);
-    attroff(COLOR_PAIR(kRed));
-  } else {
-    const Snapshot& s = *frame.snapshot;
-    for (int id : devices_to_show(&s, options)) {
-      if (y >= rows - 4) break;
-      y = draw_device(y, id, s.device(id), cols) + 0;
-    }
-    if (y < rows - 3 && !s.processes.empty()) {
-      attron(A_BOLD);
-      mvprintw(++y, 0, "%8s  %-20s %12s %8s  devices", "PID", "PROCESS", "ALLOCATED", "BUFFERS");
-      attroff(A_BOLD);
-      for (const auto& p : s.processes) {
-        if (++y >= rows - 1) break;
-        std::string devices;
-        for (const auto& [id, bytes] : p.device_bytes) {
-          if (!devices.empty()) devices += ',';
-          devices += std::to_string(id);
-        }
-        mvprintw(y, 0, "%8d  %-20.20s %12s %8" PRIu64 "  %s", p.pid, p.name.c_str(),
-                 format_bytes(p.allocated).c_str(), p.buffers, devices.c_str());
-      }
-    }
-    attron(A_REVERSE);
-    mvprintw(rows - 1, 0,
-             " server %s | %zu devices | %" PRIu64 " buffers | %s | %.0f events/s | refresh %d ms ",
-             s.socket.c_str(), s.devices.size(), s.total_buffers, format_bytes(s.total_allocated).c_str(),
-             frame.events_per_second, options.refresh_ms);
-    attroff(A_REVERSE);
+    state.lost = frame.status;
+    return;
   }
-  refresh();
+  state.lost.clear();
+  state.last = *frame.snapshot;
+  state.events_per_second = frame.events_per_second;
+  for (const auto& d : state.last->devices) {
+    const MemoryView* dram = d.type("DRAM");
+    const MemoryView* l1 = d.type("L1");
+    auto it = state.history.try_emplace(d.id, kHistorySamples).first;
+    it->second.push({now, dram ? dram->allocated : 0, l1 ? l1->allocated : 0});
+    if (d.active)
+      state.inactive_since.erase(d.id);
+    else
+      state.inactive_since.try_emplace(d.id, now);
+  }
+}
+
+// The device view's buffers (address maps, largest buffers): at most once a second, the selected device only.
+void refresh_buffers(TuiState& state, QueryClient& buffers, int64_t now) {
+  if (state.view != TuiView::kDevice || !state.lost.empty()) return;
+  if (state.device_buffers && state.device_buffers->device_id == state.selected &&
+      now - state.device_buffers_ms < 1000)
+    return;
+  std::string error;
+  if (!buffers.connected() && !buffers.connect(state.socket_path, &error)) return;
+  state.device_buffers = buffers.leak_report(state.selected, 2000, &error);
+  state.device_buffers_ms = now;
+}
+
+// Arrow keys move between the cells as they are laid out.
+void move_selection(TuiState& state, int dx, int dy) {
+  const auto& cells = state.layout.cells;
+  auto current =
+      std::find_if(cells.begin(), cells.end(), [&](const PlacedCell& c) { return c.id == state.selected; });
+  if (current == cells.end()) {
+    if (!cells.empty()) state.selected = cells.front().id;
+    return;
+  }
+  const PlacedCell* best = nullptr;
+  int best_distance = 1 << 30;
+  for (const auto& c : cells) {
+    const int ddx = c.x - current->x, ddy = c.y - current->y;
+    if ((dx && (ddx * dx <= 0 || ddy != 0)) || (dy && (ddy * dy <= 0))) continue;
+    const int distance = std::abs(ddx) + std::abs(ddy) * 4;
+    if (distance < best_distance) best_distance = distance, best = &c;
+  }
+  if (best) state.selected = best->id;
+}
+
+// Returns false to quit.
+bool handle_key(TuiState& state, int key) {
+  if (state.help) {  // any key closes the help
+    state.help = false;
+    return key != 'q' && key != 'Q';
+  }
+  switch (key) {
+    case 'q':
+    case 'Q':
+      return false;
+    case '?':
+    case KEY_F(1):
+      state.help = true;
+      break;
+    case 'h':
+      if (state.view == TuiView::kMesh)
+        move_selection(state, -1, 0);
+      else
+        state.help = true;
+      break;
+    case KEY_LEFT:
+      move_selection(state, -1, 0);
+      break;
+    case KEY_RIGHT:
+    case 'l':
+      move_selection(state, 1, 0);
+      break;
+    case KEY_UP:
+    case 'k':
+      move_selection(state, 0, -1);
+      break;
+    case KEY_DOWN:
+    case 'j':
+      move_selection(state, 0, 1);
+      break;
+    case '\n':
+    case '\r':
+    case KEY_ENTER:
+      if (!state.typed.empty()) state.selected = std::stoi(state.typed);
+      state.typed.clear();
+      state.view = TuiView::kDevice;
+      state.process_scroll = 0;
+      break;
+    case '\t':
+      state.view = state.view == TuiView::kMesh ? TuiView::kDevice : TuiView::kMesh;
+      break;
+    case 27:  // Esc
+    case KEY_BACKSPACE:
+    case 127:
+      if (!state.typed.empty())
+        state.typed.pop_back();
+      else
+        state.view = TuiView::kMesh;
+      break;
+    case 's':
+      state.sort = next_sort(state.sort);
+      break;
+    case 'p':
+      state.paused = !state.paused;
+      break;
+    case '+':
+    case '=':
+      state.options.refresh_ms = std::max(50, state.options.refresh_ms / 2);
+      break;
+    case '-':
+      state.options.refresh_ms = std::min(10000, state.options.refresh_ms * 2);
+      break;
+    case 'i':
+      state.hide_inactive = !state.hide_inactive;
+      break;
+    case ']':
+    case KEY_NPAGE:
+      state.process_scroll += 5;
+      break;
+    case '[':
+    case KEY_PPAGE:
+      state.process_scroll = std::max(0, state.process_scroll - 5);
+      break;
+    default:
+      if (key >= '0' && key <= '9' && state.typed.size() < 6) state.typed += static_cast<char>(key);
+  }
+  return true;
 }
 
 }  // namespace
 
 int run_tui(const std::string& socket_path, const ViewOptions& options) {
   SnapshotPoller poller(socket_path);
+  QueryClient buffers;
+  TuiState state;
+  state.options = options;
+  state.socket_path = socket_path;
   initscr();
   cbreak();
   noecho();
   curs_set(0);
   keypad(stdscr, TRUE);
+  set_escdelay(25);
   if (has_colors()) {
     start_color();
     use_default_colors();
-    init_pair(kGreen, COLOR_GREEN, -1);
-    init_pair(kYellow, COLOR_YELLOW, -1);
-    init_pair(kRed, COLOR_RED, -1);
-    init_pair(kDim, COLOR_BLUE, -1);
-    init_pair(kTitle, COLOR_CYAN, -1);
   }
-  timeout(options.refresh_ms);
-  Frame frame = poller.poll();
+  int64_t next_poll = 0;
   for (;;) {
-    draw(frame, options);
+    const int64_t now = now_ms();
+    if (!state.paused && now >= next_poll) {
+      take(state, poller.poll(), now);
+      next_poll = now + state.options.refresh_ms;
+    }
+    refresh_buffers(state, buffers, now);
+    draw_screen(state, now);
+    // Wait for a key until the next refresh is due (a resize arrives as KEY_RESIZE and redraws at once).
+    timeout(static_cast<int>(std::clamp<int64_t>(next_poll - now_ms(), 10, state.options.refresh_ms)));
     const int key = getch();
-    if (key == 'q' || key == 'Q') break;
-    if (key == KEY_RESIZE) continue;  // redraw at the new size with the same data
-    frame = poller.poll();
+    if (key == ERR || key == KEY_RESIZE) continue;
+    if (!handle_key(state, key)) break;
   }
   endwin();
   return 0;

@@ -33,6 +33,19 @@ int i32(const json& j) {
 
 }  // namespace
 
+const MemoryView* DeviceView::type(std::string_view name) const {
+  for (const auto& m : memory)
+    if (m.type == name) return &m;
+  return nullptr;
+}
+
+double DeviceView::fullest_fraction() const {
+  double best = 0;
+  for (const auto& m : memory)
+    if (m.capacity) best = std::max(best, static_cast<double>(m.allocated) / static_cast<double>(m.capacity));
+  return best;
+}
+
 const DeviceView* Snapshot::device(int id) const {
   for (const auto& d : devices)
     if (d.id == id) return &d;
@@ -59,6 +72,9 @@ std::optional<Snapshot> parse_snapshot(std::string_view text, std::string* error
       device.id = i32(d.at("id"));
       device.architecture = d.at("architecture").get<std::string>();
       device.active = d.at("active").get<bool>();
+      if (d.contains("clients")) device.clients = i32(d.at("clients"));
+      if (d.contains("source")) device.source = d.at("source").get<std::string>();
+      if (d.contains("asic_id")) device.asic_id = u64(d.at("asic_id"));
       if (!d.at("mesh").is_null()) {
         device.mesh_row = i32(d.at("mesh").at("row"));
         device.mesh_col = i32(d.at("mesh").at("col"));
@@ -75,6 +91,17 @@ std::optional<Snapshot> parse_snapshot(std::string_view text, std::string* error
         view.capacity = u64(m.at("capacity"));
         if (m.contains("free")) view.free = u64(m.at("free"));
         if (m.contains("largest_free_block")) view.largest_free_block = u64(m.at("largest_free_block"));
+        if (m.contains("unattributed")) view.unattributed = u64(m.at("unattributed"));
+        if (m.contains("stale")) view.stale = u64(m.at("stale"));
+        if (m.contains("region")) {
+          const auto& r = m.at("region");
+          const uint64_t banks = u64(r.at("banks")), page = u64(r.at("page_alignment")),
+                         block = u64(r.at("block_alignment"));
+          if (banks > UINT32_MAX || page > UINT32_MAX || block > UINT32_MAX)
+            throw std::invalid_argument("region field out of range");
+          view.region = RegionView{u64(r.at("base")), u64(r.at("bank_size")), static_cast<uint32_t>(banks),
+                                   static_cast<uint32_t>(page), static_cast<uint32_t>(block)};
+        }
         device.memory.push_back(std::move(view));
       }
       s.devices.push_back(std::move(device));
@@ -85,8 +112,23 @@ std::optional<Snapshot> parse_snapshot(std::string_view text, std::string* error
       process.name = p.at("name").get<std::string>();
       process.allocated = u64(p.at("allocated"));
       process.buffers = u64(p.at("buffers"));
-      for (const auto& d : p.at("devices"))
+      if (p.contains("uid")) process.uid = i32(p.at("uid"));
+      if (p.contains("user")) process.user = p.at("user").get<std::string>();
+      if (p.contains("cmdline")) process.cmdline = p.at("cmdline").get<std::string>();
+      if (p.contains("source")) process.source = p.at("source").get<std::string>();
+      if (p.contains("holds"))
+        for (const auto& h : p.at("holds")) process.holds.push_back(h.get<std::string>());
+      for (const auto& d : p.at("devices")) {
         process.device_bytes.emplace_back(i32(d.at("id")), u64(d.at("allocated")));
+        ProcessDeviceView pd;
+        pd.id = i32(d.at("id"));
+        pd.allocated = u64(d.at("allocated"));
+        pd.buffers = u64(d.at("buffers"));
+        if (d.contains("memory"))
+          for (const auto& [type, m] : d.at("memory").items())
+            pd.memory.emplace_back(type, u64(m.at("allocated")));
+        process.devices.push_back(std::move(pd));
+      }
       s.processes.push_back(std::move(process));
     }
     return s;

@@ -9,6 +9,15 @@
 
 namespace allocmon::monitor {
 
+// The allocator's region of a type (what the runtime described): every bank spans [base, base + bank_size).
+struct RegionView {
+  uint64_t base = 0;
+  uint64_t bank_size = 0;
+  uint32_t banks = 0;
+  uint32_t page_alignment = 0;
+  uint32_t block_alignment = 0;
+};
+
 struct MemoryView {
   std::string type;
   uint64_t allocated = 0;
@@ -17,25 +26,48 @@ struct MemoryView {
   uint64_t capacity = 0;
   std::optional<uint64_t> free;
   std::optional<uint64_t> largest_free_block;
+  uint64_t unattributed = 0;  // polled sources: held, by no process that can be shown
+  uint64_t stale = 0;         // polled sources: left by processes that are gone (not in allocated)
+  std::optional<RegionView> region;
 };
 
 struct DeviceView {
   int id = 0;
   std::string architecture;
   bool active = false;
+  int clients = 0;
   int mesh_row = -1;
   int mesh_col = -1;
+  std::string source;  // "allocmon", "tt-metal-shm", "drm-fdinfo"
+  std::optional<uint64_t> asic_id;
   uint64_t allocated = 0;
   uint64_t buffers = 0;
   std::vector<MemoryView> memory;  // in the server's memory_types order
+
+  const MemoryView* type(std::string_view name) const;
+  // allocated / capacity of the fullest type that has a capacity (0 when none has).
+  double fullest_fraction() const;
+};
+
+struct ProcessDeviceView {
+  int id = 0;
+  uint64_t allocated = 0;
+  uint64_t buffers = 0;
+  std::vector<std::pair<std::string, uint64_t>> memory;  // type -> bytes, only the types it holds
 };
 
 struct ProcessView {
   int pid = 0;
+  int uid = 0;
+  std::string user;
   std::string name;
+  std::string cmdline;
+  std::string source;
+  std::vector<std::string> holds;
   uint64_t allocated = 0;
   uint64_t buffers = 0;
   std::vector<std::pair<int, uint64_t>> device_bytes;
+  std::vector<ProcessDeviceView> devices;
 };
 
 struct Snapshot {

@@ -85,9 +85,9 @@ enum class EventKind : uint8_t {
   kAlloc = 1,
   kFree = 2,
   kFreeSpace = 3,  // allocator statistics: size = free bytes, address = largest free block
-  // The allocator's region for a type: address = base address in each bank, size = bytes per bank, buffer_id =
-  // banks, page_size = page alignment, shard_count = block alignment (what the monitor's address map needs to
-  // place buffers as the allocator does). A server that predates it counts one bad_event_kind and goes on.
+  // The allocator's region for a type: address = base address in each bank, size = bytes per bank, buffer_id
+  // = banks, page_size = page alignment, shard_count = block alignment (what the monitor's address map needs
+  // to place buffers as the allocator does). A server that predates it counts one bad_event_kind and goes on.
   kRegion = 4,
 };
 

@@ -78,7 +78,9 @@ std::optional<std::string> QueryClient::leaks(int device_id, int timeout_ms, std
                          {"buffer_id", b.buffer_id},
                          {"age_ms", b.age_ms},
                          {"page_size", b.page_size},
-                         {"layout", b.layout == 2 ? "sharded" : b.layout == 1 ? "interleaved" : "unknown"},
+                         {"layout", b.layout == 2   ? "sharded"
+                                    : b.layout == 1 ? "interleaved"
+                                                    : "unknown"},
                          {"shard_count", b.shard_count}});
     processes.push_back(
         {{"pid", p.pid}, {"name", p.name}, {"count", p.buffers.size()}, {"buffers", std::move(buffers)}});

@@ -211,8 +211,12 @@ ApplyResult Accounting::apply(ProcessRecord& process, const wire::Event& event, 
     case wire::EventKind::kRegion: {
       if (!wire::valid_memory_type(event.memory_type)) return problem(EventProblem::kBadMemoryType);
       Region& region = devices_[event.device_id].regions[event.memory_type];
-      region = {true, event.address, event.size, static_cast<uint32_t>(std::min<uint64_t>(event.buffer_id, UINT32_MAX)),
-                event.page_size, event.shard_count};
+      region = {true,
+                event.address,
+                event.size,
+                static_cast<uint32_t>(std::min<uint64_t>(event.buffer_id, UINT32_MAX)),
+                event.page_size,
+                event.shard_count};
       ++counters_.events_applied;
       return {EventProblem::kNone, 0, event.memory_type};
     }

@@ -38,13 +38,10 @@ bool LeakStream::produce(const Accounting& accounting, int64_t now_ms, size_t bu
     for (; bucket_ < bucket_count_ && count < kChunkRecords; ++bucket_)
       for (auto b = process.buffers.begin(bucket_); b != process.buffers.end(bucket_); ++b) {
         if (device_id_ >= 0 && b->first.device_id != device_id_) continue;
-        wire::LeakBuffer record{b->first.buffer_id,
-                                b->second.size,
-                                b->second.address,
-                                now_ms - b->second.time_ms,
-                                b->first.device_id,
-                                b->second.memory_type,
-                                {}};
+        const BufferRecord& r = b->second;
+        const wire::LeakBuffer record{
+            b->first.buffer_id, r.size,   r.address,     now_ms - r.time_ms, b->first.device_id,
+            r.memory_type,      r.layout, r.shard_count, r.page_size,        0};
         out.append(reinterpret_cast<const char*>(&record), sizeof(record));
         ++count;
       }

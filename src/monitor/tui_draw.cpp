@@ -1,0 +1,427 @@
+// Drawing the full-screen monitor: title line, the mesh of device cells (or one device), the process table
+// and the key line; the help overlay on top. Everything is clipped to the screen: nothing is cut silently —
+// what does not fit is counted ("+N more").
+#include <curses.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdarg>
+#include <cstdio>
+#include <ctime>
+
+#include "tui.hpp"
+
+namespace allocmon::monitor {
+
+namespace {
+
+enum Colors { kGreen = 1, kYellow, kRed, kDim, kTitle, kBanner };
+
+int rows_, cols_;
+
+// Text at (y, x), cut at the screen's edge and at `width` characters.
+void put(int y, int x, const std::string& text, int width = -1) {
+  if (y < 0 || y >= rows_ || x >= cols_) return;
+  const int room = std::min(width < 0 ? cols_ - x : width, cols_ - x);
+  if (room > 0) mvaddnstr(y, x, text.c_str(), room);
+}
+
+std::string printf_string(const char* format, ...) __attribute__((format(printf, 1, 2)));
+std::string printf_string(const char* format, ...) {
+  char text[512];
+  va_list args;
+  va_start(args, format);
+  std::vsnprintf(text, sizeof(text), format, args);
+  va_end(args);
+  return text;
+}
+
+std::string percent(double fraction) {
+  if (fraction <= 0) return "0%";
+  if (fraction < 0.1) return printf_string("%.1f%%", fraction * 100);
+  return printf_string("%.0f%%", fraction * 100);
+}
+
+// "||||    " bars coloured by fill; at least one mark for anything above zero.
+void bar(int y, int x, int width, double fraction) {
+  if (width <= 0) return;
+  const double clamped = fraction >= 0 && fraction <= 1 ? fraction : (fraction > 1 ? 1 : 0);
+  int filled = static_cast<int>(clamped * width + 0.5);
+  if (filled == 0 && fraction > 0) filled = 1;
+  const int color = kGreen + fill_level(fraction);
+  attron(COLOR_PAIR(color) | A_BOLD);
+  for (int i = 0; i < filled; ++i) put(y, x + i, "|");
+  attroff(COLOR_PAIR(color) | A_BOLD);
+  for (int i = filled; i < width; ++i) put(y, x + i, ".");
+}
+
+double fill(const MemoryView* m) {
+  return m && m->capacity ? static_cast<double>(m->allocated) / static_cast<double>(m->capacity) : 0;
+}
+
+// "17.8M", "662K", "12.0G": bytes in at most 6 characters, for cells.
+std::string short_bytes(uint64_t bytes) {
+  const char* units = "BKMGTP";
+  double value = static_cast<double>(bytes);
+  int u = 0;
+  while (value >= 1024 && u < 5) value /= 1024, ++u;
+  return u == 0 ? std::to_string(bytes) + "B"
+                : printf_string(value < 10 ? "%.1f%c" : "%.0f%c", value, units[u]);
+}
+
+std::string clock_text(int64_t unix_ms) {
+  const std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm local{};
+  localtime_r(&seconds, &local);
+  char text[16];
+  std::strftime(text, sizeof(text), "%H:%M:%S", &local);
+  return text;
+}
+
+// One device's cell in the mesh view.
+void draw_cell(int y, int x, CellSize size, const DeviceView& d, bool selected, bool fullest) {
+  const bool dim = !d.active;
+  if (dim) attron(COLOR_PAIR(kDim));
+  const MemoryView* dram = d.type("DRAM");
+  const MemoryView* l1 = d.type("L1");
+  std::string label = "#" + std::to_string(d.id);
+  if (size.width >= 16 && d.mesh_row >= 0) label += printf_string(" (%d,%d)", d.mesh_row, d.mesh_col);
+  if (fullest) label += " !";
+  if (!d.active && size.width >= 16) label += " closed";
+  if (selected) attron(A_REVERSE);
+  attron(A_BOLD);
+  put(y, x, label, size.width - 1);
+  attroff(A_BOLD);
+  if (selected) attroff(A_REVERSE);
+  const int inner = size.width - 1;  // one column of space between cells
+  if (size.height >= 3) {
+    // "D ||||....  12%"
+    for (int line = 0; line < 2; ++line) {
+      const MemoryView* m = line == 0 ? dram : l1;
+      const double f = fill(m);
+      const std::string pct = m && m->capacity    ? percent(f)
+                              : m && m->allocated ? short_bytes(m->allocated)
+                                                  : "-";
+      const int bar_width = inner - 2 - 5;
+      put(y + 1 + line, x, line == 0 ? "D" : "L");
+      if (bar_width >= 2 && m && m->capacity) bar(y + 1 + line, x + 2, bar_width, f);
+      put(y + 1 + line, x + inner - static_cast<int>(pct.size()), pct);
+    }
+    if (size.height >= 4) {
+      std::string bytes = "D " + short_bytes(dram ? dram->allocated : 0);
+      if (l1 && l1->allocated) bytes += "  L " + short_bytes(l1->allocated);
+      const MemoryView* cb = d.type("CB");
+      if (cb && cb->allocated) bytes += "  CB " + short_bytes(cb->allocated);
+      put(y + 3, x, bytes, inner);
+    }
+  } else {
+    // Two lines: "#4 D 12%" / "   L  5%"
+    put(y, x + std::min(inner - 6, static_cast<int>(label.size()) + 1), "D" + percent(fill(dram)));
+    put(y + 1, x + std::min(inner - 6, static_cast<int>(label.size()) + 1), "L" + percent(fill(l1)));
+  }
+  if (dim) attroff(COLOR_PAIR(kDim));
+}
+
+// The process table from line `y` to `bottom` (exclusive). Returns the rows it could not show.
+int draw_processes(TuiState& state, const Snapshot& s, int y, int bottom, const std::vector<int>& devices) {
+  if (bottom - y < 2) return 0;
+  const auto rows = process_rows(s, devices, state.sort);
+  const bool wide = cols_ >= 110;  // CB and the buffer count get their own columns on wide screens
+  attron(A_BOLD);
+  put(y, 0,
+      wide ? printf_string("%7s %-8s %10s %10s %9s %7s %-7s %s", "PID", "USER", "DRAM", "L1", "CB", "BUFFERS",
+                           "DEVICES", "COMMAND")
+           : printf_string("%7s %-8s %10s %10s %-5s %s", "PID", "USER", "DRAM", "L1", "DEV", "COMMAND"));
+  attroff(A_BOLD);
+  state.process_scroll = std::clamp(state.process_scroll, 0, std::max(0, static_cast<int>(rows.size()) - 1));
+  int line = y + 1;
+  size_t i = static_cast<size_t>(state.process_scroll);
+  for (; i < rows.size() && line < bottom; ++i, ++line) {
+    const ProcessRow& r = rows[i];
+    std::string text =
+        wide ? printf_string("%7d %-8.8s %10s %10s %9s %7" PRIu64 " %-7.7s ", r.pid, r.user.c_str(),
+                             format_bytes(r.dram).c_str(), format_bytes(r.l1).c_str(),
+                             format_bytes(r.cb).c_str(), r.buffers, r.devices.c_str())
+             : printf_string("%7d %-8.8s %10s %10s %-5.5s ", r.pid, r.user.c_str(),
+                             format_bytes(r.dram).c_str(), format_bytes(r.l1).c_str(), r.devices.c_str());
+    if (r.holds_only)
+      text = printf_string("%7d %-8.8s %-*s ", r.pid, r.user.c_str(), wide ? 47 : 27, r.devices.c_str());
+    put(line, 0, text + r.command);
+  }
+  const int more = static_cast<int>(rows.size() - i);
+  if (more > 0 || state.process_scroll > 0) {
+    attron(COLOR_PAIR(kDim));
+    put(bottom - 1, std::max(0, cols_ - 40),
+        printf_string(" %d more below, %d above ([ ]) ", std::max(0, more), state.process_scroll));
+    attroff(COLOR_PAIR(kDim));
+  }
+  return more;
+}
+
+void draw_mesh_view(TuiState& state, const Snapshot& s, int top, int64_t now_ms) {
+  const auto ids = visible_devices(state, now_ms);
+  std::vector<Placeable> placeable;
+  int fullest_id = -1;
+  double fullest = 0;
+  for (int id : ids) {
+    const DeviceView* d = s.device(id);
+    placeable.push_back({id, d ? d->mesh_row : -1, d ? d->mesh_col : -1});
+    if (d && d->active && d->fullest_fraction() > fullest) fullest = d->fullest_fraction(), fullest_id = id;
+  }
+  // The process table keeps at least 4 lines (header and 3 processes) when there are processes.
+  const int reserve = s.processes.empty() ? 1 : 5;
+  const int room = std::max(2, rows_ - top - 1 - reserve);
+  state.layout = layout_mesh(placeable, cols_, room);
+  if (state.selected < 0 && !state.layout.cells.empty()) state.selected = state.layout.cells.front().id;
+  for (const auto& cell : state.layout.cells) {
+    const DeviceView* d = s.device(cell.id);
+    if (!d) {
+      attron(COLOR_PAIR(kDim));
+      put(top + cell.y, cell.x, "#" + std::to_string(cell.id) + " absent", state.layout.cell.width - 1);
+      attroff(COLOR_PAIR(kDim));
+      continue;
+    }
+    draw_cell(top + cell.y, cell.x, state.layout.cell, *d, cell.id == state.selected, cell.id == fullest_id);
+  }
+  int y = top + state.layout.height;
+  if (state.layout.hidden > 0) {
+    attron(COLOR_PAIR(kYellow) | A_BOLD);
+    put(y++, 0,
+        printf_string("+%d more devices (a larger window shows them; -d N picks devices)",
+                      state.layout.hidden));
+    attroff(COLOR_PAIR(kYellow) | A_BOLD);
+  }
+  if (fullest_id >= 0 && y < rows_ - 2) {
+    attron(COLOR_PAIR(kDim));
+    put(y++, 0, printf_string("! = closest to running out: #%d at %s", fullest_id, percent(fullest).c_str()));
+    attroff(COLOR_PAIR(kDim));
+  }
+  draw_processes(state, s, y, rows_ - 1, state.options.device_ids);
+}
+
+// A small chart of one series over the history, `height` lines, newest at the right.
+void draw_history(int y, int x, int width, int height, const Ring<MemorySample>& ring, bool l1,
+                  uint64_t capacity, const char* label) {
+  uint64_t top = capacity;
+  uint64_t peak = 0;
+  for (size_t i = 0; i < ring.size(); ++i) peak = std::max(peak, l1 ? ring[i].l1 : ring[i].dram);
+  if (!top || peak * 4 < top) top = std::max<uint64_t>(peak + peak / 4, 1);  // zoom in on small use
+  put(y, x,
+      printf_string("%s over the last %zu samples (top of chart %s%s)", label, ring.size(),
+                    format_bytes(top).c_str(), top == capacity ? ", the capacity" : ""));
+  const int plot = width - 1;
+  const size_t n = std::min<size_t>(ring.size(), static_cast<size_t>(plot));
+  for (size_t i = 0; i < n; ++i) {
+    const MemorySample& m = ring[ring.size() - n + i];
+    const double value = static_cast<double>(l1 ? m.l1 : m.dram) / static_cast<double>(top);
+    const int filled = static_cast<int>(value * height * 2 + 0.5);  // half lines: ':' and '|'
+    for (int row = 0; row < height; ++row) {
+      const int level = filled - (height - 1 - row) * 2;
+      if (level <= 0) continue;
+      attron(COLOR_PAIR(
+          kGreen +
+          fill_level(capacity ? value * static_cast<double>(top) / static_cast<double>(capacity) : 0)));
+      put(y + 1 + row, x + static_cast<int>(plot - n + i), level >= 2 ? "|" : ".");
+      attroff(COLOR_PAIR(
+          kGreen +
+          fill_level(capacity ? value * static_cast<double>(top) / static_cast<double>(capacity) : 0)));
+    }
+  }
+}
+
+void draw_device_view(TuiState& state, const Snapshot& s, int top) {
+  const DeviceView* d = s.device(state.selected);
+  int y = top;
+  if (!d) {
+    put(y, 0, printf_string("Device %d is not known to the server (Esc: back to the mesh)", state.selected));
+    return;
+  }
+  attron(A_BOLD);
+  std::string head = printf_string("Device %d", d->id);
+  attroff(A_BOLD);
+  if (!d->architecture.empty()) head += "  " + d->architecture;
+  if (d->mesh_row >= 0) head += printf_string("  mesh (%d,%d)", d->mesh_row, d->mesh_col);
+  head += d->active ? "  active" : "  closed";
+  head += "  source " + d->source;
+  if (d->asic_id) head += printf_string("  asic %" PRIu64, *d->asic_id);
+  head += "   (Esc: back)";
+  attron(A_BOLD);
+  put(y++, 0, head);
+  attroff(A_BOLD);
+  const bool polled = d->source != "allocmon";
+  put(y++, 0,
+      printf_string("  %-9s %11s %11s %6s %11s %8s %13s%s", "TYPE", "USED", "CAPACITY", "FILL", "PEAK",
+                    "BUFFERS", "LARGEST FREE", polled ? "  UNATTRIBUTED      STALE" : ""));
+  for (const auto& m : d->memory) {
+    if (!shown(m) || y >= rows_ - 2) continue;
+    std::string line =
+        printf_string("  %-9s %11s %11s %6s %11s %8" PRIu64 " %13s", m.type.c_str(),
+                      format_bytes(m.allocated).c_str(), m.capacity ? format_bytes(m.capacity).c_str() : "-",
+                      m.capacity ? percent(fill(&m)).c_str() : "-", format_bytes(m.peak).c_str(), m.buffers,
+                      m.largest_free_block ? format_bytes(*m.largest_free_block).c_str() : "-");
+    if (polled)
+      line +=
+          printf_string("  %12s %10s", format_bytes(m.unattributed).c_str(), format_bytes(m.stale).c_str());
+    put(y++, 0, line);
+  }
+  // History: DRAM and L1 over the last minutes.
+  auto it = state.history.find(d->id);
+  const MemoryView* dram = d->type("DRAM");
+  const MemoryView* l1 = d->type("L1");
+  const int chart_height = rows_ >= 40 ? 4 : 2;
+  if (it != state.history.end() && y + 2 * (chart_height + 1) < rows_ - 4) {
+    ++y;
+    draw_history(y, 2, cols_ - 3, chart_height, it->second, false, dram ? dram->capacity : 0, "DRAM");
+    y += chart_height + 1;
+    draw_history(y, 2, cols_ - 3, chart_height, it->second, true, l1 ? l1->capacity : 0, "L1");
+    y += chart_height + 1;
+  }
+  // Address maps: the region of each type in one bank, as the allocator holds it.
+  std::vector<const wire::LeakBuffer*> largest;
+  if (state.device_buffers)
+    for (const auto& p : state.device_buffers->processes)
+      for (const auto& b : p.buffers) largest.push_back(&b);
+  for (const auto& m : d->memory) {
+    if (!m.region || !(m.allocated || m.peak) || y >= rows_ - 3) continue;
+    std::vector<MappedBuffer> mapped;
+    for (const auto* b : largest)
+      if (wire::memory_type_name(b->memory_type) == m.type)
+        mapped.push_back({b->address, b->size, b->page_size, b->shard_count});
+    const AddressMap map = build_address_map(*m.region, mapped);
+    ++y;
+    put(y++, 2,
+        printf_string("%s map: largest free %" PRIu64 " B, allocator %s; %u banks of %s from %#" PRIx64,
+                      m.type.c_str(), map.largest_free,
+                      m.largest_free_block ? (std::to_string(*m.largest_free_block) + " B").c_str() : "-",
+                      m.region->banks, format_bytes(m.region->bank_size).c_str(), m.region->base));
+    const std::string strip = render_strip(map, cols_ - 6);
+    put(y, 2, "[");
+    for (size_t c = 0; c < strip.size(); ++c) {
+      const int color = strip[c] == '#' ? kRed : strip[c] == '=' ? kGreen : kDim;
+      attron(COLOR_PAIR(color));
+      put(y, 3 + static_cast<int>(c), std::string(1, strip[c]));
+      attroff(COLOR_PAIR(color));
+    }
+    put(y++, 3 + static_cast<int>(strip.size()), "]");
+  }
+  if (y < rows_ - 4) {
+    std::sort(largest.begin(), largest.end(),
+              [](const wire::LeakBuffer* a, const wire::LeakBuffer* b) { return a->size > b->size; });
+    ++y;
+    attron(A_BOLD);
+    put(y++, 2, printf_string("Largest live buffers (%zu on this device)", largest.size()));
+    attroff(A_BOLD);
+    std::map<const wire::LeakBuffer*, const LeakReport::Process*> owner;
+    if (state.device_buffers)
+      for (const auto& p : state.device_buffers->processes)
+        for (const auto& b : p.buffers) owner[&b] = &p;
+    for (size_t i = 0; i < largest.size() && y < rows_ - 3 && i < 8; ++i) {
+      const auto* b = largest[i];
+      put(y++, 2,
+          printf_string("%11s  %-8s at %#10" PRIx64 "  age %5.1f s  pid %d %s", format_bytes(b->size).c_str(),
+                        std::string(wire::memory_type_name(b->memory_type)).c_str(), b->address,
+                        static_cast<double>(b->age_ms) / 1000.0, owner[b]->pid, owner[b]->name.c_str()));
+    }
+  }
+  draw_processes(state, s, y + 1, rows_ - 1, {d->id});
+}
+
+void draw_help() {
+  const std::vector<std::string> lines = {
+      "allocmon monitor - keys",
+      "",
+      "  arrows, h j k l   select a device in the mesh",
+      "  0-9 then Enter    select a device by its id",
+      "  Enter             open the selected device (memory types, history,",
+      "                    address maps, largest buffers)",
+      "  Esc, Backspace    back to the mesh",
+      "  Tab               switch between the mesh and the device view",
+      "  s                 sort processes: total, DRAM, L1, buffers, pid, command",
+      "  [  ]  PgUp PgDn   scroll the process table",
+      "  p                 pause / resume refreshing",
+      "  +  -              refresh faster / slower",
+      "  i                 hide / show closed devices (hidden after a minute)",
+      "  ? or F1           this help (any key closes it)",
+      "  q                 quit",
+  };
+  int width = 0;
+  for (const auto& l : lines) width = std::max(width, static_cast<int>(l.size()));
+  width += 4;
+  const int height = static_cast<int>(lines.size()) + 2;
+  const int y0 = std::max(0, (rows_ - height) / 2), x0 = std::max(0, (cols_ - width) / 2);
+  attron(A_REVERSE);
+  for (int r = 0; r < height; ++r)
+    put(y0 + r, x0, std::string(static_cast<size_t>(std::min(width, cols_)), ' '));
+  for (size_t i = 0; i < lines.size(); ++i) put(y0 + 1 + static_cast<int>(i), x0 + 2, lines[i], width - 3);
+  attroff(A_REVERSE);
+}
+
+}  // namespace
+
+std::vector<int> visible_devices(const TuiState& state, int64_t now_ms) {
+  std::vector<int> ids;
+  const Snapshot* s = state.last ? &*state.last : nullptr;
+  for (int id : devices_to_show(s, state.options)) {
+    const DeviceView* d = s ? s->device(id) : nullptr;
+    if (d && !d->active && state.options.device_ids.empty()) {
+      auto it = state.inactive_since.find(id);
+      const bool old = it != state.inactive_since.end() && now_ms - it->second >= kHideInactiveMs;
+      if (state.hide_inactive || old) continue;
+    }
+    ids.push_back(id);
+  }
+  return ids;
+}
+
+void draw_screen(TuiState& state, int64_t now_ms) {
+  erase();
+  getmaxyx(stdscr, rows_, cols_);
+  if (has_colors()) {
+    init_pair(kGreen, COLOR_GREEN, -1);
+    init_pair(kYellow, COLOR_YELLOW, -1);
+    init_pair(kRed, COLOR_RED, -1);
+    init_pair(kDim, COLOR_BLUE, -1);
+    init_pair(kTitle, COLOR_CYAN, -1);
+    init_pair(kBanner, COLOR_WHITE, COLOR_RED);
+  }
+  int y = 0;
+  attron(A_REVERSE);
+  put(0, 0, std::string(static_cast<size_t>(cols_), ' '));
+  std::string title = " allocmon";
+  if (state.last) {
+    const Snapshot& s = *state.last;
+    title += printf_string("  %zu devices  %" PRIu64 " buffers  %s  %.0f events/s  %s", s.devices.size(),
+                           s.total_buffers, format_bytes(s.total_allocated).c_str(), state.events_per_second,
+                           clock_text(s.time_unix_ms).c_str());
+  }
+  if (state.paused) title += "  PAUSED";
+  title += "   ? help";
+  put(0, 0, title);
+  attroff(A_REVERSE);
+  ++y;
+  if (!state.lost.empty()) {
+    attron(COLOR_PAIR(kBanner) | A_BOLD);
+    put(y++, 0,
+        printf_string(" server lost (%s): reconnecting every %d ms", state.lost.c_str(),
+                      state.options.refresh_ms));
+    attroff(COLOR_PAIR(kBanner) | A_BOLD);
+  }
+  if (state.last) {
+    if (state.view == TuiView::kDevice)
+      draw_device_view(state, *state.last, y);
+    else
+      draw_mesh_view(state, *state.last, y, now_ms);
+  }
+  attron(A_REVERSE);
+  std::string keys = printf_string(" %s Enter:open Tab:view s:sort %s p:pause +-:%dms i:closed %s q:quit",
+                                   state.typed.empty() ? "?:help" : ("go to #" + state.typed + "_").c_str(),
+                                   sort_name(state.sort), state.options.refresh_ms,
+                                   state.hide_inactive ? "hidden" : "shown");
+  put(rows_ - 1, 0,
+      keys + std::string(static_cast<size_t>(std::max(0, cols_ - static_cast<int>(keys.size()))), ' '));
+  attroff(A_REVERSE);
+  if (state.help) draw_help();
+  refresh();
+}
+
+}  // namespace allocmon::monitor
