@@ -44,9 +44,12 @@ MeshLayout layout_mesh(const std::vector<Placeable>& devices, int width, int max
     layout.hidden = static_cast<int>(devices.size());
     return layout;
   }
-  int mesh_columns = 0;
+  int mesh_columns = 0, loose = 0;
   for (const auto& d : devices)
-    if (d.row >= 0 && d.col >= 0) mesh_columns = std::max(mesh_columns, d.col + 1);
+    if (d.row >= 0 && d.col >= 0)
+      mesh_columns = std::max(mesh_columns, d.col + 1);
+    else
+      ++loose;
   for (const CellSize& size : cell_sizes()) {
     const int fit = width / size.width;
     const bool last = &size == &cell_sizes().back();
@@ -54,7 +57,7 @@ MeshLayout layout_mesh(const std::vector<Placeable>& devices, int width, int max
       continue;  // the mesh's rows stay whole while a size allows
     // The mesh's own width; devices outside a mesh fill rows as wide as the screen allows.
     const int columns = mesh_columns > 0 && mesh_columns <= fit
-                            ? std::max(mesh_columns, std::min<int>(fit, static_cast<int>(devices.size())))
+                            ? std::max(mesh_columns, std::min(fit, loose))
                             : std::min<int>(fit, static_cast<int>(devices.size()));
     int rows = 0;
     auto positions = grid_positions(devices, columns, &rows);

@@ -61,18 +61,29 @@ std::string ranges(std::vector<int> ids) {
 
 }  // namespace
 
+std::string short_command(const std::string& cmdline) {
+  // Absolute paths lose their directories: "python3 train.py --layers 8", not "/usr/bin/python3 /home/u/...".
+  std::string out;
+  size_t start = 0;
+  while (start < cmdline.size()) {
+    size_t end = cmdline.find(' ', start);
+    if (end == std::string::npos) end = cmdline.size();
+    std::string token = cmdline.substr(start, end - start);
+    if (!token.empty() && token.front() == '/' && token.back() != '/') token.erase(0, token.rfind('/') + 1);
+    if (!out.empty()) out += ' ';
+    out += token;
+    start = end + 1;
+  }
+  return out;
+}
+
 std::vector<ProcessRow> process_rows(const Snapshot& snapshot, const std::vector<int>& devices, SortKey key) {
   std::vector<ProcessRow> rows;
   for (const auto& p : snapshot.processes) {
     ProcessRow row;
     row.pid = p.pid;
     row.user = !p.user.empty() ? p.user : p.pid ? user_name(p.uid) : "";
-    // The command line with argv[0]'s directory dropped: "python3 train.py --layers 8", not "/usr/bin/python3
-    // ...".
-    row.command = p.cmdline.empty() ? p.name : p.cmdline;
-    if (const size_t space = row.command.find(' '), slash = row.command.rfind('/', space);
-        slash != std::string::npos)
-      row.command.erase(0, slash + 1);
+    row.command = p.cmdline.empty() ? p.name : short_command(p.cmdline);
     row.source = p.source;
     std::vector<int> ids;
     for (const auto& d : p.devices) {

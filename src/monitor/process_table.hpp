@@ -25,6 +25,9 @@ struct ProcessRow {
 // `devices` empty: every device; else only the bytes on those devices (and only processes that hold some).
 std::vector<ProcessRow> process_rows(const Snapshot& snapshot, const std::vector<int>& devices, SortKey key);
 
+// The command line with the directories of absolute paths dropped.
+std::string short_command(const std::string& cmdline);
+
 // User name for a uid (cached; the uid as text when there is none).
 std::string user_name(int uid);
 

@@ -172,7 +172,11 @@ void draw_mesh_view(TuiState& state, const Snapshot& s, int top, int64_t now_ms)
   const int reserve = s.processes.empty() ? 1 : 5;
   const int room = std::max(2, rows_ - top - 1 - reserve);
   state.layout = layout_mesh(placeable, cols_, room);
-  if (state.selected < 0 && !state.layout.cells.empty()) state.selected = state.layout.cells.front().id;
+  if (state.selected < 0 && !state.layout.cells.empty())  // the top-left cell
+    state.selected = std::min_element(state.layout.cells.begin(), state.layout.cells.end(),
+                                      [](const PlacedCell& a, const PlacedCell& b) {
+                                        return a.y != b.y ? a.y < b.y : a.x < b.x;
+                                      })->id;
   for (const auto& cell : state.layout.cells) {
     const DeviceView* d = s.device(cell.id);
     if (!d) {
