@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "process_table.hpp"
 #include "view.hpp"
 
 namespace allocmon::monitor {
@@ -88,17 +89,12 @@ std::string render_plain(const Frame& frame, const ViewOptions& options) {
   }
   if (!s.processes.empty()) {
     out += "Processes:\n";
-    std::snprintf(line, sizeof(line), "  %8s  %-20s %12s %8s  devices\n", "PID", "NAME", "ALLOCATED",
-                  "BUFFERS");
+    std::snprintf(line, sizeof(line), "  %8s  %-8s %12s %8s  %-8s %s\n", "PID", "USER", "ALLOCATED", "BUFFERS",
+                  "DEVICES", "COMMAND");
     out += line;
-    for (const auto& p : s.processes) {
-      std::string devices;
-      for (const auto& [id, bytes] : p.device_bytes) {
-        if (!devices.empty()) devices += ',';
-        devices += std::to_string(id);
-      }
-      std::snprintf(line, sizeof(line), "  %8d  %-20s %12s %8" PRIu64 "  %s\n", p.pid, p.name.c_str(),
-                    format_bytes(p.allocated).c_str(), p.buffers, devices.c_str());
+    for (const auto& r : process_rows(s, options.device_ids, SortKey::kTotal)) {
+      std::snprintf(line, sizeof(line), "  %8d  %-8.8s %12s %8" PRIu64 "  %-8s %s\n", r.pid, r.user.c_str(),
+                    format_bytes(r.total).c_str(), r.buffers, r.devices.c_str(), r.command.c_str());
       out += line;
     }
   }

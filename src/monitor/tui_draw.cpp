@@ -168,6 +168,12 @@ void draw_mesh_view(TuiState& state, const Snapshot& s, int top, int64_t now_ms)
     placeable.push_back({id, d ? d->mesh_row : -1, d ? d->mesh_col : -1});
     if (d && d->active && d->fullest_fraction() > fullest) fullest = d->fullest_fraction(), fullest_id = id;
   }
+  // The marker names one device; a mesh in lock-step, all equally full, gets none (the note says so).
+  int equally_full = 0;
+  for (int id : ids) {
+    const DeviceView* d = s.device(id);
+    if (d && d->active && fullest > 0 && d->fullest_fraction() >= fullest - 1e-12) ++equally_full;
+  }
   // The process table keeps at least 4 lines (header and 3 processes) when there are processes.
   const int reserve = s.processes.empty() ? 1 : 5;
   const int room = std::max(2, rows_ - top - 1 - reserve);
@@ -185,7 +191,8 @@ void draw_mesh_view(TuiState& state, const Snapshot& s, int top, int64_t now_ms)
       attroff(COLOR_PAIR(kDim));
       continue;
     }
-    draw_cell(top + cell.y, cell.x, state.layout.cell, *d, cell.id == state.selected, cell.id == fullest_id);
+    draw_cell(top + cell.y, cell.x, state.layout.cell, *d, cell.id == state.selected,
+              equally_full == 1 && cell.id == fullest_id);
   }
   int y = top + state.layout.height;
   if (state.layout.hidden > 0) {
@@ -197,7 +204,9 @@ void draw_mesh_view(TuiState& state, const Snapshot& s, int top, int64_t now_ms)
   }
   if (fullest_id >= 0 && y < rows_ - 2) {
     attron(COLOR_PAIR(kDim));
-    put(y++, 0, printf_string("! = closest to running out: #%d at %s", fullest_id, percent(fullest).c_str()));
+    put(y++, 0, equally_full == 1
+                    ? printf_string("! = closest to running out: #%d at %s", fullest_id, percent(fullest).c_str())
+                    : printf_string("fullest: %d devices equally, at %s", equally_full, percent(fullest).c_str()));
     attroff(COLOR_PAIR(kDim));
   }
   draw_processes(state, s, y, rows_ - 1, state.options.device_ids);
@@ -334,7 +343,7 @@ void draw_help() {
   const std::vector<std::string> lines = {
       "allocmon monitor - keys",
       "",
-      "  arrows, h j k l   select a device in the mesh",
+      "  arrows, h j k l   select a device in the mesh (h: help outside the mesh)",
       "  0-9 then Enter    select a device by its id",
       "  Enter             open the selected device (memory types, history,",
       "                    address maps, largest buffers)",
