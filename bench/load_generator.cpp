@@ -103,7 +103,7 @@ int producer_main(int argc, char** argv) {
   const uint64_t events = std::stoull(argv[3]);
   const int index = std::stoi(argv[argc - 1]);
   const std::string socket = socket_path_from_env();
-  std::mt19937_64 random(static_cast<uint64_t>(index) * 7919 + 1);
+  FastRandom random{static_cast<uint64_t>(index) * 7919 + 1};
 
   if (mode == "raw") {
     // Pre-encoded alloc/free pairs written straight to the socket: the server's ingest alone.
@@ -136,6 +136,38 @@ int producer_main(int argc, char** argv) {
       got += static_cast<size_t>(n);
     }
     std::printf("%llu", static_cast<unsigned long long>(sent));
+    return 0;
+  }
+
+  if (mode == "poc") {
+    // The proof of concept's client, end to end: one blocking send of a 128-byte message per event, the same
+    // random alloc+free pairs as "pairs" below, then a flush barrier.
+    const int fd = connect_with_devices(socket, 8);
+    std::printf("r");
+    std::fflush(stdout);
+    char go;
+    [[maybe_unused]] auto r = ::read(STDIN_FILENO, &go, 1);
+    uint64_t reported = 0;
+    for (uint64_t id = 1; reported < events; ++id, reported += 2) {
+      const int device = static_cast<int>(random() % 8);
+      const auto type = static_cast<uint8_t>(random() % ALLOCMON_NUM_MEMORY_TYPES);
+      const wire::Event alloc{
+          id, 64 + random() % 65536, id * 64, device, static_cast<uint8_t>(wire::EventKind::kAlloc), type, 0};
+      const wire::Event release{id, 0, 0, device, static_cast<uint8_t>(wire::EventKind::kFree), 0, 0};
+      const std::string a = baseline_message(alloc), f = baseline_message(release);
+      write_all(fd, a.data(), a.size());
+      write_all(fd, f.data(), f.size());
+    }
+    std::string flush_frame;
+    wire::append_message(flush_frame, wire::MessageType::kFlush, wire::Flush{1});
+    write_all(fd, flush_frame.data(), flush_frame.size());
+    char ack[16];
+    for (size_t got = 0; got < sizeof(ack);) {
+      const ssize_t n = ::read(fd, ack + got, sizeof(ack) - got);
+      if (n <= 0) break;
+      got += static_cast<size_t>(n);
+    }
+    std::printf("%llu", static_cast<unsigned long long>(reported));
     return 0;
   }
 

@@ -57,6 +57,42 @@ const char* verdict(bool ok) {
   return ok ? "met" : "MISSED";
 }
 
+// One process reporting alloc+free pairs as fast as it can, until its flush barrier passes: through
+// liballocmon, and through the proof of concept's blocking send of one message per event (the baseline), in
+// the same run.
+struct EndToEnd {
+  double client_events_per_second = 0;
+  double baseline_events_per_second = 0;
+  uint64_t client_lost = 0;
+};
+
+EndToEnd measure_end_to_end(const std::string& self, BenchServer& server) {
+  EndToEnd e;
+  double best = 0;
+  for (int run = 0; run < 3; ++run) {  // the best of three: this 2-core VM's neighbours come and go
+    auto r = measure_ingest(self, server, "pairs", 1, 16000000ull);
+    if (r.events_per_second > best) best = r.events_per_second, e.client_lost = r.lost;
+  }
+  e.client_events_per_second = best;
+  best = 0;
+  for (int run = 0; run < 3; ++run) {
+    auto r = measure_ingest(self, server, "poc", 1, 400000ull);
+    best = std::max(best, static_cast<double>(r.events_reported) / r.seconds);
+  }
+  e.baseline_events_per_second = best;
+  return e;
+}
+
+void print_end_to_end(const EndToEnd& e) {
+  std::printf(
+      "\nEnd to end, one process reporting alloc+free pairs until its flush barrier passes (best of 3)\n"
+      "  through liballocmon:                  %6.1f M events/s (lost %llu)\n"
+      "  baseline, PoC blocking send per event: %6.2f M events/s\n"
+      "  liballocmon / baseline:               %6.1fx\n",
+      e.client_events_per_second / 1e6, static_cast<unsigned long long>(e.client_lost),
+      e.baseline_events_per_second / 1e6, e.client_events_per_second / e.baseline_events_per_second);
+}
+
 void print_shm_polling(const ShmPollingResult& shm) {
   std::printf(
       "\ntt-metal shared-memory regions: a Galaxy's %d chips, polled every %d ms\n"
@@ -88,6 +124,11 @@ int main(int argc, char** argv) {
   const std::string self = self_path();
   const std::string dir = self.substr(0, self.rfind('/'));
   const std::string socket = "/tmp/allocmon-bench-" + std::to_string(::getpid()) + ".sock";
+  if (argc > 1 && std::string(argv[1]) == "--end-to-end") {  // this figure alone
+    BenchServer alone(dir + "/allocation_server", socket);
+    print_end_to_end(measure_end_to_end(self, alone));
+    return 0;
+  }
   if (argc > 1 && std::string(argv[1]) == "--tt-shm") {  // this figure alone
     print_shm_polling(measure_tt_shm_polling(dir + "/allocation_server", 32, 250, 20.0));
     return 0;
@@ -238,6 +279,14 @@ int main(int argc, char** argv) {
       vis.p50_ms, vis.p99_ms, vis.samples);
   results["visibility"] = {{"p50_ms", vis.p50_ms}, {"p99_ms", vis.p99_ms}, {"samples", vis.samples}};
 
+  std::fprintf(stderr, "measuring one process end to end...\n");
+  const EndToEnd e2e = measure_end_to_end(self, server);
+  print_end_to_end(e2e);
+  results["end_to_end"] = {{"client_events_per_second", e2e.client_events_per_second},
+                           {"baseline_events_per_second", e2e.baseline_events_per_second},
+                           {"ratio", e2e.client_events_per_second / e2e.baseline_events_per_second},
+                           {"client_lost", e2e.client_lost}};
+
   std::fprintf(stderr, "measuring tt-metal region polling...\n");
   auto shm = measure_tt_shm_polling(dir + "/allocation_server", 32, 250, 20.0);
   print_shm_polling(shm);
@@ -262,6 +311,11 @@ int main(int argc, char** argv) {
   std::printf("  event-to-visibility p99   <= 10 ms : %6.2f ms  %s\n", vis.p99_ms, verdict(vis.p99_ms <= 10));
   std::printf("  32 regions polled @250 ms  < 1%% core: %5.3f %%   %s\n", shm.server_core_percent,
               verdict(shm.server_core_percent < 1.0));
+  std::printf("  one process end to end   >= 15 M/s: %6.1f M/s %s\n", e2e.client_events_per_second / 1e6,
+              verdict(e2e.client_events_per_second >= 15e6));
+  std::printf("  ... vs blocking send, e2e >= 20x   : %6.1fx    %s\n",
+              e2e.client_events_per_second / e2e.baseline_events_per_second,
+              verdict(e2e.client_events_per_second >= 20 * e2e.baseline_events_per_second));
 
   std::ofstream(out_path) << results.dump(2) << "\n";
   std::printf("\nwrote %s\n", out_path.c_str());

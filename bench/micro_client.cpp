@@ -133,18 +133,6 @@ void BM_DisabledPairInline(benchmark::State& state) {
 std::mutex baseline_mutex;
 int baseline_fd = -1;
 
-// A fixed 128-byte message that our server accepts: two one-event batches (the event, a free-space record)
-// and a Hello. The server parses and applies it as it does real traffic.
-std::string baseline_message(const wire::Event& event) {
-  std::string message;
-  wire::append_frame(message, wire::MessageType::kEventBatch, &event, sizeof(event));
-  wire::Event filler{0,           1, 1, event.device_id, static_cast<uint8_t>(wire::EventKind::kFreeSpace),
-                     ALLOCMON_L1, 0};
-  wire::append_frame(message, wire::MessageType::kEventBatch, &filler, sizeof(filler));
-  wire::append_message(message, wire::MessageType::kHello, wire::Hello{});
-  return message;
-}
-
 void baseline_connect() {
   std::lock_guard lock(baseline_mutex);
   if (baseline_fd >= 0) return;

@@ -1,4 +1,5 @@
-// The monitor's arithmetic: where mesh cells go at each screen size, the history ring, the address map, queries.
+// The monitor's arithmetic: where mesh cells go at each screen size, the history ring, the address map,
+// queries.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -14,7 +15,8 @@ namespace {
 
 std::vector<Placeable> mesh(int rows, int cols, const std::vector<int>& ids) {
   std::vector<Placeable> out;
-  for (int i = 0; i < rows * cols; ++i) out.push_back({ids.empty() ? i : ids[static_cast<size_t>(i)], i / cols, i % cols});
+  for (int i = 0; i < rows * cols; ++i)
+    out.push_back({ids.empty() ? i : ids[static_cast<size_t>(i)], i / cols, i % cols});
   return out;
 }
 
@@ -72,7 +74,7 @@ TEST(MeshLayout, DevicesOutsideAMeshComeAfterIt) {
   devices.push_back({9, -1, -1});
   const MeshLayout layout = layout_mesh(devices, 120, 20);
   EXPECT_EQ(layout.hidden, 0);
-  EXPECT_GT(cell(layout, 9)->y, cell(layout, 2)->y);  // below the mesh's last row
+  EXPECT_GT(cell(layout, 9)->y, cell(layout, 2)->y);     // below the mesh's last row
   EXPECT_LT(cell(layout, 9)->x, cell(layout, 1000)->x);  // by id
 }
 
@@ -91,11 +93,13 @@ TEST(History, TheRingKeepsTheNewestInOrder) {
 TEST(AddressMap, BuffersArePlacedAsTheBankAllocatorPlacesThem) {
   // Wormhole L1: 64 banks from 103712, 1395424 B each, 16-B pages, 32-B blocks.
   const RegionView l1{103712, 1395424, 64, 16, 32};
-  EXPECT_EQ(block_per_bank(l1, {0, 6400, 100, 0}), 128u);    // 100-B pages: 112 each, one per bank, block 128
-  EXPECT_EQ(block_per_bank(l1, {0, 262144, 2048, 1}), 262144u);  // sharded on one core: all of it in each bank
-  EXPECT_EQ(block_per_bank(l1, {0, 22528, 0, 0}), 352u);       // page size unknown: spread evenly
+  EXPECT_EQ(block_per_bank(l1, {0, 6400, 100, 0}), 128u);  // 100-B pages: 112 each, one per bank, block 128
+  EXPECT_EQ(block_per_bank(l1, {0, 262144, 2048, 1}),
+            262144u);                                     // sharded on one core: all of it in each bank
+  EXPECT_EQ(block_per_bank(l1, {0, 22528, 0, 0}), 352u);  // page size unknown: spread evenly
   const uint64_t top = 103712 + 1395424;
-  const AddressMap map = build_address_map(l1, {{top - 4096, 4096, 4096, 1}, {top - 4096 - 8192 - 65536, 65536, 2048, 1}});
+  const AddressMap map =
+      build_address_map(l1, {{top - 4096, 4096, 4096, 1}, {top - 4096 - 8192 - 65536, 65536, 2048, 1}});
   // used: [top-4096, top) and [top-77824, top-12288); free: the 8 KiB hole and everything below.
   ASSERT_EQ(map.blocks.size(), 4u);
   EXPECT_EQ(map.used, 4096u + 65536u);

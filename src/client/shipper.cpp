@@ -42,7 +42,7 @@ int64_t now_ms() {
 }
 
 // End offset of the frame that contains byte `offset` of a stream of whole frames starting at 0.
-size_t frame_boundary_at_or_after(const std::vector<char>& stream, size_t offset) {
+size_t frame_boundary_at_or_after(const ByteBuffer& stream, size_t offset) {
   size_t pos = 0;
   while (pos < offset && pos + sizeof(wire::FrameHeader) <= stream.size()) {
     wire::FrameHeader header;
@@ -53,7 +53,7 @@ size_t frame_boundary_at_or_after(const std::vector<char>& stream, size_t offset
 }
 
 // Start offset of the last frame boundary at or before `offset`.
-size_t frame_boundary_at_or_before(const std::vector<char>& stream, size_t offset) {
+size_t frame_boundary_at_or_before(const ByteBuffer& stream, size_t offset) {
   size_t pos = 0;
   while (pos + sizeof(wire::FrameHeader) <= offset) {
     wire::FrameHeader header;
@@ -150,53 +150,61 @@ void Shipper::wake() {
 // queue limits a blocked event is a real error (double free, unknown buffer) and is forwarded as-is for the
 // server to count.
 
-bool Shipper::ready(const wire::Event& event) const {
-  switch (event.kind) {
-    case static_cast<uint8_t>(wire::EventKind::kAlloc):
-      return devices_.count(event.device_id) && !live_.count({event.device_id, event.buffer_id});
-    case static_cast<uint8_t>(wire::EventKind::kFree):
-      return live_.count({event.device_id, event.buffer_id}) > 0;
-    case static_cast<uint8_t>(wire::EventKind::kFreeSpace):
-    case static_cast<uint8_t>(wire::EventKind::kRegion):
-      return devices_.count(event.device_id) > 0;
-    default:
-      return true;
-  }
+bool Shipper::registered(int32_t device_id) const {
+  if (device_id >= 0 && static_cast<size_t>(device_id) < registered_fast_.size())
+    return registered_fast_[device_id];
+  return devices_.count(device_id) > 0;
 }
 
-void Shipper::apply(wire::Event& event, bool forced) {
-  if (forced) client_errors_.fetch_add(1, std::memory_order_relaxed);
+void Shipper::set_registered(int32_t device_id, bool on) {
+  if (device_id < 0 || device_id >= kFastDeviceIds) return;
+  if (static_cast<size_t>(device_id) >= registered_fast_.size()) registered_fast_.resize(device_id + 1, 0);
+  registered_fast_[device_id] = on;
+}
+
+bool Shipper::try_apply(wire::Event& event) {
   switch (event.kind) {
     case kRegisterKind: {
       auto* registration = reinterpret_cast<wire::RegisterDevice*>(event.buffer_id);
       devices_[registration->device_id] = *registration;
+      set_registered(registration->device_id, true);
       emit_message(wire::MessageType::kRegisterDevice, *registration);
       delete registration;
-      return;
+      return true;
     }
-    case kUnregisterKind: {
+    case kUnregisterKind:
       devices_.erase(event.device_id);
-      std::erase_if(live_, [&](const auto& entry) { return entry.first.device_id == event.device_id; });
+      set_registered(event.device_id, false);
+      live_.erase_device(event.device_id);
       std::erase_if(free_space_, [&](const auto& entry) { return entry.first.first == event.device_id; });
       std::erase_if(regions_, [&](const auto& entry) { return entry.first.first == event.device_id; });
       live_count_.store(live_.size(), std::memory_order_relaxed);
       emit_message(wire::MessageType::kUnregisterDevice, wire::UnregisterDevice{event.device_id, 0});
-      return;
-    }
+      return true;
+    // One table operation per event decides both whether it can go now and what it changes.
     case static_cast<uint8_t>(wire::EventKind::kAlloc):
-      if (!forced) live_.emplace(BufferKey{event.device_id, event.buffer_id}, event);
+      if (!registered(event.device_id) || !live_.insert(event)) return false;
       break;
     case static_cast<uint8_t>(wire::EventKind::kFree):
-      if (!forced) live_.erase({event.device_id, event.buffer_id});
+      if (!live_.erase(event.device_id, event.buffer_id)) return false;
       break;
     case static_cast<uint8_t>(wire::EventKind::kFreeSpace):
-      if (!forced) free_space_[{event.device_id, event.memory_type}] = event;
+      if (!registered(event.device_id)) return false;
+      free_space_[{event.device_id, event.memory_type}] = event;
       break;
     case static_cast<uint8_t>(wire::EventKind::kRegion):
-      if (!forced) regions_[{event.device_id, event.memory_type}] = event;
+      if (!registered(event.device_id)) return false;
+      regions_[{event.device_id, event.memory_type}] = event;
       break;
   }
   live_count_.store(live_.size(), std::memory_order_relaxed);
+  emit_event(event);
+  return true;
+}
+
+void Shipper::apply_forced(const wire::Event& event) {
+  // What it depends on never came (a double free, an unknown buffer): the server counts it.
+  client_errors_.fetch_add(1, std::memory_order_relaxed);
   emit_event(event);
 }
 
@@ -223,12 +231,10 @@ void Shipper::drain_all() {
       ThreadQueue& queue = *queues[i];
       while (queue.consumed() < limit[i]) {
         if (backed_up()) return;  // the rest waits in the queues until the server has read more
-        wire::Event& event = queue.front();
-        if (!ready(event)) {
+        if (!try_apply(queue.front())) {
           blocked = true;
           break;
         }
-        apply(event, false);
         queue.pop();
         progress = true;
       }
@@ -242,7 +248,7 @@ void Shipper::drain_all() {
     }
     for (size_t i = 0; i < queues.size(); ++i) {
       if (queues[i]->consumed() < limit[i]) {
-        apply(queues[i]->front(), true);
+        apply_forced(queues[i]->front());
         queues[i]->pop();
         break;
       }
@@ -270,18 +276,25 @@ bool Shipper::backed_up() const {
 
 void Shipper::emit_event(const wire::Event& event) {
   if (!can_emit()) return;
-  if (!batch_open_ || out_.size() - batch_offset_ - sizeof(wire::FrameHeader) >= kBatchPayloadLimit) {
+  if (!batch_open_ || batch_events_ * sizeof(wire::Event) >= kBatchPayloadLimit) {
+    close_batch();
     batch_offset_ = out_.size();
     wire::append_frame(out_, wire::MessageType::kEventBatch, nullptr, 0);
     batch_open_ = true;
   }
-  const auto* bytes = reinterpret_cast<const char*>(&event);
-  out_.insert(out_.end(), bytes, bytes + sizeof(event));
-  wire::FrameHeader header;
-  std::memcpy(&header, out_.data() + batch_offset_, sizeof(header));
-  header.payload_size += sizeof(event);
-  std::memcpy(out_.data() + batch_offset_, &header, sizeof(header));
+  std::memcpy(out_.extend(sizeof(event)), &event, sizeof(event));
+  ++batch_events_;
   events_sent_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Shipper::close_batch() {
+  if (!batch_open_) return;
+  // The batch's size goes into its header once, when it is complete.
+  const uint32_t payload = static_cast<uint32_t>(batch_events_ * sizeof(wire::Event));
+  std::memcpy(out_.data() + batch_offset_ + offsetof(wire::FrameHeader, payload_size), &payload,
+              sizeof(payload));
+  batch_open_ = false;
+  batch_events_ = 0;
 }
 
 template <typename Message>
@@ -297,7 +310,7 @@ void Shipper::emit_full_state() {
     emit_message(wire::MessageType::kRegisterDevice, registration);
   for (const auto& [key, event] : regions_) emit_event(event);
   for (const auto& [key, event] : free_space_) emit_event(event);
-  for (const auto& [key, event] : live_) emit_event(event);
+  live_.for_each([this](const wire::Event& event) { emit_event(event); });
   close_batch();
   last_resync_bytes_ = out_.size() - start;
   resyncs_.fetch_add(1, std::memory_order_relaxed);
@@ -334,13 +347,14 @@ void Shipper::send_pending() {
     }
     return;
   }
-  if (out_sent_ > (1u << 20)) compact_sent();
+  if (out_sent_ > (1u << 20) && out_sent_ * 2 >= out_.size())
+    compact_sent();  // amortised: at most one copy per byte
   handle_overflow();
 }
 
 void Shipper::compact_sent() {
   const size_t boundary = frame_boundary_at_or_before(out_, out_sent_);
-  out_.erase(out_.begin(), out_.begin() + static_cast<std::ptrdiff_t>(boundary));
+  out_.erase_front(boundary);
   out_sent_ -= boundary;
 }
 
@@ -356,8 +370,9 @@ void Shipper::handle_overflow() {
     flush_sent_ = flush_acked_;  // barriers among the dropped frames are sent again after the resync
   }
   superseded_.fetch_add((out_.size() - keep) / sizeof(wire::Event), std::memory_order_relaxed);
-  out_.resize(keep);
+  out_.truncate(keep);
   batch_open_ = false;
+  batch_events_ = 0;
   resync_pending_ = true;
 }
 
@@ -414,6 +429,7 @@ void Shipper::try_connect(bool force) {
   out_.clear();
   out_sent_ = 0;
   batch_open_ = false;
+  batch_events_ = 0;
   resync_pending_ = false;
   incoming_ = wire::FrameDecoder(wire::Direction::kFromServer);
   wire::Hello hello{};
@@ -429,6 +445,7 @@ void Shipper::disconnect() {
   out_.clear();
   out_sent_ = 0;
   batch_open_ = false;
+  batch_events_ = 0;
   resync_pending_ = false;
   next_connect_ms_ = 0;  // one immediate retry (a restarted server), then rate-limited
   std::lock_guard lock(flush_mutex_);
@@ -553,10 +570,11 @@ void Shipper::reset_after_fork() {
   new (&queues_) std::vector<ThreadQueue*>;
   new (&thread_) std::thread;
   new (&live_) decltype(live_);
+  new (&registered_fast_) decltype(registered_fast_);
   new (&devices_) decltype(devices_);
   new (&free_space_) decltype(free_space_);
   new (&regions_) decltype(regions_);
-  new (&out_) std::vector<char>;
+  new (&out_) ByteBuffer;
   new (&barrier_limits_) decltype(barrier_limits_);
   barrier_token_ = 0;
   new (&incoming_) wire::FrameDecoder(wire::Direction::kFromServer);
@@ -566,6 +584,7 @@ void Shipper::reset_after_fork() {
   thread_started_ = false;
   out_sent_ = 0;
   batch_open_ = resync_pending_ = warned_ = false;
+  batch_events_ = 0;
   flush_requested_ = flush_acked_ = flush_failed_ = flush_sent_ = 0;
   connected_.store(0);
   live_count_.store(0);

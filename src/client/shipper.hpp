@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "allocmon/client.h"
+#include "byte_buffer.hpp"
+#include "live_table.hpp"
 #include "protocol/buffer_key.hpp"
 #include "protocol/frame_decoder.hpp"
 #include "protocol/wire.hpp"
@@ -52,9 +54,12 @@ class Shipper {
   void ensure_thread_started();
   void wake();
 
-  // Queue draining.
-  bool ready(const wire::Event& event) const;
-  void apply(wire::Event& event, bool forced);
+  // Queue draining. try_apply: applies the event if what it depends on has been applied (false: it must wait,
+  // nothing changed); apply_forced: forwards one whose dependency never came, for the server to count.
+  bool try_apply(wire::Event& event);
+  void apply_forced(const wire::Event& event);
+  bool registered(int32_t device_id) const;
+  void set_registered(int32_t device_id, bool on);
   void drain_all();
   bool events_pending();
 
@@ -64,7 +69,7 @@ class Shipper {
   void emit_event(const wire::Event& event);
   template <typename Message>
   void emit_message(wire::MessageType type, const Message& message);
-  void close_batch() { batch_open_ = false; }
+  void close_batch();
   void emit_full_state();
   void send_pending();
   void compact_sent();
@@ -96,7 +101,9 @@ class Shipper {
   std::vector<std::pair<ThreadQueue*, uint64_t>> barrier_limits_;
 
   // Shipper-thread state.
-  std::unordered_map<BufferKey, wire::Event, BufferKeyHash> live_;
+  LiveTable live_;
+  static constexpr int32_t kFastDeviceIds = 4096;  // registered ids below this are looked up in a vector
+  std::vector<uint8_t> registered_fast_;
   std::map<int32_t, wire::RegisterDevice> devices_;
   std::map<std::pair<int32_t, uint8_t>, wire::Event> free_space_;
   std::map<std::pair<int32_t, uint8_t>, wire::Event> regions_;
@@ -104,10 +111,11 @@ class Shipper {
   bool warned_ = false;
   bool resync_pending_ = false;
   int64_t next_connect_ms_ = 0;
-  std::vector<char> out_;
+  ByteBuffer out_;
   size_t out_sent_ = 0;
   size_t batch_offset_ = 0;
   bool batch_open_ = false;
+  size_t batch_events_ = 0;
   size_t last_resync_bytes_ = 0;
   int64_t last_send_progress_ms_ = 0;
   wire::FrameDecoder incoming_{wire::Direction::kFromServer};

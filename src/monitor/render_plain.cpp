@@ -89,8 +89,8 @@ std::string render_plain(const Frame& frame, const ViewOptions& options) {
   }
   if (!s.processes.empty()) {
     out += "Processes:\n";
-    std::snprintf(line, sizeof(line), "  %8s  %-8s %12s %8s  %-8s %s\n", "PID", "USER", "ALLOCATED", "BUFFERS",
-                  "DEVICES", "COMMAND");
+    std::snprintf(line, sizeof(line), "  %8s  %-8s %12s %8s  %-8s %s\n", "PID", "USER", "ALLOCATED",
+                  "BUFFERS", "DEVICES", "COMMAND");
     out += line;
     for (const auto& r : process_rows(s, options.device_ids, SortKey::kTotal)) {
       std::snprintf(line, sizeof(line), "  %8d  %-8.8s %12s %8" PRIu64 "  %-8s %s\n", r.pid, r.user.c_str(),

@@ -182,7 +182,8 @@ void draw_mesh_view(TuiState& state, const Snapshot& s, int top, int64_t now_ms)
     state.selected = std::min_element(state.layout.cells.begin(), state.layout.cells.end(),
                                       [](const PlacedCell& a, const PlacedCell& b) {
                                         return a.y != b.y ? a.y < b.y : a.x < b.x;
-                                      })->id;
+                                      })
+                         ->id;
   for (const auto& cell : state.layout.cells) {
     const DeviceView* d = s.device(cell.id);
     if (!d) {
@@ -204,9 +205,10 @@ void draw_mesh_view(TuiState& state, const Snapshot& s, int top, int64_t now_ms)
   }
   if (fullest_id >= 0 && y < rows_ - 2) {
     attron(COLOR_PAIR(kDim));
-    put(y++, 0, equally_full == 1
-                    ? printf_string("! = closest to running out: #%d at %s", fullest_id, percent(fullest).c_str())
-                    : printf_string("fullest: %d devices equally, at %s", equally_full, percent(fullest).c_str()));
+    put(y++, 0,
+        equally_full == 1
+            ? printf_string("! = closest to running out: #%d at %s", fullest_id, percent(fullest).c_str())
+            : printf_string("fullest: %d devices equally, at %s", equally_full, percent(fullest).c_str()));
     attroff(COLOR_PAIR(kDim));
   }
   draw_processes(state, s, y, rows_ - 1, state.options.device_ids);

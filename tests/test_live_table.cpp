@@ -1,0 +1,51 @@
+// The client's live table against std::unordered_map as the reference: random inserts, duplicate inserts,
+// erases of present and absent buffers, device removal, growth and shrinking.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <unordered_map>
+
+#include "client/live_table.hpp"
+#include "protocol/buffer_key.hpp"
+
+using allocmon::client::LiveTable;
+using allocmon::wire::BufferKey;
+using allocmon::wire::BufferKeyHash;
+using allocmon::wire::Event;
+
+TEST(LiveTable, BehavesAsAMapUnderRandomTraffic) {
+  LiveTable table;
+  std::unordered_map<BufferKey, uint64_t, BufferKeyHash> reference;
+  std::mt19937_64 random(42);
+  for (int step = 0; step < 400000; ++step) {
+    const int32_t device = static_cast<int32_t>(random() % 4);
+    // A small id space (collisions, re-inserts), and phases that grow to ~50 000 live buffers then drain.
+    const uint64_t id = random() % (step < 200000 ? 100000 : 20000);
+    const bool alloc = (step / 50000) % 2 == 0 ? random() % 4 != 0 : random() % 4 == 0;
+    if (alloc) {
+      Event e{id, id * 3, id * 64, device, 1, 0, 0, 0, 0, 0};
+      const bool inserted = table.insert(e);
+      EXPECT_EQ(inserted, reference.emplace(BufferKey{device, id}, id * 3).second) << step;
+    } else {
+      EXPECT_EQ(table.erase(device, id), reference.erase({device, id}) == 1) << step;
+    }
+    if (step % 10007 == 0) {
+      ASSERT_EQ(table.size(), reference.size());
+      size_t seen = 0;
+      table.for_each([&](const Event& e) {
+        ++seen;
+        auto it = reference.find({e.device_id, e.buffer_id});
+        ASSERT_NE(it, reference.end());
+        EXPECT_EQ(e.size, it->second);
+      });
+      EXPECT_EQ(seen, reference.size());
+    }
+  }
+  table.erase_device(2);
+  std::erase_if(reference, [](const auto& entry) { return entry.first.device_id == 2; });
+  EXPECT_EQ(table.size(), reference.size());
+  for (const auto& [key, size] : reference) EXPECT_TRUE(table.contains(key.device_id, key.buffer_id));
+  EXPECT_FALSE(table.contains(2, 1));
+  table.clear();
+  EXPECT_TRUE(table.empty());
+}
