@@ -284,6 +284,7 @@ PYBIND11_MODULE(_allocmon, m) {
       .def("get_device_ids", &MeshDevice::physical_ids)
       .def("topology", &MeshDevice::topology)
       .def("is_open", &MeshDevice::is_open)
+      .def_property_readonly("holds_data", &MeshDevice::holds_data)
       .def("close", &MeshDevice::close)
       .def("enable_program_cache", &MeshDevice::enable_program_cache)
       .def("clear_program_cache", &MeshDevice::clear_program_cache)
@@ -303,7 +304,7 @@ PYBIND11_MODULE(_allocmon, m) {
   m.def(
       "open_mesh",
       [](int rows, int cols, const std::string& architecture, std::vector<int> physical_ids,
-         uint64_t l1_small_size, uint64_t trace_region_size, int available_devices) {
+         uint64_t l1_small_size, uint64_t trace_region_size, int available_devices, bool hold_data) {
         MeshOptions options;
         options.rows = rows;
         options.cols = cols;
@@ -312,11 +313,14 @@ PYBIND11_MODULE(_allocmon, m) {
         options.l1_small_size = l1_small_size;
         options.trace_region_size = trace_region_size;
         options.available_devices = available_devices;
+        options.hold_data = hold_data;
         return MeshDevice::open(options);
       },
       py::arg("rows") = 2, py::arg("cols") = 4, py::arg("architecture") = "wormhole_b0",
       py::arg("physical_ids") = std::vector<int>{}, py::arg("l1_small_size") = 0,
-      py::arg("trace_region_size") = 0, py::arg("available_devices") = -1);
+      py::arg("trace_region_size") = 0, py::arg("available_devices") = -1, py::arg("hold_data") = true,
+      "hold_data=False: memory only (tensors have buffers, no values; ops allocate and free exactly as with "
+      "data and compute nothing; to_numpy returns zeros).");
 
   py::class_<MeshTensor, std::shared_ptr<MeshTensor>>(m, "MeshTensor")
       .def_property_readonly("shape", [](const MeshTensor& t) { return t.shape; })

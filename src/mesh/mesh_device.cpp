@@ -142,7 +142,8 @@ MeshDevice::MeshDevice(const MeshOptions& options, const Architecture& arch, std
     : memory_(arch, MemoryOptions{options.l1_small_size, options.trace_region_size}),
       rows_(options.rows),
       cols_(options.cols),
-      physical_ids_(std::move(ids)) {
+      physical_ids_(std::move(ids)),
+      hold_data_(options.hold_data) {
   next_id_ = next_mesh_serial() << 40;
 }
 

@@ -26,6 +26,10 @@ struct MeshOptions {
   uint64_t l1_small_size = 0;      // per core, carved from the top of L1
   uint64_t trace_region_size = 0;  // per DRAM bank, carved from the top of DRAM
   int available_devices = -1;      // devices the emulated system has; -1: ALLOCMON_EMULATED_DEVICES or 32
+  // false: memory only. Tensors have shapes, dtypes, layouts and buffers but no values; ops allocate, run
+  // their programs (CBs, kernels) and free exactly as with data, and compute nothing (a large model's
+  // allocation sequence in seconds).
+  bool hold_data = true;
 };
 
 class MeshDevice;
@@ -85,6 +89,7 @@ class MeshDevice : public std::enable_shared_from_this<MeshDevice> {
   void clear_program_cache();
   size_t program_cache_entries() const { return program_cache_.size(); }
 
+  bool holds_data() const { return hold_data_; }
   int rows() const { return rows_; }
   int cols() const { return cols_; }
   int num_devices() const { return rows_ * cols_; }
@@ -115,6 +120,7 @@ class MeshDevice : public std::enable_shared_from_this<MeshDevice> {
   uint64_t next_id_ = 1;
   uint64_t next_kernel_address_ = 0;
   bool open_ = true;
+  bool hold_data_ = true;
 };
 
 }  // namespace allocmon::mesh

@@ -85,6 +85,7 @@ MeshTensor elementwise(const MeshTensor& a, const char* program, int cbs, std::o
                        Fn fn) {
   MeshTensor out = allocate_like(a, a.shard_shape, memory);
   ProgramRun run(*a.mesh, program, cb_bytes(a, cbs, 2), kAddKernelBytes);
+  if (!a.mesh->holds_data()) return out;  // memory only: allocated and run, nothing computed
   parallel_for_devices(a.mesh->num_devices(), [&](int d) {
     float* z = out.shards[d].data();
     const size_t n = out.shards[d].size();
@@ -158,6 +159,7 @@ MeshTensor sum(const MeshTensor& a, int dim, std::optional<MemoryConfig> memory)
   const int64_t extent = a.shard_shape[dim];
   MeshTensor out = allocate_like(a, out_shape, memory);
   ProgramRun run(*a.mesh, "reduce_sum", cb_bytes(a, 3, 2), kAddKernelBytes);
+  if (!a.mesh->holds_data()) return out;
   parallel_for_devices(a.mesh->num_devices(), [&](int d) {
     const float* x = a.shards[d].data();
     float* z = out.shards[d].data();
@@ -195,6 +197,7 @@ MeshTensor matmul(const MeshTensor& a, const MeshTensor& b, std::optional<Memory
   out_shape.push_back(n);
   MeshTensor out = allocate_like(a, out_shape, memory);
   ProgramRun run(*a.mesh, "matmul", cb_bytes(a, 3, 2), kMatmulKernelBytes);
+  if (!a.mesh->holds_data()) return out;
   parallel_for_devices(a.mesh->num_devices(), [&](int d) {
     for (int64_t i = 0; i < batches; ++i) {
       const float* x = a.shards[d].data() + i * m * k;

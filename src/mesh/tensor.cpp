@@ -166,8 +166,9 @@ MeshTensor allocate_like(const MeshTensor& like, const std::vector<int64_t>& sha
       like.mesh->allocate(out.memory.type, shard_bytes(out.dtype, out.layout, shard_shape),
                           page_size(out.dtype, out.layout, shard_shape), std::nullopt, out.memory.shards);
   out.shards.resize(like.mesh->num_devices());
-  parallel_for_devices(like.mesh->num_devices(),
-                       [&](int d) { out.shards[d].resize(static_cast<size_t>(volume(shard_shape))); });
+  if (like.mesh->holds_data())
+    parallel_for_devices(like.mesh->num_devices(),
+                         [&](int d) { out.shards[d].resize(static_cast<size_t>(volume(shard_shape))); });
   return out;
 }
 
@@ -186,6 +187,7 @@ MeshTensor distribute(const std::shared_ptr<MeshDevice>& mesh, const float* data
   t.buffer = mesh->allocate(memory.type, shard_bytes(dtype, layout, t.shard_shape),
                             page_size(dtype, layout, t.shard_shape), std::nullopt, memory.shards);
   t.shards.resize(mesh->num_devices());
+  if (!mesh->holds_data()) return t;  // memory only: the buffer, no values
   parallel_for_devices(mesh->num_devices(), [&](int index) {
     const int r = index / mesh->cols(), c = index % mesh->cols();
     std::vector<int64_t> offset(shape.size(), 0);
@@ -224,6 +226,11 @@ HostBuffer aggregate(const MeshTensor& t, Distribution composer, std::vector<int
     if (composer.col_dim >= 0) shape[composer.col_dim] *= cols;
   }
   HostBuffer out(static_cast<size_t>(volume(shape)));
+  if (!t.mesh->holds_data()) {  // memory only: zeros of the right shape
+    std::fill(out.begin(), out.end(), 0.0f);
+    if (out_shape) *out_shape = shape;
+    return out;
+  }
   parallel_for_devices(static_cast<int>(devices.size()), [&](int k) {
     std::vector<int64_t> offset(shape.size(), 0);
     if (composer.flat_dim >= 0) {

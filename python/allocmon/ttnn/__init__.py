@@ -298,12 +298,19 @@ class MeshDevice:
         return repr(self._native)
 
 
+def _memory_only():
+    """ALLOCMON_MEMORY_ONLY=1 (python3 -m allocmon.emulate --no-data): tensors carry no values."""
+    import os
+
+    return os.environ.get("ALLOCMON_MEMORY_ONLY") == "1"
+
+
 def _open(rows, cols, physical_ids=(), l1_small_size=0, trace_region_size=0, architecture=None):
     import os
 
     arch = architecture or os.environ.get("ALLOCMON_ARCH", "wormhole_b0")
     return MeshDevice(_allocmon.open_mesh(rows, cols, arch, list(physical_ids), int(l1_small_size),
-                                          int(trace_region_size)))
+                                          int(trace_region_size), hold_data=not _memory_only()))
 
 
 def _mesh_shape_override():
@@ -508,9 +515,19 @@ def _default_composer(tensor):
     return _composer_for(tensor)
 
 
+_said_memory_only = False
+
+
 def _gather(tensor, mesh_composer=None):
+    global _said_memory_only
     if tensor._device is None:
         return tensor._host
+    if not tensor._device.mesh.holds_data and not _said_memory_only:
+        import sys
+
+        _said_memory_only = True
+        print("allocmon.emulate --no-data: device tensors hold no values; to_torch/to_numpy return zeros of the "
+              "right shape (memory is tracked exactly as with data)", file=sys.stderr)
     composer = mesh_composer or _default_composer(tensor)
     data = _allocmon.to_numpy(tensor._device, composer._concat_dims, composer._flat_dim)
     return data.squeeze(axis=tensor._squeeze) if tensor._squeeze is not None else data
