@@ -49,3 +49,49 @@ TEST(LiveTable, BehavesAsAMapUnderRandomTraffic) {
   table.clear();
   EXPECT_TRUE(table.empty());
 }
+
+#include "server/buffer_table.hpp"
+
+TEST(BufferTable, BehavesAsAMapAndKeepsEntriesInPlaceBetweenRebuilds) {
+  allocmon::server::BufferTable<uint64_t> table;
+  std::unordered_map<BufferKey, uint64_t, BufferKeyHash> reference;
+  std::mt19937_64 random(7);
+  for (int step = 0; step < 300000; ++step) {
+    const BufferKey key{static_cast<int32_t>(random() % 3), random() % 50000};
+    if ((step / 40000) % 2 == 0 ? random() % 3 != 0 : random() % 3 == 0) {
+      EXPECT_EQ(table.try_emplace(key, key.buffer_id * 5).second,
+                reference.emplace(key, key.buffer_id * 5).second);
+    } else {
+      EXPECT_EQ(table.erase(key), reference.erase(key) == 1);
+    }
+    if (step % 9973 == 0) {
+      ASSERT_EQ(table.size(), reference.size());
+      size_t seen = 0;
+      for (const auto& [k, v] : table) {
+        ++seen;
+        ASSERT_EQ(reference.at(k), v);
+      }
+      EXPECT_EQ(seen, reference.size());
+    }
+  }
+  // Entries stay in their slots until the generation changes: what a leak stream relies on.
+  const uint64_t generation = table.generation();
+  std::vector<std::pair<size_t, BufferKey>> where;
+  for (size_t i = 0; i < table.slot_count(); ++i)
+    if (const auto* s = table.slot(i)) where.emplace_back(i, s->first);
+  size_t erased = 0;
+  for (const auto& [i, key] : where)
+    if (erased < where.size() / 3 && key.buffer_id % 2) erased += table.erase(key);
+  if (table.generation() == generation)
+    for (const auto& [i, key] : where)
+      if (table.find(key)) {
+        ASSERT_NE(table.slot(i), nullptr);
+        EXPECT_EQ(table.slot(i)->first, key);
+      }
+  size_t removed = 0;
+  table.remove_if([](const BufferKey& k, const uint64_t&) { return k.device_id == 1; },
+                  [&](const BufferKey&, const uint64_t&) { ++removed; });
+  for (const auto& [k, v] : table) EXPECT_NE(k.device_id, 1);
+  EXPECT_GT(removed, 0u);
+  EXPECT_NE(table.generation(), generation);
+}

@@ -53,25 +53,43 @@ const ProcessRecord* Accounting::process(ClientId client) const {
 }
 
 void Accounting::release_one(ProcessRecord& process, const BufferKey& key, const BufferRecord& buffer) {
-  devices_[key.device_id].totals[buffer.memory_type].remove(buffer.size);
-  process.per_device[key.device_id][buffer.memory_type].remove(buffer.size);
+  ProcessRecord::DeviceTotals totals = totals_for(process, key.device_id);
+  if (!totals.device) {  // a device unregistered while its buffers are released
+    totals.device = &devices_[key.device_id].totals;
+    totals.mine = &process.per_device[key.device_id];
+  }
+  (*totals.device)[buffer.memory_type].remove(buffer.size);
+  (*totals.mine)[buffer.memory_type].remove(buffer.size);
   --live_buffers_;
+}
+
+ProcessRecord::DeviceTotals Accounting::totals_for(ProcessRecord& process, int32_t device_id) {
+  if (device_id >= 0 && device_id < ProcessRecord::kFastDevices) {
+    if (static_cast<size_t>(device_id) < process.fast.size() && process.fast[device_id].device)
+      return process.fast[device_id];
+    if (!process.registered.count(device_id)) return {};
+    if (process.fast.size() <= static_cast<size_t>(device_id)) process.fast.resize(device_id + 1);
+    // std::map nodes do not move: the pointers stay valid until the device is unregistered (fast is cleared).
+    process.fast[device_id] = {&devices_[device_id].totals, &process.per_device[device_id]};
+    return process.fast[device_id];
+  }
+  if (!process.registered.count(device_id)) return {};
+  return {&devices_[device_id].totals, &process.per_device[device_id]};
 }
 
 ReclaimReport Accounting::release_buffers(ProcessRecord& process, int32_t only_device) {
   ReclaimReport report;
-  for (auto it = process.buffers.begin(); it != process.buffers.end();) {
-    if (only_device >= 0 && it->first.device_id != only_device) {
-      ++it;
-      continue;
-    }
-    if (on_bulk_release) on_bulk_release(process, it->first, it->second);
-    release_one(process, it->first, it->second);
-    ++report.buffers;
-    report.bytes += it->second.size;
-    report.bytes_per_device[it->first.device_id] += it->second.size;
-    it = process.buffers.erase(it);
-  }
+  process.buffers.remove_if(
+      [&](const BufferKey& key, const BufferRecord&) {
+        return only_device < 0 || key.device_id == only_device;
+      },
+      [&](const BufferKey& key, const BufferRecord& buffer) {
+        if (on_bulk_release) on_bulk_release(process, key, buffer);
+        release_one(process, key, buffer);
+        ++report.buffers;
+        report.bytes += buffer.size;
+        report.bytes_per_device[key.device_id] += buffer.size;
+      });
   counters_.reclaimed_bytes += report.bytes;
   counters_.reclaimed_buffers += report.buffers;
   return report;
@@ -94,6 +112,7 @@ ReclaimReport Accounting::reset_client(ClientId client) {
   ReclaimReport report = release_buffers(*process, -1);
   const auto registered = std::move(process->registered);
   process->registered.clear();
+  process->fast.clear();
   process->per_device.clear();
   for (const auto& [device_id, unused] : registered) forget_registration(client, device_id);
   return report;
@@ -160,6 +179,7 @@ ReclaimReport Accounting::unregister_device(ClientId client, int32_t device_id) 
   ProcessRecord* process = find(client);
   if (!process || !process->registered.erase(device_id)) return {};
   ReclaimReport report = release_buffers(*process, device_id);
+  process->fast.clear();  // its pointers into per_device
   process->per_device.erase(device_id);
   forget_registration(client, device_id);
   return report;
@@ -177,33 +197,39 @@ ApplyResult Accounting::apply(ProcessRecord& process, const wire::Event& event, 
     ++counters_.problems[static_cast<size_t>(p)];
     return ApplyResult{p, 0, event.memory_type};
   };
-  if (!process.registered.count(event.device_id)) return problem(EventProblem::kUnregisteredDevice);
+  const ProcessRecord::DeviceTotals totals = totals_for(process, event.device_id);
+  if (!totals.device) return problem(EventProblem::kUnregisteredDevice);
   const BufferKey key{event.device_id, event.buffer_id};
 
   switch (static_cast<wire::EventKind>(event.kind)) {
     case wire::EventKind::kAlloc: {
       if (!wire::valid_memory_type(event.memory_type)) return problem(EventProblem::kBadMemoryType);
-      auto [it, inserted] = process.buffers.try_emplace(
-          key, BufferRecord{event.size, event.address, now_ms, event.memory_type, event.layout,
-                            static_cast<uint16_t>(std::min<uint32_t>(event.shard_count, UINT16_MAX)),
-                            event.page_size});
+      const bool inserted =
+          process.buffers
+              .try_emplace(
+                  key, BufferRecord{event.size, event.address, now_ms, event.memory_type, event.layout,
+                                    static_cast<uint16_t>(std::min<uint32_t>(event.shard_count, UINT16_MAX)),
+                                    event.page_size})
+              .second;
       if (!inserted) return problem(EventProblem::kDuplicateAlloc);
-      devices_[event.device_id].totals[event.memory_type].add(event.size);
-      process.per_device[event.device_id][event.memory_type].add(event.size);
+      (*totals.device)[event.memory_type].add(event.size);
+      (*totals.mine)[event.memory_type].add(event.size);
       ++live_buffers_;
       ++counters_.events_applied;
       return {EventProblem::kNone, event.size, event.memory_type};
     }
     case wire::EventKind::kFree: {
-      auto it = process.buffers.find(key);
-      if (it == process.buffers.end()) {
+      const BufferRecord* found = process.buffers.find(key);
+      if (!found) {
         const auto& recent = process.recent_frees;
         const bool seen = std::find(recent.begin(), recent.end(), key) != recent.end();
         return problem(seen ? EventProblem::kDoubleFree : EventProblem::kUnknownFree);
       }
-      const BufferRecord buffer = it->second;
-      release_one(process, key, buffer);
-      process.buffers.erase(it);
+      const BufferRecord buffer = *found;
+      (*totals.device)[buffer.memory_type].remove(buffer.size);
+      (*totals.mine)[buffer.memory_type].remove(buffer.size);
+      --live_buffers_;
+      process.buffers.erase(key);
       process.recent_frees[process.recent_free_next++ % process.recent_frees.size()] = key;
       ++counters_.events_applied;
       return {EventProblem::kNone, buffer.size, buffer.memory_type};

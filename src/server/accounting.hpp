@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "buffer_table.hpp"
 #include "protocol/buffer_key.hpp"
 #include "protocol/wire.hpp"
 #include "sources/source.hpp"
@@ -134,7 +135,14 @@ struct ProcessRecord {
   static constexpr ClientId kPolledClientBase = 1ull << 62;
   std::map<int32_t, PerType> per_device;
   std::map<int32_t, wire::RegisterDevice> registered;  // device id -> how this process described it
-  std::unordered_map<BufferKey, BufferRecord, BufferKeyHash> buffers;
+  // Per event, what a registered device's totals are, without map lookups (device ids below kFastDevices).
+  struct DeviceTotals {
+    PerType* device = nullptr;  // the device's totals
+    PerType* mine = nullptr;    // this process's on it
+  };
+  static constexpr int32_t kFastDevices = 1024;
+  std::vector<DeviceTotals> fast;
+  BufferTable<BufferRecord> buffers;
   std::array<uint64_t, static_cast<size_t>(EventProblem::kCount)> problems{};
   // Recently freed ids, to tell a double free from a free of something never seen (bounded ring).
   std::array<BufferKey, 256> recent_frees{};
@@ -207,6 +215,8 @@ class Accounting {
   ReclaimReport release_buffers(ProcessRecord& process, int32_t only_device);
   void release_one(ProcessRecord& process, const BufferKey& key, const BufferRecord& buffer);
   void merge_polled();
+  // The totals an event on `device_id` changes; nullptr-filled when the process has not registered it.
+  ProcessRecord::DeviceTotals totals_for(ProcessRecord& process, int32_t device_id);
   void forget_registration(ClientId client, int32_t device_id);
 
   std::map<int32_t, DeviceRecord> devices_;

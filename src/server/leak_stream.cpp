@@ -23,28 +23,28 @@ bool LeakStream::produce(const Accounting& accounting, int64_t now_ms, size_t bu
     if (!in_process_ || it->first != next_client_) {
       next_client_ = it->first;
       in_process_ = true;
-      bucket_ = 0;
-      bucket_count_ = process.buffers.bucket_count();
-    } else if (process.buffers.bucket_count() != bucket_count_) {
-      header.flags = wire::kRestartProcess;  // rehashed since we began: its earlier records may be repeated
-      bucket_ = 0;
-      bucket_count_ = process.buffers.bucket_count();
+      slot_ = 0;
+      generation_ = process.buffers.generation();
+    } else if (process.buffers.generation() != generation_) {
+      header.flags = wire::kRestartProcess;  // rebuilt since we began: its earlier records may be repeated
+      slot_ = 0;
+      generation_ = process.buffers.generation();
     }
     header.pid = process.pid;
     std::strncpy(header.name, process.name.c_str(), sizeof(header.name) - 1);
     const size_t header_at = out.size();
     wire::append_frame(out, wire::MessageType::kLeakChunk, &header, sizeof(header), version_);
     uint32_t count = 0;
-    for (; bucket_ < bucket_count_ && count < kChunkRecords; ++bucket_)
-      for (auto b = process.buffers.begin(bucket_); b != process.buffers.end(bucket_); ++b) {
-        if (device_id_ >= 0 && b->first.device_id != device_id_) continue;
-        const BufferRecord& r = b->second;
-        const wire::LeakBuffer record{
-            b->first.buffer_id, r.size,   r.address,     now_ms - r.time_ms, b->first.device_id,
-            r.memory_type,      r.layout, r.shard_count, r.page_size,        0};
-        out.append(reinterpret_cast<const char*>(&record), sizeof(record));
-        ++count;
-      }
+    for (; slot_ < process.buffers.slot_count() && count < kChunkRecords; ++slot_) {
+      const auto* b = process.buffers.slot(slot_);
+      if (!b || (device_id_ >= 0 && b->first.device_id != device_id_)) continue;
+      const BufferRecord& r = b->second;
+      const wire::LeakBuffer record{
+          b->first.buffer_id, r.size,   r.address,     now_ms - r.time_ms, b->first.device_id,
+          r.memory_type,      r.layout, r.shard_count, r.page_size,        0};
+      out.append(reinterpret_cast<const char*>(&record), sizeof(record));
+      ++count;
+    }
     // Patch the frame's size and count now that they are known.
     header.count = count;
     std::memcpy(out.data() + header_at + sizeof(wire::FrameHeader), &header, sizeof(header));
@@ -52,7 +52,7 @@ bool LeakStream::produce(const Accounting& accounting, int64_t now_ms, size_t bu
     std::memcpy(out.data() + header_at + offsetof(wire::FrameHeader, payload_size), &payload,
                 sizeof(payload));
     sent_ += count;
-    if (bucket_ >= bucket_count_) {  // this process is done: the next one
+    if (slot_ >= process.buffers.slot_count()) {  // this process is done: the next one
       in_process_ = false;
       if (next_client_ == UINT64_MAX)
         exhausted_ = true;

@@ -28,8 +28,8 @@ class LeakStream {
   ClientId next_client_ = 0;  // the process being listed (or the next one at or after it)
   bool in_process_ = false;
   bool exhausted_ = false;
-  size_t bucket_ = 0;        // next bucket of its table
-  size_t bucket_count_ = 0;  // its table's bucket count when listing began (a rehash restarts it)
+  size_t slot_ = 0;          // next slot of its table
+  uint64_t generation_ = 0;  // its table's generation when listing began (a rebuild restarts it)
   uint64_t sent_ = 0;
 };
 
