@@ -265,8 +265,14 @@ MemoryResult measure_memory_per_buffer(const std::string& self, BenchServer& ser
     std::string error;
     client.connect(server.socket(), &error);
     const double t0 = now_s();
-    auto text = client.leaks(-1, 600000, &error);
+    auto report = client.leak_report(-1, 600000, &error);  // every live buffer, streamed and decoded
     leaks.push_back((now_s() - t0) * 1e3);
+    uint64_t listed = 0;
+    if (report)
+      for (const auto& process : report->processes) listed += process.buffers.size();
+    if (listed != live_buffers)
+      throw std::runtime_error("the leak report listed " + std::to_string(listed) + " of " +
+                               std::to_string(live_buffers) + " live buffers: " + error);
   }
   std::sort(totals.begin(), totals.end());
   std::sort(leaks.begin(), leaks.end());

@@ -24,7 +24,8 @@ class LiveTable {
 
   // Inserts the alloc unless (device, buffer id) is already live; false then, and nothing changes.
   bool insert(const wire::Event& event) {
-    if ((size_ + 1) * 2 > slots_.size()) grow();
+    if ((size_ + 1) * 10 > slots_.size() * 7)
+      grow();  // at most 70 % full: short probes, ~60 B per live buffer
     size_t i = index_of(event.device_id, event.buffer_id);
     for (;; i = (i + 1) & mask()) {
       wire::Event& slot = slots_[i];
