@@ -80,19 +80,33 @@ const char* program_name(BinaryOp op, bool scalar) {
   return "eltwise";
 }
 
-template <typename Fn>
-MeshTensor elementwise(const MeshTensor& a, const char* program, int cbs, std::optional<MemoryConfig> memory,
-                       Fn fn) {
+// out = kernel(a[, b]) elementwise, a chunk at a time: inputs read as floats from the types they are held in,
+// results rounded as the output type stores them.
+template <typename Kernel>
+MeshTensor elementwise(const MeshTensor& a, const MeshTensor* b, const char* program, int cbs,
+                       std::optional<MemoryConfig> memory, Kernel kernel) {
   MeshTensor out = allocate_like(a, a.shard_shape, memory);
   ProgramRun run(*a.mesh, program, cb_bytes(a, cbs, 2), kAddKernelBytes);
   if (!a.mesh->holds_data()) return out;  // memory only: allocated and run, nothing computed
   parallel_for_devices(a.mesh->num_devices(), [&](int d) {
-    float* z = out.shards[d].data();
-    const size_t n = out.shards[d].size();
-    fn(d, z, n);
-    round_to_dtype(out.dtype, z, n);
+    std::vector<float> x(Shard::kChunk), y(b ? Shard::kChunk : 0), z(Shard::kChunk);
+    const size_t total = out.shards[d].size();
+    for (size_t begin = 0; begin < total; begin += Shard::kChunk) {
+      const size_t n = std::min(Shard::kChunk, total - begin);
+      a.shards[d].read(begin, n, x.data());
+      if (b) b->shards[d].read(begin, n, y.data());
+      kernel(x.data(), y.data(), z.data(), n);
+      out.shards[d].write(begin, n, z.data());
+    }
   });
   return out;
+}
+
+// The whole shard as floats (reductions and matmul need random access).
+std::vector<float> as_floats(const Shard& shard) {
+  std::vector<float> values(shard.size());
+  shard.read(0, shard.size(), values.data());
+  return values;
 }
 
 }  // namespace
@@ -102,47 +116,53 @@ MeshTensor binary(const MeshTensor& a, const MeshTensor& b, BinaryOp op, std::op
   if (a.shard_shape != b.shard_shape)
     throw std::invalid_argument(std::string(program_name(op, false)) + ": shapes differ per device: " +
                                 shape_text(a.shard_shape) + " vs " + shape_text(b.shard_shape));
-  return elementwise(a, program_name(op, false), 3, memory, [&](int d, float* z, size_t n) {
-    const float* x = a.shards[d].data();
-    const float* y = b.shards[d].data();
-    switch (op) {
-      case BinaryOp::Add:
+  const char* program = program_name(op, false);
+  switch (op) {
+    case BinaryOp::Add:
+      return elementwise(a, &b, program, 3, memory, [](const float* x, const float* y, float* z, size_t n) {
         for (size_t i = 0; i < n; ++i) z[i] = x[i] + y[i];
-        break;
-      case BinaryOp::Subtract:
+      });
+    case BinaryOp::Subtract:
+      return elementwise(a, &b, program, 3, memory, [](const float* x, const float* y, float* z, size_t n) {
         for (size_t i = 0; i < n; ++i) z[i] = x[i] - y[i];
-        break;
-      case BinaryOp::Multiply:
-        for (size_t i = 0; i < n; ++i) z[i] = x[i] * y[i];
-        break;
-    }
+      });
+    case BinaryOp::Multiply:
+      break;
+  }
+  return elementwise(a, &b, program, 3, memory, [](const float* x, const float* y, float* z, size_t n) {
+    for (size_t i = 0; i < n; ++i) z[i] = x[i] * y[i];
   });
 }
 
 MeshTensor binary_scalar(const MeshTensor& a, float scalar, BinaryOp op, std::optional<MemoryConfig> memory) {
   if (!a.allocated()) throw std::runtime_error("op input is deallocated");
-  return elementwise(a, program_name(op, true), 2, memory, [&](int d, float* z, size_t n) {
-    const float* x = a.shards[d].data();
-    switch (op) {
-      case BinaryOp::Add:
-        for (size_t i = 0; i < n; ++i) z[i] = x[i] + scalar;
-        break;
-      case BinaryOp::Subtract:
-        for (size_t i = 0; i < n; ++i) z[i] = x[i] - scalar;
-        break;
-      case BinaryOp::Multiply:
-        for (size_t i = 0; i < n; ++i) z[i] = x[i] * scalar;
-        break;
-    }
-  });
+  const char* program = program_name(op, true);
+  switch (op) {
+    case BinaryOp::Add:
+      return elementwise(a, nullptr, program, 2, memory,
+                         [scalar](const float* x, const float*, float* z, size_t n) {
+                           for (size_t i = 0; i < n; ++i) z[i] = x[i] + scalar;
+                         });
+    case BinaryOp::Subtract:
+      return elementwise(a, nullptr, program, 2, memory,
+                         [scalar](const float* x, const float*, float* z, size_t n) {
+                           for (size_t i = 0; i < n; ++i) z[i] = x[i] - scalar;
+                         });
+    case BinaryOp::Multiply:
+      break;
+  }
+  return elementwise(a, nullptr, program, 2, memory,
+                     [scalar](const float* x, const float*, float* z, size_t n) {
+                       for (size_t i = 0; i < n; ++i) z[i] = x[i] * scalar;
+                     });
 }
 
 MeshTensor relu(const MeshTensor& a, std::optional<MemoryConfig> memory) {
   if (!a.allocated()) throw std::runtime_error("op input is deallocated");
-  return elementwise(a, "eltwise_relu", 2, memory, [&](int d, float* z, size_t n) {
-    const float* x = a.shards[d].data();
-    for (size_t i = 0; i < n; ++i) z[i] = x[i] > 0 ? x[i] : 0.0f;
-  });
+  return elementwise(a, nullptr, "eltwise_relu", 2, memory,
+                     [](const float* x, const float*, float* z, size_t n) {
+                       for (size_t i = 0; i < n; ++i) z[i] = x[i] > 0 ? x[i] : 0.0f;
+                     });
 }
 
 MeshTensor sum(const MeshTensor& a, int dim, std::optional<MemoryConfig> memory) {
@@ -161,8 +181,8 @@ MeshTensor sum(const MeshTensor& a, int dim, std::optional<MemoryConfig> memory)
   ProgramRun run(*a.mesh, "reduce_sum", cb_bytes(a, 3, 2), kAddKernelBytes);
   if (!a.mesh->holds_data()) return out;
   parallel_for_devices(a.mesh->num_devices(), [&](int d) {
-    const float* x = a.shards[d].data();
-    float* z = out.shards[d].data();
+    const std::vector<float> x = as_floats(a.shards[d]);
+    std::vector<float> z(out.shards[d].size());
     for (int64_t o = 0; o < outer; ++o) {
       for (int64_t i = 0; i < inner; ++i) {
         double total = 0;  // accumulate in double: the device accumulates in fp32 dst registers, more exactly
@@ -170,7 +190,7 @@ MeshTensor sum(const MeshTensor& a, int dim, std::optional<MemoryConfig> memory)
         z[o * inner + i] = static_cast<float>(total);
       }
     }
-    round_to_dtype(out.dtype, z, out.shards[d].size());
+    out.shards[d].write(0, z.size(), z.data());
   });
   return out;
 }
@@ -199,15 +219,17 @@ MeshTensor matmul(const MeshTensor& a, const MeshTensor& b, std::optional<Memory
   ProgramRun run(*a.mesh, "matmul", cb_bytes(a, 3, 2), kMatmulKernelBytes);
   if (!a.mesh->holds_data()) return out;
   parallel_for_devices(a.mesh->num_devices(), [&](int d) {
+    const std::vector<float> xa = as_floats(a.shards[d]), yb = as_floats(b.shards[d]);
+    std::vector<float> zc(out.shards[d].size());
     for (int64_t i = 0; i < batches; ++i) {
-      const float* x = a.shards[d].data() + i * m * k;
-      const float* y = b.shards[d].data() + (broadcast_b ? 0 : i * k * n);
-      float* z = out.shards[d].data() + i * m * n;
+      const float* x = xa.data() + i * m * k;
+      const float* y = yb.data() + (broadcast_b ? 0 : i * k * n);
+      float* z = zc.data() + i * m * n;
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
                   static_cast<int>(k), 1.0f, x, static_cast<int>(k), y, static_cast<int>(n), 0.0f, z,
                   static_cast<int>(n));
     }
-    round_to_dtype(out.dtype, out.shards[d].data(), out.shards[d].size());
+    out.shards[d].write(0, zc.size(), zc.data());
   });
   return out;
 }

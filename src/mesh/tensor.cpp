@@ -23,10 +23,11 @@ int64_t round_up(int64_t value, int64_t to) {
   return (value + to - 1) / to * to;
 }
 
-// Copies the block of `block` shape between a big row-major array and a compact one. `offset` is the block's
-// position in the big array; to_block selects the direction.
-void copy_block(float* big, const std::vector<int64_t>& big_shape, float* compact,
-                const std::vector<int64_t>& block, const std::vector<int64_t>& offset, bool to_block) {
+// Calls fn(big_index, compact_index, row) for each row of the block of `block` shape at `offset` in a big
+// row-major array of `big_shape`: where that row is in the big array and in the compact block.
+template <typename Fn>
+void for_each_row(const std::vector<int64_t>& big_shape, const std::vector<int64_t>& block,
+                  const std::vector<int64_t>& offset, Fn&& fn) {
   const size_t rank = big_shape.size();
   std::vector<int64_t> big_strides(rank, 1);
   for (size_t i = rank - 1; i > 0; --i) big_strides[i - 1] = big_strides[i] * big_shape[i];
@@ -34,12 +35,7 @@ void copy_block(float* big, const std::vector<int64_t>& big_shape, float* compac
   int64_t compact_index = 0;
   std::function<void(size_t, int64_t)> walk = [&](size_t dim, int64_t big_index) {
     if (dim == rank - 1) {
-      float* b = big + big_index + offset[dim];
-      float* c = compact + compact_index;
-      if (to_block)
-        std::memcpy(c, b, sizeof(float) * row);
-      else
-        std::memcpy(b, c, sizeof(float) * row);
+      fn(big_index + offset[dim], compact_index, row);
       compact_index += row;
       return;
     }
@@ -104,41 +100,6 @@ uint64_t shard_bytes(DataType dtype, Layout layout, const std::vector<int64_t>& 
   return static_cast<uint64_t>(volume(padded)) / (kTileSize * kTileSize) * tile_bytes(dtype);
 }
 
-void round_to_bfloat16(float* data, size_t count) {
-  for (size_t i = 0; i < count; ++i) {
-    uint32_t bits;
-    std::memcpy(&bits, &data[i], 4);
-    if ((bits & 0x7f800000u) != 0x7f800000u) bits += 0x7fffu + ((bits >> 16) & 1u);  // NaN/Inf pass through
-    bits &= 0xffff0000u;
-    std::memcpy(&data[i], &bits, 4);
-  }
-}
-
-void round_to_dtype(DataType dtype, float* data, size_t count) {
-  switch (dtype) {
-    case DataType::Float32:
-      return;
-    case DataType::BFloat16:
-      round_to_bfloat16(data, count);
-      return;
-    case DataType::UInt32:
-      for (size_t i = 0; i < count; ++i) data[i] = data[i] < 0 ? 0.0f : std::nearbyint(data[i]);
-      return;
-    case DataType::BFloat8B:
-      // Blocks of 16 share the largest exponent; each value keeps 7 mantissa bits below it (round to
-      // nearest).
-      for (size_t block = 0; block < count; block += 16) {
-        const size_t end = std::min(count, block + 16);
-        float largest = 0;
-        for (size_t i = block; i < end; ++i) largest = std::max(largest, std::fabs(data[i]));
-        if (largest == 0 || !std::isfinite(largest)) continue;
-        const float step = std::ldexp(1.0f, std::ilogb(largest) - 6);
-        for (size_t i = block; i < end; ++i) data[i] = std::nearbyint(data[i] / step) * step;
-      }
-      return;
-  }
-}
-
 size_t MeshTensor::shard_elements() const {
   return static_cast<size_t>(volume(shard_shape));
 }
@@ -167,8 +128,9 @@ MeshTensor allocate_like(const MeshTensor& like, const std::vector<int64_t>& sha
                           page_size(out.dtype, out.layout, shard_shape), std::nullopt, out.memory.shards);
   out.shards.resize(like.mesh->num_devices());
   if (like.mesh->holds_data())
-    parallel_for_devices(like.mesh->num_devices(),
-                         [&](int d) { out.shards[d].resize(static_cast<size_t>(volume(shard_shape))); });
+    parallel_for_devices(like.mesh->num_devices(), [&](int d) {
+      out.shards[d] = Shard(out.dtype, static_cast<size_t>(volume(shard_shape)));
+    });
   return out;
 }
 
@@ -195,10 +157,23 @@ MeshTensor distribute(const std::shared_ptr<MeshDevice>& mesh, const float* data
     if (distribution.col_dim >= 0) offset[distribution.col_dim] = c * t.shard_shape[distribution.col_dim];
     if (distribution.flat_dim >= 0)
       offset[distribution.flat_dim] = index * t.shard_shape[distribution.flat_dim];
-    auto& shard = t.shards[index];
-    shard.resize(t.shard_elements());
-    copy_block(const_cast<float*>(data), shape, shard.data(), t.shard_shape, offset, /*to_block=*/true);
-    round_to_dtype(dtype, shard.data(), shard.size());
+    Shard& shard = t.shards[index];
+    shard = Shard(dtype, t.shard_elements());
+    if (dtype == DataType::BFloat8B) {
+      // Blocks of 16 share an exponent across rows: round the whole shard at once, then store it.
+      HostBuffer values(t.shard_elements());
+      for_each_row(shape, t.shard_shape, offset, [&](int64_t from, int64_t to, int64_t n) {
+        std::memcpy(values.data() + to, data + from, static_cast<size_t>(n) * sizeof(float));
+      });
+      round_to_dtype(dtype, values.data(), values.size());
+      shard.write_rounded(0, values.size(), values.data());
+      return;
+    }
+    std::vector<float> row(static_cast<size_t>(t.shard_shape.back()));
+    for_each_row(shape, t.shard_shape, offset, [&](int64_t from, int64_t to, int64_t n) {
+      std::memcpy(row.data(), data + from, static_cast<size_t>(n) * sizeof(float));
+      shard.write(static_cast<size_t>(to), static_cast<size_t>(n), row.data());
+    });
   });
   return t;
 }
@@ -240,8 +215,10 @@ HostBuffer aggregate(const MeshTensor& t, Distribution composer, std::vector<int
       if (composer.row_dim >= 0) offset[composer.row_dim] = r * t.shard_shape[composer.row_dim];
       if (composer.col_dim >= 0) offset[composer.col_dim] = c * t.shard_shape[composer.col_dim];
     }
-    auto& shard = const_cast<HostBuffer&>(t.shards[devices[k]]);
-    copy_block(out.data(), shape, shard.data(), t.shard_shape, offset, /*to_block=*/false);
+    const Shard& shard = t.shards[devices[k]];
+    for_each_row(shape, t.shard_shape, offset, [&](int64_t to, int64_t from, int64_t n) {
+      shard.read(static_cast<size_t>(from), static_cast<size_t>(n), out.data() + to);
+    });
   });
   if (out_shape) *out_shape = shape;
   return out;

@@ -9,12 +9,12 @@
 
 #include "host_memory.hpp"
 #include "mesh_device.hpp"
+#include "shard.hpp"
 
 namespace allocmon::mesh {
 
-// bfloat8_b: block floating point (16 values share an exponent), tile layout only; uint32 values are held as
-// floats on the host side of the emulation (exact up to 2^24).
-enum class DataType { BFloat16, Float32, BFloat8B, UInt32 };
+// DataType (shard.hpp): bfloat8_b is block floating point (16 values share an exponent), tile layout only,
+// and held as bfloat16 (which holds its values exactly); uint32 values are held as floats (exact up to 2^24).
 enum class Layout { Tile, RowMajor };
 
 inline constexpr int kTileSize = 32;
@@ -36,10 +36,6 @@ uint64_t tile_bytes(DataType dtype);
 uint64_t page_size(DataType dtype, Layout layout, const std::vector<int64_t>& shard_shape);
 // Bytes one device holds for a shard (tile layout pads the last two dims to 32).
 uint64_t shard_bytes(DataType dtype, Layout layout, const std::vector<int64_t>& shard_shape);
-// Rounds float32 values to the nearest bfloat16 (ties to even), in place.
-void round_to_bfloat16(float* data, size_t count);
-// Rounds host values to what the device type can hold (bfloat16, bfloat8_b blocks, uint32), in place.
-void round_to_dtype(DataType dtype, float* data, size_t count);
 
 // Where a tensor's buffer lives: interleaved over every bank of a memory type, or sharded over `shards` cores
 // (banks) of it.
@@ -59,7 +55,7 @@ struct MeshTensor {
   Layout layout = Layout::Tile;
   MemoryConfig memory;
   Distribution distribution;
-  std::vector<HostBuffer> shards;  // device contents, mesh row-major order
+  std::vector<Shard> shards;  // device contents in the device's element type, mesh row-major order
   std::shared_ptr<MeshBuffer> buffer;
 
   bool allocated() const { return buffer && buffer->allocated(); }

@@ -1,0 +1,80 @@
+// One device's contents of a tensor, held in the device's element type: bfloat16 (and bfloat8_b, whose values
+// bfloat16 holds exactly) in 2 bytes, float32 and uint32 in 4. Ops read and write it in chunks of floats:
+// what they compute is rounded to the type as it is stored, as the device rounds its results.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#include "host_memory.hpp"
+
+namespace allocmon::mesh {
+
+enum class DataType { BFloat16, Float32, BFloat8B, UInt32 };
+
+// Rounds float32 values to the nearest bfloat16 (ties to even), in place.
+void round_to_bfloat16(float* data, size_t count);
+// Rounds host values to what the device type can hold (bfloat16, bfloat8_b blocks of 16, uint32), in place.
+void round_to_dtype(DataType dtype, float* data, size_t count);
+
+class Shard {
+ public:
+  static constexpr size_t kChunk =
+      4096;  // elements per chunk in ops (a multiple of bfloat8_b's blocks of 16)
+
+  Shard() = default;
+  Shard(DataType dtype, size_t count) : dtype_(dtype), size_(count) {
+    if (half())
+      half_.resize(count);
+    else
+      full_.resize(count);
+  }
+
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  DataType dtype() const { return dtype_; }
+  bool half() const { return dtype_ == DataType::BFloat16 || dtype_ == DataType::BFloat8B; }
+  size_t bytes() const { return size_ * (half() ? 2 : 4); }
+
+  // Elements [begin, begin + n) as floats.
+  void read(size_t begin, size_t n, float* out) const {
+    if (!half()) {
+      std::memcpy(out, full_.data() + begin, n * sizeof(float));
+      return;
+    }
+    const uint16_t* in = half_.data() + begin;
+    for (size_t i = 0; i < n; ++i) {
+      const uint32_t bits = static_cast<uint32_t>(in[i]) << 16;
+      std::memcpy(&out[i], &bits, 4);
+    }
+  }
+
+  // Stores floats already rounded to the type (bfloat16 values: their upper halves are kept as they are).
+  void write_rounded(size_t begin, size_t n, const float* in) {
+    if (!half()) {
+      std::memcpy(full_.data() + begin, in, n * sizeof(float));
+      return;
+    }
+    uint16_t* out = half_.data() + begin;
+    for (size_t i = 0; i < n; ++i) {
+      uint32_t bits;
+      std::memcpy(&bits, &in[i], 4);
+      out[i] = static_cast<uint16_t>(bits >> 16);
+    }
+  }
+
+  // Rounds `in` (a scratch chunk it may change) to the type and stores it. For bfloat8_b, `begin` and `n`
+  // must cover whole blocks of 16 (chunks of kChunk from 0 do).
+  void write(size_t begin, size_t n, float* in) {
+    round_to_dtype(dtype_, in, n);
+    write_rounded(begin, n, in);
+  }
+
+ private:
+  DataType dtype_ = DataType::BFloat16;
+  size_t size_ = 0;
+  std::vector<uint16_t, HugePageAllocator<uint16_t>> half_;
+  HostBuffer full_;
+};
+
+}  // namespace allocmon::mesh
