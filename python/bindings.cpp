@@ -68,25 +68,23 @@ BufferType buffer_type_from(const std::string& name) {
   throw py::value_error("unknown buffer type '" + name + "' (DRAM, L1, L1_SMALL, TRACE)");
 }
 
+constexpr std::pair<DataType, const char*> kDataTypeNames[] = {
+    {DataType::BFloat16, "bfloat16"},  {DataType::Float32, "float32"}, {DataType::BFloat8B, "bfloat8_b"},
+    {DataType::BFloat4B, "bfloat4_b"}, {DataType::UInt32, "uint32"},   {DataType::Int32, "int32"},
+    {DataType::UInt16, "uint16"},      {DataType::UInt8, "uint8"}};
+
 DataType dtype_from(const std::string& name) {
-  if (name == "bfloat16") return DataType::BFloat16;
-  if (name == "float32") return DataType::Float32;
-  if (name == "bfloat8_b") return DataType::BFloat8B;
-  if (name == "uint32") return DataType::UInt32;
-  throw py::value_error("unsupported dtype '" + name + "' (bfloat16, float32, bfloat8_b, uint32)");
+  std::string valid;
+  for (const auto& [dtype, dtype_text] : kDataTypeNames) {
+    if (name == dtype_text) return dtype;
+    valid += std::string(valid.empty() ? "" : ", ") + dtype_text;
+  }
+  throw py::value_error("unsupported dtype '" + name + "' (" + valid + ")");
 }
 
 const char* dtype_name(DataType dtype) {
-  switch (dtype) {
-    case DataType::BFloat16:
-      return "bfloat16";
-    case DataType::Float32:
-      return "float32";
-    case DataType::BFloat8B:
-      return "bfloat8_b";
-    case DataType::UInt32:
-      return "uint32";
-  }
+  for (const auto& [known, dtype_text] : kDataTypeNames)
+    if (known == dtype) return dtype_text;
   return "?";
 }
 
@@ -280,6 +278,12 @@ PYBIND11_MODULE(_allocmon, m) {
       .def_property_readonly("rows", &MeshDevice::rows)
       .def_property_readonly("cols", &MeshDevice::cols)
       .def_property_readonly("architecture", [](const MeshDevice& d) { return d.architecture().name; })
+      .def_property_readonly(
+          "grid",
+          [](const MeshDevice& d) {
+            return std::make_pair(d.architecture().grid_x, d.architecture().grid_y);
+          },
+          "The worker core grid (x, y) of each device.")
       .def("get_num_devices", &MeshDevice::num_devices)
       .def("get_device_ids", &MeshDevice::physical_ids)
       .def("topology", &MeshDevice::topology)
@@ -289,6 +293,11 @@ PYBIND11_MODULE(_allocmon, m) {
       .def("enable_program_cache", &MeshDevice::enable_program_cache)
       .def("clear_program_cache", &MeshDevice::clear_program_cache)
       .def("program_cache_entries", &MeshDevice::program_cache_entries)
+      .def("begin_program", &MeshDevice::begin_program, py::arg("name"), py::arg("cb_bytes"),
+           py::arg("kernel_bytes"),
+           "A program starts on every device: its CBs (per device) exist until end_program, its kernels stay "
+           "in the program cache. Raises tt-metal's error when the CBs would clash with L1 buffers.")
+      .def("end_program", &MeshDevice::end_program, py::arg("cb_bytes"))
       .def(
           "allocator_stats",
           [](const MeshDevice& d, const std::string& type) {
@@ -343,6 +352,7 @@ PYBIND11_MODULE(_allocmon, m) {
                              [](const MeshTensor& t) { return t.buffer ? t.buffer->size() : 0; })
       .def_property_readonly("page_size",
                              [](const MeshTensor& t) { return t.buffer ? t.buffer->page_size() : 0; })
+      .def_property_readonly("flat_dim", [](const MeshTensor& t) { return t.distribution.flat_dim; })
       .def("is_allocated", &MeshTensor::allocated)
       .def("deallocate", &MeshTensor::deallocate)
       .def("__repr__", [](const MeshTensor& t) {
@@ -384,6 +394,64 @@ PYBIND11_MODULE(_allocmon, m) {
       "cores). shard_dims=(row_dim, col_dim): the tensor dims split over mesh "
       "rows "
       "and columns (None in either place replicates along that axis); None replicates on every device.");
+  m.def(
+      "allocate_tensor",
+      [](std::shared_ptr<MeshDevice> mesh, const std::vector<int64_t>& shard_shape, const std::string& dtype,
+         const std::string& layout, const std::string& buffer_type, uint32_t shards,
+         std::optional<std::pair<int, int>> shard_dims, int flat_dim) {
+        return std::make_shared<MeshTensor>(allocate_tensor(
+            mesh, shard_shape, dtype_from(dtype), layout_from(layout),
+            MemoryConfig(buffer_type_from(buffer_type), shards), distribution_from(shard_dims, flat_dim)));
+      },
+      py::arg("mesh"), py::arg("shard_shape"), py::arg("dtype"), py::arg("layout"), py::arg("buffer_type"),
+      py::arg("shards") = 0, py::arg("shard_dims") = py::none(), py::arg("flat_dim") = -1,
+      py::call_guard<py::gil_scoped_release>(),
+      "A tensor allocated on every device of the mesh with this per-device shape (contents zero): an op's "
+      "output before its program runs.");
+  m.def(
+      "round_values",
+      [](py::array_t<float, py::array::c_style | py::array::forcecast> values, const std::string& dtype) {
+        HostBuffer rounded(values.data(), values.data() + values.size());
+        round_to_dtype(dtype_from(dtype), rounded.data(), rounded.size());
+        return to_array(std::move(rounded),
+                        std::vector<int64_t>(values.shape(), values.shape() + values.ndim()));
+      },
+      py::arg("values"), py::arg("dtype"),
+      "A copy of the values as the dtype holds them (block floats: blocks of 16 consecutive values).");
+  m.def(
+      "read_shard",
+      [](const MeshTensor& t, int device_index) {
+        if (!t.allocated()) throw std::runtime_error("tensor is deallocated");
+        if (device_index < 0 || device_index >= static_cast<int>(t.shards.size()))
+          throw py::index_error("device index " + std::to_string(device_index) + " out of range");
+        HostBuffer values(t.shard_elements());
+        const Shard& shard = t.shards[device_index];
+        if (shard.size() == values.size())
+          shard.read(0, values.size(), values.data());
+        else
+          std::fill(values.begin(), values.end(), 0.0f);  // memory only: no values held
+        return to_array(std::move(values), t.shard_shape);
+      },
+      py::arg("tensor"), py::arg("device_index"),
+      "One device's shard (mesh row-major index) as float32, as the device holds it.");
+  m.def(
+      "write_shard",
+      [](MeshTensor& t, int device_index,
+         py::array_t<float, py::array::c_style | py::array::forcecast> values) {
+        if (!t.allocated()) throw std::runtime_error("tensor is deallocated");
+        if (device_index < 0 || device_index >= static_cast<int>(t.shards.size()))
+          throw py::index_error("device index " + std::to_string(device_index) + " out of range");
+        Shard& shard = t.shards[device_index];
+        if (shard.empty()) return;  // memory only
+        if (static_cast<size_t>(values.size()) != shard.size())
+          throw py::value_error("write_shard: " + std::to_string(values.size()) + " values for a shard of " +
+                                std::to_string(shard.size()));
+        HostBuffer scratch(values.data(), values.data() + values.size());
+        round_to_dtype(shard.dtype(), scratch.data(), scratch.size());
+        shard.write_rounded(0, scratch.size(), scratch.data());
+      },
+      py::arg("tensor"), py::arg("device_index"), py::arg("values"),
+      "Stores one device's shard, rounded to the tensor's dtype as the device's packer rounds.");
   m.def(
       "to_numpy",
       [](const MeshTensor& t, std::optional<std::pair<int, int>> concat_dims, int flat_dim) {

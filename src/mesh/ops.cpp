@@ -29,7 +29,7 @@ void check_same_mesh(const MeshTensor& a, const MeshTensor& b) {
 
 // Circular buffers of one op: `tiles` double-buffered tiles for each of `cbs` buffers.
 uint64_t cb_bytes(const MeshTensor& t, int cbs, int tiles) {
-  return static_cast<uint64_t>(cbs) * tiles * kTileSize * kTileSize * element_size(t.dtype);
+  return static_cast<uint64_t>(cbs) * tiles * tile_bytes(t.dtype);
 }
 
 struct ProgramRun {

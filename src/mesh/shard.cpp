@@ -15,6 +15,30 @@ void round_to_bfloat16(float* data, size_t count) {
   }
 }
 
+namespace {
+
+void clamp_to_integers(float* data, size_t count, double low, double high) {
+  for (size_t i = 0; i < count; ++i)
+    data[i] = static_cast<float>(std::clamp(static_cast<double>(std::nearbyint(data[i])), low, high));
+}
+
+// Blocks of 16 share the largest exponent; each value keeps `mantissa_bits` below it (round to nearest,
+// saturating at the largest mantissa).
+void round_to_block_float(float* data, size_t count, int mantissa_bits) {
+  const float largest_mantissa = std::ldexp(1.0f, mantissa_bits) - 1;
+  for (size_t block = 0; block < count; block += 16) {
+    const size_t end = std::min(count, block + 16);
+    float largest = 0;
+    for (size_t i = block; i < end; ++i) largest = std::max(largest, std::fabs(data[i]));
+    if (largest == 0 || !std::isfinite(largest)) continue;
+    const float step = std::ldexp(1.0f, std::ilogb(largest) - (mantissa_bits - 1));
+    for (size_t i = block; i < end; ++i)
+      data[i] = std::clamp(std::nearbyint(data[i] / step), -largest_mantissa, largest_mantissa) * step;
+  }
+}
+
+}  // namespace
+
 void round_to_dtype(DataType dtype, float* data, size_t count) {
   switch (dtype) {
     case DataType::Float32:
@@ -23,19 +47,22 @@ void round_to_dtype(DataType dtype, float* data, size_t count) {
       round_to_bfloat16(data, count);
       return;
     case DataType::UInt32:
-      for (size_t i = 0; i < count; ++i) data[i] = data[i] < 0 ? 0.0f : std::nearbyint(data[i]);
+      clamp_to_integers(data, count, 0.0, 4294967295.0);
+      return;
+    case DataType::Int32:
+      clamp_to_integers(data, count, -2147483648.0, 2147483647.0);
+      return;
+    case DataType::UInt16:
+      clamp_to_integers(data, count, 0.0, 65535.0);
+      return;
+    case DataType::UInt8:
+      clamp_to_integers(data, count, 0.0, 255.0);
       return;
     case DataType::BFloat8B:
-      // Blocks of 16 share the largest exponent; each value keeps 7 mantissa bits below it (round to
-      // nearest).
-      for (size_t block = 0; block < count; block += 16) {
-        const size_t end = std::min(count, block + 16);
-        float largest = 0;
-        for (size_t i = block; i < end; ++i) largest = std::max(largest, std::fabs(data[i]));
-        if (largest == 0 || !std::isfinite(largest)) continue;
-        const float step = std::ldexp(1.0f, std::ilogb(largest) - 6);
-        for (size_t i = block; i < end; ++i) data[i] = std::nearbyint(data[i] / step) * step;
-      }
+      round_to_block_float(data, count, 7);
+      return;
+    case DataType::BFloat4B:
+      round_to_block_float(data, count, 3);
       return;
   }
 }

@@ -1,5 +1,6 @@
-// One device's contents of a tensor, held in the device's element type: bfloat16 (and bfloat8_b, whose values
-// bfloat16 holds exactly) in 2 bytes, float32 and uint32 in 4. Ops read and write it in chunks of floats:
+// One device's contents of a tensor, held in the device's element type: bfloat16 (and bfloat8_b/bfloat4_b,
+// whose values bfloat16 holds exactly) in 2 bytes, float32 and the integer types in 4 (floats hold every
+// uint8/uint16 exactly, int32/uint32 up to 2^24). Ops read and write it in chunks of floats:
 // what they compute is rounded to the type as it is stored, as the device rounds its results.
 #pragma once
 
@@ -10,11 +11,17 @@
 
 namespace allocmon::mesh {
 
-enum class DataType { BFloat16, Float32, BFloat8B, UInt32 };
+enum class DataType { BFloat16, Float32, BFloat8B, BFloat4B, UInt32, Int32, UInt16, UInt8 };
+
+// Block floating point (a shared exponent per 16 values): exists only in tile layout.
+inline bool is_block_float(DataType dtype) {
+  return dtype == DataType::BFloat8B || dtype == DataType::BFloat4B;
+}
 
 // Rounds float32 values to the nearest bfloat16 (ties to even), in place.
 void round_to_bfloat16(float* data, size_t count);
-// Rounds host values to what the device type can hold (bfloat16, bfloat8_b blocks of 16, uint32), in place.
+// Rounds host values to what the device type can hold (bfloat16, block floats in blocks of 16, integers
+// rounded and clamped to their range), in place.
 void round_to_dtype(DataType dtype, float* data, size_t count);
 
 class Shard {
@@ -33,7 +40,7 @@ class Shard {
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
   DataType dtype() const { return dtype_; }
-  bool half() const { return dtype_ == DataType::BFloat16 || dtype_ == DataType::BFloat8B; }
+  bool half() const { return dtype_ == DataType::BFloat16 || is_block_float(dtype_); }
   size_t bytes() const { return size_ * (half() ? 2 : 4); }
 
   // Elements [begin, begin + n) as floats.

@@ -71,19 +71,28 @@ std::vector<int64_t> shard_shape_for(const std::vector<int64_t>& shape, Distribu
 
 uint64_t element_size(DataType dtype) {
   switch (dtype) {
+    case DataType::UInt8:
+      return 1;
     case DataType::BFloat16:
+    case DataType::UInt16:
       return 2;
     case DataType::Float32:
     case DataType::UInt32:
+    case DataType::Int32:
       return 4;
     case DataType::BFloat8B:
+    case DataType::BFloat4B:
       break;
   }
-  throw std::invalid_argument("bfloat8_b exists only in tile layout");
+  throw std::invalid_argument("block floating point (bfloat8_b, bfloat4_b) exists only in tile layout");
 }
 
 uint64_t tile_bytes(DataType dtype) {
-  return dtype == DataType::BFloat8B ? 1088 : kTileSize * kTileSize * element_size(dtype);
+  // Block floats: one mantissa byte (bfloat8_b) or nibble (bfloat4_b) per value, plus 64 shared exponents
+  // (one per 16 values).
+  if (dtype == DataType::BFloat8B) return 1024 + 64;
+  if (dtype == DataType::BFloat4B) return 512 + 64;
+  return kTileSize * kTileSize * element_size(dtype);
 }
 
 uint64_t page_size(DataType dtype, Layout layout, const std::vector<int64_t>& shard_shape) {
@@ -110,28 +119,40 @@ void MeshTensor::deallocate() {
   shards.shrink_to_fit();
 }
 
-MeshTensor allocate_like(const MeshTensor& like, const std::vector<int64_t>& shard_shape,
-                         std::optional<MemoryConfig> memory) {
+MeshTensor allocate_tensor(const std::shared_ptr<MeshDevice>& mesh, const std::vector<int64_t>& shard_shape,
+                           DataType dtype, Layout layout, MemoryConfig memory, Distribution distribution) {
+  if (shard_shape.empty()) throw std::invalid_argument("a device tensor needs at least one dimension");
+  for (int64_t d : shard_shape)
+    if (d <= 0) throw std::invalid_argument("tensor dims must be positive");
+  if (layout == Layout::RowMajor) element_size(dtype);  // throws for block floats
   MeshTensor out;
-  out.mesh = like.mesh;
-  out.dtype = like.dtype;
-  out.layout = like.layout;
-  out.memory = memory.value_or(like.memory);
-  out.distribution = like.distribution;
+  out.mesh = mesh;
+  out.dtype = dtype;
+  out.layout = layout;
+  out.memory = memory;
   out.shard_shape = shard_shape;
   out.shape = shard_shape;
-  if (like.distribution.row_dim >= 0) out.shape[like.distribution.row_dim] *= like.mesh->rows();
-  if (like.distribution.col_dim >= 0) out.shape[like.distribution.col_dim] *= like.mesh->cols();
-  if (like.distribution.flat_dim >= 0) out.shape[like.distribution.flat_dim] *= like.mesh->num_devices();
-  out.buffer =
-      like.mesh->allocate(out.memory.type, shard_bytes(out.dtype, out.layout, shard_shape),
-                          page_size(out.dtype, out.layout, shard_shape), std::nullopt, out.memory.shards);
-  out.shards.resize(like.mesh->num_devices());
-  if (like.mesh->holds_data())
-    parallel_for_devices(like.mesh->num_devices(), [&](int d) {
-      out.shards[d] = Shard(out.dtype, static_cast<size_t>(volume(shard_shape)));
+  // The global shape only where the distributed dims still exist in this rank.
+  const int rank = static_cast<int>(shard_shape.size());
+  auto keep = [rank](int dim) { return dim < rank ? dim : -1; };
+  out.distribution = {keep(distribution.row_dim), keep(distribution.col_dim), keep(distribution.flat_dim)};
+  if (out.distribution.row_dim >= 0) out.shape[out.distribution.row_dim] *= mesh->rows();
+  if (out.distribution.col_dim >= 0) out.shape[out.distribution.col_dim] *= mesh->cols();
+  if (out.distribution.flat_dim >= 0) out.shape[out.distribution.flat_dim] *= mesh->num_devices();
+  out.buffer = mesh->allocate(memory.type, shard_bytes(dtype, layout, shard_shape),
+                              page_size(dtype, layout, shard_shape), std::nullopt, memory.shards);
+  out.shards.resize(mesh->num_devices());
+  if (mesh->holds_data())
+    parallel_for_devices(mesh->num_devices(), [&](int d) {
+      out.shards[d] = Shard(dtype, static_cast<size_t>(volume(shard_shape)));
     });
   return out;
+}
+
+MeshTensor allocate_like(const MeshTensor& like, const std::vector<int64_t>& shard_shape,
+                         std::optional<MemoryConfig> memory) {
+  return allocate_tensor(like.mesh, shard_shape, like.dtype, like.layout, memory.value_or(like.memory),
+                         like.distribution);
 }
 
 MeshTensor distribute(const std::shared_ptr<MeshDevice>& mesh, const float* data,
@@ -159,7 +180,7 @@ MeshTensor distribute(const std::shared_ptr<MeshDevice>& mesh, const float* data
       offset[distribution.flat_dim] = index * t.shard_shape[distribution.flat_dim];
     Shard& shard = t.shards[index];
     shard = Shard(dtype, t.shard_elements());
-    if (dtype == DataType::BFloat8B) {
+    if (is_block_float(dtype)) {
       // Blocks of 16 share an exponent across rows: round the whole shard at once, then store it.
       HostBuffer values(t.shard_elements());
       for_each_row(shape, t.shard_shape, offset, [&](int64_t from, int64_t to, int64_t n) {

@@ -68,6 +68,9 @@ struct MeshTensor {
 MeshTensor distribute(const std::shared_ptr<MeshDevice>& mesh, const float* data,
                       const std::vector<int64_t>& shape, DataType dtype, Layout layout, MemoryConfig memory,
                       Distribution distribution);
+// A tensor allocated on the mesh with this per-device shape (contents unset): what every op output is.
+MeshTensor allocate_tensor(const std::shared_ptr<MeshDevice>& mesh, const std::vector<int64_t>& shard_shape,
+                           DataType dtype, Layout layout, MemoryConfig memory, Distribution distribution);
 // A tensor of the given shard shape allocated like an op output (contents unset), in `memory` if given.
 MeshTensor allocate_like(const MeshTensor& like, const std::vector<int64_t>& shard_shape,
                          std::optional<MemoryConfig> memory = std::nullopt);

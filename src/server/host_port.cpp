@@ -1,6 +1,7 @@
 #include "host_port.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace allocmon::server {
 
@@ -11,8 +12,13 @@ std::string HostPort::url_authority() const {
 
 std::optional<HostPort> parse_host_port(std::string_view text, std::string* why) {
   auto fail = [&](std::string reason) -> std::optional<HostPort> {
-    if (why)
-      *why = "'" + std::string(text) + "': " + reason + " (examples: 127.0.0.1:9464, [::1]:9464, :9464)";
+    if (why) {
+      // Appended piecewise: GCC 12's -Wrestrict misfires on "literal" + std::string temporaries at -O3.
+      std::string message = "'";
+      message.append(text).append("': ").append(reason);
+      message.append(" (examples: 127.0.0.1:9464, [::1]:9464, :9464)");
+      *why = std::move(message);
+    }
     return std::nullopt;
   };
   HostPort out;

@@ -34,7 +34,7 @@ def test_memory_only_run_allocates_exactly_like_the_run_with_data(tmp_path):
     memory_only, run_memory, seconds_memory = recorded_run(tmp_path, "nodata", "--no-data")
     assert len(with_data) > 1000  # 32 devices, several ops: a real sequence
     assert memory_only == with_data  # every event: device, type, alloc/free, size, address, layout
-    assert "result shape (32, 8, 256, 1)" in run_data.stdout and "result shape (32, 8, 256, 1)" in run_memory.stdout
+    assert "result shape (32, 8, 256)" in run_data.stdout and "result shape (32, 8, 256)" in run_memory.stdout
     assert "hold no values; to_torch/to_numpy return zeros" in run_memory.stderr
     assert "hold no values" not in run_data.stderr
     print(f"with data {seconds_data:.1f} s, memory only {seconds_memory:.1f} s")

@@ -55,14 +55,16 @@ def test_sharded_2d_tensor_round_trip_and_bytes(mesh, server):
     host = torch.randn(4, 8, 64, 96, dtype=torch.bfloat16)
     mapper = ttnn.create_mesh_mapper(mesh, ttnn.MeshMapperConfig([ttnn.PlacementShard(0), ttnn.PlacementShard(1)]))
     t = ttnn.from_torch(host, dtype=ttnn.bfloat16, layout=ttnn.TILE_LAYOUT, device=mesh, mesh_mapper=mapper)
-    assert t.shape == (4, 8, 64, 96) and repr(t.shape) == "Shape([4, 8, 64, 96])"
+    assert t.shape == (2, 2, 64, 96) and repr(t.shape) == "Shape([2, 2, 64, 96])"  # each device's, as in ttnn
     assert (t.dtype, t.layout) == (ttnn.bfloat16, ttnn.TILE_LAYOUT)
     assert t.memory_config() == ttnn.DRAM_MEMORY_CONFIG and t.is_allocated()
     per_device = 2 * 2 * (64 // 32) * (96 // 32) * TILE_BF16  # shard (2, 2, 64, 96): 24 tiles
     assert held(server, "DRAM") == {d: base[d] + per_device for d in range(8)}
     composer = ttnn.create_mesh_composer(mesh, ttnn.MeshComposerConfig([0, 1]))
     assert torch.equal(ttnn.to_torch(t, mesh_composer=composer), host)
-    assert torch.equal(ttnn.to_torch(t), host)  # default composer undoes the mapper
+    with pytest.raises(RuntimeError, match="distributed over 8 devices; pass mesh_composer="):
+        ttnn.to_torch(t)  # as ttnn: shards need a composer
+    assert torch.equal(ttnn.to_torch(ttnn.get_device_tensors(t)[5]), host[2:4, 2:4])  # device (1, 1)
     ttnn.deallocate(t)
     assert not t.is_allocated()
     assert held(server, "DRAM") == base
@@ -91,43 +93,53 @@ def test_ops_match_torch_with_bfloat16_rounding(mesh):
     a = torch.randn(2, 4, 64, 64, dtype=torch.bfloat16)
     b = torch.randn(2, 4, 64, 64, dtype=torch.bfloat16)
     mapper = ttnn.ShardTensor2dMesh(mesh, dims=(0, 1))
+    composer = ttnn.ConcatMesh2dToTensor(mesh, dims=(0, 1))
     ta = ttnn.from_torch(a, dtype=ttnn.bfloat16, layout=ttnn.TILE_LAYOUT, device=mesh, mesh_mapper=mapper)
     tb = ttnn.from_torch(b, dtype=ttnn.bfloat16, layout=ttnn.TILE_LAYOUT, device=mesh, mesh_mapper=mapper)
+
+    def back(t):
+        return ttnn.to_torch(t, mesh_composer=composer)
+
     # One bfloat16 rounding of an exact fp32 result: torch's bfloat16 ops round the same way.
-    assert torch.equal(ttnn.to_torch(ttnn.add(ta, tb)), a + b)
-    assert torch.equal(ttnn.to_torch(ttnn.subtract(ta, tb)), a - b)
-    assert torch.equal(ttnn.to_torch(ttnn.multiply(ta, tb)), a * b)
-    assert torch.equal(ttnn.to_torch(ttnn.multiply(ta, 0.5)), a * 0.5)
-    assert torch.equal(ttnn.to_torch(ttnn.add(ta, 2.0)), a + 2.0)
-    assert torch.equal(ttnn.to_torch(ttnn.relu(ta)), torch.relu(a))
-    s = ttnn.sum(ta, dim=3)
-    assert s.shape == (2, 4, 64, 1)
-    torch.testing.assert_close(ttnn.to_torch(s).float(), a.float().sum(dim=3, keepdim=True), rtol=1e-2, atol=5e-2)
+    assert torch.equal(back(ttnn.add(ta, tb)), a + b)
+    assert torch.equal(back(ttnn.subtract(ta, tb)), a - b)
+    assert torch.equal(back(ttnn.multiply(ta, tb)), a * b)
+    assert torch.equal(back(ttnn.multiply(ta, 0.5)), a * 0.5)
+    assert torch.equal(back(ttnn.add(ta, 2.0)), a + 2.0)
+    assert torch.equal(back(ttnn.relu(ta)), torch.relu(a))
+    s = ttnn.sum(ta, dim=3, keepdim=True)
+    assert s.shape == (1, 1, 64, 1)
+    torch.testing.assert_close(back(s).float(), a.float().sum(dim=3, keepdim=True), rtol=1e-2, atol=5e-2)
     m = ttnn.matmul(ta, tb)
     want = torch.matmul(a.float(), b.float())
-    torch.testing.assert_close(ttnn.to_torch(m).float(), want, rtol=2e-2, atol=5e-2)
+    torch.testing.assert_close(back(m).float(), want, rtol=2e-2, atol=5e-2)
+
+
+def first(t):
+    """What the first device holds (every device holds the same copy of a replicated tensor)."""
+    return ttnn.to_torch(ttnn.get_device_tensors(t)[0])
 
 
 def test_dtypes_and_layouts(mesh, server):
     x = torch.randn(1, 1, 32, 64)
     bfp8 = ttnn.from_torch(x, dtype=ttnn.bfloat8_b, layout=ttnn.TILE_LAYOUT, device=mesh)
     assert bfp8.buffer_address() is not None and bfp8._device.buffer_size == 2 * 1088
-    torch.testing.assert_close(ttnn.to_torch(bfp8).float(), x, rtol=0, atol=x.abs().max().item() / 32)
+    torch.testing.assert_close(first(bfp8).float(), x, rtol=0, atol=x.abs().max().item() / 32)
     with pytest.raises(RuntimeError, match="bfloat8_b requires TILE_LAYOUT"):
         ttnn.from_torch(x, dtype=ttnn.bfloat8_b, layout=ttnn.ROW_MAJOR_LAYOUT)
     ints = torch.arange(64, dtype=torch.int32).reshape(1, 1, 1, 64)
     u = ttnn.from_torch(ints, dtype=ttnn.uint32, device=mesh)
     assert u.layout == ttnn.ROW_MAJOR_LAYOUT and u._device.buffer_size == 64 * 4  # one row-major page
-    assert torch.equal(ttnn.to_torch(u), ints.to(torch.int64))
+    assert torch.equal(first(u), ints.to(torch.int64))
     rm = ttnn.from_torch(x, dtype=ttnn.float32, device=mesh)
     tiled = ttnn.to_layout(rm, ttnn.TILE_LAYOUT)
-    assert tiled.layout == ttnn.TILE_LAYOUT and torch.equal(ttnn.to_torch(tiled), x)
+    assert tiled.layout == ttnn.TILE_LAYOUT and torch.equal(first(tiled), x)
     in_l1 = ttnn.to_memory_config(tiled, ttnn.L1_MEMORY_CONFIG)
     assert in_l1.memory_config().buffer_type == ttnn.BufferType.L1
     assert all(v >= 2 * 4096 for v in held(server, "L1").values())
     back = ttnn.from_device(in_l1)
-    assert back.storage_type() == "HOST" and torch.equal(ttnn.to_torch(back), x)
-    assert torch.equal(torch.from_numpy(ttnn.to_numpy(tiled)), x)
+    assert back.storage_type() == "HOST" and torch.equal(ttnn.to_torch(ttnn.get_device_tensors(back)[0]), x)
+    assert torch.equal(torch.from_numpy(ttnn.to_numpy(tiled, mesh_composer=ttnn.ConcatMeshToTensor(mesh, dim=0))[:1]), x)
 
 
 def test_program_cache_cb_kernel_and_return_to_baseline(server):
@@ -155,7 +167,7 @@ def test_unsupported_calls_fail_clearly(mesh):
         ttnn.conv2d
     with pytest.raises(NotImplementedError, match="a sharded memory config needs a shard_spec"):
         ttnn.MemoryConfig(ttnn.TensorMemoryLayout.HEIGHT_SHARDED, ttnn.BufferType.L1)
-    with pytest.raises(RuntimeError, match="inputs must be device tensors"):
+    with pytest.raises(RuntimeError, match="the input tensor is on the host"):
         ttnn.add(ttnn.from_torch(torch.ones(32, 32)), 1.0)
     with pytest.raises(ttnn.OutOfMemoryError, match="Out of Memory"):
         ttnn.from_torch(torch.zeros(1, 4096, 8192), dtype=ttnn.float32, layout=ttnn.TILE_LAYOUT, device=mesh,

@@ -1,11 +1,34 @@
 """ttnn.distributed for the emulated mesh: mappers that split a host tensor over the mesh, composers that gather it
 back, and the visualize_* helpers."""
 
-from .. import _allocmon
+import numpy as _np
+
+from .errors import not_emulated
+
+__all__ = [
+    "TensorToMesh", "MeshToTensor", "ReplicateTensorToMesh", "ShardTensorToMesh", "ShardTensor2dMesh",
+    "ConcatMeshToTensor", "ConcatMesh2dToTensor", "PlacementShard", "PlacementReplicate", "MeshMapperConfig",
+    "MeshComposerConfig", "create_mesh_mapper", "create_mesh_composer", "replicate_tensor_to_mesh_mapper",
+    "shard_tensor_to_mesh_mapper", "concat_mesh_to_tensor_composer", "distribute_tensor", "aggregate_tensor",
+    "visualize_mesh_device", "visualize_system_mesh", "visualize_tensor",
+]
 
 
 def _mesh_of(mesh_device):
     return mesh_device._native
+
+
+def _normal_dim(dim, rank, what):
+    if not -rank <= dim < rank:
+        raise IndexError(f"{what}: dim {dim} is out of range for a rank-{rank} tensor")
+    return dim % rank
+
+
+def _split(array, dim, parts, axis):
+    if array.shape[dim] % parts:
+        raise RuntimeError(f"tensor dim {dim} ({array.shape[dim]}) does not divide evenly over the {parts} mesh "
+                           f"{axis}")
+    return _np.split(array, parts, axis=dim)
 
 
 class TensorToMesh:
@@ -17,6 +40,23 @@ class TensorToMesh:
         self._shard_dims = shard_dims
         self._flat_dim = flat_dim
 
+    def split(self, array):
+        """One array per device of the mesh (row-major order): views of `array`, or `array` itself where it
+        is replicated."""
+        mesh = _mesh_of(self.mesh_device)
+        rows, cols = mesh.rows, mesh.cols
+        rank = array.ndim
+        if self._flat_dim >= 0:
+            return _split(array, _normal_dim(self._flat_dim, rank, "ShardTensorToMesh"), rows * cols, "devices")
+        if self._shard_dims is None:
+            return [array] * (rows * cols)
+        row_dim, col_dim = self._shard_dims
+        by_row = _split(array, row_dim, rows, "rows") if row_dim >= 0 else [array] * rows
+        out = []
+        for part in by_row:
+            out.extend(_split(part, col_dim, cols, "columns") if col_dim >= 0 else [part] * cols)
+        return out
+
     def __repr__(self):
         return f"{type(self).__name__}(shard_dims={self._shard_dims}, flat_dim={self._flat_dim})"
 
@@ -26,6 +66,23 @@ class MeshToTensor:
         self.mesh_device = mesh_device
         self._concat_dims = concat_dims
         self._flat_dim = flat_dim
+
+    def compose(self, arrays):
+        """One host array from every device's (mesh row-major order)."""
+        if self._flat_dim >= 0:
+            return _np.concatenate(arrays, axis=self._flat_dim)
+        if self._concat_dims is None:
+            return arrays[0]
+        mesh = _mesh_of(self.mesh_device)
+        rows, cols = mesh.rows, mesh.cols
+        if len(arrays) != rows * cols:
+            raise RuntimeError(f"the composer is for a {rows}x{cols} mesh, the tensor has {len(arrays)} shards")
+        row_dim, col_dim = self._concat_dims
+        per_row = []
+        for r in range(rows):
+            row = arrays[r * cols:(r + 1) * cols]
+            per_row.append(_np.concatenate(row, axis=col_dim) if col_dim >= 0 else row[0])
+        return _np.concatenate(per_row, axis=row_dim) if row_dim >= 0 else per_row[0]
 
 
 def ReplicateTensorToMesh(mesh_device):  # noqa: N802 (ttnn's name)
@@ -61,8 +118,8 @@ def _check_shape(mesh_device, mesh_shape):
     actual = (_mesh_of(mesh_device).rows, _mesh_of(mesh_device).cols)
     # Under ALLOCMON_MESH_SHAPE the script still names the shape it asked for: that means the whole mesh.
     if tuple(mesh_shape) != actual and tuple(mesh_shape) != getattr(mesh_device, "_requested_shape", None):
-        raise NotImplementedError(f"allocmon.ttnn: distributing over a {tuple(mesh_shape)} submesh of a {actual} "
-                                  "mesh is not emulated; use the mesh's own shape")
+        raise not_emulated(f"distributing over a {tuple(mesh_shape)} submesh of a {actual} mesh",
+                           "use the mesh's own shape")
 
 
 class PlacementShard:
@@ -100,7 +157,8 @@ def create_mesh_mapper(mesh_device, config):
         p = config.placements[0]
         return TensorToMesh(mesh_device, None, p.dim if isinstance(p, PlacementShard) else -1)
     if len(config.placements) != 2:
-        raise NotImplementedError("allocmon.ttnn: mesh mappers need one or two placements")
+        raise not_emulated(f"ttnn.MeshMapperConfig with {len(config.placements)} placements",
+                           "meshes have one or two dimensions")
     dims = tuple(p.dim if isinstance(p, PlacementShard) else -1 for p in config.placements)
     return TensorToMesh(mesh_device, dims, -1)
 
@@ -110,33 +168,37 @@ def create_mesh_composer(mesh_device, config):
     if len(config.dims) == 1:
         return MeshToTensor(mesh_device, None, config.dims[0])
     if len(config.dims) != 2:
-        raise NotImplementedError("allocmon.ttnn: mesh composers need one or two dims")
+        raise not_emulated(f"ttnn.MeshComposerConfig with {len(config.dims)} dims",
+                           "meshes have one or two dimensions")
     return MeshToTensor(mesh_device, tuple(config.dims), -1)
 
 
-def distribute_tensor(tensor, mapper, mesh_device=None, **ignored):
-    from . import to_device
+def replicate_tensor_to_mesh_mapper(mesh_device):
+    return ReplicateTensorToMesh(mesh_device)
 
-    return to_device(tensor, mesh_device or mapper.mesh_device, mesh_mapper=mapper)
+
+def shard_tensor_to_mesh_mapper(mesh_device, dim):
+    return ShardTensorToMesh(mesh_device, dim)
+
+
+def concat_mesh_to_tensor_composer(mesh_device, dim):
+    return ConcatMeshToTensor(mesh_device, dim)
+
+
+def distribute_tensor(tensor, mapper, mesh_device=None, **ignored):
+    """A host tensor split by `mapper` onto the mesh (one step, as ttnn.from_torch(..., mesh_mapper=...))."""
+    from .operations.core import distribute
+
+    return distribute(tensor, mapper, mesh_device or mapper.mesh_device)
 
 
 def aggregate_tensor(tensor, composer):
-    from . import from_device
+    """A distributed tensor's shards put back together on the host by `composer`."""
+    from .operations.core import from_device
+    from .tensor import host_tensor
 
-    return from_device(tensor, composer)
-
-
-def _composer_for(tensor):
-    """The composer that undoes the mapper a tensor was distributed with (replicated: the first device's copy)."""
-    mapper = tensor._mapper
-    if mapper is None or (mapper._shard_dims is None and mapper._flat_dim < 0):
-        return MeshToTensor(None, None, -1)
-    if mapper._flat_dim >= 0:
-        return MeshToTensor(None, None, mapper._flat_dim)
-    row, col = mapper._shard_dims
-    if row < 0 and col < 0:
-        return MeshToTensor(None, None, -1)
-    return MeshToTensor(None, (row, col), -1)
+    host = from_device(tensor)
+    return host_tensor([composer.compose(host.shard_values())], host.dtype, host.layout)
 
 
 def visualize_mesh_device(mesh_device, tensor=None):
@@ -144,7 +206,7 @@ def visualize_mesh_device(mesh_device, tensor=None):
 
 
 def visualize_system_mesh():
-    from . import get_device_ids
+    from .device import get_device_ids
 
     count = len(get_device_ids())
     print(f"Emulated system: {count} devices (allocmon; set ALLOCMON_EMULATED_DEVICES to change)")
@@ -152,8 +214,8 @@ def visualize_system_mesh():
 
 def visualize_tensor(tensor):
     mesh = tensor._mesh._native
-    shard = tensor._device.shard_shape
+    shard = tuple(tensor.shape)
     ids = mesh.get_device_ids()
-    print(f"Tensor {tuple(tensor.shape)} over a {mesh.rows}x{mesh.cols} mesh, shard {tuple(shard)} per device:")
+    print(f"Tensor {tuple(tensor._device.shape)} over a {mesh.rows}x{mesh.cols} mesh, shard {shard} per device:")
     for r in range(mesh.rows):
         print("  " + "  ".join(f"[dev {ids[r * mesh.cols + c]}: {tuple(shard)}]" for c in range(mesh.cols)))

@@ -1,0 +1,268 @@
+"""ttnn.device: opening and closing emulated devices and meshes, and the names tt-metal's test harness uses
+(CreateDevice, GetPCIeDeviceID, DispatchCoreConfig, ...). Options that only matter on hardware are accepted
+and have no effect."""
+
+import enum as _enum
+import os as _os
+import sys as _sys
+
+from .. import _allocmon
+from .errors import not_emulated
+from .types import CoreCoord, CoreGrid, MeshShape
+
+__all__ = [
+    "Arch", "DispatchCoreType", "DispatchCoreAxis", "DispatchCoreConfig", "Device", "MeshDevice",
+    "open_device", "close_device", "open_mesh_device", "close_mesh_device", "CreateDevice", "CloseDevice",
+    "CreateDevices", "CloseDevices", "GetDefaultDevice", "SetDefaultDevice", "GetPCIeDeviceID",
+    "GetNumPCIeDevices", "GetNumAvailableDevices", "get_num_devices", "get_num_pcie_devices",
+    "get_pcie_device_ids", "get_device_ids", "get_arch_name", "synchronize_device", "DumpDeviceProfiler",
+    "ReadDeviceProfiler", "EnablePersistentKernelCache", "DisablePersistentKernelCache", "manage_device",
+]
+
+
+class Arch(_enum.Enum):
+    GRAYSKULL = "grayskull"
+    WORMHOLE_B0 = "wormhole_b0"
+    BLACKHOLE = "blackhole"
+
+
+class DispatchCoreType(_enum.Enum):
+    WORKER = 0
+    ETH = 1
+
+
+class DispatchCoreAxis(_enum.Enum):
+    ROW = 0
+    COL = 1
+
+
+class DispatchCoreConfig:
+    """Where dispatch runs on hardware; the emulated devices take it and ignore it."""
+
+    def __init__(self, type=DispatchCoreType.WORKER, axis=None):  # noqa: A002 (ttnn's keyword)
+        self.type = type
+        self.axis = axis
+
+    def __repr__(self):
+        return f"DispatchCoreConfig(type={self.type}, axis={self.axis})"
+
+
+def get_arch_name():
+    """The emulated architecture: ALLOCMON_ARCH (python3 -m allocmon.emulate --arch), default wormhole_b0."""
+    return _os.environ.get("ALLOCMON_ARCH", "wormhole_b0")
+
+
+def get_device_ids():
+    """Every device the emulated system has (ALLOCMON_EMULATED_DEVICES, default 32)."""
+    return list(range(int(_os.environ.get("ALLOCMON_EMULATED_DEVICES", "32"))))
+
+
+def GetNumAvailableDevices():  # noqa: N802 (ttnn's names)
+    return len(get_device_ids())
+
+
+def GetNumPCIeDevices():  # noqa: N802
+    """Every emulated device is reachable directly (there are no remote chips behind an Ethernet link)."""
+    return len(get_device_ids())
+
+
+def GetPCIeDeviceID(device_id):  # noqa: N802
+    return int(device_id)
+
+
+get_num_devices = GetNumAvailableDevices
+get_num_pcie_devices = GetNumPCIeDevices
+
+
+def get_pcie_device_ids():
+    return get_device_ids()
+
+
+class Device:
+    """One device of a mesh (what MeshDevice.get_devices returns)."""
+
+    def __init__(self, mesh, index):
+        self._mesh = mesh
+        self._index = index
+
+    def id(self):
+        return self._mesh.get_device_ids()[self._index]
+
+    def arch(self):
+        return self._mesh.arch()
+
+    def __repr__(self):
+        return f"Device(id={self.id()})"
+
+
+class MeshDevice:
+    """A mesh of emulated devices (also what open_device returns: a 1x1 mesh)."""
+
+    def __init__(self, native, requested_shape=None):
+        self._native = native
+        self._requested_shape = requested_shape  # under ALLOCMON_MESH_SHAPE: the shape the script asked for
+
+    @property
+    def shape(self):
+        return MeshShape(self._native.rows, self._native.cols)
+
+    def get_num_devices(self):
+        return self._native.get_num_devices()
+
+    def get_device_ids(self):
+        return self._native.get_device_ids()
+
+    def get_devices(self):
+        return [Device(self, i) for i in range(self.get_num_devices())]
+
+    def id(self):
+        return self._native.get_device_ids()[0]
+
+    def arch(self):
+        return Arch(self._native.architecture)
+
+    def compute_with_storage_grid_size(self):
+        x, y = self._native.grid
+        return CoreCoord(x, y)
+
+    @property
+    def core_grid(self):
+        x, y = self._native.grid
+        return CoreGrid(y=y, x=x)
+
+    def enable_program_cache(self):
+        self._native.enable_program_cache()
+
+    def disable_and_clear_program_cache(self):
+        self._native.clear_program_cache()
+
+    def clear_program_cache(self):
+        self._native.clear_program_cache()
+
+    def num_program_cache_entries(self):
+        return self._native.program_cache_entries()
+
+    def enable_async(self, enabled=True):
+        """Async dispatch changes nothing the allocator sees."""
+
+    def reshape(self, mesh_shape):
+        if tuple(MeshShape(mesh_shape)) != (self._native.rows, self._native.cols):
+            raise not_emulated("MeshDevice.reshape", "an emulated mesh keeps the shape it was opened with")
+
+    def __repr__(self):
+        return repr(self._native)
+
+
+def _memory_only():
+    """ALLOCMON_MEMORY_ONLY=1 (python3 -m allocmon.emulate --no-data): tensors carry no values."""
+    return _os.environ.get("ALLOCMON_MEMORY_ONLY") == "1"
+
+
+def _open(rows, cols, physical_ids=(), l1_small_size=0, trace_region_size=0, requested_shape=None):
+    native = _allocmon.open_mesh(rows, cols, get_arch_name(), list(physical_ids), int(l1_small_size),
+                                 int(trace_region_size), hold_data=not _memory_only())
+    return MeshDevice(native, requested_shape)
+
+
+def _mesh_shape_override():
+    """ALLOCMON_MESH_SHAPE=RxC (python3 -m allocmon.emulate --mesh-shape): what if this script ran on another mesh?"""
+    text = _os.environ.get("ALLOCMON_MESH_SHAPE")
+    if not text:
+        return None
+    try:
+        rows, cols = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise ValueError(f"ALLOCMON_MESH_SHAPE wants ROWSxCOLS (e.g. 1x8), got {text!r}") from None
+    return MeshShape(rows, cols)
+
+
+def open_mesh_device(mesh_shape=None, device_ids=None, *, l1_small_size=0, trace_region_size=0,
+                     physical_device_ids=(), **hardware_options):
+    """Open a mesh (default 2x4). Hardware options (dispatch_core_config, num_command_queues, ...) are
+    accepted."""
+    shape = MeshShape(mesh_shape) if mesh_shape is not None else MeshShape(2, 4)
+    ids = list(physical_device_ids or device_ids or ())[: shape.mesh_size()]
+    override = _mesh_shape_override()
+    if override is not None and (override.rows, override.cols) != (shape.rows, shape.cols):
+        print(f"allocmon.emulate: opening a {override.rows}x{override.cols} mesh where the script asks for "
+              f"{shape.rows}x{shape.cols} (ALLOCMON_MESH_SHAPE)", file=_sys.stderr)
+        return _open(override.rows, override.cols, (), l1_small_size, trace_region_size,
+                     requested_shape=(shape.rows, shape.cols))
+    return _open(shape.rows, shape.cols, ids, l1_small_size, trace_region_size)
+
+
+def close_mesh_device(mesh_device):
+    global _default_device
+    if _default_device is mesh_device:
+        _default_device = None
+    mesh_device._native.close()
+
+
+def open_device(device_id=0, *, l1_small_size=0, trace_region_size=0, **hardware_options):
+    return _open(1, 1, [int(device_id)], l1_small_size, trace_region_size)
+
+
+close_device = close_mesh_device
+
+
+def CreateDevice(device_id=0, **options):  # noqa: N802
+    return open_device(device_id, **options)
+
+
+def CloseDevice(device):  # noqa: N802
+    close_device(device)
+
+
+def CreateDevices(device_ids, **options):  # noqa: N802
+    """{device id: device}, each a single emulated device."""
+    return {int(i): open_device(int(i), **options) for i in device_ids}
+
+
+def CloseDevices(devices):  # noqa: N802
+    for device in (devices.values() if isinstance(devices, dict) else devices):
+        close_device(device)
+
+
+_default_device = None
+
+
+def SetDefaultDevice(device):  # noqa: N802
+    global _default_device
+    _default_device = device
+
+
+def GetDefaultDevice():  # noqa: N802
+    return _default_device
+
+
+def synchronize_device(device, *args, **kwargs):
+    """Emulated ops finish before they return: nothing to wait for."""
+
+
+def DumpDeviceProfiler(device, *args, **kwargs):  # noqa: N802
+    """No device profiler on the emulated mesh."""
+
+
+ReadDeviceProfiler = DumpDeviceProfiler
+
+
+def EnablePersistentKernelCache():  # noqa: N802
+    pass
+
+
+def DisablePersistentKernelCache():  # noqa: N802
+    pass
+
+
+class manage_device:  # noqa: N801 (ttnn's name)
+    """`with ttnn.manage_device(device_id=0) as device:` opens a device and closes it afterwards."""
+
+    def __init__(self, device_id=0, **options):
+        self._device = open_device(device_id, **options)
+
+    def __enter__(self):
+        return self._device
+
+    def __exit__(self, *exc):
+        close_device(self._device)
+        return False

@@ -1,0 +1,1 @@
+"""ttnn's operations by family, as ttnn keeps them (ttnn.operations.core, .eltwise, .matmul, ...)."""

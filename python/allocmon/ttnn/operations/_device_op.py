@@ -1,0 +1,98 @@
+"""How every emulated op runs on a mesh, as a ttnn op does on hardware: its outputs are allocated first (through
+the mesh's tt-metal-exact allocator, so the server sees each buffer on each device), then its program starts
+(circular buffers in L1 while it runs, kernel binaries into the program cache), then every device computes its
+shard. The values are computed with torch on the host from what each device holds, and stored rounded to the
+output's dtype, as the device's packer rounds. The memory model stays in C++; only the arithmetic is here."""
+
+import numpy as _np
+
+from ... import _allocmon
+from ..errors import not_emulated
+from ..tensor import Tensor, device_tensor
+from ..types import BufferType, MemoryConfig, TensorMemoryLayout
+
+# Kernel binaries per device, as the proof of concept saw them on hardware: ~12 KB for eltwise ops, ~24 KB for
+# matmul; data movement and the rest sit near the eltwise size.
+ELTWISE_KERNEL_BYTES = 12 * 1024
+MATMUL_KERNEL_BYTES = 24 * 1024
+DATA_MOVEMENT_KERNEL_BYTES = 8 * 1024
+REDUCTION_KERNEL_BYTES = 12 * 1024
+
+
+def device_input(tensor, op):
+    """The tensor an op reads, checked as ttnn checks it."""
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"ttnn.{op}: expected a ttnn.Tensor, got {type(tensor).__name__}")
+    if tensor._device is None:
+        raise RuntimeError(f"ttnn.{op}: the input tensor is on the host; move it with ttnn.to_device or "
+                           f"create it with device=...")
+    if not tensor._device.is_allocated():
+        raise RuntimeError(f"ttnn.{op}: the input tensor was deallocated")
+    if tensor._device_index is not None:
+        raise not_emulated(f"ttnn.{op} on a tensor taken from ttnn.get_device_tensors",
+                           "ops run on the whole mesh")
+    return tensor
+
+
+def output_memory(memory_config, like, same_shape=True):
+    """An op's output placement: the one asked for, else the input's (its sharding too when the shape is kept),
+    else interleaved in the input's buffer type."""
+    if memory_config is not None:
+        return memory_config
+    config = like._memory_config
+    if same_shape or not config.is_sharded():
+        return config
+    return MemoryConfig(TensorMemoryLayout.INTERLEAVED, config.buffer_type)
+
+
+def _torch():
+    import torch
+
+    return torch
+
+
+def run(op, inputs, outputs, compute, *, cbs=2, kernel_bytes=ELTWISE_KERNEL_BYTES, program=None):
+    """Runs `op` on every device of the inputs' mesh.
+
+    outputs: (shape, dtype, layout, memory_config) for each output tensor.
+    compute(*device_inputs) -> one torch tensor per output (a tuple for several), from each device's input
+    values as float32 torch tensors of the inputs' shapes.
+    """
+    first = inputs[0]
+    mesh = first._mesh
+    for t in inputs[1:]:
+        if t._mesh is not mesh:
+            raise RuntimeError(f"ttnn.{op}: inputs are on different devices")
+    native_mesh = mesh._native
+    shard_dims = first._device.shard_dims
+    natives = [_allocmon.allocate_tensor(native_mesh, [int(d) for d in shape], dtype.value, layout.value,
+                                         config.buffer_type.value, config._shards, shard_dims,
+                                         first._device.flat_dim)
+               for shape, dtype, layout, config in outputs]
+    cb_bytes = cbs * 2 * first.dtype.tile_bytes  # double-buffered tiles of each circular buffer
+    native_mesh.begin_program(program or op, cb_bytes, kernel_bytes)
+    try:
+        if native_mesh.holds_data:
+            torch = _torch()
+            for d in range(native_mesh.get_num_devices()):
+                values = (torch.from_numpy(_allocmon.read_shard(t._device, d).reshape(t._shape)) for t in inputs)
+                results = compute(*values)
+                if not isinstance(results, (tuple, list)):
+                    results = (results,)
+                for native, result in zip(natives, results):
+                    array = result.detach().to(torch.float32).contiguous().numpy()
+                    _allocmon.write_shard(native, d, _np.ascontiguousarray(array))
+    finally:
+        native_mesh.end_program(cb_bytes)
+    made = [device_tensor(native, dtype, layout, mesh, config, shape)
+            for native, (shape, dtype, layout, config) in zip(natives, outputs)]
+    return made[0] if len(made) == 1 else made
+
+
+def check_dtype_layout(dtype, layout, op):
+    if dtype.is_block_float and layout.value != "tile":
+        raise RuntimeError(f"ttnn.{op}: {dtype.value} requires TILE_LAYOUT")
+
+
+def dram_interleaved():
+    return MemoryConfig(TensorMemoryLayout.INTERLEAVED, BufferType.DRAM)

@@ -1,0 +1,291 @@
+"""ttnn's core operations: moving tensors between torch, the host and the mesh, changing layout, memory config
+and dtype, freeing and reallocating."""
+
+import sys as _sys
+
+import numpy as _np
+
+from ... import _allocmon
+from ..errors import not_emulated
+from ..tensor import (
+    Tensor,
+    as_float_array,
+    check_layout,
+    device_tensor,
+    dtype_of_source,
+    host_tensor,
+    rounded,
+)
+from ..types import DRAM_MEMORY_CONFIG, ROW_MAJOR_LAYOUT, Layout, bfloat16, float32, int32, uint8, uint16, uint32
+from . import _device_op
+
+__all__ = [
+    "from_torch", "to_torch", "from_numpy", "to_numpy", "as_tensor", "to_device", "from_device", "to_layout",
+    "to_memory_config", "to_dtype", "typecast", "clone", "deallocate", "reallocate",
+    "is_tensor_storage_on_device", "get_device_tensors", "get_fallback_function",
+]
+
+
+def _replicate(mesh_device):
+    from ..distributed import ReplicateTensorToMesh
+
+    return ReplicateTensorToMesh(mesh_device)
+
+
+def _mapper_dims(mapper):
+    return mapper._shard_dims, mapper._flat_dim
+
+
+def _place(array, dtype, layout, device, memory_config, mapper):
+    """Host values straight onto the mesh in one native step (split, rounded and copied on C++ threads)."""
+    config = memory_config or DRAM_MEMORY_CONFIG
+    shard_dims, flat_dim = _mapper_dims(mapper)
+    native = _allocmon.from_numpy(array, device._native, dtype.value, layout.value, config.buffer_type.value,
+                                  shard_dims, flat_dim, config._shards)
+    return device_tensor(native, dtype, layout, device, config)
+
+
+def from_torch(tensor, dtype=None, *, layout=None, device=None, memory_config=None, mesh_mapper=None,
+               spec=None, tile=None, pad_value=None, cq_id=None, **ignored):
+    """A torch tensor (or numpy array) as a ttnn tensor: on the host, split per device by `mesh_mapper`, or on
+    `device` (replicated over a mesh unless `mesh_mapper` splits it)."""
+    if tensor is None:
+        return None
+    if spec is not None:
+        raise not_emulated("ttnn.from_torch(spec=...)", "pass dtype, layout and memory_config")
+    dtype = dtype or dtype_of_source(tensor)
+    layout = layout or ROW_MAJOR_LAYOUT
+    check_layout(dtype, layout, "ttnn.from_torch")
+    array = as_float_array(tensor)
+    if array.ndim == 0:
+        array = array.reshape(1)
+    if device is not None:
+        return _place(array, dtype, layout, device, memory_config, mesh_mapper or _replicate(device))
+    if mesh_mapper is not None:
+        pieces = mesh_mapper.split(array)
+        if all(p is array for p in pieces):  # replicated: one rounded copy serves every device
+            pieces = [rounded(array, dtype)] * len(pieces)
+        else:
+            pieces = [rounded(_np.ascontiguousarray(p), dtype) for p in pieces]
+        return host_tensor(pieces, dtype, layout, mapper=mesh_mapper, source=array)
+    return host_tensor([rounded(array, dtype)], dtype, layout)
+
+
+def from_numpy(array, dtype=None, *, layout=None, device=None, memory_config=None, mesh_mapper=None):
+    return from_torch(array, dtype, layout=layout, device=device, memory_config=memory_config,
+                      mesh_mapper=mesh_mapper)
+
+
+def as_tensor(tensor, dtype=None, *, layout=None, device=None, memory_config=None, mesh_mapper=None,
+              cache_file_name=None, preprocess=None, **ignored):
+    """from_torch with the preprocess hook; the weight cache file is not written (nothing to cache)."""
+    if preprocess is not None:
+        tensor = preprocess(tensor)
+    return from_torch(tensor, dtype, layout=layout, device=device, memory_config=memory_config,
+                      mesh_mapper=mesh_mapper)
+
+
+def to_device(tensor, device, memory_config=None, *, mesh_mapper=None, cq_id=None, **ignored):
+    """A host tensor onto `device`: a single-device tensor is replicated over a mesh; a tensor a mesh mapper
+    split goes shard by shard."""
+    if tensor._device is not None:
+        if tensor._mesh is device:
+            return tensor
+        raise RuntimeError("ttnn.to_device: the tensor is already on another device")
+    if tensor._host is None:
+        raise RuntimeError("ttnn.to_device: the tensor was deallocated")
+    if mesh_mapper is not None:
+        return distribute(tensor, mesh_mapper, device, memory_config)
+    count = device.get_num_devices()
+    if len(tensor._host) == 1:
+        return _place(tensor._host[0], tensor.dtype, tensor.layout, device, memory_config, _replicate(device))
+    if tensor._mapper is not None and tensor._source is not None and (
+            tensor._mapper.mesh_device is device and len(tensor._host) == count):
+        return _place(tensor._source, tensor.dtype, tensor.layout, device, memory_config, tensor._mapper)
+    if len(tensor._host) != count:
+        raise RuntimeError(f"ttnn.to_device: the host tensor holds {len(tensor._host)} device shards, the mesh has "
+                           f"{count} devices")
+    config = memory_config or DRAM_MEMORY_CONFIG
+    shard_dims, flat_dim = _mapper_dims(tensor._mapper) if tensor._mapper is not None else (None, -1)
+    native = _allocmon.allocate_tensor(device._native, list(tensor.shape), tensor.dtype.value, tensor.layout.value,
+                                       config.buffer_type.value, config._shards, shard_dims, flat_dim)
+    for d, values in enumerate(tensor._host):
+        _allocmon.write_shard(native, d, _np.ascontiguousarray(values, dtype=_np.float32))
+    return device_tensor(native, tensor.dtype, tensor.layout, device, config)
+
+
+def distribute(tensor, mapper, device, memory_config=None):
+    if tensor._host is None or len(tensor._host) != 1:
+        raise RuntimeError("ttnn.distribute_tensor: needs a single host tensor (not one already split per device)")
+    return _place(tensor._host[0], tensor.dtype, tensor.layout, device, memory_config, mapper)
+
+
+def from_device(tensor, blocking=True, cq_id=None, **ignored):
+    """A device tensor's values back on the host, one array per device."""
+    if tensor._device is None:
+        return tensor
+    _warn_if_no_values(tensor)
+    host = host_tensor([_np.array(v) for v in tensor.shard_values()], tensor.dtype, tensor.layout)
+    return host
+
+
+_said_memory_only = False
+
+
+def _warn_if_no_values(tensor):
+    global _said_memory_only
+    if tensor._device is not None and not tensor._device.mesh.holds_data and not _said_memory_only:
+        _said_memory_only = True
+        print("allocmon.emulate --no-data: device tensors hold no values; to_torch/to_numpy return zeros of the "
+              "right shape (memory is tracked exactly as with data)", file=_sys.stderr)
+
+
+def _composed(tensor, mesh_composer, call):
+    _warn_if_no_values(tensor)
+    if mesh_composer is not None:
+        fast = tensor._device is not None and tensor._device_index is None and tuple(tensor.shape) == tuple(
+            tensor._device.shard_shape)
+        if fast:  # every device's shard gathered on C++ threads
+            return _allocmon.to_numpy(tensor._device, mesh_composer._concat_dims, mesh_composer._flat_dim)
+        return mesh_composer.compose(tensor.shard_values())
+    if tensor.num_shards > 1:
+        raise RuntimeError(f"{call}: the tensor is distributed over {tensor.num_shards} devices; pass "
+                           "mesh_composer= (e.g. ttnn.ConcatMeshToTensor(mesh_device, dim=0)) or take one device's "
+                           "tensor with ttnn.get_device_tensors(tensor)[0]")
+    return tensor.shard_values()[0]
+
+
+def _torch_dtype(dtype):
+    import torch
+
+    return {bfloat16: torch.bfloat16, float32: torch.float32, uint8: torch.uint8, uint16: torch.int32,
+            int32: torch.int32, uint32: torch.int64}.get(dtype, torch.bfloat16)
+
+
+def to_torch(tensor, dtype=None, *, torch_rank=None, mesh_composer=None, device=None, cq_id=None, **ignored):
+    """A ttnn tensor as a torch tensor (bfloat16 for bfloat16 and block floats, as ttnn returns them). A
+    tensor on several devices needs a mesh composer."""
+    import torch
+
+    data = _composed(tensor, mesh_composer, "ttnn.to_torch")
+    out = torch.from_numpy(_np.array(data, copy=True)).to(_torch_dtype(tensor.dtype))
+    if torch_rank is not None:
+        while out.dim() > torch_rank:
+            if out.shape[0] != 1:
+                raise RuntimeError("ttnn: Unable to squeeze to desired rank!")
+            out = out.squeeze(0)
+    return out.to(dtype) if dtype is not None else out
+
+
+def to_numpy(tensor, *, mesh_composer=None, **ignored):
+    return _np.array(_composed(tensor, mesh_composer, "ttnn.to_numpy"), copy=True)
+
+
+def _copy_op(tensor, op, program, dtype=None, layout=None, memory_config=None):
+    """A device op whose output holds the input's values in another dtype, layout or memory config."""
+    t = _device_op.device_input(tensor, op)
+    dtype = dtype or t.dtype
+    layout = layout or t.layout
+    _device_op.check_dtype_layout(dtype, layout, op)
+    config = _device_op.output_memory(memory_config, t)
+    return _device_op.run(op, [t], [(t.shape, dtype, layout, config)], lambda x: x, program=program,
+                          kernel_bytes=_device_op.DATA_MOVEMENT_KERNEL_BYTES)
+
+
+def to_layout(tensor, layout, dtype=None, memory_config=None, **ignored):
+    """ROW_MAJOR <-> TILE. On the host it changes how the tensor will be laid out; on a device it runs a
+    tilize/untilize program into a new buffer."""
+    if not isinstance(layout, Layout):
+        raise TypeError(f"ttnn.to_layout: expected a ttnn.Layout, got {layout!r}")
+    target_dtype = dtype or tensor.dtype
+    check_layout(target_dtype, layout, "ttnn.to_layout")
+    if layout == tensor.layout and target_dtype == tensor.dtype and memory_config is None:
+        return tensor
+    if tensor._device is None:
+        arrays = tensor._host if target_dtype == tensor.dtype else [rounded(a, target_dtype) for a in tensor._host]
+        return host_tensor(arrays, target_dtype, layout, tensor._mapper, tensor._source)
+    program = "tilize" if layout.value == "tile" and tensor.layout != layout else (
+        "untilize" if tensor.layout != layout else "copy")
+    return _copy_op(tensor, "to_layout", program, target_dtype, layout, memory_config)
+
+
+def to_memory_config(tensor, memory_config, dtype=None, **ignored):
+    """The tensor in another memory config (DRAM <-> L1, interleaved <-> sharded): a copy program into a new
+    buffer; the input stays allocated."""
+    t = _device_op.device_input(tensor, "to_memory_config")
+    if t.memory_config() == memory_config and (dtype is None or dtype == t.dtype):
+        return tensor
+    if memory_config.is_sharded() and not t.memory_config().is_sharded():
+        program = "interleaved_to_sharded"
+    elif t.memory_config().is_sharded() and not memory_config.is_sharded():
+        program = "sharded_to_interleaved"
+    else:
+        program = "copy"
+    return _copy_op(t, "to_memory_config", program, dtype, None, memory_config)
+
+
+def typecast(input_tensor, dtype, *more, memory_config=None, **ignored):
+    """The values in another dtype (typecast(tensor, dtype), or typecast(tensor, input_dtype, output_dtype))."""
+    if more:
+        dtype = more[0]
+    if input_tensor._device is None:
+        return to_dtype(input_tensor, dtype)
+    return _copy_op(input_tensor, "typecast", "typecast", dtype, None, memory_config)
+
+
+def to_dtype(tensor, dtype, **ignored):
+    """A host tensor's values converted to `dtype` (on the host, as ttnn does)."""
+    if tensor._device is not None:
+        raise RuntimeError("ttnn.to_dtype works on host tensors; use ttnn.typecast on a device tensor")
+    check_layout(dtype, tensor.layout, "ttnn.to_dtype")
+    return host_tensor([rounded(a, dtype) for a in tensor._host], dtype, tensor.layout)
+
+
+def clone(input_tensor, *args, memory_config=None, dtype=None, **ignored):
+    """A copy in a new buffer (in `memory_config` and `dtype` when given)."""
+    for arg in args:  # clone(tensor, memory_config, dtype) positionally, as older ttnn takes them
+        if isinstance(arg, type(DRAM_MEMORY_CONFIG)):
+            memory_config = arg
+        elif arg is not None:
+            dtype = arg
+    return _copy_op(input_tensor, "clone", "copy", dtype, None, memory_config)
+
+
+def deallocate(tensor, force=True):
+    """Frees the tensor's device buffer (every device's, and every view's of it) or drops its host values."""
+    if tensor._device is not None:
+        tensor._device.deallocate()
+    else:
+        tensor._host = None
+
+
+def reallocate(tensor, memory_config=None, **ignored):
+    """Moves a device tensor to a new buffer (ttnn uses it to defragment L1): the new buffer is allocated, the
+    values copied, the old buffer freed."""
+    moved = _copy_op(tensor, "reallocate", "move", None, None, memory_config)
+    deallocate(tensor)
+    return moved
+
+
+def is_tensor_storage_on_device(tensor):
+    return tensor._device is not None
+
+
+def get_device_tensors(tensor):
+    """One tensor per device: views of the mesh buffer (device tensors) or the host arrays per device."""
+    if tensor._device is not None:
+        out = []
+        for d in range(tensor._mesh.get_num_devices()):
+            view = device_tensor(tensor._device, tensor.dtype, tensor.layout, tensor._mesh, tensor._memory_config,
+                                 tensor.shape)
+            view._device_index = d
+            out.append(view)
+        return out
+    return [host_tensor([a], tensor.dtype, tensor.layout) for a in tensor._host]
+
+
+def get_fallback_function(op):
+    """ttnn's host fallback of an op: here the op itself (it computes with torch already)."""
+    return op
+
+

@@ -1,0 +1,67 @@
+"""Tensors made from nothing or shaped like another: zeros, ones, full, rand, empty, arange and the *_like
+forms. With device= they are created on it (replicated over a mesh); the *_like forms default to the input's
+dtype, layout, device and memory config, as in ttnn."""
+
+import numpy as _np
+
+from ..types import ROW_MAJOR_LAYOUT, bfloat16
+from .core import from_torch
+
+__all__ = ["zeros", "ones", "full", "empty", "rand", "arange", "zeros_like", "ones_like", "full_like",
+           "empty_like", "rand_like"]
+
+
+def _shape(shape):
+    return tuple(int(d) for d in shape)
+
+
+def full(shape, fill_value, dtype=bfloat16, layout=ROW_MAJOR_LAYOUT, device=None, memory_config=None, **ignored):
+    return from_torch(_np.full(_shape(shape), float(fill_value), _np.float32), dtype or bfloat16, layout=layout,
+                      device=device, memory_config=memory_config)
+
+
+def zeros(shape, dtype=bfloat16, layout=ROW_MAJOR_LAYOUT, device=None, memory_config=None, **ignored):
+    return full(shape, 0.0, dtype, layout, device, memory_config)
+
+
+def ones(shape, dtype=bfloat16, layout=ROW_MAJOR_LAYOUT, device=None, memory_config=None, **ignored):
+    return full(shape, 1.0, dtype, layout, device, memory_config)
+
+
+empty = zeros  # an emulated device's fresh buffer reads as zeros
+
+
+def rand(shape, dtype=bfloat16, layout=ROW_MAJOR_LAYOUT, device=None, memory_config=None, low=0.0, high=1.0,
+         seed=None, **ignored):
+    values = _np.random.default_rng(seed).uniform(low, high, _shape(shape)).astype(_np.float32)
+    return from_torch(values, dtype or bfloat16, layout=layout, device=device, memory_config=memory_config)
+
+
+def arange(start=0, end=None, step=1, dtype=bfloat16, device=None, layout=ROW_MAJOR_LAYOUT, memory_config=None,
+           **ignored):
+    if end is None:
+        start, end = 0, start
+    values = _np.arange(start, end, step, dtype=_np.float32)
+    return from_torch(values, dtype or bfloat16, layout=layout, device=device, memory_config=memory_config)
+
+
+def _like(make):
+    def call(input_tensor, *args, dtype=None, layout=None, device=None, memory_config=None, **kwargs):
+        on = device if device is not None else input_tensor._mesh
+        config = memory_config if memory_config is not None else (
+            input_tensor._memory_config if on is input_tensor._mesh else None)
+        return make(tuple(input_tensor.shape), *args, dtype=dtype or input_tensor.dtype,
+                    layout=layout or input_tensor.layout, device=on, memory_config=config, **kwargs)
+
+    return call
+
+
+zeros_like = _like(zeros)
+ones_like = _like(ones)
+empty_like = _like(empty)
+rand_like = _like(rand)
+
+
+def full_like(input_tensor, fill_value, *, dtype=None, layout=None, device=None, memory_config=None, **ignored):
+    return _like(full)(input_tensor, fill_value, dtype=dtype, layout=layout, device=device,
+                       memory_config=memory_config)

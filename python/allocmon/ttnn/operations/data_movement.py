@@ -1,0 +1,235 @@
+"""Data movement: reshape, squeeze/unsqueeze, permute, transpose, concat, slice (and Tensor.__getitem__), pad.
+
+reshape/squeeze/unsqueeze on a device are views of the same buffer when the memory layout does not change (the
+last dim is kept, and in tile layout the second-to-last dims stay tile-aligned), as in ttnn; otherwise, like the
+other ops here, they run a program that writes a new buffer."""
+
+import math as _math
+
+import numpy as _np
+
+from ..errors import not_emulated
+from ..tensor import Tensor, device_tensor, host_tensor
+from ..types import TILE_SIZE, Shape
+from . import _device_op
+
+__all__ = ["reshape", "view", "squeeze", "unsqueeze", "permute", "transpose", "concat", "slice", "pad"]
+
+
+def _resolved_shape(old_shape, shape, op):
+    dims = [int(d) for d in shape]
+    if dims.count(-1) > 1:
+        raise RuntimeError(f"ttnn.{op}: at most one dim can be -1, got {dims}")
+    volume = _math.prod(old_shape)
+    if -1 in dims:
+        known = _math.prod(d for d in dims if d != -1)
+        if known == 0 or volume % known:
+            raise RuntimeError(f"ttnn.{op}: cannot reshape {tuple(old_shape)} to {tuple(dims)}")
+        dims[dims.index(-1)] = volume // known
+    if _math.prod(dims) != volume:
+        raise RuntimeError(f"ttnn.{op}: cannot reshape {tuple(old_shape)} ({volume} values) to {tuple(dims)}")
+    return Shape(dims)
+
+
+def _same_memory_layout(tensor, shape):
+    """Whether a device buffer of `tensor` already holds `shape` (so the reshape is a view)."""
+    old = list(tensor.shape)
+    if not old or not shape or old[-1] != shape[-1]:
+        return False
+    if tensor.layout.value == "row_major":
+        return True
+    second = lambda dims: dims[-2] if len(dims) >= 2 else 1  # noqa: E731
+    return second(old) % TILE_SIZE == 0 and second(shape) % TILE_SIZE == 0 or tuple(old) == tuple(shape)
+
+
+def _host_map(tensor, fn):
+    if tensor._host is None:
+        raise RuntimeError("the tensor was deallocated")
+    return host_tensor([_np.ascontiguousarray(fn(a.reshape(tensor.shape))) for a in tensor._host], tensor.dtype,
+                       tensor.layout)
+
+
+def _copy_program(op, tensor, shape, compute, memory_config, inputs=None):
+    config = _device_op.output_memory(memory_config, tensor, same_shape=tuple(shape) == tuple(tensor.shape))
+    return _device_op.run(op, inputs or [tensor], [(shape, tensor.dtype, tensor.layout, config)], compute,
+                          kernel_bytes=_device_op.DATA_MOVEMENT_KERNEL_BYTES)
+
+
+def reshape(input_tensor, shape, *args, memory_config=None, **ignored):
+    if len(args) and not isinstance(shape, (tuple, list, Shape)):  # reshape(t, 2, 3, 4)
+        shape = (shape,) + args
+    shape = _resolved_shape(input_tensor.shape, shape, "reshape")
+    if input_tensor._device is None:
+        return _host_map(input_tensor, lambda a: a.reshape(shape))
+    t = _device_op.device_input(input_tensor, "reshape")
+    if memory_config is None and _same_memory_layout(t, shape):
+        return device_tensor(t._device, t.dtype, t.layout, t._mesh, t._memory_config, shape)
+    return _copy_program("reshape", t, shape, lambda x: x.reshape(tuple(shape)), memory_config)
+
+
+view = reshape
+
+
+def squeeze(input_tensor, dim=None, **ignored):
+    dims = list(input_tensor.shape)
+    if dim is None:
+        new = [d for d in dims if d != 1] or [1]
+    else:
+        d = dim % len(dims)
+        new = dims[:d] + dims[d + 1:] if dims[d] == 1 else dims
+    return reshape(input_tensor, new)
+
+
+def unsqueeze(input_tensor, dim, **ignored):
+    dims = list(input_tensor.shape)
+    d = dim % (len(dims) + 1)
+    return reshape(input_tensor, dims[:d] + [1] + dims[d:])
+
+
+def permute(input_tensor, dims, *, memory_config=None, **ignored):
+    rank = len(input_tensor.shape)
+    order = [int(d) % rank for d in dims]
+    if sorted(order) != list(range(rank)):
+        raise RuntimeError(f"ttnn.permute: {tuple(dims)} is not a permutation of {rank} dims")
+    shape = Shape([input_tensor.shape[d] for d in order])
+    if input_tensor._device is None:
+        return _host_map(input_tensor, lambda a: a.transpose(order))
+    t = _device_op.device_input(input_tensor, "permute")
+    return _copy_program("permute", t, shape, lambda x: x.permute(*order), memory_config)
+
+
+def transpose(input_tensor, dim0, dim1, *, memory_config=None, **ignored):
+    rank = len(input_tensor.shape)
+    order = list(range(rank))
+    a, b = dim0 % rank, dim1 % rank
+    order[a], order[b] = order[b], order[a]
+    shape = Shape([input_tensor.shape[d] for d in order])
+    if input_tensor._device is None:
+        return _host_map(input_tensor, lambda x: x.transpose(order))
+    t = _device_op.device_input(input_tensor, "transpose")
+    return _copy_program("transpose", t, shape, lambda x: x.transpose(a, b), memory_config)
+
+
+def concat(tensors, dim=0, *, memory_config=None, **ignored):
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("ttnn.concat: needs at least one tensor")
+    first = _device_op.device_input(tensors[0], "concat")
+    rank = len(first.shape)
+    d = dim % rank
+    for t in tensors[1:]:
+        _device_op.device_input(t, "concat")
+        if len(t.shape) != rank or any(t.shape[i] != first.shape[i] for i in range(rank) if i != d):
+            raise RuntimeError(f"ttnn.concat: shapes {first.shape!r} and {t.shape!r} differ outside dim {dim}")
+    shape = list(first.shape)
+    shape[d] = sum(t.shape[d] for t in tensors)
+
+    def compute(*values):
+        import torch
+
+        return torch.cat(values, dim=d)
+
+    return _copy_program("concat", first, Shape(shape), compute, memory_config, inputs=tensors)
+
+
+def _slice_bounds(shape, starts, ends, steps, op):
+    rank = len(shape)
+    if len(starts) != rank or len(ends) != rank:
+        raise RuntimeError(f"ttnn.{op}: needs a start and an end for each of the {rank} dims")
+    steps = list(steps) if steps is not None else [1] * rank
+    bounds = []
+    for size, start, end, step in zip(shape, starts, ends, steps):
+        start, end, step = _builtin_slice(start, end, step).indices(size)
+        if step <= 0:
+            raise not_emulated(f"ttnn.{op} with step {step}", "steps are positive")
+        bounds.append((start, end, step))
+    out = Shape([max(0, -(-(e - s) // st)) for s, e, st in bounds])
+    if any(d == 0 for d in out):
+        raise RuntimeError(f"ttnn.{op}: the slice of {tuple(shape)} is empty")
+    return bounds, out
+
+
+_builtin_slice = slice
+
+
+def slice(input_tensor, slice_start, slice_end, slice_step=None, *, memory_config=None, **ignored):  # noqa: A001
+    """input_tensor[start:end:step] per dim, into a new buffer."""
+    bounds, shape = _slice_bounds(input_tensor.shape, list(slice_start), list(slice_end), slice_step, "slice")
+    index = tuple(_builtin_slice(s, e, st) for s, e, st in bounds)
+    if input_tensor._device is None:
+        return _host_map(input_tensor, lambda a: a[index])
+    t = _device_op.device_input(input_tensor, "slice")
+    return _copy_program("slice", t, shape, lambda x: x[index], memory_config)
+
+
+def getitem(tensor, index):
+    """Tensor[...]: integers, slices and one Ellipsis, as ttnn's __getitem__ (a slice, then squeezes)."""
+    rank = len(tensor.shape)
+    items = list(index) if isinstance(index, tuple) else [index]
+    if sum(1 for i in items if i is Ellipsis) > 1:
+        raise ValueError("Only one ellipsis ('...') is allowed in a slice.")
+    if Ellipsis in items:
+        at = items.index(Ellipsis)
+        items[at:at + 1] = [_builtin_slice(None)] * (rank - len(items) + 1)
+    if len(items) > rank:
+        raise IndexError(f"Too many indices for tensor of dimension {rank}")
+    items += [_builtin_slice(None)] * (rank - len(items))
+    starts, ends, steps, dropped = [], [], [], []
+    for dim, item in enumerate(items):
+        size = tensor.shape[dim]
+        if isinstance(item, int):
+            i = item + size if item < 0 else item
+            if not 0 <= i < size:
+                raise IndexError(f"Index {item} is out of bounds for dimension {dim} of size {size}")
+            starts.append(i), ends.append(i + 1), steps.append(1), dropped.append(dim)
+        elif isinstance(item, _builtin_slice):
+            start, end, step = item.indices(size)
+            starts.append(start), ends.append(end), steps.append(step)
+        else:
+            raise TypeError(f"Invalid slice type: {item!r}")
+    out = slice(tensor, starts, ends, steps)
+    if dropped:
+        kept = [d for i, d in enumerate(out.shape) if i not in dropped] or [1]
+        out = reshape(out, kept)
+    return out
+
+
+def pad_to_shape(tensor, output_shape, input_start, value):
+    """The tensor placed at input_start inside a tensor of output_shape filled with value."""
+    output_shape = [int(d) for d in output_shape]
+    start = [int(s) for s in input_start]
+    if len(output_shape) != len(tensor.shape) or len(start) != len(tensor.shape):
+        raise RuntimeError("pad: the output shape and start need one entry per dim")
+    padding = [(s, o - s - d) for s, o, d in zip(start, output_shape, tensor.shape)]
+    if any(after < 0 or before < 0 for before, after in padding):
+        raise RuntimeError(f"pad: {tuple(tensor.shape)} at {tuple(start)} does not fit in {tuple(output_shape)}")
+    return pad(tensor, padding, value)
+
+
+def pad(input_tensor, padding, value=0.0, *args, memory_config=None, **ignored):
+    """pad(tensor, ((before, after), ...), value): one pair per dim (or for the last dims); also the older
+    pad(tensor, output_tensor_shape, input_tensor_start, value)."""
+    padding = list(padding)
+    if padding and all(isinstance(p, int) for p in padding):  # pad(tensor, output_shape, input_start, value)
+        return pad_to_shape(input_tensor, padding, value, args[0] if args else 0.0)
+    rank = len(input_tensor.shape)
+    if len(padding) > rank:
+        raise RuntimeError(f"ttnn.pad: {len(padding)} padding pairs for a rank-{rank} tensor")
+    pairs = [(0, 0)] * (rank - len(padding)) + [(int(b), int(a)) for b, a in padding]
+    shape = Shape([d + b + a for d, (b, a) in zip(input_tensor.shape, pairs)])
+    fill = float(value)
+    if input_tensor._device is None:
+        return _host_map(input_tensor, lambda x: _np.pad(x, pairs, constant_values=fill))
+
+    def compute(x):
+        import torch
+
+        flat = []
+        for before, after in reversed(pairs):  # torch pads from the last dim
+            flat += [before, after]
+        return torch.nn.functional.pad(x, flat, value=fill)
+
+    t = _device_op.device_input(input_tensor, "pad")
+    return _copy_program("pad", t, shape, compute, memory_config)
+
+

@@ -1,0 +1,253 @@
+"""Elementwise ops: binary arithmetic and comparisons with broadcasting (tensor or scalar second input),
+logical ops, where, and unary math. Outputs keep the first input's dtype, layout and memory config unless
+dtype= / memory_config= say otherwise; comparisons give 1.0 / 0.0 in that dtype, as ttnn does."""
+
+import builtins as _builtins
+import math as _math
+
+from ... import _allocmon
+from ..errors import not_emulated
+from ..tensor import Tensor, device_tensor
+from ..types import Shape
+from . import _device_op
+
+_BINARY = {
+    "add": lambda x, y: x + y,
+    "subtract": lambda x, y: x - y,
+    "multiply": lambda x, y: x * y,
+    "divide": lambda x, y: x / y,
+    "maximum": lambda x, y: _torch().maximum(x, _as_tensor(y, x)),
+    "minimum": lambda x, y: _torch().minimum(x, _as_tensor(y, x)),
+    "squared_difference": lambda x, y: (x - y) ** 2,
+    "pow": lambda x, y: x ** y,
+    "eq": lambda x, y: (x == y).float(),
+    "ne": lambda x, y: (x != y).float(),
+    "gt": lambda x, y: (x > y).float(),
+    "lt": lambda x, y: (x < y).float(),
+    "ge": lambda x, y: (x >= y).float(),
+    "le": lambda x, y: (x <= y).float(),
+    "logical_and": lambda x, y: ((x != 0) & (_as_tensor(y, x) != 0)).float(),
+    "logical_or": lambda x, y: ((x != 0) | (_as_tensor(y, x) != 0)).float(),
+    "logical_xor": lambda x, y: ((x != 0) ^ (_as_tensor(y, x) != 0)).float(),
+}
+
+# ttnn's program for each binary op (the native fast path runs the same programs).
+_PROGRAM = {"add": "eltwise_add", "subtract": "eltwise_sub", "multiply": "eltwise_mul"}
+
+
+def _torch():
+    import torch
+
+    return torch
+
+
+def _as_tensor(value, like):
+    return value if hasattr(value, "shape") else _torch().full_like(like, float(value))
+
+
+def _reject_unsupported(op, options):
+    for name in ("activations", "output_tensor", "input_tensor_a_activations", "input_tensor_b_activations"):
+        if options.get(name):
+            raise not_emulated(f"ttnn.{op}(..., {name}=...)")
+
+
+def _broadcast(op, a_shape, b_shape):
+    try:
+        return Shape(_torch().broadcast_shapes(tuple(a_shape), tuple(b_shape)))
+    except RuntimeError:
+        raise RuntimeError(f"ttnn.{op}: shapes {a_shape!r} and {b_shape!r} do not broadcast") from None
+
+
+def _native_fast_path(op, a, b, dtype, config):
+    """add/subtract/multiply of equal shapes (or a scalar) run in C++ on every device at once."""
+    if op not in _PROGRAM or (dtype is not None and dtype != a.dtype):
+        return None
+    if tuple(a.shape) != tuple(a._device.shard_shape):
+        return None
+    if isinstance(b, Tensor):
+        if tuple(b.shape) != tuple(a.shape) or tuple(b.shape) != tuple(b._device.shard_shape):
+            return None
+        other = b._device
+    else:
+        other = float(b)
+    native = _allocmon.binary(a._device, other, op, buffer_type=config.buffer_type.value, shards=config._shards)
+    return device_tensor(native, a.dtype, a.layout, a._mesh, config, a.shape)
+
+
+def binary(op, input_tensor_a, input_tensor_b, *, memory_config=None, dtype=None, **options):
+    _reject_unsupported(op, options)
+    a = _device_op.device_input(input_tensor_a, op)
+    fn = _BINARY[op]
+    if isinstance(input_tensor_b, Tensor):
+        b = _device_op.device_input(input_tensor_b, op)
+        shape = _broadcast(op, a.shape, b.shape)
+    elif isinstance(input_tensor_b, (int, float)) and not isinstance(input_tensor_b, bool):
+        b, shape = input_tensor_b, a.shape
+    else:
+        raise TypeError(f"ttnn.{op}: the second input must be a ttnn.Tensor or a number, not "
+                        f"{type(input_tensor_b).__name__}")
+    config = _device_op.output_memory(memory_config, a, same_shape=tuple(shape) == tuple(a.shape))
+    fast = _native_fast_path(op, a, b, dtype, config)
+    if fast is not None:
+        return fast
+    out_dtype = dtype or a.dtype
+    _device_op.check_dtype_layout(out_dtype, a.layout, op)
+    program = _PROGRAM.get(op, f"eltwise_{op}")
+    if isinstance(b, Tensor):
+        return _device_op.run(op, [a, b], [(shape, out_dtype, a.layout, config)], fn, cbs=3, program=program)
+    scalar = float(b)
+    return _device_op.run(op, [a], [(shape, out_dtype, a.layout, config)], lambda x: fn(x, scalar), cbs=2,
+                          program=program + "_scalar")
+
+
+def _binary_op(op):
+    def call(input_tensor_a, input_tensor_b, *, memory_config=None, dtype=None, **options):
+        return binary(op, input_tensor_a, input_tensor_b, memory_config=memory_config, dtype=dtype, **options)
+
+    call.__name__ = call.__qualname__ = op
+    call.__doc__ = f"ttnn.{op}: elementwise, broadcasting the second input (a tensor or a number)."
+    return call
+
+
+add = _binary_op("add")
+subtract = _binary_op("subtract")
+multiply = _binary_op("multiply")
+divide = _binary_op("divide")
+maximum = _binary_op("maximum")
+minimum = _binary_op("minimum")
+squared_difference = _binary_op("squared_difference")
+eq = _binary_op("eq")
+ne = _binary_op("ne")
+gt = _binary_op("gt")
+lt = _binary_op("lt")
+ge = _binary_op("ge")
+le = _binary_op("le")
+logical_and = _binary_op("logical_and")
+logical_or = _binary_op("logical_or")
+logical_xor = _binary_op("logical_xor")
+sub = subtract
+mul = multiply
+div = divide
+
+
+def pow(input_tensor, exponent, *, memory_config=None, dtype=None, **options):  # noqa: A001 (ttnn's name)
+    return binary("pow", input_tensor, exponent, memory_config=memory_config, dtype=dtype, **options)
+
+
+def rsub(input_tensor, other, *, memory_config=None, dtype=None, **options):
+    """other - input_tensor."""
+    a = _device_op.device_input(input_tensor, "rsub")
+    config = _device_op.output_memory(memory_config, a)
+    if isinstance(other, Tensor):
+        return subtract(other, input_tensor, memory_config=memory_config, dtype=dtype)
+    value = float(other)
+    return _device_op.run("rsub", [a], [(a.shape, dtype or a.dtype, a.layout, config)], lambda x: value - x,
+                          program="eltwise_rsub_scalar")
+
+
+def where(condition, true_value, false_value, *, memory_config=None, dtype=None, **ignored):
+    """true_value where condition is non-zero, else false_value (each a tensor or a number), broadcast."""
+    c = _device_op.device_input(condition, "where")
+    tensors = [c]
+    shape = c.shape
+    like = c
+    for value in (true_value, false_value):
+        if isinstance(value, Tensor):
+            tensors.append(_device_op.device_input(value, "where"))
+            shape = _broadcast("where", shape, value.shape)
+            if like is c:
+                like = value
+        elif not isinstance(value, (int, float)):
+            raise TypeError(f"ttnn.where: values must be ttnn.Tensors or numbers, not {type(value).__name__}")
+
+    def compute(cond, *given):
+        torch = _torch()
+        given = list(given)
+        picked = [given.pop(0) if isinstance(v, Tensor) else torch.tensor(float(v)) for v in
+                  (true_value, false_value)]
+        return torch.where(cond != 0, picked[0], picked[1])
+
+    config = _device_op.output_memory(memory_config, c, same_shape=tuple(shape) == tuple(c.shape))
+    return _device_op.run("where", tensors, [(shape, dtype or like.dtype, c.layout, config)], compute, cbs=4,
+                          program="eltwise_where")
+
+
+def _gelu(x, fast_and_approximate_mode=True):
+    torch = _torch()
+    return torch.nn.functional.gelu(x, approximate="tanh" if fast_and_approximate_mode else "none")
+
+
+_UNARY = {
+    "exp": lambda x: x.exp(),
+    "log": lambda x: x.log(),
+    "sqrt": lambda x: x.sqrt(),
+    "rsqrt": lambda x: x.rsqrt(),
+    "reciprocal": lambda x: x.reciprocal(),
+    "neg": lambda x: -x,
+    "abs": lambda x: x.abs(),
+    "square": lambda x: x * x,
+    "sin": lambda x: x.sin(),
+    "cos": lambda x: x.cos(),
+    "tanh": lambda x: x.tanh(),
+    "sigmoid": lambda x: x.sigmoid(),
+    "silu": lambda x: x * x.sigmoid(),
+    "relu": lambda x: x.clamp(min=0),
+    "relu6": lambda x: x.clamp(0, 6),
+    "erf": lambda x: x.erf(),
+    "sign": lambda x: x.sign(),
+    "floor": lambda x: x.floor(),
+    "ceil": lambda x: x.ceil(),
+    "logical_not": lambda x: (x == 0).float(),
+}
+
+
+def unary(op, input_tensor, fn=None, *, memory_config=None, dtype=None, **options):
+    _reject_unsupported(op, options)
+    a = _device_op.device_input(input_tensor, op)
+    config = _device_op.output_memory(memory_config, a)
+    if op == "relu" and dtype in (None, a.dtype) and tuple(a.shape) == tuple(a._device.shard_shape):
+        native = _allocmon.relu(a._device, buffer_type=config.buffer_type.value, shards=config._shards)
+        return device_tensor(native, a.dtype, a.layout, a._mesh, config, a.shape)
+    out_dtype = dtype or a.dtype
+    _device_op.check_dtype_layout(out_dtype, a.layout, op)
+    return _device_op.run(op, [a], [(a.shape, out_dtype, a.layout, config)], fn or _UNARY[op],
+                          program=f"eltwise_{op}")
+
+
+def _unary_op(op):
+    def call(input_tensor, *, memory_config=None, dtype=None, **options):
+        return unary(op, input_tensor, memory_config=memory_config, dtype=dtype, **options)
+
+    call.__name__ = call.__qualname__ = op
+    call.__doc__ = f"ttnn.{op}: elementwise."
+    return call
+
+
+for _name in _UNARY:
+    globals()[_name] = _unary_op(_name)
+
+
+def gelu(input_tensor, *, fast_and_approximate_mode=True, memory_config=None, dtype=None, **options):
+    return unary("gelu", input_tensor, lambda x: _gelu(x, fast_and_approximate_mode), memory_config=memory_config,
+                 dtype=dtype, **options)
+
+
+def clamp(input_tensor, min=None, max=None, *, memory_config=None, dtype=None, **options):  # noqa: A002
+    low, high = min, max
+    return unary("clamp", input_tensor, lambda x: x.clamp(low, high), memory_config=memory_config, dtype=dtype,
+                 **options)
+
+
+clip = clamp
+
+
+def leaky_relu(input_tensor, negative_slope=0.01, *, memory_config=None, dtype=None, **options):
+    slope = float(negative_slope)
+    return unary("leaky_relu", input_tensor, lambda x: _torch().nn.functional.leaky_relu(x, slope),
+                 memory_config=memory_config, dtype=dtype, **options)
+
+
+__all__ = sorted(set(_BINARY) | set(_UNARY) | {
+    "sub", "mul", "div", "rsub", "where", "gelu", "clamp", "clip", "leaky_relu", "pow"})
+
+del _name, _builtins, _math

@@ -1,0 +1,315 @@
+"""ttnn's value types: data types, layouts, memory configs and sharding, shapes, core coordinates."""
+
+import builtins as _builtins
+import enum as _enum
+
+from .errors import not_emulated
+
+__all__ = [
+    "DataType", "bfloat16", "float32", "bfloat8_b", "bfloat4_b", "uint32", "int32", "uint16", "uint8",
+    "Layout", "ROW_MAJOR_LAYOUT", "TILE_LAYOUT", "TILE_SIZE",
+    "BufferType", "TensorMemoryLayout", "ShardStrategy", "ShardOrientation", "MemoryConfig",
+    "DRAM_MEMORY_CONFIG", "L1_MEMORY_CONFIG", "ShardSpec", "create_sharded_memory_config",
+    "CoreCoord", "CoreRange", "CoreRangeSet", "CoreGrid", "Shape", "MeshShape",
+]
+
+
+class DataType(_enum.Enum):
+    BFLOAT16 = "bfloat16"
+    FLOAT32 = "float32"
+    BFLOAT8_B = "bfloat8_b"
+    BFLOAT4_B = "bfloat4_b"
+    UINT32 = "uint32"
+    INT32 = "int32"
+    UINT16 = "uint16"
+    UINT8 = "uint8"
+
+    def __repr__(self):
+        return f"DataType.{self.name}"
+
+    @property
+    def tile_bytes(self):
+        """Bytes of one 32x32 tile (block floats: mantissas plus 64 shared exponents)."""
+        return _TILE_BYTES[self]
+
+    @property
+    def is_block_float(self):
+        return self in (DataType.BFLOAT8_B, DataType.BFLOAT4_B)
+
+    @property
+    def is_integer(self):
+        return self in (DataType.UINT32, DataType.INT32, DataType.UINT16, DataType.UINT8)
+
+
+_TILE_BYTES = {DataType.BFLOAT16: 2048, DataType.FLOAT32: 4096, DataType.BFLOAT8_B: 1088,
+               DataType.BFLOAT4_B: 576, DataType.UINT32: 4096, DataType.INT32: 4096, DataType.UINT16: 2048,
+               DataType.UINT8: 1024}
+
+bfloat16 = DataType.BFLOAT16
+float32 = DataType.FLOAT32
+bfloat8_b = DataType.BFLOAT8_B
+bfloat4_b = DataType.BFLOAT4_B
+uint32 = DataType.UINT32
+int32 = DataType.INT32
+uint16 = DataType.UINT16
+uint8 = DataType.UINT8
+
+
+class Layout(_enum.Enum):
+    ROW_MAJOR = "row_major"
+    TILE = "tile"
+
+    def __repr__(self):
+        return f"Layout.{self.name}"
+
+
+ROW_MAJOR_LAYOUT = Layout.ROW_MAJOR
+TILE_LAYOUT = Layout.TILE
+TILE_SIZE = 32
+
+
+class BufferType(_enum.Enum):
+    DRAM = "DRAM"
+    L1 = "L1"
+    L1_SMALL = "L1_SMALL"
+    TRACE = "TRACE"
+
+
+class TensorMemoryLayout(_enum.Enum):
+    INTERLEAVED = "interleaved"
+    HEIGHT_SHARDED = "height_sharded"
+    WIDTH_SHARDED = "width_sharded"
+    BLOCK_SHARDED = "block_sharded"
+
+
+class ShardStrategy(_enum.Enum):
+    HEIGHT = "height"
+    WIDTH = "width"
+    BLOCK = "block"
+
+
+class ShardOrientation(_enum.Enum):
+    ROW_MAJOR = "row_major"
+    COL_MAJOR = "col_major"
+
+
+class CoreCoord:
+    def __init__(self, x, y):
+        self.x, self.y = int(x), int(y)
+
+    def __eq__(self, other):
+        return isinstance(other, CoreCoord) and (self.x, self.y) == (other.x, other.y)
+
+    def __hash__(self):
+        return hash((self.x, self.y))
+
+    def __repr__(self):
+        return f"CoreCoord(x={self.x}, y={self.y})"
+
+
+class CoreRange:
+    """An inclusive rectangle of worker cores."""
+
+    def __init__(self, start, end):
+        if end.x < start.x or end.y < start.y:
+            raise ValueError(f"CoreRange: end {end} is before start {start}")
+        self.start, self.end = start, end
+
+    def num_cores(self):
+        return (self.end.x - self.start.x + 1) * (self.end.y - self.start.y + 1)
+
+    def __eq__(self, other):
+        return isinstance(other, CoreRange) and (self.start, self.end) == (other.start, other.end)
+
+    def __hash__(self):
+        return hash((self.start, self.end))
+
+    def __repr__(self):
+        return f"CoreRange({self.start}, {self.end})"
+
+
+class CoreRangeSet:
+    def __init__(self, ranges):
+        self.ranges = list(ranges) if not isinstance(ranges, CoreRange) else [ranges]
+
+    def num_cores(self):
+        return _builtins.sum(r.num_cores() for r in self.ranges)
+
+    def __eq__(self, other):
+        return isinstance(other, CoreRangeSet) and set(self.ranges) == set(other.ranges)
+
+    def __hash__(self):
+        return hash(frozenset(self.ranges))
+
+    def __repr__(self):
+        return f"CoreRangeSet({self.ranges})"
+
+
+class CoreGrid:
+    def __init__(self, y, x):
+        self.y, self.x = int(y), int(x)
+
+    @property
+    def num_cores(self):
+        return self.x * self.y
+
+    def __eq__(self, other):
+        return isinstance(other, CoreGrid) and (self.x, self.y) == (other.x, other.y)
+
+    def __repr__(self):
+        return f"CoreGrid(y={self.y}, x={self.x})"
+
+
+class ShardSpec:
+    def __init__(self, grid, shard_shape, shard_orientation=ShardOrientation.ROW_MAJOR, *args, **ignored):
+        self.grid = grid if isinstance(grid, CoreRangeSet) else CoreRangeSet(grid)
+        self.shape = tuple(int(d) for d in shard_shape)
+        self.orientation = shard_orientation
+
+    def num_cores(self):
+        return self.grid.num_cores()
+
+    def __eq__(self, other):
+        return isinstance(other, ShardSpec) and (self.grid, self.shape, self.orientation) == (
+            other.grid, other.shape, other.orientation)
+
+    def __hash__(self):
+        return hash((self.grid, self.shape, self.orientation))
+
+    def __repr__(self):
+        return f"ShardSpec(grid={self.grid}, shape={self.shape}, orientation={self.orientation})"
+
+
+class MemoryConfig:
+    """Interleaved over every bank of a buffer type, or sharded over the cores of a shard spec (each device's
+    buffer is split over those cores' L1 banks, which is what allocation and replay see)."""
+
+    def __init__(self, memory_layout=TensorMemoryLayout.INTERLEAVED, buffer_type=BufferType.DRAM, shard_spec=None):
+        if memory_layout != TensorMemoryLayout.INTERLEAVED and shard_spec is None:
+            raise not_emulated("ttnn.MemoryConfig(sharded, shard_spec=None)",
+                               "a sharded memory config needs a shard_spec (or use ttnn.create_sharded_memory_config)")
+        self.memory_layout = memory_layout
+        self.buffer_type = buffer_type
+        self.shard_spec = shard_spec if memory_layout != TensorMemoryLayout.INTERLEAVED else None
+
+    def is_sharded(self):
+        return self.shard_spec is not None
+
+    @property
+    def _shards(self):
+        return self.shard_spec.num_cores() if self.shard_spec is not None else 0
+
+    def __eq__(self, other):
+        return isinstance(other, MemoryConfig) and (self.memory_layout, self.buffer_type, self.shard_spec) == (
+            other.memory_layout, other.buffer_type, other.shard_spec)
+
+    def __hash__(self):
+        return hash((self.memory_layout, self.buffer_type, self._shards))
+
+    def __repr__(self):
+        spec = f", shard_spec={self.shard_spec}" if self.shard_spec is not None else ""
+        return f"MemoryConfig(memory_layout={self.memory_layout}, buffer_type={self.buffer_type}{spec})"
+
+
+def create_sharded_memory_config(shape, core_grid, strategy, orientation=None,
+                                 use_height_and_width_as_shard_shape=False, **ignored):
+    """An L1 sharded config over `core_grid` (a CoreGrid or CoreRangeSet), as ttnn builds it."""
+    if isinstance(core_grid, CoreGrid):
+        grid_x, grid_y = core_grid.x, core_grid.y
+        cores = CoreRangeSet([CoreRange(CoreCoord(0, 0), CoreCoord(grid_x - 1, grid_y - 1))])
+    else:
+        cores = core_grid if isinstance(core_grid, CoreRangeSet) else CoreRangeSet(core_grid)
+        grid_x = grid_y = None
+    dims = [int(d) for d in shape]
+    height = 1
+    for d in dims[:-1]:
+        height *= d
+    width = dims[-1]
+    n = cores.num_cores()
+    if use_height_and_width_as_shard_shape:
+        shard_shape = (dims[-2], dims[-1])
+    elif strategy == ShardStrategy.HEIGHT:
+        shard_shape = (-(-height // n), width)
+    elif strategy == ShardStrategy.WIDTH:
+        shard_shape = (height, -(-width // n))
+    else:
+        if grid_x is None:
+            raise not_emulated("ttnn.create_sharded_memory_config(strategy=BLOCK, core_grid=CoreRangeSet)",
+                               "block sharding needs a CoreGrid")
+        shard_shape = (-(-height // grid_y), -(-width // grid_x))
+    layout = {ShardStrategy.HEIGHT: TensorMemoryLayout.HEIGHT_SHARDED, ShardStrategy.WIDTH:
+              TensorMemoryLayout.WIDTH_SHARDED, ShardStrategy.BLOCK: TensorMemoryLayout.BLOCK_SHARDED}[strategy]
+    return MemoryConfig(layout, BufferType.L1, ShardSpec(cores, shard_shape, orientation or ShardOrientation.ROW_MAJOR))
+
+
+DRAM_MEMORY_CONFIG = MemoryConfig(TensorMemoryLayout.INTERLEAVED, BufferType.DRAM)
+L1_MEMORY_CONFIG = MemoryConfig(TensorMemoryLayout.INTERLEAVED, BufferType.L1)
+
+
+class Shape(tuple):
+    """A tensor shape: a tuple of ints, printed as ttnn prints it."""
+
+    def __new__(cls, dims):
+        return super().__new__(cls, (int(d) for d in dims))
+
+    @property
+    def rank(self):
+        return len(self)
+
+    def volume(self):
+        v = 1
+        for d in self:
+            v *= d
+        return v
+
+    def __getitem__(self, index):
+        value = super().__getitem__(index)
+        return Shape(value) if isinstance(index, slice) else value
+
+    def __repr__(self):
+        return f"Shape([{', '.join(str(d) for d in self)}])"
+
+
+class MeshShape:
+    """A mesh's shape: (rows, cols), or one dim N, which is a 1xN row of devices."""
+
+    def __init__(self, *dims):
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list, MeshShape)):
+            dims = tuple(dims[0])
+        if len(dims) not in (1, 2):
+            raise not_emulated(f"ttnn.MeshShape{tuple(dims)}", "meshes have one or two dimensions")
+        self._dims = tuple(int(d) for d in dims)
+        if any(d <= 0 for d in self._dims):
+            raise ValueError(f"MeshShape: dims must be positive, got {self._dims}")
+
+    @property
+    def rows(self):
+        return self._dims[0] if len(self._dims) == 2 else 1
+
+    @property
+    def cols(self):
+        return self._dims[-1]
+
+    def __iter__(self):
+        return iter(self._dims)
+
+    def __getitem__(self, index):
+        return self._dims[index]
+
+    def __len__(self):
+        return len(self._dims)
+
+    def dims(self):
+        return len(self._dims)
+
+    def mesh_size(self):
+        return self.rows * self.cols
+
+    def __eq__(self, other):
+        return tuple(self) == tuple(other)
+
+    def __hash__(self):
+        return hash(self._dims)
+
+    def __repr__(self):
+        return f"MeshShape([{', '.join(str(d) for d in self._dims)}])"
