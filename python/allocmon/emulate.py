@@ -32,6 +32,8 @@ def _install_ttnn():
     for name, module in list(sys.modules.items()):
         if name == "allocmon.ttnn" or name.startswith("allocmon.ttnn."):
             sys.modules[name[len("allocmon."):]] = module
+    for name in ("device", "distributed", "model_preprocessing", "transformer", "types", "operations"):
+        sys.modules[f"ttnn.{name}"] = getattr(facade, name)
 
 
 def _usage_error(message):

@@ -22,6 +22,7 @@ from .operations import embedding as _embedding
 from .operations import matmul as _matmul
 from .operations import normalization as _normalization
 from .operations import reduction as _reduction
+from .operations import transformer  # noqa: F401 (ttnn.transformer)
 from .operations.core import *  # noqa: F401,F403
 from .operations.creation import *  # noqa: F401,F403
 from .operations.data_movement import *  # noqa: F401,F403
@@ -36,7 +37,8 @@ from .types import *  # noqa: F401,F403
 _MODULES = (types, device, configs, _core, _creation, _eltwise, _data_movement, _matmul, _reduction,
             _normalization, _embedding, distributed)
 __all__ = sorted({name for module in _MODULES for name in module.__all__} | {"Tensor", "StorageType"} |
-                 {"NotEmulatedError", "OutOfMemoryError", "model_preprocessing", "distributed", "device"})
+                 {"NotEmulatedError", "OutOfMemoryError", "model_preprocessing", "distributed", "device",
+                  "transformer"})
 
 
 def emulated_names():
@@ -44,6 +46,7 @@ def emulated_names():
     listing = {module.__name__.replace("allocmon.", ""): sorted(module.__all__) for module in _MODULES}
     listing["ttnn.tensor"] = ["StorageType", "Tensor"]
     listing["ttnn.model_preprocessing"] = sorted(model_preprocessing.__all__)
+    listing["ttnn.transformer"] = sorted(transformer.__all__)
     return listing
 
 

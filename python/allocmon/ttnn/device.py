@@ -2,6 +2,7 @@
 (CreateDevice, GetPCIeDeviceID, DispatchCoreConfig, ...). Options that only matter on hardware are accepted
 and have no effect."""
 
+import contextlib as _contextlib
 import enum as _enum
 import os as _os
 import sys as _sys
@@ -17,6 +18,7 @@ __all__ = [
     "GetNumPCIeDevices", "GetNumAvailableDevices", "get_num_devices", "get_num_pcie_devices",
     "get_pcie_device_ids", "get_device_ids", "get_arch_name", "synchronize_device", "DumpDeviceProfiler",
     "ReadDeviceProfiler", "EnablePersistentKernelCache", "DisablePersistentKernelCache", "manage_device",
+    "create_mesh_device",
 ]
 
 
@@ -252,6 +254,16 @@ def EnablePersistentKernelCache():  # noqa: N802
 
 def DisablePersistentKernelCache():  # noqa: N802
     pass
+
+
+@_contextlib.contextmanager
+def create_mesh_device(*args, **kwargs):
+    """`with ttnn.create_mesh_device(ttnn.MeshShape(2, 4)) as mesh:` opens a mesh and closes it afterwards."""
+    mesh = open_mesh_device(*args, **kwargs)
+    try:
+        yield mesh
+    finally:
+        close_mesh_device(mesh)
 
 
 class manage_device:  # noqa: N801 (ttnn's name)

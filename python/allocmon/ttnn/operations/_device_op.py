@@ -51,10 +51,11 @@ def _torch():
     return torch
 
 
-def run(op, inputs, outputs, compute, *, cbs=2, kernel_bytes=ELTWISE_KERNEL_BYTES, program=None):
+def run(op, inputs, outputs, compute, *, cbs=2, kernel_bytes=ELTWISE_KERNEL_BYTES, program=None, in_place=None):
     """Runs `op` on every device of the inputs' mesh.
 
-    outputs: (shape, dtype, layout, memory_config) for each output tensor.
+    outputs: (shape, dtype, layout, memory_config) for each output tensor (in_place: the tensor the op
+    overwrites instead, allocating nothing).
     compute(*device_inputs) -> one torch tensor per output (a tuple for several), from each device's input
     values as float32 torch tensors of the inputs' shapes.
     """
@@ -65,10 +66,14 @@ def run(op, inputs, outputs, compute, *, cbs=2, kernel_bytes=ELTWISE_KERNEL_BYTE
             raise RuntimeError(f"ttnn.{op}: inputs are on different devices")
     native_mesh = mesh._native
     shard_dims = first._device.shard_dims
-    natives = [_allocmon.allocate_tensor(native_mesh, [int(d) for d in shape], dtype.value, layout.value,
-                                         config.buffer_type.value, config._shards, shard_dims,
-                                         first._device.flat_dim)
-               for shape, dtype, layout, config in outputs]
+    if in_place is not None:
+        natives = [in_place._device]
+        outputs = [(in_place.shape, in_place.dtype, in_place.layout, in_place._memory_config)]
+    else:
+        natives = [_allocmon.allocate_tensor(native_mesh, [int(d) for d in shape], dtype.value, layout.value,
+                                             config.buffer_type.value, config._shards, shard_dims,
+                                             first._device.flat_dim)
+                   for shape, dtype, layout, config in outputs]
     cb_bytes = cbs * 2 * first.dtype.tile_bytes  # double-buffered tiles of each circular buffer
     native_mesh.begin_program(program or op, cb_bytes, kernel_bytes)
     try:
@@ -84,6 +89,8 @@ def run(op, inputs, outputs, compute, *, cbs=2, kernel_bytes=ELTWISE_KERNEL_BYTE
                     _allocmon.write_shard(native, d, _np.ascontiguousarray(array))
     finally:
         native_mesh.end_program(cb_bytes)
+    if in_place is not None:
+        return in_place
     made = [device_tensor(native, dtype, layout, mesh, config, shape)
             for native, (shape, dtype, layout, config) in zip(natives, outputs)]
     return made[0] if len(made) == 1 else made
