@@ -71,7 +71,8 @@ BufferType buffer_type_from(const std::string& name) {
 constexpr std::pair<DataType, const char*> kDataTypeNames[] = {
     {DataType::BFloat16, "bfloat16"},  {DataType::Float32, "float32"}, {DataType::BFloat8B, "bfloat8_b"},
     {DataType::BFloat4B, "bfloat4_b"}, {DataType::UInt32, "uint32"},   {DataType::Int32, "int32"},
-    {DataType::UInt16, "uint16"},      {DataType::UInt8, "uint8"}};
+    {DataType::UInt16, "uint16"},      {DataType::UInt8, "uint8"},     {DataType::Int8, "int8"},
+    {DataType::Fp8E4M3, "fp8_e4m3"}};
 
 DataType dtype_from(const std::string& name) {
   std::string valid;

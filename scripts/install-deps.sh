@@ -10,6 +10,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libncurses-dev             # server snapshot JSON, CLI parsing, monitor TUI
   pybind11-dev python3-dev python3-numpy python3-pytest      # Python module and scenario tests
   python3-torch                                              # unmodified ttnn scripts (they use torch)
+  python3-loguru python3-psutil python3-multiprocess         # what tt-metal's conftest and tutorials import
   libopenblas-dev                                            # emulated mesh matmul
   tmux                                                       # TUI test drives the monitor in a terminal
   libcpp-httplib-dev prometheus                              # metrics endpoint; its test scrapes with real Prometheus

@@ -37,6 +37,18 @@ void round_to_block_float(float* data, size_t count, int mantissa_bits) {
   }
 }
 
+// fp8 e4m3: 4 exponent bits (bias 7), 3 mantissa bits, no infinities; saturates at +-448, subnormals below
+// 2^-6 in steps of 2^-9.
+void round_to_fp8_e4m3(float* data, size_t count) {
+  for (size_t i = 0; i < count; ++i) {
+    const float x = data[i];
+    if (!std::isfinite(x) || x == 0) continue;
+    const int exponent = std::max(std::ilogb(x), -6);
+    const float step = std::ldexp(1.0f, exponent - 3);
+    data[i] = std::clamp(std::nearbyint(x / step) * step, -448.0f, 448.0f);
+  }
+}
+
 }  // namespace
 
 void round_to_dtype(DataType dtype, float* data, size_t count) {
@@ -57,6 +69,12 @@ void round_to_dtype(DataType dtype, float* data, size_t count) {
       return;
     case DataType::UInt8:
       clamp_to_integers(data, count, 0.0, 255.0);
+      return;
+    case DataType::Int8:
+      clamp_to_integers(data, count, -128.0, 127.0);
+      return;
+    case DataType::Fp8E4M3:
+      round_to_fp8_e4m3(data, count);
       return;
     case DataType::BFloat8B:
       round_to_block_float(data, count, 7);

@@ -11,7 +11,7 @@
 
 namespace allocmon::mesh {
 
-enum class DataType { BFloat16, Float32, BFloat8B, BFloat4B, UInt32, Int32, UInt16, UInt8 };
+enum class DataType { BFloat16, Float32, BFloat8B, BFloat4B, UInt32, Int32, UInt16, UInt8, Int8, Fp8E4M3 };
 
 // Block floating point (a shared exponent per 16 values): exists only in tile layout.
 inline bool is_block_float(DataType dtype) {

@@ -72,6 +72,8 @@ std::vector<int64_t> shard_shape_for(const std::vector<int64_t>& shape, Distribu
 uint64_t element_size(DataType dtype) {
   switch (dtype) {
     case DataType::UInt8:
+    case DataType::Int8:
+    case DataType::Fp8E4M3:
       return 1;
     case DataType::BFloat16:
     case DataType::UInt16:

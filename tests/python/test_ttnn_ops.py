@@ -11,7 +11,8 @@ import allocmon
 from allocmon import ttnn
 
 TILE = 32
-ELEMENT_BYTES = {ttnn.bfloat16: 2, ttnn.float32: 4, ttnn.uint32: 4, ttnn.int32: 4, ttnn.uint16: 2, ttnn.uint8: 1}
+ELEMENT_BYTES = {ttnn.bfloat16: 2, ttnn.float32: 4, ttnn.uint32: 4, ttnn.int32: 4, ttnn.uint16: 2, ttnn.uint8: 1,
+                 ttnn.int8: 1, ttnn.fp8_e4m3: 1}
 
 
 def held(server, memory_type, device=0):
@@ -308,7 +309,7 @@ def test_typecast_clone_and_like_constructors(device, server):
 def test_dtypes_take_their_sizes_and_hold_their_values(device, server):
     ints = torch.tensor([[0, 1, 255, 300, -4] + [7] * 27])
     cases = [(ttnn.uint8, ints.clamp(0, 255)), (ttnn.uint16, ints.clamp(0, 65535)), (ttnn.int32, ints),
-             (ttnn.uint32, ints.clamp(min=0))]
+             (ttnn.uint32, ints.clamp(min=0)), (ttnn.int8, ints.clamp(-128, 127))]
     kept = []
     for dtype, want in cases:
         with Watch(server) as dram:
@@ -326,6 +327,9 @@ def test_dtypes_take_their_sizes_and_hold_their_values(device, server):
     back = ttnn.to_torch(b4).float()
     close_block_float(back, x, mantissa_bits=3)  # 3 mantissa bits under each block's exponent
     assert (back != bf16(x)).any() and back.abs().max() <= x.abs().max() * 1.01
+    fp8 = ttnn.to_torch(ttnn.from_torch(torch.tensor([[1.0, 0.3, -17.0, 1000.0, 0.001, 2 ** -9]]),
+                                        dtype=ttnn.fp8_e4m3, device=device))
+    assert fp8.tolist() == [[1.0, 0.3125, -16.0, 448.0, 0.001953125, 0.001953125]]  # 3 mantissa bits, saturating
     with pytest.raises(RuntimeError, match="bfloat4_b requires TILE_LAYOUT"):
         ttnn.from_torch(x, dtype=ttnn.bfloat4_b, layout=ttnn.ROW_MAJOR_LAYOUT)
 

@@ -21,6 +21,7 @@ from .types import (
     TensorMemoryLayout,
     bfloat16,
     float32,
+    int8,
     int32,
     uint8,
     uint16,
@@ -52,7 +53,8 @@ def as_float_array(data):
 def dtype_of_source(data):
     """The ttnn dtype from_torch picks when none is given."""
     name = str(getattr(data, "dtype", ""))
-    for torch_name, dtype in (("bfloat16", bfloat16), ("uint8", uint8), ("int16", uint16), ("int32", int32),
+    for torch_name, dtype in (("bfloat16", bfloat16), ("uint8", uint8), ("int8", int8), ("int16", uint16),
+                              ("int32", int32),
                               ("int64", uint32), ("uint", uint32)):
         if torch_name in name:
             return dtype

@@ -6,7 +6,8 @@ import enum as _enum
 from .errors import not_emulated
 
 __all__ = [
-    "DataType", "bfloat16", "float32", "bfloat8_b", "bfloat4_b", "uint32", "int32", "uint16", "uint8",
+    "DataType", "bfloat16", "float32", "bfloat8_b", "bfloat4_b", "uint32", "int32", "uint16", "uint8", "int8",
+    "fp8_e4m3", "Tile",
     "Layout", "ROW_MAJOR_LAYOUT", "TILE_LAYOUT", "TILE_SIZE",
     "BufferType", "TensorMemoryLayout", "ShardStrategy", "ShardOrientation", "MemoryConfig",
     "DRAM_MEMORY_CONFIG", "L1_MEMORY_CONFIG", "ShardSpec", "create_sharded_memory_config",
@@ -23,6 +24,8 @@ class DataType(_enum.Enum):
     INT32 = "int32"
     UINT16 = "uint16"
     UINT8 = "uint8"
+    INT8 = "int8"
+    FP8_E4M3 = "fp8_e4m3"
 
     def __repr__(self):
         return f"DataType.{self.name}"
@@ -38,12 +41,12 @@ class DataType(_enum.Enum):
 
     @property
     def is_integer(self):
-        return self in (DataType.UINT32, DataType.INT32, DataType.UINT16, DataType.UINT8)
+        return self in (DataType.UINT32, DataType.INT32, DataType.UINT16, DataType.UINT8, DataType.INT8)
 
 
 _TILE_BYTES = {DataType.BFLOAT16: 2048, DataType.FLOAT32: 4096, DataType.BFLOAT8_B: 1088,
                DataType.BFLOAT4_B: 576, DataType.UINT32: 4096, DataType.INT32: 4096, DataType.UINT16: 2048,
-               DataType.UINT8: 1024}
+               DataType.UINT8: 1024, DataType.INT8: 1024, DataType.FP8_E4M3: 1024}
 
 bfloat16 = DataType.BFLOAT16
 float32 = DataType.FLOAT32
@@ -53,6 +56,25 @@ uint32 = DataType.UINT32
 int32 = DataType.INT32
 uint16 = DataType.UINT16
 uint8 = DataType.UINT8
+int8 = DataType.INT8
+fp8_e4m3 = DataType.FP8_E4M3
+
+
+class Tile:
+    """A tile shape. The emulated devices have 32x32 tiles only (tt-metal's default)."""
+
+    def __init__(self, tile_shape=(32, 32), transpose_tile=False):
+        shape = tuple(int(d) for d in tile_shape)
+        if shape != (32, 32) or transpose_tile:
+            raise not_emulated(f"ttnn.Tile({shape}{', transpose_tile=True' if transpose_tile else ''})",
+                               "only 32x32 tiles")
+        self.tile_shape = shape
+
+    def __eq__(self, other):
+        return isinstance(other, Tile) and self.tile_shape == other.tile_shape
+
+    def __repr__(self):
+        return f"Tile(tile_shape={list(self.tile_shape)})"
 
 
 class Layout(_enum.Enum):

@@ -16,7 +16,20 @@ from ..tensor import (
     host_tensor,
     rounded,
 )
-from ..types import DRAM_MEMORY_CONFIG, ROW_MAJOR_LAYOUT, Layout, bfloat16, float32, int32, uint8, uint16, uint32
+from ..types import (
+    DRAM_MEMORY_CONFIG,
+    ROW_MAJOR_LAYOUT,
+    Layout,
+    Tile,
+    bfloat16,
+    float32,
+    fp8_e4m3,
+    int8,
+    int32,
+    uint8,
+    uint16,
+    uint32,
+)
 from . import _device_op
 
 __all__ = [
@@ -53,6 +66,8 @@ def from_torch(tensor, dtype=None, *, layout=None, device=None, memory_config=No
         return None
     if spec is not None:
         raise not_emulated("ttnn.from_torch(spec=...)", "pass dtype, layout and memory_config")
+    if tile is not None and not isinstance(tile, Tile):
+        raise TypeError(f"ttnn.from_torch: tile= wants a ttnn.Tile, got {type(tile).__name__}")
     dtype = dtype or dtype_of_source(tensor)
     layout = layout or ROW_MAJOR_LAYOUT
     check_layout(dtype, layout, "ttnn.from_torch")
@@ -158,8 +173,9 @@ def _composed(tensor, mesh_composer, call):
 def _torch_dtype(dtype):
     import torch
 
-    return {bfloat16: torch.bfloat16, float32: torch.float32, uint8: torch.uint8, uint16: torch.int32,
-            int32: torch.int32, uint32: torch.int64}.get(dtype, torch.bfloat16)
+    known = {bfloat16: torch.bfloat16, float32: torch.float32, uint8: torch.uint8, uint16: torch.int32,
+             int32: torch.int32, uint32: torch.int64, int8: torch.int8, fp8_e4m3: torch.float32}
+    return known.get(dtype, torch.bfloat16)
 
 
 def to_torch(tensor, dtype=None, *, torch_rank=None, mesh_composer=None, device=None, cq_id=None, **ignored):
