@@ -9,6 +9,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "bench_server.hpp"
 #include "load_generator.hpp"
@@ -34,6 +35,7 @@ class CollectingReporter : public benchmark::BenchmarkReporter {
       auto& entry = results[name][run.threads];
       // Wall time per event as each calling thread sees it (includes time descheduled when threads > cores).
       entry[run.aggregate_name + "_ns"] = run.counters.at("thread_ns_per_event").value;
+      entry[run.aggregate_name + "_cpu_ns"] = run.counters.at("thread_cpu_ns_per_event").value;
     }
   }
   std::map<std::string, std::map<int, std::map<std::string, double>>> results;
@@ -148,6 +150,7 @@ MemoryFigures measure_memory(const std::string& self, const std::string& dir, co
 int main(int argc, char** argv) {
   if (argc > 1 && std::string(argv[1]) == "--producer") return producer_main(argc, argv);
   const bool quick = argc > 1 && std::string(argv[1]) == "--quick";
+  const bool micro_only = argc > 1 && std::string(argv[1]) == "--micro";  // the client-cost table alone
   std::string out_path = "bench/results.json";
   for (int i = 1; i + 1 < argc; ++i)
     if (std::string(argv[i]) == "--out") out_path = argv[i + 1];
@@ -200,22 +203,34 @@ int main(int argc, char** argv) {
   }
 
   // ---- micro-benchmarks ----
-  int bench_argc = 1;
-  char* bench_argv[] = {argv[0], nullptr};
-  benchmark::Initialize(&bench_argc, bench_argv);
+  // Google Benchmark's own flags (--benchmark_filter=...) pass through, for runs of part of the table.
+  std::vector<char*> bench_args{argv[0]};
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]).starts_with("--benchmark_")) bench_args.push_back(argv[i]);
+  int bench_argc = static_cast<int>(bench_args.size());
+  bench_args.push_back(nullptr);
+  benchmark::Initialize(&bench_argc, bench_args.data());
   CollectingReporter reporter;
   std::fprintf(stderr, "running micro-benchmarks (about a minute)...\n");
+  // 8 threads queue 128 MB per repetition, over the default 64 MiB budget: with a larger one the figure is
+  // the call's cost, not back-pressure (what a sustained flood gets is the end-to-end figure below). Only
+  // this process: the load generator's producers keep the default.
+  ::setenv("ALLOCMON_MAX_QUEUED_BYTES", "536870912", 0);
   benchmark::RunSpecifiedBenchmarks(&reporter);
+  ::unsetenv("ALLOCMON_MAX_QUEUED_BYTES");
   auto& micro = reporter.results;
   results["micro"] = micro;
 
   std::printf("\nallocmon benchmark — %s, %ld cores\n\n", cpu_model().c_str(),
               ::sysconf(_SC_NPROCESSORS_ONLN));
   std::printf(
-      "Client cost per event (ns; median / p99 over 15 repetitions of 200k iterations per thread; wall time "
-      "each calling thread sees)\n");
-  std::printf("%-8s %-26s %-26s %-24s %-22s %s\n", "threads", "tracked pair (per event)",
-              "tracked single event", "disabled (C call / inline)", "baseline: PoC send",
+      "Client cost per event (ns; median / p99 over 15 repetitions of 200k iterations per thread). wall: the "
+      "time\n"
+      "each calling thread sees, including time it waited for a core; cpu: the calling thread's CPU time, "
+      "the\n"
+      "hot path's own cost (the shipper and the server run on the other core meanwhile)\n");
+  std::printf("%-8s %-22s %-9s %-22s %-9s %-24s %-16s %s\n", "threads", "tracked pair: wall", "cpu",
+              "single event: wall", "cpu", "disabled (C call/inline)", "baseline: PoC",
               "baseline / allocmon");
   for (int threads : {1, 2, 4, 8}) {
     auto& pair = micro["BM_TrackedPair"][threads];
@@ -223,15 +238,19 @@ int main(int argc, char** argv) {
     auto& off = micro["BM_DisabledPairCAbi"][threads];
     auto& inl = micro["BM_DisabledPairCInline"][threads];
     auto& poc = micro["BM_BaselinePocPair"][threads];
-    char a[64], b[64], c[64], d[64];
+    char a[64], b[64], c[64], d[64], e[64], f[64];
     std::snprintf(a, sizeof(a), "%.1f / %.1f", pair["median_ns"], pair["p99_ns"]);
-    std::snprintf(b, sizeof(b), "%.1f / %.1f", single["median_ns"], single["p99_ns"]);
-    std::snprintf(c, sizeof(c), "%.2f / %.2f", off["median_ns"], inl["median_ns"]);
-    std::snprintf(d, sizeof(d), "%.0f / %.0f", poc["median_ns"], poc["p99_ns"]);
-    std::printf("%-8d %-26s %-26s %-24s %-22s %.0fx\n", threads, a, b, c, d,
+    std::snprintf(b, sizeof(b), "%.1f", pair["median_cpu_ns"]);
+    std::snprintf(c, sizeof(c), "%.1f / %.1f", single["median_ns"], single["p99_ns"]);
+    std::snprintf(d, sizeof(d), "%.1f", single["median_cpu_ns"]);
+    std::snprintf(e, sizeof(e), "%.2f / %.2f", off["median_ns"], inl["median_ns"]);
+    std::snprintf(f, sizeof(f), "%.0f / %.0f", poc["median_ns"], poc["p99_ns"]);
+    std::printf("%-8d %-22s %-9s %-22s %-9s %-24s %-16s %.0fx\n", threads, a, b, c, d, e, f,
                 poc["median_ns"] / pair["median_ns"]);
   }
+  if (micro_only) return 0;
   const double one = micro["BM_TrackedPair"][1]["median_ns"];
+  const double one_cpu = micro["BM_TrackedPair"][1]["median_cpu_ns"];
   const double eight = micro["BM_TrackedPair"][8]["median_ns"];
   const double ratio = micro["BM_BaselinePocPair"][1]["median_ns"] / one;
   const double disabled = micro["BM_DisabledPairCInline"][1]["median_ns"];
@@ -309,7 +328,8 @@ int main(int argc, char** argv) {
   results["tt_shm_polling"] = shm_polling_json(shm);
 
   std::printf("\nTargets\n");
-  std::printf("  tracked event, 1 thread   <= 25 ns : %6.1f ns  %s\n", one, verdict(one <= 25));
+  std::printf("  tracked event, 1 thread   <= 25 ns : %6.1f ns  %s (wall)\n", one, verdict(one <= 25));
+  std::printf("  ... its CPU time          <= 5 ns  : %6.1f ns  %s\n", one_cpu, verdict(one_cpu <= 5));
   std::printf(
       "  tracked event, 8 threads  <= 50 ns : %6.1f ns  %s (wall time per thread; 8 threads on %ld cores)\n",
       eight, verdict(eight <= 50), ::sysconf(_SC_NPROCESSORS_ONLN));

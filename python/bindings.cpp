@@ -421,20 +421,28 @@ PYBIND11_MODULE(_allocmon, m) {
       "A copy of the values as the dtype holds them (block floats: blocks of 16 consecutive values).");
   m.def(
       "read_shard",
-      [](const MeshTensor& t, int device_index) {
+      [](const MeshTensor& t, int device_index, int64_t start, std::optional<int64_t> count) {
         if (!t.allocated()) throw std::runtime_error("tensor is deallocated");
         if (device_index < 0 || device_index >= static_cast<int>(t.shards.size()))
           throw py::index_error("device index " + std::to_string(device_index) + " out of range");
-        HostBuffer values(t.shard_elements());
+        const auto elements = static_cast<int64_t>(t.shard_elements());
+        const int64_t n = count.value_or(elements - start);
+        if (start < 0 || n < 0 || start + n > elements)
+          throw py::index_error("read_shard: values [" + std::to_string(start) + ", " +
+                                std::to_string(start + n) + ") are outside a shard of " +
+                                std::to_string(elements));
+        HostBuffer values(static_cast<size_t>(n));
         const Shard& shard = t.shards[device_index];
-        if (shard.size() == values.size())
-          shard.read(0, values.size(), values.data());
+        if (static_cast<int64_t>(shard.size()) == elements)
+          shard.read(static_cast<size_t>(start), values.size(), values.data());
         else
           std::fill(values.begin(), values.end(), 0.0f);  // memory only: no values held
+        if (count) return to_array(std::move(values), {n});
         return to_array(std::move(values), t.shard_shape);
       },
-      py::arg("tensor"), py::arg("device_index"),
-      "One device's shard (mesh row-major index) as float32, as the device holds it.");
+      py::arg("tensor"), py::arg("device_index"), py::arg("start") = 0, py::arg("count") = py::none(),
+      "One device's shard (mesh row-major index) as float32, as the device holds it; with count, the flat\n"
+      "values [start, start + count) of it, so a large shard can be checked in slices.");
   m.def(
       "write_shard",
       [](MeshTensor& t, int device_index,

@@ -68,6 +68,12 @@ def to_numpy(tensor, concat_dims=None, flat_dim=-1):
     return _allocmon.to_numpy(tensor, _dims(concat_dims), flat_dim)
 
 
+def read_shard(tensor, device_index, start=0, count=None):
+    """One device's shard (mesh row-major index) as float32, as the device holds it; with count, only the flat
+    values [start, start + count), so a large tensor can be checked a slice at a time."""
+    return _allocmon.read_shard(tensor, device_index, start, count)
+
+
 def snapshot(socket=None, timeout_ms=5000):
     """The server's state (schema allocmon.snapshot/1, docs/snapshot.md) as a dict."""
     return _json.loads(_allocmon.snapshot_json(socket, timeout_ms))

@@ -75,6 +75,21 @@ def test_replicated_tensor_is_whole_on_every_device(server):
     mesh.close()
 
 
+def test_read_shard_gives_one_device_whole_or_a_flat_slice(server):
+    mesh = allocmon.open_mesh(2, 4)
+    host = np.random.default_rng(3).random((2, 4, 32, 64), dtype=np.float32)
+    t = allocmon.from_numpy(host, mesh, dtype="float32", shard_dims=(0, 1))
+    np.testing.assert_array_equal(allocmon.read_shard(t, 5), host[1:2, 1:2])  # mesh row 1, column 1
+    flat = host[1, 1].reshape(-1)
+    np.testing.assert_array_equal(allocmon.read_shard(t, 5, 100, 300), flat[100:400])
+    assert allocmon.read_shard(t, 5, flat.size, 0).shape == (0,)
+    with pytest.raises(IndexError, match=r"values \[2000, 2049\) are outside a shard of 2048"):
+        allocmon.read_shard(t, 0, 2000, 49)
+    with pytest.raises(IndexError, match="device index 8 out of range"):
+        allocmon.read_shard(t, 8)
+    mesh.close()
+
+
 def test_add_and_matmul_are_numerically_right(server):
     mesh = allocmon.open_mesh(2, 4)
     rng = np.random.default_rng(7)

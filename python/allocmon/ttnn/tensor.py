@@ -66,9 +66,16 @@ def check_layout(dtype, layout, call):
         raise RuntimeError(f"{call}: {dtype.value} requires TILE_LAYOUT (block floating point exists only in tiles)")
 
 
-def rounded(array, dtype):
+def holds_exactly(data, dtype):
+    """Whether every value of the source is already one the dtype holds (bfloat16 into bfloat16, ...), so that
+    rounding it (seconds for a large tensor) can be skipped."""
+    name = str(getattr(data, "dtype", "")).replace("torch.", "")
+    return dtype == float32 or (not dtype.is_block_float and name == dtype.value)
+
+
+def rounded(array, dtype, exact=False):
     """Host values as the dtype holds them (ttnn converts on the host, too)."""
-    if dtype == float32:
+    if exact or dtype == float32:
         return array
     return _allocmon.round_values(array, dtype.value)
 

@@ -13,6 +13,7 @@ from ..tensor import (
     check_layout,
     device_tensor,
     dtype_of_source,
+    holds_exactly,
     host_tensor,
     rounded,
 )
@@ -71,6 +72,7 @@ def from_torch(tensor, dtype=None, *, layout=None, device=None, memory_config=No
     dtype = dtype or dtype_of_source(tensor)
     layout = layout or ROW_MAJOR_LAYOUT
     check_layout(dtype, layout, "ttnn.from_torch")
+    exact = holds_exactly(tensor, dtype)
     array = as_float_array(tensor)
     if array.ndim == 0:
         array = array.reshape(1)
@@ -79,11 +81,11 @@ def from_torch(tensor, dtype=None, *, layout=None, device=None, memory_config=No
     if mesh_mapper is not None:
         pieces = mesh_mapper.split(array)
         if all(p is array for p in pieces):  # replicated: one rounded copy serves every device
-            pieces = [rounded(array, dtype)] * len(pieces)
+            pieces = [rounded(array, dtype, exact)] * len(pieces)
         else:
-            pieces = [rounded(_np.ascontiguousarray(p), dtype) for p in pieces]
+            pieces = [rounded(_np.ascontiguousarray(p), dtype, exact) for p in pieces]
         return host_tensor(pieces, dtype, layout, mapper=mesh_mapper, source=array)
-    return host_tensor([rounded(array, dtype)], dtype, layout)
+    return host_tensor([rounded(array, dtype, exact)], dtype, layout)
 
 
 def from_numpy(array, dtype=None, *, layout=None, device=None, memory_config=None, mesh_mapper=None):
@@ -156,18 +158,19 @@ def _warn_if_no_values(tensor):
 
 
 def _composed(tensor, mesh_composer, call):
+    """The values a composer (or the only device) gives, and whether the array is new (not a tensor's storage)."""
     _warn_if_no_values(tensor)
     if mesh_composer is not None:
         fast = tensor._device is not None and tensor._device_index is None and tuple(tensor.shape) == tuple(
             tensor._device.shard_shape)
         if fast:  # every device's shard gathered on C++ threads
-            return _allocmon.to_numpy(tensor._device, mesh_composer._concat_dims, mesh_composer._flat_dim)
-        return mesh_composer.compose(tensor.shard_values())
+            return _allocmon.to_numpy(tensor._device, mesh_composer._concat_dims, mesh_composer._flat_dim), True
+        return mesh_composer.compose(tensor.shard_values()), tensor._device is not None
     if tensor.num_shards > 1:
         raise RuntimeError(f"{call}: the tensor is distributed over {tensor.num_shards} devices; pass "
                            "mesh_composer= (e.g. ttnn.ConcatMeshToTensor(mesh_device, dim=0)) or take one device's "
                            "tensor with ttnn.get_device_tensors(tensor)[0]")
-    return tensor.shard_values()[0]
+    return tensor.shard_values()[0], tensor._device is not None  # read from a device: a new array
 
 
 def _torch_dtype(dtype):
@@ -183,8 +186,9 @@ def to_torch(tensor, dtype=None, *, torch_rank=None, mesh_composer=None, device=
     tensor on several devices needs a mesh composer."""
     import torch
 
-    data = _composed(tensor, mesh_composer, "ttnn.to_torch")
-    out = torch.from_numpy(_np.array(data, copy=True)).to(_torch_dtype(tensor.dtype))
+    data, fresh = _composed(tensor, mesh_composer, "ttnn.to_torch")
+    # A gathered array is this call's own; a host tensor's storage is copied so the result never aliases it.
+    out = torch.from_numpy(data if fresh else _np.array(data, copy=True)).to(_torch_dtype(tensor.dtype))
     if torch_rank is not None:
         while out.dim() > torch_rank:
             if out.shape[0] != 1:
@@ -194,7 +198,8 @@ def to_torch(tensor, dtype=None, *, torch_rank=None, mesh_composer=None, device=
 
 
 def to_numpy(tensor, *, mesh_composer=None, **ignored):
-    return _np.array(_composed(tensor, mesh_composer, "ttnn.to_numpy"), copy=True)
+    data, fresh = _composed(tensor, mesh_composer, "ttnn.to_numpy")
+    return data if fresh else _np.array(data, copy=True)
 
 
 def _copy_op(tensor, op, program, dtype=None, layout=None, memory_config=None):
