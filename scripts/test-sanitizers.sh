@@ -10,13 +10,15 @@ jobs=$(nproc)
 CC=clang CXX=clang++ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DALLOCMON_SANITIZE=address,undefined -DALLOCMON_FUZZ=ON -DALLOCMON_WERROR=ON >/dev/null
 cmake --build build-asan -j"$jobs"
-# (the install test builds an uninstrumented consumer against the instrumented library, and the demo runs
-# Debian's python3 without the ASan runtime: main suite only)
-ctest --test-dir build-asan --output-on-failure -j"$jobs" -E "python_tests|install_and_out_of_tree_consumer|demo_main_job|demo_tt_shm"
-# python3 itself is not instrumented: preload the runtime; CPython keeps objects alive at exit by design, so leak
-# checking is off for that one process tree (the C++ tests above run with it on).
+# Tests driven by Debian's python3 (not instrumented) need the ASan runtime preloaded; the install test builds an
+# uninstrumented consumer against the instrumented library, and the demos run the whole main job: main suite only.
+python_driven="python_tests|ttnn_style_pytest|monitor_tui_in_tmux"
+ctest --test-dir build-asan --output-on-failure -j"$jobs" \
+  -E "$python_driven|install_and_out_of_tree_consumer|demo_main_job|demo_tt_shm"
+# CPython keeps objects alive at exit by design, so leak checking is off for that process tree (the C++ tests
+# above run with it on).
 LD_PRELOAD=$(clang++ -print-file-name=libclang_rt.asan-x86_64.so) ASAN_OPTIONS=detect_leaks=0 \
-  ctest --test-dir build-asan --output-on-failure -R python_tests
+  ctest --test-dir build-asan --output-on-failure -R "$python_driven"
 
 CC=clang CXX=clang++ cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DALLOCMON_SANITIZE=thread -DALLOCMON_WERROR=ON >/dev/null
