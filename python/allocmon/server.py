@@ -1,5 +1,6 @@
 """Start and stop an allocation_server from Python (tests, examples, the demo)."""
 
+import ctypes
 import os
 import shutil
 import signal
@@ -22,6 +23,15 @@ def find_binary(name):
     raise FileNotFoundError(f"{name} not found: build allocmon (scripts/build.sh) or set ALLOCMON_BIN_DIR")
 
 
+_libc = ctypes.CDLL(None)
+
+
+def _end_with_parent():
+    """In the server's child process before exec: SIGTERM when the process that started it dies, so a crashed
+    test or script never leaves a server behind (Linux's PR_SET_PDEATHSIG)."""
+    _libc.prctl(1, int(signal.SIGTERM))  # 1 = PR_SET_PDEATHSIG
+
+
 class Server:
     """An allocation_server on `socket`; ready when the constructor returns (it waits for the listening line)."""
 
@@ -38,7 +48,8 @@ class Server:
         self.metrics_url = None
         self._log = open(log_path, "w") if log_path else None
         self._pump = None
-        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, bufsize=1)
+        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, bufsize=1,
+                                        preexec_fn=_end_with_parent)
         while True:  # start-up lines, up to the one that says it is ready
             line = self.process.stdout.readline()
             if self._log:

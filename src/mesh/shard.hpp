@@ -45,6 +45,7 @@ class Shard {
 
   // Elements [begin, begin + n) as floats.
   void read(size_t begin, size_t n, float* out) const {
+    if (n == 0) return;  // out may be null (an empty slice): memcpy must not see it
     if (!half()) {
       std::memcpy(out, full_.data() + begin, n * sizeof(float));
       return;
@@ -58,6 +59,7 @@ class Shard {
 
   // Stores floats already rounded to the type (bfloat16 values: their upper halves are kept as they are).
   void write_rounded(size_t begin, size_t n, const float* in) {
+    if (n == 0) return;
     if (!half()) {
       std::memcpy(full_.data() + begin, in, n * sizeof(float));
       return;
