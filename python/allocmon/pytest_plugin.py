@@ -73,20 +73,21 @@ def mesh_device(request, device_params):
     _close_mesh(ttnn, mesh)
 
 
-@pytest.fixture
-def t3k_mesh_device(device_params):
-    ttnn = _ttnn()
-    mesh = _open_mesh(ttnn, ttnn.MeshShape(1, 8), device_params)
-    yield mesh
-    _close_mesh(ttnn, mesh)
+def _fixed_mesh_fixture(name, devices):
+    """tt-metal's fixtures for one system's mesh (t3k: 8 devices, n300: 2), opened as a 1xN mesh."""
+
+    @pytest.fixture(name=name)
+    def fixture(device_params):
+        ttnn = _ttnn()
+        mesh = _open_mesh(ttnn, ttnn.MeshShape(1, devices), device_params)
+        yield mesh
+        _close_mesh(ttnn, mesh)
+
+    return fixture
 
 
-@pytest.fixture
-def n300_mesh_device(device_params):
-    ttnn = _ttnn()
-    mesh = _open_mesh(ttnn, ttnn.MeshShape(1, 2), device_params)
-    yield mesh
-    _close_mesh(ttnn, mesh)
+t3k_mesh_device = _fixed_mesh_fixture("t3k_mesh_device", 8)
+n300_mesh_device = _fixed_mesh_fixture("n300_mesh_device", 2)
 
 
 @pytest.fixture
