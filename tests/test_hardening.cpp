@@ -187,10 +187,10 @@ TEST(Hardening, AQueryFloodThatNeverReadsIsHeldBackNotAnswered) {
   });
   const auto times = honest.flush_ms(200);
   uint64_t peak_rss = rss_bytes(pid);
-  // Once every attacker's socket and output are full, stuck replies are no work: the server must go idle while
-  // the attack goes on. How soon depends on the machine (under sanitizers it answers the queued queries 2-3x
-  // slower), so look at successive 250 ms windows, for up to 10 s, for one below 10 % of a core; a server
-  // that spins never gets there.
+  // Once every attacker's socket and output are full, stuck replies are no work: the server must go idle
+  // while the attack goes on. How soon depends on the machine (under sanitizers it answers the queued queries
+  // 2-3x slower), so look at successive 250 ms windows, for up to 10 s, for one below 10 % of a core; a
+  // server that spins never gets there.
   double idlest = 1e9;
   for (int window = 0; window < 40 && idlest >= 0.1; ++window) {
     const double cpu0 = cpu_seconds(pid), t0 = now_s();

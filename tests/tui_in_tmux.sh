@@ -14,11 +14,16 @@ sock_b=/tmp/allocmon-tui-b-$$.sock
 tag=allocmon-tui-$$
 pids=()
 cleanup() {
-  tmux kill-session -t "$tag" 2>/dev/null || true
+  tm kill-server 2>/dev/null || true
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  rm -f "$sock_a" "$sock_b"
+  rm -f "$sock_a" "$sock_b" "$tmux_socket"
 }
 trap cleanup EXIT
+# A tmux server of the test's own (not the user's), kept alive by a placeholder session: killing the monitor's
+# session never leaves it empty, so a new session never races the server's exit ("server exited unexpectedly").
+tmux_socket=/tmp/allocmon-tui-$$.tmux
+tm() { tmux -S "$tmux_socket" "$@"; }
+tm new-session -d -s keep "sleep 3600" || { echo "FAIL: tmux could not start"; exit 1; }
 screen=""
 fail() { echo "FAIL: $1"; echo "--- screen ---"; echo "$screen"; exit 1; }
 
@@ -46,14 +51,14 @@ start_workload() {  # ROWS COLS SOCKET: returns when the server has its buffers;
   [[ "$line" == "ready" ]] || { echo "FAIL: workload $1x$2 did not start: $line"; exit 1; }
 }
 monitor() {  # WIDTH HEIGHT SOCKET
-  tmux kill-session -t "$tag" 2>/dev/null || true
-  tmux new-session -d -s "$tag" -x "$1" -y "$2" \
+  tm kill-session -t "$tag" 2>/dev/null || true
+  tm new-session -d -s "$tag" -x "$1" -y "$2" \
     "TERM=xterm-256color $build/allocation_monitor_client -r 200 --socket $3; sleep 600"
 }
 wait_screen() {  # REGEX [SECONDS]: until the screen matches
   local tries=$(( ${2:-10} * 10 ))
   for _ in $(seq 1 "$tries"); do
-    screen=$(tmux capture-pane -p -t "$tag" 2>/dev/null || true)
+    screen=$(tm capture-pane -p -t "$tag" 2>/dev/null || true)
     grep -qE -- "$1" <<<"$screen" && return 0
     sleep 0.1
   done
@@ -62,13 +67,13 @@ wait_screen() {  # REGEX [SECONDS]: until the screen matches
 wait_gone() {  # REGEX [SECONDS]: until the screen no longer matches
   local tries=$(( ${2:-10} * 10 ))
   for _ in $(seq 1 "$tries"); do
-    screen=$(tmux capture-pane -p -t "$tag" 2>/dev/null || true)
+    screen=$(tm capture-pane -p -t "$tag" 2>/dev/null || true)
     grep -qE -- "$1" <<<"$screen" || return 0
     sleep 0.1
   done
   return 1
 }
-key() { tmux send-keys -t "$tag" "$@"; }
+key() { tm send-keys -t "$tag" "$@"; }
 in_mesh_order() {  # ROW-REGEX...: each row's ids on one line, the rows top to bottom
   local last=0 n
   for pattern in "$@"; do
@@ -115,7 +120,7 @@ key Escape
 wait_screen "#5 .*#1 .*#2 .*#6" || fail "Esc does not go back to the mesh"
 
 # A resize mid-run: every device still there, still in order.
-tmux resize-window -t "$tag" -x 80 -y 24
+tm resize-window -t "$tag" -x 80 -y 24
 wait_screen "#4 .*#0 .*#3 .*#7( |$)" && in_mesh_order "#4 .*#0" "#5 .*#1" || fail "after a resize to 80x24"
 
 # The server killed and restarted on the same socket: a banner meanwhile, then the live view again (the
@@ -141,12 +146,12 @@ for size in "80 24" "120 40" "200 60"; do
   grep -q "more devices" <<<"$screen" && fail "Galaxy at $1x$2: devices left out"
   [ -n "${TUI_SCREEN_DIR:-}" ] && echo "$screen" >"$TUI_SCREEN_DIR/galaxy-mesh-$1x$2.txt"
 done
-tmux resize-window -t "$tag" -x 80 -y 24
+tm resize-window -t "$tag" -x 80 -y 24
 wait_screen "#24 .*#31( |$)" && in_mesh_order "${rows[@]}" || fail "Galaxy after a resize to 80x24"
 
 key q
 for _ in $(seq 1 50); do
-  screen=$(tmux capture-pane -p -t "$tag" 2>/dev/null || true)
+  screen=$(tm capture-pane -p -t "$tag" 2>/dev/null || true)
   grep -q "#31" <<<"$screen" || { echo "PASS: T3000 and Galaxy meshes at 80x24, 120x40, 200x60; device view, help, resize, server restart; q quits"; exit 0; }
   sleep 0.1
 done
