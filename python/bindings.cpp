@@ -396,6 +396,23 @@ PYBIND11_MODULE(_allocmon, m) {
       "rows "
       "and columns (None in either place replicates along that axis); None replicates on every device.");
   m.def(
+      "from_bfloat16_bits",
+      [](py::array_t<uint16_t, py::array::c_style> bits, std::shared_ptr<MeshDevice> mesh,
+         const std::string& dtype, const std::string& layout, const std::string& buffer_type,
+         std::optional<std::pair<int, int>> shard_dims, int flat_dim, uint32_t shards) {
+        std::vector<int64_t> shape(bits.shape(), bits.shape() + bits.ndim());
+        const uint16_t* data = bits.data();
+        py::gil_scoped_release release;
+        return std::make_shared<MeshTensor>(distribute_bfloat16(
+            mesh, data, shape, dtype_from(dtype), layout_from(layout),
+            MemoryConfig(buffer_type_from(buffer_type), shards), distribution_from(shard_dims, flat_dim)));
+      },
+      py::arg("bits"), py::arg("mesh"), py::arg("dtype") = "bfloat16", py::arg("layout") = "tile",
+      py::arg("buffer_type") = "DRAM", py::arg("shard_dims") = py::none(), py::arg("flat_dim") = -1,
+      py::arg("shards") = 0,
+      "from_numpy for bfloat16 host data given as its bits (a uint16 array, e.g. a torch bfloat16 tensor's "
+      "storage): no float32 copy on the way.");
+  m.def(
       "allocate_tensor",
       [](std::shared_ptr<MeshDevice> mesh, const std::vector<int64_t>& shard_shape, const std::string& dtype,
          const std::string& layout, const std::string& buffer_type, uint32_t shards,
@@ -474,6 +491,22 @@ PYBIND11_MODULE(_allocmon, m) {
       },
       py::arg("tensor"), py::arg("concat_dims") = py::none(), py::arg("flat_dim") = -1,
       "Gather shards back: concat_dims=(row_dim, col_dim); None returns the first device's shard.");
+  m.def(
+      "to_bfloat16_bits",
+      [](const MeshTensor& t, std::optional<std::pair<int, int>> concat_dims, int flat_dim) {
+        std::vector<int64_t> shape;
+        auto data = std::make_unique<Bfloat16Buffer>();
+        {
+          py::gil_scoped_release release;
+          *data = aggregate_bfloat16(t, distribution_from(concat_dims, flat_dim), &shape);
+        }
+        auto* owned = data.release();
+        py::capsule release(owned, [](void* p) { delete static_cast<Bfloat16Buffer*>(p); });
+        return py::array_t<uint16_t>(std::vector<py::ssize_t>(shape.begin(), shape.end()), owned->data(),
+                                     release);
+      },
+      py::arg("tensor"), py::arg("concat_dims") = py::none(), py::arg("flat_dim") = -1,
+      "to_numpy as bfloat16 bits (uint16): exact for bfloat16 and block-float tensors, half the memory.");
   using OptionalType = std::optional<std::string>;
   m.def(
       "add", [](const MeshTensor& a, const MeshTensor& b) { return std::make_shared<MeshTensor>(add(a, b)); },

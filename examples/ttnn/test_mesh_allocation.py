@@ -28,14 +28,12 @@ def main():
 
     print(f"\n[Step 2] Creating Distributed Tensor ({rows * 2048 // 2**20}MB per device)")
     a_host = torch.randn(2, 4, rows, 1024).to(torch.bfloat16)  # one (rows, 1024) bfloat16 shard per device
-    a = ttnn.distribute_tensor(ttnn.from_torch(a_host, dtype=ttnn.bfloat16, layout=ttnn.TILE_LAYOUT), mapper,
-                               mesh_device)
+    a = ttnn.from_torch(a_host, dtype=ttnn.bfloat16, layout=ttnn.TILE_LAYOUT, device=mesh_device, mesh_mapper=mapper)
     print("✓ Tensor distributed across mesh!")
 
     print(f"\n[Step 3] Creating Second Distributed Tensor ({rows * 2048 // 2**20}MB per device)")
     b_host = torch.randn(2, 4, rows, 1024).to(torch.bfloat16)
-    b = ttnn.distribute_tensor(ttnn.from_torch(b_host, dtype=ttnn.bfloat16, layout=ttnn.TILE_LAYOUT), mapper,
-                               mesh_device)
+    b = ttnn.from_torch(b_host, dtype=ttnn.bfloat16, layout=ttnn.TILE_LAYOUT, device=mesh_device, mesh_mapper=mapper)
     print("✓ Second tensor distributed!")
 
     print("\n[Step 4] Performing Distributed Computation (Add)")

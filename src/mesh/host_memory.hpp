@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <new>
 #include <utility>
@@ -65,5 +66,7 @@ struct HugePageAllocator {
 };
 
 using HostBuffer = std::vector<float, HugePageAllocator<float>>;
+// bfloat16 values as their bits (the upper half of a float32), for host data that is bfloat16 already.
+using Bfloat16Buffer = std::vector<uint16_t, HugePageAllocator<uint16_t>>;
 
 }  // namespace allocmon::mesh

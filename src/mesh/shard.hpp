@@ -24,6 +24,13 @@ void round_to_bfloat16(float* data, size_t count);
 // rounded and clamped to their range), in place.
 void round_to_dtype(DataType dtype, float* data, size_t count);
 
+inline float bfloat16_to_float(uint16_t bits) {
+  const uint32_t word = static_cast<uint32_t>(bits) << 16;
+  float value;
+  std::memcpy(&value, &word, 4);
+  return value;
+}
+
 class Shard {
  public:
   static constexpr size_t kChunk =
@@ -69,6 +76,43 @@ class Shard {
       uint32_t bits;
       std::memcpy(&bits, &in[i], 4);
       out[i] = static_cast<uint16_t>(bits >> 16);
+    }
+  }
+
+  // Elements [begin, begin + n) as bfloat16 bits: exact for bfloat16 and the block floats (held as bfloat16),
+  // rounded to the nearest bfloat16 for the 4-byte types.
+  void read_bfloat16(size_t begin, size_t n, uint16_t* out) const {
+    if (n == 0) return;
+    if (half()) {
+      std::memcpy(out, half_.data() + begin, n * sizeof(uint16_t));
+      return;
+    }
+    float chunk[kChunk];
+    for (size_t done = 0; done < n; done += kChunk) {
+      const size_t m = n - done < kChunk ? n - done : kChunk;
+      std::memcpy(chunk, full_.data() + begin + done, m * sizeof(float));
+      round_to_bfloat16(chunk, m);
+      for (size_t i = 0; i < m; ++i) {
+        uint32_t bits;
+        std::memcpy(&bits, &chunk[i], 4);
+        out[done + i] = static_cast<uint16_t>(bits >> 16);
+      }
+    }
+  }
+
+  // Stores bfloat16 values given as their bits: copied as they are into a bfloat16 shard, widened and rounded
+  // to the type otherwise. Not for block floats (their blocks span rows: round whole shards with write()).
+  void write_bfloat16(size_t begin, size_t n, const uint16_t* bits) {
+    if (n == 0) return;
+    if (dtype_ == DataType::BFloat16) {
+      std::memcpy(half_.data() + begin, bits, n * sizeof(uint16_t));
+      return;
+    }
+    float chunk[kChunk];
+    for (size_t done = 0; done < n; done += kChunk) {
+      const size_t m = n - done < kChunk ? n - done : kChunk;
+      for (size_t i = 0; i < m; ++i) chunk[i] = bfloat16_to_float(bits[done + i]);
+      write(begin + done, m, chunk);
     }
   }
 

@@ -157,9 +157,24 @@ MeshTensor allocate_like(const MeshTensor& like, const std::vector<int64_t>& sha
                          like.distribution);
 }
 
-MeshTensor distribute(const std::shared_ptr<MeshDevice>& mesh, const float* data,
-                      const std::vector<int64_t>& shape, DataType dtype, Layout layout, MemoryConfig memory,
-                      Distribution distribution) {
+namespace {
+
+// Host data to distribute: float32 values, or bfloat16 values as their bits (a torch bfloat16 tensor, passed
+// without widening it to float32 first).
+struct HostValues {
+  const float* f32 = nullptr;
+  const uint16_t* bf16 = nullptr;
+  void copy_floats(int64_t from, int64_t n, float* out) const {
+    if (f32)
+      std::memcpy(out, f32 + from, static_cast<size_t>(n) * sizeof(float));
+    else
+      for (int64_t i = 0; i < n; ++i) out[i] = bfloat16_to_float(bf16[from + i]);
+  }
+};
+
+MeshTensor distribute_values(const std::shared_ptr<MeshDevice>& mesh, HostValues data,
+                             const std::vector<int64_t>& shape, DataType dtype, Layout layout,
+                             MemoryConfig memory, Distribution distribution) {
   if (shape.empty()) throw std::invalid_argument("a device tensor needs at least one dimension");
   MeshTensor t;
   t.mesh = mesh;
@@ -186,7 +201,7 @@ MeshTensor distribute(const std::shared_ptr<MeshDevice>& mesh, const float* data
       // Blocks of 16 share an exponent across rows: round the whole shard at once, then store it.
       HostBuffer values(t.shard_elements());
       for_each_row(shape, t.shard_shape, offset, [&](int64_t from, int64_t to, int64_t n) {
-        std::memcpy(values.data() + to, data + from, static_cast<size_t>(n) * sizeof(float));
+        data.copy_floats(from, n, values.data() + to);
       });
       round_to_dtype(dtype, values.data(), values.size());
       shard.write_rounded(0, values.size(), values.data());
@@ -194,56 +209,104 @@ MeshTensor distribute(const std::shared_ptr<MeshDevice>& mesh, const float* data
     }
     std::vector<float> row(static_cast<size_t>(t.shard_shape.back()));
     for_each_row(shape, t.shard_shape, offset, [&](int64_t from, int64_t to, int64_t n) {
-      std::memcpy(row.data(), data + from, static_cast<size_t>(n) * sizeof(float));
+      if (data.bf16) {
+        shard.write_bfloat16(static_cast<size_t>(to), static_cast<size_t>(n), data.bf16 + from);
+        return;
+      }
+      data.copy_floats(from, n, row.data());
       shard.write(static_cast<size_t>(to), static_cast<size_t>(n), row.data());
     });
   });
   return t;
 }
 
-HostBuffer aggregate(const MeshTensor& t, Distribution composer, std::vector<int64_t>* out_shape) {
+// Where each device's shard lands when a composer concatenates them: the devices that contribute, in order,
+// and the shape of the whole.
+struct Gather {
+  std::vector<int> devices;
+  std::vector<int64_t> shape;
+  int cols = 1;
+};
+
+Gather plan_gather(const MeshTensor& t, Distribution composer) {
   if (!t.allocated()) throw std::runtime_error("tensor is deallocated");
   if (composer.row_dim >= 0 && composer.row_dim == composer.col_dim)
     throw std::invalid_argument("row and column concat dims must differ");
   for (int dim : {composer.row_dim, composer.col_dim, composer.flat_dim})
     if (dim >= static_cast<int>(t.shard_shape.size())) throw std::invalid_argument("concat dim out of range");
   const int mesh_cols = t.mesh->cols();
-  // Which devices contribute, and where each one's shard lands.
-  std::vector<int> devices;
-  std::vector<int64_t> shape = t.shard_shape;
-  int rows = 1, cols = 1;
+  Gather g;
+  g.shape = t.shard_shape;
   if (composer.flat_dim >= 0) {
-    for (int i = 0; i < t.mesh->num_devices(); ++i) devices.push_back(i);
-    shape[composer.flat_dim] *= t.mesh->num_devices();
-  } else {
-    rows = composer.row_dim >= 0 ? t.mesh->rows() : 1;
-    cols = composer.col_dim >= 0 ? mesh_cols : 1;
-    for (int r = 0; r < rows; ++r)
-      for (int c = 0; c < cols; ++c) devices.push_back(r * mesh_cols + c);
-    if (composer.row_dim >= 0) shape[composer.row_dim] *= rows;
-    if (composer.col_dim >= 0) shape[composer.col_dim] *= cols;
+    for (int i = 0; i < t.mesh->num_devices(); ++i) g.devices.push_back(i);
+    g.shape[composer.flat_dim] *= t.mesh->num_devices();
+    return g;
   }
-  HostBuffer out(static_cast<size_t>(volume(shape)));
-  if (!t.mesh->holds_data()) {  // memory only: zeros of the right shape
-    std::fill(out.begin(), out.end(), 0.0f);
-    if (out_shape) *out_shape = shape;
-    return out;
-  }
-  parallel_for_devices(static_cast<int>(devices.size()), [&](int k) {
-    std::vector<int64_t> offset(shape.size(), 0);
+  const int rows = composer.row_dim >= 0 ? t.mesh->rows() : 1;
+  g.cols = composer.col_dim >= 0 ? mesh_cols : 1;
+  for (int r = 0; r < rows; ++r)
+    for (int c = 0; c < g.cols; ++c) g.devices.push_back(r * mesh_cols + c);
+  if (composer.row_dim >= 0) g.shape[composer.row_dim] *= rows;
+  if (composer.col_dim >= 0) g.shape[composer.col_dim] *= g.cols;
+  return g;
+}
+
+// Copies every contributing shard into `out` (the whole's row-major layout) with read(shard, from, n, to).
+template <typename Read>
+void gather_rows(const MeshTensor& t, Distribution composer, const Gather& g, Read read) {
+  parallel_for_devices(static_cast<int>(g.devices.size()), [&](int k) {
+    std::vector<int64_t> offset(g.shape.size(), 0);
     if (composer.flat_dim >= 0) {
       offset[composer.flat_dim] = k * t.shard_shape[composer.flat_dim];
     } else {
-      const int r = k / cols, c = k % cols;
+      const int r = k / g.cols, c = k % g.cols;
       if (composer.row_dim >= 0) offset[composer.row_dim] = r * t.shard_shape[composer.row_dim];
       if (composer.col_dim >= 0) offset[composer.col_dim] = c * t.shard_shape[composer.col_dim];
     }
-    const Shard& shard = t.shards[devices[k]];
-    for_each_row(shape, t.shard_shape, offset, [&](int64_t to, int64_t from, int64_t n) {
+    const Shard& shard = t.shards[g.devices[k]];
+    for_each_row(g.shape, t.shard_shape, offset,
+                 [&](int64_t to, int64_t from, int64_t n) { read(shard, from, n, to); });
+  });
+}
+
+}  // namespace
+
+MeshTensor distribute(const std::shared_ptr<MeshDevice>& mesh, const float* data,
+                      const std::vector<int64_t>& shape, DataType dtype, Layout layout, MemoryConfig memory,
+                      Distribution distribution) {
+  return distribute_values(mesh, HostValues{data, nullptr}, shape, dtype, layout, memory, distribution);
+}
+
+MeshTensor distribute_bfloat16(const std::shared_ptr<MeshDevice>& mesh, const uint16_t* bits,
+                               const std::vector<int64_t>& shape, DataType dtype, Layout layout,
+                               MemoryConfig memory, Distribution distribution) {
+  return distribute_values(mesh, HostValues{nullptr, bits}, shape, dtype, layout, memory, distribution);
+}
+
+HostBuffer aggregate(const MeshTensor& t, Distribution composer, std::vector<int64_t>* out_shape) {
+  const Gather g = plan_gather(t, composer);
+  HostBuffer out(static_cast<size_t>(volume(g.shape)));
+  if (!t.mesh->holds_data())  // memory only: zeros of the right shape
+    std::fill(out.begin(), out.end(), 0.0f);
+  else
+    gather_rows(t, composer, g, [&](const Shard& shard, int64_t from, int64_t n, int64_t to) {
       shard.read(static_cast<size_t>(from), static_cast<size_t>(n), out.data() + to);
     });
-  });
-  if (out_shape) *out_shape = shape;
+  if (out_shape) *out_shape = g.shape;
+  return out;
+}
+
+Bfloat16Buffer aggregate_bfloat16(const MeshTensor& t, Distribution composer,
+                                  std::vector<int64_t>* out_shape) {
+  const Gather g = plan_gather(t, composer);
+  Bfloat16Buffer out(static_cast<size_t>(volume(g.shape)));
+  if (!t.mesh->holds_data())
+    std::fill(out.begin(), out.end(), uint16_t{0});
+  else
+    gather_rows(t, composer, g, [&](const Shard& shard, int64_t from, int64_t n, int64_t to) {
+      shard.read_bfloat16(static_cast<size_t>(from), static_cast<size_t>(n), out.data() + to);
+    });
+  if (out_shape) *out_shape = g.shape;
   return out;
 }
 

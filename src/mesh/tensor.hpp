@@ -68,6 +68,10 @@ struct MeshTensor {
 MeshTensor distribute(const std::shared_ptr<MeshDevice>& mesh, const float* data,
                       const std::vector<int64_t>& shape, DataType dtype, Layout layout, MemoryConfig memory,
                       Distribution distribution);
+// The same from bfloat16 host data given as its bits (no float32 copy of a large tensor on the way).
+MeshTensor distribute_bfloat16(const std::shared_ptr<MeshDevice>& mesh, const uint16_t* bits,
+                               const std::vector<int64_t>& shape, DataType dtype, Layout layout,
+                               MemoryConfig memory, Distribution distribution);
 // A tensor allocated on the mesh with this per-device shape (contents unset): what every op output is.
 MeshTensor allocate_tensor(const std::shared_ptr<MeshDevice>& mesh, const std::vector<int64_t>& shard_shape,
                            DataType dtype, Layout layout, MemoryConfig memory, Distribution distribution);
@@ -79,5 +83,8 @@ MeshTensor relocate(const MeshTensor& tensor, MemoryConfig memory, Layout layout
 // Concatenates shards back along the given dims (composer); -1 takes the first device's shard along that
 // axis.
 HostBuffer aggregate(const MeshTensor& tensor, Distribution composer, std::vector<int64_t>* out_shape);
+// The same as bfloat16 bits (exact for bfloat16 and block-float tensors).
+Bfloat16Buffer aggregate_bfloat16(const MeshTensor& tensor, Distribution composer,
+                                  std::vector<int64_t>* out_shape);
 
 }  // namespace allocmon::mesh

@@ -334,6 +334,35 @@ def test_dtypes_take_their_sizes_and_hold_their_values(device, server):
         ttnn.from_torch(x, dtype=ttnn.bfloat4_b, layout=ttnn.ROW_MAJOR_LAYOUT)
 
 
+def test_bfloat16_sources_go_to_the_mesh_and_back_as_bfloat16_bits(server):
+    # A torch bfloat16 tensor goes to the device as its bits (no float32 copy) and a bfloat16 tensor comes back
+    # the same way: what the device holds must be what the float32 route gives, for every dtype it is put in.
+    mesh = ttnn.open_mesh_device(ttnn.MeshShape(2, 4))
+    try:
+        mapper, composer = ttnn.ShardTensorToMesh(mesh, dim=0), ttnn.ConcatMeshToTensor(mesh, dim=0)
+        x = (torch.randn(8, 3, 40, 50) * 100).to(torch.bfloat16)
+        kept = []  # (a tensor dropped inside a Watch would be counted as freed there)
+        for dtype in (ttnn.bfloat16, ttnn.float32, ttnn.bfloat8_b, ttnn.int32, ttnn.uint8):
+            layout = ttnn.ROW_MAJOR_LAYOUT if dtype in (ttnn.int32, ttnn.uint8) else ttnn.TILE_LAYOUT
+            with Watch(server) as dram:
+                direct = ttnn.from_torch(x, dtype=dtype, layout=layout, device=mesh, mesh_mapper=mapper)
+            via_float = ttnn.from_torch(x.float(), dtype=dtype, layout=layout, device=mesh, mesh_mapper=mapper)
+            assert dram.added == buffer_bytes((1, 3, 40, 50), dtype, layout), dtype
+            got, want = ttnn.to_torch(direct, mesh_composer=composer), ttnn.to_torch(via_float, mesh_composer=composer)
+            assert got.dtype == want.dtype and got.shape == (8, 3, 40, 50), dtype
+            assert torch.equal(got, want), dtype
+            kept += [direct, via_float]
+        assert torch.equal(ttnn.to_torch(ttnn.from_torch(x, device=mesh, mesh_mapper=mapper), mesh_composer=composer), x)
+        # A float32 tensor read back as bfloat16 bits is rounded to the nearest (ties to even), as from_torch rounds.
+        values = torch.tensor([[1.00390625, 1.01171875, -3.0e38, 7.0]])  # two ties: to 1.0 and to 1.015625
+        f = ttnn.from_torch(values, dtype=ttnn.float32, device=mesh)
+        bits = allocmon._allocmon.to_bfloat16_bits(f._device, None, -1)
+        got = torch.from_numpy(bits.view("int16")).view(torch.bfloat16)
+        assert torch.equal(got, values.bfloat16()) and got[0, :2].tolist() == [1.0, 1.015625]
+    finally:
+        ttnn.close_mesh_device(mesh)
+
+
 def test_transformer_attention_helpers(device, server):
     batch, sequence, heads, head = 2, 64, 4, 32
     fused = bf16(torch.randn(batch, sequence, 3 * heads * head))

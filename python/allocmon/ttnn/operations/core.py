@@ -22,6 +22,8 @@ from ..types import (
     ROW_MAJOR_LAYOUT,
     Layout,
     Tile,
+    bfloat4_b,
+    bfloat8_b,
     bfloat16,
     float32,
     fp8_e4m3,
@@ -59,6 +61,25 @@ def _place(array, dtype, layout, device, memory_config, mapper):
     return device_tensor(native, dtype, layout, device, config)
 
 
+def _bfloat16_bits(tensor):
+    """A torch bfloat16 tensor's values as their bits (uint16, sharing its memory), or None for anything else."""
+    if str(getattr(tensor, "dtype", "")) != "torch.bfloat16":
+        return None
+    import torch
+
+    bits = tensor.detach().cpu().contiguous().view(torch.int16).numpy().view(_np.uint16)
+    return bits.reshape(1) if bits.ndim == 0 else bits
+
+
+def _place_bits(bits, dtype, layout, device, memory_config, mapper):
+    """_place for bfloat16 host data as its bits: no float32 copy of a large tensor on the way."""
+    config = memory_config or DRAM_MEMORY_CONFIG
+    shard_dims, flat_dim = _mapper_dims(mapper)
+    native = _allocmon.from_bfloat16_bits(bits, device._native, dtype.value, layout.value, config.buffer_type.value,
+                                          shard_dims, flat_dim, config._shards)
+    return device_tensor(native, dtype, layout, device, config)
+
+
 def from_torch(tensor, dtype=None, *, layout=None, device=None, memory_config=None, mesh_mapper=None,
                spec=None, tile=None, pad_value=None, cq_id=None, **ignored):
     """A torch tensor (or numpy array) as a ttnn tensor: on the host, split per device by `mesh_mapper`, or on
@@ -72,6 +93,10 @@ def from_torch(tensor, dtype=None, *, layout=None, device=None, memory_config=No
     dtype = dtype or dtype_of_source(tensor)
     layout = layout or ROW_MAJOR_LAYOUT
     check_layout(dtype, layout, "ttnn.from_torch")
+    if device is not None:
+        bits = _bfloat16_bits(tensor)
+        if bits is not None:
+            return _place_bits(bits, dtype, layout, device, memory_config, mesh_mapper or _replicate(device))
     exact = holds_exactly(tensor, dtype)
     array = as_float_array(tensor)
     if array.ndim == 0:
@@ -157,6 +182,21 @@ def _warn_if_no_values(tensor):
               "right shape (memory is tracked exactly as with data)", file=_sys.stderr)
 
 
+def _gathered_bfloat16_bits(tensor, mesh_composer):
+    """What _composed's native fast path gives, as bfloat16 bits; None where that path does not apply."""
+    if tensor._device is None or tensor._device_index is not None:
+        return None
+    if mesh_composer is None:
+        if tensor.num_shards > 1:
+            return None  # _composed says what to pass
+        _warn_if_no_values(tensor)
+        return _allocmon.to_bfloat16_bits(tensor._device, None, -1).reshape(tensor._shape)
+    if tuple(tensor.shape) != tuple(tensor._device.shard_shape):
+        return None
+    _warn_if_no_values(tensor)
+    return _allocmon.to_bfloat16_bits(tensor._device, mesh_composer._concat_dims, mesh_composer._flat_dim)
+
+
 def _composed(tensor, mesh_composer, call):
     """The values a composer (or the only device) gives, and whether the array is new (not a tensor's storage)."""
     _warn_if_no_values(tensor)
@@ -186,6 +226,10 @@ def to_torch(tensor, dtype=None, *, torch_rank=None, mesh_composer=None, device=
     tensor on several devices needs a mesh composer."""
     import torch
 
+    if tensor.dtype in (bfloat16, bfloat8_b, bfloat4_b) and dtype in (None, torch.bfloat16) and torch_rank is None:
+        bits = _gathered_bfloat16_bits(tensor, mesh_composer)
+        if bits is not None:  # gathered on C++ threads as bfloat16: half the memory, no conversion
+            return torch.from_numpy(bits.view(_np.int16)).view(torch.bfloat16)
     data, fresh = _composed(tensor, mesh_composer, "ttnn.to_torch")
     # A gathered array is this call's own; a host tensor's storage is copied so the result never aliases it.
     out = torch.from_numpy(data if fresh else _np.array(data, copy=True)).to(_torch_dtype(tensor.dtype))
