@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <map>
 
+#include "common/id_ranges.hpp"
+
 namespace allocmon::monitor {
 
 const char* sort_name(SortKey key) {
@@ -39,27 +41,6 @@ std::string user_name(int uid) {
   if (const passwd* pw = ::getpwuid(static_cast<uid_t>(uid))) name = pw->pw_name;
   return cache.emplace(uid, name).first->second;
 }
-
-namespace {
-
-std::string ranges(std::vector<int> ids) {
-  std::sort(ids.begin(), ids.end());
-  std::string out;
-  for (size_t i = 0; i < ids.size();) {
-    size_t j = i;
-    while (j + 1 < ids.size() && ids[j + 1] == ids[j] + 1) ++j;
-    if (!out.empty()) out += ',';
-    out += std::to_string(ids[i]);
-    if (j > i) {
-      out += j == i + 1 ? ',' : '-';
-      out += std::to_string(ids[j]);
-    }
-    i = j + 1;
-  }
-  return out;
-}
-
-}  // namespace
 
 std::string short_command(const std::string& cmdline) {
   // Absolute paths lose their directories: "python3 train.py --layers 8", not "/usr/bin/python3 /home/u/...".
@@ -99,7 +80,8 @@ std::vector<ProcessRow> process_rows(const Snapshot& snapshot, const std::vector
     }
     row.holds_only = ids.empty() && !p.holds.empty();
     if (!devices.empty() && ids.empty()) continue;
-    row.devices = row.holds_only ? "holds " + std::to_string(p.holds.size()) + " dev file(s)" : ranges(ids);
+    row.devices =
+        row.holds_only ? "holds " + std::to_string(p.holds.size()) + " dev file(s)" : id_ranges(ids);
     rows.push_back(std::move(row));
   }
   auto value = [&](const ProcessRow& r) -> uint64_t {

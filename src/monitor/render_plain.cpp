@@ -1,7 +1,6 @@
 // Plain-text frames for pipes, logs and `--once`.
 #include <cinttypes>
 #include <cstdio>
-#include <ctime>
 
 #include "process_table.hpp"
 #include "view.hpp"
@@ -17,15 +16,6 @@ std::string bar(double fraction, int width) {
   std::string text = "[";
   for (int i = 0; i < width; ++i) text += i < filled ? '#' : '.';
   return text + "]";
-}
-
-std::string clock_text(int64_t unix_ms) {
-  const std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm local{};
-  localtime_r(&seconds, &local);
-  char text[16];
-  std::strftime(text, sizeof(text), "%H:%M:%S", &local);
-  return text;
 }
 
 }  // namespace

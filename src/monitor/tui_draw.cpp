@@ -7,7 +7,6 @@
 #include <cinttypes>
 #include <cstdarg>
 #include <cstdio>
-#include <ctime>
 
 #include "tui.hpp"
 
@@ -67,15 +66,6 @@ std::string short_bytes(uint64_t bytes) {
   while (value >= 1024 && u < 5) value /= 1024, ++u;
   return u == 0 ? std::to_string(bytes) + "B"
                 : printf_string(value < 10 ? "%.1f%c" : "%.0f%c", value, units[u]);
-}
-
-std::string clock_text(int64_t unix_ms) {
-  const std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm local{};
-  localtime_r(&seconds, &local);
-  char text[16];
-  std::strftime(text, sizeof(text), "%H:%M:%S", &local);
-  return text;
 }
 
 // One device's cell in the mesh view.

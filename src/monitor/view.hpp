@@ -25,6 +25,8 @@ struct Frame {
 // Device ids to show, in order: the requested ones (present or not), else every known device by id.
 std::vector<int> devices_to_show(const Snapshot* snapshot, const ViewOptions& options);
 std::string format_bytes(uint64_t bytes);
+// A snapshot's time as the local wall clock, HH:MM:SS.
+std::string clock_text(int64_t unix_ms);
 // 0 green (< 75 %), 1 yellow (>= 75 %), 2 red (>= 90 %), as the proof of concept's monitor coloured its bars.
 int fill_level(double fraction);
 // A memory type is worth a line when the device has it or uses it.

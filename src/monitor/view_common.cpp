@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cstdio>
+#include <ctime>
 
 #include "view.hpp"
 
@@ -27,6 +28,15 @@ std::string format_bytes(uint64_t bytes) {
     std::snprintf(text, sizeof(text), "%llu B", static_cast<unsigned long long>(bytes));
   else
     std::snprintf(text, sizeof(text), "%.1f %s", value, units[unit]);
+  return text;
+}
+
+std::string clock_text(int64_t unix_ms) {
+  const std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm local{};
+  localtime_r(&seconds, &local);
+  char text[16];
+  std::strftime(text, sizeof(text), "%H:%M:%S", &local);
   return text;
 }
 

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "common/id_ranges.hpp"  // device lists as ranges
+
 namespace allocmon::report {
 
 inline std::string human_bytes(double bytes) {
@@ -21,20 +23,6 @@ inline std::string hex(uint64_t value) {
   char text[24];
   std::snprintf(text, sizeof(text), "0x%llx", static_cast<unsigned long long>(value));
   return text;
-}
-
-// Sorted ids as "0-7" or "0,2,5-6".
-inline std::string id_ranges(const std::vector<int>& ids) {
-  std::string out;
-  for (size_t i = 0; i < ids.size();) {
-    size_t j = i;
-    while (j + 1 < ids.size() && ids[j + 1] == ids[j] + 1) ++j;
-    if (!out.empty()) out += ',';
-    out += std::to_string(ids[i]);
-    if (j > i) out += (j == i + 1 ? "," : "-") + std::to_string(ids[j]);
-    i = j + 1;
-  }
-  return out;
 }
 
 }  // namespace allocmon::report

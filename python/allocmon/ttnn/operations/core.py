@@ -52,12 +52,14 @@ def _mapper_dims(mapper):
     return mapper._shard_dims, mapper._flat_dim
 
 
-def _place(array, dtype, layout, device, memory_config, mapper):
-    """Host values straight onto the mesh in one native step (split, rounded and copied on C++ threads)."""
+def _place(array, dtype, layout, device, memory_config, mapper, bfloat16_bits=False):
+    """Host values straight onto the mesh in one native step (split, rounded and copied on C++ threads);
+    bfloat16_bits: `array` holds bfloat16 values as their bits (uint16), passed without a float32 copy."""
     config = memory_config or DRAM_MEMORY_CONFIG
     shard_dims, flat_dim = _mapper_dims(mapper)
-    native = _allocmon.from_numpy(array, device._native, dtype.value, layout.value, config.buffer_type.value,
-                                  shard_dims, flat_dim, config._shards)
+    native_from = _allocmon.from_bfloat16_bits if bfloat16_bits else _allocmon.from_numpy
+    native = native_from(array, device._native, dtype.value, layout.value, config.buffer_type.value, shard_dims,
+                         flat_dim, config._shards)
     return device_tensor(native, dtype, layout, device, config)
 
 
@@ -69,15 +71,6 @@ def _bfloat16_bits(tensor):
 
     bits = tensor.detach().cpu().contiguous().view(torch.int16).numpy().view(_np.uint16)
     return bits.reshape(1) if bits.ndim == 0 else bits
-
-
-def _place_bits(bits, dtype, layout, device, memory_config, mapper):
-    """_place for bfloat16 host data as its bits: no float32 copy of a large tensor on the way."""
-    config = memory_config or DRAM_MEMORY_CONFIG
-    shard_dims, flat_dim = _mapper_dims(mapper)
-    native = _allocmon.from_bfloat16_bits(bits, device._native, dtype.value, layout.value, config.buffer_type.value,
-                                          shard_dims, flat_dim, config._shards)
-    return device_tensor(native, dtype, layout, device, config)
 
 
 def from_torch(tensor, dtype=None, *, layout=None, device=None, memory_config=None, mesh_mapper=None,
@@ -96,7 +89,8 @@ def from_torch(tensor, dtype=None, *, layout=None, device=None, memory_config=No
     if device is not None:
         bits = _bfloat16_bits(tensor)
         if bits is not None:
-            return _place_bits(bits, dtype, layout, device, memory_config, mesh_mapper or _replicate(device))
+            return _place(bits, dtype, layout, device, memory_config, mesh_mapper or _replicate(device),
+                          bfloat16_bits=True)
     exact = holds_exactly(tensor, dtype)
     array = as_float_array(tensor)
     if array.ndim == 0:
