@@ -37,7 +37,7 @@ def main():
     env = dict(os.environ, PYTHONPATH=os.path.join(build, "python"), ALLOCMON_BIN_DIR=build,
                NUMPY_MADVISE_HUGEPAGE="0")
     env.pop("TT_ALLOC_TRACKING_ENABLED", None)  # the emulator's own cost; the demo starts its own server
-    python = "/usr/bin/python3"
+    python = sys.executable  # bench/run starts this file with .venv/bin/python
     model = os.path.join("bench", "models", "mlp.py")
 
     print("\nEmulator (wall seconds, peak RSS of the process)", flush=True)

@@ -10,6 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh >/dev/null
 build=$(realpath -m "${ALLOCMON_BUILD_DIR:-build}")
+python=$(sed -n 's/^ALLOCMON_PYTHON:[A-Z]*=//p' "$build/CMakeCache.txt")  # .venv/bin/python (scripts/build.sh)
 export PYTHONPATH=$build/python${PYTHONPATH:+:$PYTHONPATH}
 export ALLOCMON_BIN_DIR=$build
 export TT_ALLOC_SERVER_SOCKET=${TT_ALLOC_SERVER_SOCKET:-/tmp/allocmon-demo-$$.sock}
@@ -33,7 +34,7 @@ if [ "${1:-}" = "--live" ]; then
   tmux kill-session -t $session 2>/dev/null || true
   tmux new-session -d -s $session -x 200 -y 60 "$build/allocation_server --stats-interval 5 ${sources[*]} | tee $log"
   tmux split-window -h -t $session "sleep 0.5; $build/allocation_monitor_client -a -r 250"
-  tmux split-window -v -t $session.0 "sleep 1; /usr/bin/python3 examples/test_mesh_allocation.py --pause 2; read -p 'done: press enter'"
+  tmux split-window -v -t $session.0 "sleep 1; $python examples/test_mesh_allocation.py --pause 2; read -p 'done: press enter'"
   exec tmux attach -t $session
 fi
 
@@ -57,10 +58,10 @@ echo "== allocation_server started: $first"
 echo "== monitor: allocation_monitor_client -a -r 500   (frames printed after each step below)"
 status=0
 if [ "$mode" = "--ttnn" ]; then
-  /usr/bin/python3 -m allocmon.emulate examples/ttnn/test_mesh_allocation.py || status=$?
+  "$python" -m allocmon.emulate examples/ttnn/test_mesh_allocation.py || status=$?
   kill -USR1 $server_pid
 else
-  /usr/bin/python3 examples/test_mesh_allocation.py --monitor --server-stats || status=$?
+  "$python" examples/test_mesh_allocation.py --monitor --server-stats || status=$?
 fi
 
 kill -TERM $server_pid

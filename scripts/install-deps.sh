@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs every build, test and demo dependency of allocmon from Debian packages. Idempotent: packages already
-# present are not fetched again.
+# Installs every C++ build, test and demo dependency of allocmon from Debian packages (the Python ones come from
+# requirements.txt into .venv/: scripts/python-env.sh). Idempotent: packages already present are not fetched again.
 set -euo pipefail
 
 packages=(
@@ -8,9 +8,7 @@ packages=(
   clang libclang-rt-14-dev                                   # sanitizers (ASan, UBSan, TSan) and libFuzzer
   libgtest-dev libgmock-dev libbenchmark-dev                 # tests and benchmarks
   nlohmann-json3-dev libcli11-dev libncurses-dev             # server snapshot JSON, CLI parsing, monitor TUI
-  pybind11-dev python3-dev python3-numpy python3-pytest      # Python module and scenario tests
-  python3-torch                                              # unmodified ttnn scripts (they use torch)
-  python3-loguru python3-psutil python3-multiprocess         # what tt-metal's conftest and tutorials import
+  pybind11-dev python3-dev python3-venv                      # Python module (for .venv's interpreter)
   libopenblas-dev                                            # emulated mesh matmul
   tmux                                                       # TUI test drives the monitor in a terminal
   libcpp-httplib-dev prometheus                              # metrics endpoint; its test scrapes with real Prometheus

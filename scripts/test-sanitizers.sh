@@ -10,11 +10,11 @@ jobs=$(nproc)
 CC=clang CXX=clang++ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DALLOCMON_SANITIZE=address,undefined -DALLOCMON_FUZZ=ON -DALLOCMON_WERROR=ON >/dev/null
 cmake --build build-asan -j"$jobs"
-# Tests driven by Debian's python3 (not instrumented) need the ASan runtime preloaded; the install test builds an
+# Tests driven by .venv's python (not instrumented) need the ASan runtime preloaded; the install test builds an
 # uninstrumented consumer against the instrumented library, and the demos run the whole main job: main suite only.
 python_driven="python_tests|ttnn_style_pytest|monitor_tui_in_tmux"
 ctest --test-dir build-asan --output-on-failure -j"$jobs" \
-  -E "$python_driven|install_and_out_of_tree_consumer|demo_main_job|demo_tt_shm"
+  -E "$python_driven|install_and_out_of_tree_consumer|pip_install_fresh_venv|demo_main_job|demo_tt_shm"
 # CPython keeps objects alive at exit by design, so leak checking is off for that process tree (the C++ tests
 # above run with it on).
 LD_PRELOAD=$(clang++ -print-file-name=libclang_rt.asan-x86_64.so) ASAN_OPTIONS=detect_leaks=0 \

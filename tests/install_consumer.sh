@@ -33,7 +33,7 @@ grep -q '"id":6' <<<"$snapshot" && grep -q '"allocated":12345' <<<"$snapshot" \
   || { echo "FAIL: the installed server did not show the consumer's 12345 + 65536 bytes on device 6"; exit 1; }
 "$work/consumer_pc" </dev/null >/dev/null
 unset LD_LIBRARY_PATH  # what follows must find liballocmon by itself (RUNPATH)
-PYTHONPATH=$work/prefix/lib/python3/dist-packages /usr/bin/python3 -c "import allocmon, allocmon.ttnn
+PYTHONPATH=$work/prefix/lib/python3/dist-packages "$ALLOCMON_PYTHON" -c "import allocmon, allocmon.ttnn
 assert allocmon.replay(['alloc a L1 65536 2048 shards=8']).lines[0]['banks'] == 8" \
   || { echo "FAIL: installed Python package does not import"; exit 1; }
 "$work/prefix/bin/allocmon_demo" --devices 2 --phase-ms 0 >/dev/null \
@@ -63,7 +63,7 @@ os.dup2(listener.fileno(), 3)
 os.environ.update(LISTEN_FDS="1", LISTEN_PID=str(os.getpid()))  # exec keeps the pid
 os.execv(sys.argv[1], [sys.argv[1], "--quiet", "--stats-interval", "0", "--clients-only"])
 PY
-exec 4< <(exec /usr/bin/python3 "$work/activate.py" "$work/prefix/bin/allocation_server" "$activated")
+exec 4< <(exec "$ALLOCMON_PYTHON" "$work/activate.py" "$work/prefix/bin/allocation_server" "$activated")
 activated_server=$!
 read -r line <&4
 [[ "$line" == *"listening on $activated (from systemd)"* ]] || { echo "FAIL: socket activation: $line"; exit 1; }

@@ -42,7 +42,7 @@ start_workload() {  # ROWS COLS SOCKET: returns when the server has its buffers;
   local fifo_in fifo_out
   fifo_in=$(mktemp -u) fifo_out=$(mktemp -u)
   mkfifo "$fifo_in" "$fifo_out"
-  TT_ALLOC_SERVER_SOCKET=$3 /usr/bin/python3 "$here/tui_workload.py" "$1" "$2" <"$fifo_in" >"$fifo_out" &
+  TT_ALLOC_SERVER_SOCKET=$3 "$ALLOCMON_PYTHON" "$here/tui_workload.py" "$1" "$2" <"$fifo_in" >"$fifo_out" &
   pids+=($!)
   exec {hold}>"$fifo_in"
   exec {out}<"$fifo_out"

@@ -7,20 +7,26 @@ import signal
 import subprocess
 
 
-def find_binary(name):
-    """The allocmon binary `name`: $ALLOCMON_BIN_DIR, the build tree this package sits in, then PATH."""
-    candidates = []
-    if os.environ.get("ALLOCMON_BIN_DIR"):
-        candidates.append(os.path.join(os.environ["ALLOCMON_BIN_DIR"], name))
+def find_binary(name, search_path=True):
+    """The allocmon program `name`: $ALLOCMON_BIN_DIR, the programs this package carries (pip install .), the
+    build tree it sits in (build/python/allocmon), the prefix it was installed to (prefix/bin beside
+    prefix/lib/python3/dist-packages/allocmon), then PATH unless search_path is False."""
     here = os.path.dirname(os.path.abspath(__file__))
-    candidates.append(os.path.join(here, "..", "..", name))  # build/python/allocmon -> build/
+    candidates = [
+        os.path.join(here, "bin", name),
+        os.path.join(here, "..", "..", name),
+        os.path.join(here, "..", "..", "..", "..", "bin", name),
+    ]
+    if os.environ.get("ALLOCMON_BIN_DIR"):
+        candidates.insert(0, os.path.join(os.environ["ALLOCMON_BIN_DIR"], name))
     for path in candidates:
-        if os.access(path, os.X_OK):
+        if os.path.isfile(path) and os.access(path, os.X_OK):
             return os.path.abspath(path)
-    found = shutil.which(name)
+    found = shutil.which(name) if search_path else None
     if found:
         return found
-    raise FileNotFoundError(f"{name} not found: build allocmon (scripts/build.sh) or set ALLOCMON_BIN_DIR")
+    raise FileNotFoundError(f"{name} not found: build allocmon (scripts/build.sh), pip install it, or set "
+                            "ALLOCMON_BIN_DIR")
 
 
 _libc = ctypes.CDLL(None)
