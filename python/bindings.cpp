@@ -285,6 +285,9 @@ PYBIND11_MODULE(_allocmon, m) {
             return std::make_pair(d.architecture().grid_x, d.architecture().grid_y);
           },
           "The worker core grid (x, y) of each device.")
+      .def_property_readonly(
+          "dram_banks", [](const MeshDevice& d) { return d.architecture().dram_banks; },
+          "DRAM channels (banks) of each device.")
       .def("get_num_devices", &MeshDevice::num_devices)
       .def("get_device_ids", &MeshDevice::physical_ids)
       .def("topology", &MeshDevice::topology)

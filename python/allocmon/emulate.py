@@ -32,7 +32,8 @@ def _install_ttnn():
     for name, module in list(sys.modules.items()):
         if name == "allocmon.ttnn" or name.startswith("allocmon.ttnn."):
             sys.modules[name[len("allocmon."):]] = module
-    for name in ("device", "distributed", "model_preprocessing", "transformer", "types", "operations"):
+    for name in ("device", "distributed", "model_preprocessing", "transformer", "types", "operations", "cluster",
+                 "database", "tracer"):
         sys.modules[f"ttnn.{name}"] = getattr(facade, name)
 
 
@@ -60,8 +61,15 @@ def main(argv=None):
     if argv[0] in ("-h", "--help"):
         print(__doc__)
         return 0
+    if argv[0] == "--version":
+        from . import __version__
+
+        print(f"allocmon.emulate {__version__}")
+        return 0
     if argv[0].startswith("-") and argv[0] != "-m":
         return _usage_error(f"unknown option {argv[0]}")
+    # tt-metal's environment names the architecture; its test helpers (tests/scripts/common.py) read it.
+    os.environ.setdefault("ARCH_NAME", os.environ.get("ALLOCMON_ARCH", "wormhole_b0"))
     _install_ttnn()
     if argv[0] == "-m":
         if len(argv) < 2:

@@ -178,6 +178,10 @@ std::shared_ptr<MeshBuffer> MeshDevice::allocate(BufferType type, uint64_t size,
     throw OutOfMemory(
         "Out of Memory: the " + std::string(buffer_type_name(type)) +
         " region has size 0 on this mesh (open it with a non-zero l1_small_size / trace_region_size)");
+  if (size == 0) {
+    // An empty tensor: tt-metal places no memory for a zero-byte buffer, so nothing is allocated or reported.
+    return std::make_shared<MeshBuffer>(shared_from_this(), next_id_++, type, 0, page_size, Placement{});
+  }
   Placement placement;
   try {
     placement = a->allocate(size, page_size, bottom_up, shard_count);
@@ -208,6 +212,7 @@ void MeshDevice::release(MeshBuffer& buffer) {
   std::lock_guard lock(mutex_);
   if (!buffer.allocated_) return;
   buffer.allocated_ = false;
+  if (buffer.size_ == 0) return;  // an empty tensor's buffer: never placed (allocate)
   live_.erase(buffer.id_);
   if (!open_) return;
   allocator_for(buffer.type_)->deallocate(buffer.placement_.address);

@@ -125,7 +125,7 @@ MeshTensor allocate_tensor(const std::shared_ptr<MeshDevice>& mesh, const std::v
                            DataType dtype, Layout layout, MemoryConfig memory, Distribution distribution) {
   if (shard_shape.empty()) throw std::invalid_argument("a device tensor needs at least one dimension");
   for (int64_t d : shard_shape)
-    if (d <= 0) throw std::invalid_argument("tensor dims must be positive");
+    if (d < 0) throw std::invalid_argument("tensor dims must not be negative");  // 0: an empty tensor
   if (layout == Layout::RowMajor) element_size(dtype);  // throws for block floats
   MeshTensor out;
   out.mesh = mesh;

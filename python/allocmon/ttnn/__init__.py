@@ -9,7 +9,7 @@ NotEmulatedError, which is an AttributeError, so `hasattr(ttnn, name)` is False 
 """
 
 from .._allocmon import OutOfMemoryError  # noqa: F401
-from . import configs, device, distributed, model_preprocessing, types  # noqa: F401
+from . import configs, device, distributed, model_preprocessing, runtime, types, utils  # noqa: F401
 from .configs import *  # noqa: F401,F403
 from .device import *  # noqa: F401,F403
 from .distributed import *  # noqa: F401,F403
@@ -31,14 +31,17 @@ from .operations.embedding import *  # noqa: F401,F403
 from .operations.matmul import *  # noqa: F401,F403
 from .operations.normalization import *  # noqa: F401,F403
 from .operations.reduction import *  # noqa: F401,F403
+from .runtime import *  # noqa: F401,F403
+from .utils import *  # noqa: F401,F403
+from .runtime import cluster, database, tracer  # noqa: F401 (ttnn.cluster, ttnn.database, ttnn.tracer)
 from .tensor import *  # noqa: F401,F403
 from .types import *  # noqa: F401,F403
 
 _MODULES = (types, device, configs, _core, _creation, _eltwise, _data_movement, _matmul, _reduction,
-            _normalization, _embedding, distributed)
+            _normalization, _embedding, distributed, runtime, utils)
 __all__ = sorted({name for module in _MODULES for name in module.__all__} | {"Tensor", "StorageType"} |
                  {"NotEmulatedError", "OutOfMemoryError", "model_preprocessing", "distributed", "device",
-                  "transformer"})
+                  "transformer", "cluster", "database", "tracer"})
 
 
 def emulated_names():

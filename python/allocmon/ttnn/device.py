@@ -147,6 +147,23 @@ class MeshDevice:
     def enable_async(self, enabled=True):
         """Async dispatch changes nothing the allocator sees."""
 
+    # Sub-devices split a device's cores between programs; they place no buffer, so the emulated device has only
+    # the default one (what a device with no sub-device manager loaded has).
+    def clear_loaded_sub_device_manager(self):
+        pass
+
+    def reset_sub_device_stall_group(self):
+        pass
+
+    def get_submeshes(self):
+        return []
+
+    def dram_grid_size(self):
+        return CoreCoord(self._native.dram_banks, 1)
+
+    def num_dram_channels(self):
+        return self._native.dram_banks
+
     def reshape(self, mesh_shape):
         if tuple(MeshShape(mesh_shape)) != (self._native.rows, self._native.cols):
             raise not_emulated("MeshDevice.reshape", "an emulated mesh keeps the shape it was opened with")
