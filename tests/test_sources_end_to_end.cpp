@@ -195,8 +195,9 @@ TEST(SourcesEndToEnd, ALiballocmonClientAlsoInARegionIsCountedOnce) {
   write_fake_process(f.proc, pid, ::getuid(), "allocmon_test_c");
   write_fake_process(f.proc, 7001, ::getuid(), "other_tt_metal");
   // tt-metal inside the same process counts the same 100 MiB buffer in its region.
-  write_region(f.shm,
-               make_region(4, 88, 0, {{pid, "allocmon_test_c", 100 * kMiB}, {7001, "other", 3 * kMiB}}));
+  write_region(
+      f.shm,
+      make_region(4, 88, 0, {{pid, "allocmon_test_c", 100 * kMiB}, {7001, "other_tt_metal", 3 * kMiB}}));
   ASSERT_EQ(client.command("register 0"), "ok");
   ASSERT_EQ(client.command("alloc 0 DRAM 104857600 1"), "ok");
   ASSERT_EQ(client.flush(), 0);

@@ -11,6 +11,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string_view>
+#include <thread>
 
 namespace allocmon::mesh {
 
@@ -32,6 +34,8 @@ int counted_index(allocmon_memory_type type) {
     if (tt_shm::kCountedTypeCodes[i] == type) return i;
   return -1;
 }
+constexpr int kCbIndex = 4;
+static_assert(tt_shm::kCountedTypeCodes[kCbIndex] == ALLOCMON_CB);
 
 void saturating_sub(uint64_t& counter, uint64_t amount) {
   auto value = shared(counter);
@@ -40,15 +44,49 @@ void saturating_sub(uint64_t& counter, uint64_t amount) {
   }
 }
 
+// Returns the value before (0: left at 0).
+uint32_t saturating_dec(uint32_t& counter) {
+  auto value = shared(counter);
+  uint32_t current = value.load();
+  while (current > 0 && !value.compare_exchange_weak(current, current - 1)) {
+  }
+  return current;
+}
+
 bool process_alive(int32_t pid) {
   return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
 }
 
+// What tt-metal names a slot: /proc/self/comm, at most 15 characters.
+std::string comm_name() {
+  char name[64] = {};
+  const int fd = ::open("/proc/self/comm", O_RDONLY | O_CLOEXEC);
+  ssize_t n = fd >= 0 ? ::read(fd, name, sizeof(name) - 1) : -1;
+  if (fd >= 0) ::close(fd);
+  std::string out = n > 0 ? std::string(name, static_cast<size_t>(n)) : program_invocation_short_name;
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out.substr(0, 15);
+}
+
+// The chip-stats entry for a logical chip id, claimed when there is none yet (nullptr: all 16 taken).
+tt_shm::ChipStats* chip_entry(tt_shm::Region& r, uint32_t chip) {
+  for (auto& entry : r.chips)
+    if (shared(entry.chip_id).load() == chip) return &entry;
+  for (auto& entry : r.chips) {
+    uint32_t expected = tt_shm::kChipUnused;
+    if (shared(entry.chip_id).compare_exchange_strong(expected, chip)) {
+      for (auto& b : entry.bytes) shared(b).store(0);
+      shared(entry.is_remote).store(0);
+      return &entry;
+    }
+    if (expected == chip) return &entry;
+  }
+  return nullptr;
+}
+
+// Writes an empty ready region; the caller won init_state (kInitInProgress) for it.
 void initialise(tt_shm::Region& r, int device_id, uint64_t asic_id) {
-  shared(r.init_state).store(tt_shm::kInitInProgress, std::memory_order_release);
-  const uint32_t init_state = r.init_state;
-  std::memset(&r, 0, sizeof(r));
-  r.init_state = init_state;
+  std::memset(static_cast<void*>(&r), 0, offsetof(tt_shm::Region, init_state));
   r.version = tt_shm::kMaxVersion;
   r.asic_id = asic_id;
   r.device_id = static_cast<uint32_t>(device_id);
@@ -58,25 +96,61 @@ void initialise(tt_shm::Region& r, int device_id, uint64_t asic_id) {
   shared(r.init_state).store(tt_shm::kInitReady, std::memory_order_release);
 }
 
+// Makes the region usable: initialises it when new, unset or of another layout nobody holds; waits
+// (boundedly) for another process's initialisation. False: leave the file alone.
+bool make_ready(tt_shm::Region& r, bool created, int device_id, uint64_t asic_id, const std::string& path) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  for (;;) {
+    uint32_t state = shared(r.init_state).load(std::memory_order_acquire);
+    const bool held = shared(r.reference_count).load() > 0;
+    if (state == tt_shm::kInitReady && r.version == tt_shm::kMaxVersion) return true;
+    if (state == tt_shm::kInitInProgress && !created) {  // another process is writing it: never start over
+      if (std::chrono::steady_clock::now() > deadline) {
+        std::fprintf(stderr, "allocmon: %s stays in initialisation; not publishing there\n", path.c_str());
+        return false;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      continue;
+    }
+    if (held && !created) {
+      std::fprintf(stderr,
+                   "allocmon: %s has layout version %u and attached processes; not publishing there\n",
+                   path.c_str(), r.version);
+      return false;
+    }
+    if (shared(r.init_state).compare_exchange_strong(state, tt_shm::kInitInProgress)) {
+      initialise(r, device_id, asic_id);
+      return true;
+    }
+  }
+}
+
 }  // namespace
 
 TtShmPublisher* TtShmPublisher::instance() {
   // Never destroyed: meshes may close during static destruction. A process that exits with a mesh still open
-  // leaves its slot behind, as a tt-metal process killed mid-run does; the next attacher reaps it.
+  // leaves its slot behind, as a tt-metal process killed mid-run does; the next attach or detach reaps it.
   static TtShmPublisher* publisher = [] {
     const char* dir = std::getenv(kEmulatedShmDirEnvVar);
+    const char* disabled = std::getenv(kTrackingDisabledEnvVar);
+    if (disabled && std::string_view(disabled) == "1") return static_cast<TtShmPublisher*>(nullptr);
     return dir && *dir ? new TtShmPublisher(dir) : nullptr;
   }();
   return publisher;
 }
 
-void TtShmPublisher::attach(int device_id) {
+void TtShmPublisher::attach(int device_id, uint64_t asic_id) {
   std::lock_guard lock(mutex_);
   Mapped& mapped = devices_[device_id];
   if (mapped.users++ > 0 || mapped.region) return;
-  const uint64_t asic_id = kEmulatedAsicIdBase + static_cast<uint64_t>(device_id);
+  if (!asic_id) asic_id = kEmulatedAsicIdBase + static_cast<uint64_t>(device_id);
   const std::string path = directory_ + "/tt_device_" + std::to_string(asic_id) + "_memory";
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  bool created = true;
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0 && errno == EEXIST) {
+    created = false;
+    fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+  }
   if (fd < 0 || ::ftruncate(fd, sizeof(tt_shm::Region)) != 0) {
     std::fprintf(stderr, "allocmon: cannot publish tt-metal counters in %s: %s\n", path.c_str(),
                  std::strerror(errno));
@@ -87,38 +161,26 @@ void TtShmPublisher::attach(int device_id) {
   ::close(fd);
   if (memory == MAP_FAILED) return;
   auto& r = *static_cast<tt_shm::Region*>(memory);
+  if (!make_ready(r, created, device_id, asic_id, path)) {
+    ::munmap(memory, sizeof(tt_shm::Region));
+    return;
+  }
   mapped.region = &r;
-  // A new file, or one of another layout that no live process uses any more, is (re)initialised.
-  bool someone_alive = false;
-  for (auto& slot : r.processes) someone_alive = someone_alive || process_alive(shared(slot.pid).load());
-  if (shared(r.init_state).load(std::memory_order_acquire) != tt_shm::kInitReady ||
-      r.version != tt_shm::kMaxVersion) {
-    if (someone_alive && r.version != tt_shm::kMaxVersion) {
-      std::fprintf(stderr, "allocmon: %s has layout version %u and live users; not publishing there\n",
-                   path.c_str(), r.version);
-      ::munmap(memory, sizeof(tt_shm::Region));
-      mapped.region = nullptr;
-      return;
-    }
-    initialise(r, device_id, asic_id);
-  }
+  shared(r.reference_count).fetch_add(1);
+  shared(r.asic_id).store(asic_id);
   shared(r.device_id).store(static_cast<uint32_t>(device_id));
-  // Reap the slots of processes that died without detaching: their bytes leave the totals now.
-  for (auto& slot : r.processes) {
-    const int32_t pid = shared(slot.pid).load();
-    if (pid != 0 && !process_alive(pid)) release_slot(r, slot);
-  }
+  reap_dead(r, static_cast<uint32_t>(device_id));
   const int32_t me = ::getpid();
+  const std::string name = comm_name();
   for (auto& slot : r.processes) {
     int32_t expected = 0;
     if (shared(slot.pid).compare_exchange_strong(expected, me)) {
-      for (auto& b : slot.bytes) b = 0;
+      for (auto& b : slot.bytes) shared(b).store(0);
       std::memset(slot.name, 0, sizeof(slot.name));
-      std::snprintf(slot.name, sizeof(slot.name), "%s", program_invocation_short_name);
-      slot.last_update_ns = now_ns();
+      std::memcpy(slot.name, name.data(), name.size());
+      shared(slot.last_update_ns).store(now_ns());
       mapped.slot = &slot;
       shared(r.num_active_processes).fetch_add(1);
-      shared(r.reference_count).fetch_add(1);
       break;
     }
   }
@@ -131,16 +193,24 @@ void TtShmPublisher::record(int device_id, allocmon_memory_type type, int64_t de
   std::lock_guard lock(mutex_);
   auto it = devices_.find(device_id);
   if (it == devices_.end() || !it->second.region) return;
-  tt_shm::Region& r = *it->second.region;
-  tt_shm::ProcessStats* slot = it->second.slot;
+  Mapped& mapped = it->second;
+  tt_shm::Region& r = *mapped.region;
+  tt_shm::ProcessStats* slot = mapped.slot;
+  tt_shm::ChipStats* chip = chip_entry(r, static_cast<uint32_t>(device_id));
   const uint64_t amount = static_cast<uint64_t>(delta > 0 ? delta : -delta);
-  if (delta > 0) {
+  if (index == kCbIndex) {
+    // tt-metal stores the device's current CB bytes (an allocator query), not a running sum of deltas.
+    mapped.cb = delta > 0 ? mapped.cb + amount : (mapped.cb > amount ? mapped.cb - amount : 0);
+    shared(r.totals[index]).store(mapped.cb);
+    if (chip) shared(chip->bytes[index]).store(mapped.cb);
+    if (slot) shared(slot->bytes[index]).store(mapped.cb);
+  } else if (delta > 0) {
     shared(r.totals[index]).fetch_add(amount);
-    shared(r.chips[0].bytes[index]).fetch_add(amount);
+    if (chip) shared(chip->bytes[index]).fetch_add(amount);
     if (slot) shared(slot->bytes[index]).fetch_add(amount);
   } else {
     saturating_sub(r.totals[index], amount);
-    saturating_sub(r.chips[0].bytes[index], amount);
+    if (chip) saturating_sub(chip->bytes[index], amount);
     if (slot) saturating_sub(slot->bytes[index], amount);
   }
   const uint64_t now = now_ns();
@@ -148,18 +218,28 @@ void TtShmPublisher::record(int device_id, allocmon_memory_type type, int64_t de
   shared(r.last_update_ns).store(now);
 }
 
-void TtShmPublisher::release_slot(tt_shm::Region& r, tt_shm::ProcessStats& slot) {
+void TtShmPublisher::release_slot(tt_shm::Region& r, tt_shm::ProcessStats& slot, int32_t pid, uint32_t chip) {
+  // The pid -1 handshake: of two processes reaping the same dead slot, only the one that claims it subtracts.
+  if (!shared(slot.pid).compare_exchange_strong(pid, -1)) return;
+  tt_shm::ChipStats* entry = chip_entry(r, chip);
   for (int i = 0; i < tt_shm::kCountedTypes; ++i) {
-    saturating_sub(r.totals[i], shared(slot.bytes[i]).load());
-    saturating_sub(r.chips[0].bytes[i], shared(slot.bytes[i]).load());
+    const uint64_t bytes = shared(slot.bytes[i]).load();
+    saturating_sub(r.totals[i], bytes);
+    if (entry) saturating_sub(entry->bytes[i], bytes);
     shared(slot.bytes[i]).store(0);
   }
-  shared(slot.pid).store(0);
-  auto active = shared(r.num_active_processes);
-  if (active.load() > 0) active.fetch_sub(1);
-  auto refs = shared(r.reference_count);
-  if (refs.load() > 0) refs.fetch_sub(1);
+  shared(slot.last_update_ns).store(0);
+  std::memset(slot.name, 0, sizeof(slot.name));
+  shared(slot.pid).store(0, std::memory_order_release);
+  saturating_dec(r.num_active_processes);
   shared(r.last_update_ns).store(now_ns());
+}
+
+void TtShmPublisher::reap_dead(tt_shm::Region& r, uint32_t chip) {
+  for (auto& slot : r.processes) {
+    const int32_t pid = shared(slot.pid).load();
+    if (pid > 0 && !process_alive(pid)) release_slot(r, slot, pid, chip);
+  }
 }
 
 void TtShmPublisher::detach(int device_id) {
@@ -168,7 +248,18 @@ void TtShmPublisher::detach(int device_id) {
   if (it == devices_.end() || --it->second.users > 0) return;
   Mapped& mapped = it->second;
   if (mapped.region) {
-    if (mapped.slot) release_slot(*mapped.region, *mapped.slot);
+    tt_shm::Region& r = *mapped.region;
+    const auto chip = static_cast<uint32_t>(device_id);
+    if (mapped.slot) release_slot(r, *mapped.slot, ::getpid(), chip);
+    reap_dead(r, chip);
+    // The last process to leave zeroes what is left (bytes whose owner could not be reaped, a torn update).
+    if (saturating_dec(r.reference_count) == 1) {
+      for (auto& total : r.totals) shared(total).store(0);
+      for (auto& entry : r.chips)
+        if (shared(entry.chip_id).load() != tt_shm::kChipUnused)
+          for (auto& b : entry.bytes) shared(b).store(0);
+      shared(r.last_update_ns).store(now_ns());
+    }
     ::munmap(mapped.region, sizeof(tt_shm::Region));
   }
   devices_.erase(it);

@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
       app.add_option("--query", query,
                      "Print these fields, one row per device and memory type (comma-separated: time, device, "
                      "type, allocated, capacity, peak, buffers, free, largest_free, unattributed, stale, "
-                     "architecture, source, asic_id, active, mesh_row, mesh_col)")
+                     "architecture, source, asic_id, logical_id, active, mesh_row, mesh_col)")
           ->check(CLI::Validator(
               [](const std::string& text) {
                 std::string why;

@@ -9,7 +9,7 @@ const std::vector<std::string>& query_fields() {
   static const std::vector<std::string> fields = {
       "time",    "device",  "type",         "allocated",    "capacity", "peak",
       "buffers", "free",    "largest_free", "unattributed", "stale",    "architecture",
-      "source",  "asic_id", "active",       "mesh_row",     "mesh_col"};
+      "source",  "asic_id", "logical_id",   "active",       "mesh_row", "mesh_col"};
   return fields;
 }
 
@@ -53,6 +53,7 @@ nlohmann::json value(const Snapshot& s, const DeviceView& d, const MemoryView& m
   if (field == "architecture") return d.architecture;
   if (field == "source") return d.source;
   if (field == "asic_id") return d.asic_id ? nlohmann::json(*d.asic_id) : nlohmann::json();
+  if (field == "logical_id") return d.logical_id ? nlohmann::json(*d.logical_id) : nlohmann::json();
   if (field == "active") return d.active;
   if (field == "mesh_row") return d.mesh_row;
   if (field == "mesh_col") return d.mesh_col;

@@ -46,7 +46,8 @@ std::string render_plain(const Frame& frame, const ViewOptions& options) {
     if (d->mesh_row >= 0)
       mesh = " mesh(" + std::to_string(d->mesh_row) + "," + std::to_string(d->mesh_col) + ")";
     if (options.compact) {
-      std::snprintf(line, sizeof(line), "Device %d%s%s", d->id, mesh.c_str(), d->active ? "" : " closed");
+      std::snprintf(line, sizeof(line), "Device %d%s%s%s", d->id, d->chip_note().c_str(), mesh.c_str(),
+                    d->active ? "" : " closed");
       out += line;
       for (const auto& m : d->memory) {
         if (!shown(m)) continue;
@@ -60,9 +61,9 @@ std::string render_plain(const Frame& frame, const ViewOptions& options) {
       out += "\n";
       continue;
     }
-    std::snprintf(line, sizeof(line), "Device %d  %s%s  %s  buffers %" PRIu64 "  total %s\n", d->id,
-                  d->architecture.c_str(), mesh.c_str(), d->active ? "active" : "closed", d->buffers,
-                  format_bytes(d->allocated).c_str());
+    std::snprintf(line, sizeof(line), "Device %d%s  %s%s  %s  buffers %" PRIu64 "  total %s\n", d->id,
+                  d->chip_note().c_str(), d->architecture.c_str(), mesh.c_str(),
+                  d->active ? "active" : "closed", d->buffers, format_bytes(d->allocated).c_str());
     out += line;
     for (const auto& m : d->memory) {
       if (!shown(m)) continue;

@@ -39,6 +39,13 @@ const MemoryView* DeviceView::type(std::string_view name) const {
   return nullptr;
 }
 
+std::string DeviceView::chip_note() const {
+  if (!logical_id || (*logical_id == id && !logical_shared)) return {};
+  std::string note = " (logical " + std::to_string(*logical_id);
+  if (asic_id) note += ", asic " + std::to_string(*asic_id);
+  return note + ")";
+}
+
 double DeviceView::fullest_fraction() const {
   double best = 0;
   for (const auto& m : memory)
@@ -75,6 +82,7 @@ std::optional<Snapshot> parse_snapshot(std::string_view text, std::string* error
       if (d.contains("clients")) device.clients = i32(d.at("clients"));
       if (d.contains("source")) device.source = d.at("source").get<std::string>();
       if (d.contains("asic_id")) device.asic_id = u64(d.at("asic_id"));
+      if (d.contains("logical_id")) device.logical_id = i32(d.at("logical_id"));
       if (!d.at("mesh").is_null()) {
         device.mesh_row = i32(d.at("mesh").at("row"));
         device.mesh_col = i32(d.at("mesh").at("col"));
@@ -131,6 +139,9 @@ std::optional<Snapshot> parse_snapshot(std::string_view text, std::string* error
       }
       s.processes.push_back(std::move(process));
     }
+    for (auto& a : s.devices)
+      for (const auto& b : s.devices)
+        if (&a != &b && a.logical_id && a.logical_id == b.logical_id) a.logical_shared = true;
     return s;
   } catch (const std::exception& e) {  // json::exception and the typed reads above
     if (error) *error = std::string("malformed snapshot: ") + e.what();

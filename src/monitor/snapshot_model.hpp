@@ -40,11 +40,16 @@ struct DeviceView {
   int mesh_col = -1;
   std::string source;  // "allocmon", "tt-metal-shm", "drm-fdinfo"
   std::optional<uint64_t> asic_id;
+  std::optional<int> logical_id;  // tt-metal's logical id of a chip read from its region
+  bool logical_shared = false;    // another device carries the same logical id
   uint64_t allocated = 0;
   uint64_t buffers = 0;
   std::vector<MemoryView> memory;  // in the server's memory_types order
 
   const MemoryView* type(std::string_view name) const;
+  // " (logical 0, asic 123)" where the id alone does not say which chip it is: the logical id differs from
+  // the id, or several chips carry it (jobs pinned with TT_VISIBLE_DEVICES); else "".
+  std::string chip_note() const;
   // allocated / capacity of the fullest type that has a capacity (0 when none has).
   double fullest_fraction() const;
 };

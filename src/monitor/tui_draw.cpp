@@ -249,6 +249,7 @@ void draw_device_view(TuiState& state, const Snapshot& s, int top) {
   head += d->active ? "  active" : "  closed";
   head += "  source " + d->source;
   if (d->asic_id) head += printf_string("  asic %" PRIu64, *d->asic_id);
+  if (d->logical_id) head += printf_string("  logical %d", *d->logical_id);
   head += "   (Esc: back)";
   attron(A_BOLD);
   put(y++, 0, head);

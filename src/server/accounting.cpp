@@ -284,6 +284,7 @@ void Accounting::merge_polled() {
     device.unattributed = {};
     device.stale = {};
     device.stale_processes.clear();
+    device.unattributed_processes.clear();
     device.polled_in_use = false;
     polled_bytes[id];
   }
@@ -309,6 +310,7 @@ void Accounting::merge_polled() {
           if (d.capacity[t]) device.capacity[t] = d.capacity[t];
       }
       if (d.asic_id) device.asic_id = d.asic_id;
+      if (d.logical_id) device.logical_id = d.logical_id;
       if (!d.location.empty()) device.location = d.location;
       device.polled_in_use = device.polled_in_use || d.in_use;
       TypeBytes& sum = polled_bytes[d.id];
@@ -328,6 +330,8 @@ void Accounting::merge_polled() {
         sum[t] += d.unattributed[t];
         device.unattributed[t] += d.unattributed[t];
       }
+      device.unattributed_processes.insert(device.unattributed_processes.end(), d.unattributed_slots.begin(),
+                                           d.unattributed_slots.end());
       for (const ProcessShare& share : d.stale) {
         for (size_t t = 0; t < share.bytes.size(); ++t) device.stale[t] += share.bytes[t];
         device.stale_processes.push_back(share);
@@ -361,6 +365,12 @@ void Accounting::merge_polled() {
     }
     device.polled = now;
   }
+  // A chip's alias id that no source uses any more (its chip went, or took its logical id back) is gone.
+  std::erase_if(devices_, [](const auto& entry) {
+    const DeviceRecord& d = entry.second;
+    return entry.first >= kFirstChipAliasId && d.sources.empty() && d.registrations == 0 &&
+           !d.reported_by_client && total_bytes(d.totals) == 0;
+  });
   // Polled records that no source names any more are gone.
   std::erase_if(processes_,
                 [](const auto& entry) { return entry.second.polled() && entry.second.sources.empty(); });

@@ -83,11 +83,13 @@ struct DeviceRecord {
   bool reported_by_client = false;   // a liballocmon client registered it (its description wins)
   std::vector<std::string> sources;  // polled sources describing it now
   std::optional<uint64_t> asic_id;
-  std::string location;      // where a polled source read it (region file, PCI address)
-  TypeBytes polled{};        // part of totals[t].bytes that came from polled sources
-  TypeBytes unattributed{};  // held, included in totals, but by no process that can be shown
-  TypeBytes stale{};         // left by processes that no longer exist: not in totals
+  std::optional<int32_t> logical_id;  // tt-metal's logical id for the chip (may repeat across chips, change)
+  std::string location;               // where a polled source read it (region file, PCI address)
+  TypeBytes polled{};                 // part of totals[t].bytes that came from polled sources
+  TypeBytes unattributed{};           // held, included in totals, but by no process that can be shown
+  TypeBytes stale{};                  // left by processes that no longer exist: not in totals
   std::vector<ProcessShare> stale_processes;
+  std::vector<ProcessShare> unattributed_processes;  // slots counted as unattributed, each with its reason
   bool polled_in_use = false;
 
   bool active() const { return registrations > 0 || polled_in_use; }

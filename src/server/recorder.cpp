@@ -20,13 +20,19 @@ CREATE TABLE IF NOT EXISTS processes(client INTEGER PRIMARY KEY, pid INTEGER, ui
                                      start_ms INTEGER, end_ms INTEGER);
 CREATE TABLE IF NOT EXISTS devices(time_ms INTEGER, client INTEGER, device INTEGER, architecture TEXT,
                                    mesh_row INTEGER, mesh_col INTEGER, capacity TEXT, grid_x INTEGER,
-                                   grid_y INTEGER);
+                                   grid_y INTEGER, asic_id INTEGER, logical_id INTEGER);
 CREATE TABLE IF NOT EXISTS events(seq INTEGER PRIMARY KEY, time_ms INTEGER, client INTEGER, pid INTEGER,
                                   device INTEGER, type TEXT, kind TEXT, size INTEGER, address INTEGER,
                                   buffer_id INTEGER, page_size INTEGER, layout TEXT, shard_count INTEGER,
                                   direction TEXT);
 CREATE INDEX IF NOT EXISTS events_by_time ON events(time_ms);
 CREATE TABLE IF NOT EXISTS samples(time_ms INTEGER, device INTEGER, type TEXT, bytes INTEGER, source TEXT);
+)sql";
+
+// Appending to a schema-2 (or 1) recording: devices get the schema-3 columns.
+constexpr const char* kUpgradeFrom2 = R"sql(
+ALTER TABLE devices ADD COLUMN asic_id INTEGER;
+ALTER TABLE devices ADD COLUMN logical_id INTEGER;
 )sql";
 
 // Appending to a schema-1 recording: its tables get the schema-2 columns (NULL in the old rows).
@@ -111,7 +117,9 @@ bool Recorder::open(const std::string& path, const std::string& socket_path) {
   char* error = nullptr;
   if (sqlite3_exec(db_, kSchema, nullptr, nullptr, &error) != SQLITE_OK ||
       (!sqlite::has_column(db_, "events", "page_size") &&
-       sqlite3_exec(db_, kUpgradeFrom1, nullptr, nullptr, &error) != SQLITE_OK)) {
+       sqlite3_exec(db_, kUpgradeFrom1, nullptr, nullptr, &error) != SQLITE_OK) ||
+      (!sqlite::has_column(db_, "devices", "asic_id") &&
+       sqlite3_exec(db_, kUpgradeFrom2, nullptr, nullptr, &error) != SQLITE_OK)) {
     std::fprintf(stderr, "allocation_server: cannot record to %s: %s\n", path.c_str(), error ? error : "?");
     sqlite3_free(error);
     return false;
@@ -120,7 +128,7 @@ bool Recorder::open(const std::string& path, const std::string& socket_path) {
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
   const std::string meta =
-      "INSERT OR REPLACE INTO meta VALUES('schema_version','2');"
+      "INSERT OR REPLACE INTO meta VALUES('schema_version','3');"
       "INSERT OR IGNORE INTO meta VALUES('started_unix_ms','" +
       std::to_string(now) +
       "');"
@@ -225,7 +233,11 @@ bool Recorder::write(const Batch& batch) {
     sqlite3_finalize(st);
   }
   if (ok && !batch.devices.empty() &&
-      check(sqlite3_prepare_v2(db_, "INSERT INTO devices VALUES(?,?,?,?,?,?,?,?,?)", -1, &st, nullptr))) {
+      check(sqlite3_prepare_v2(
+          db_,
+          "INSERT INTO devices(time_ms,client,device,architecture,mesh_row,mesh_col,capacity,grid_x,"
+          "grid_y,asic_id,logical_id) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+          -1, &st, nullptr))) {
     for (const auto& d : batch.devices) {
       std::string capacity = "[";
       for (size_t i = 0; i < d.capacity.size(); ++i) {
@@ -242,6 +254,15 @@ bool Recorder::write(const Batch& batch) {
       sqlite3_bind_text(st, 7, capacity.c_str(), -1, SQLITE_TRANSIENT);
       bind_optional_int(st, 8, d.grid_x);
       bind_optional_int(st, 9, d.grid_y);
+      if (d.asic_id)
+        sqlite3_bind_int64(st, 10,
+                           static_cast<int64_t>(*d.asic_id));  // unique ids use all 64 bits: as stored
+      else
+        sqlite3_bind_null(st, 10);
+      if (d.logical_id)
+        sqlite3_bind_int(st, 11, *d.logical_id);
+      else
+        sqlite3_bind_null(st, 11);
       ok = ok && check(sqlite3_step(st));
       sqlite3_reset(st);
     }

@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -45,6 +46,8 @@ struct RecordedDevice {
   int32_t mesh_row, mesh_col;
   uint16_t grid_x, grid_y;  // 0 = unknown
   std::vector<uint64_t> capacity;
+  std::optional<uint64_t> asic_id;    // a chip read from tt-metal's region: which chip the id is
+  std::optional<int32_t> logical_id;  // and tt-metal's logical id for it then
 };
 
 // What a polled source (tt-metal's shared-memory regions, DRM fdinfo) said a device holds of one type,

@@ -400,13 +400,17 @@ void Server::record_polled() {
   for (const auto& [id, device] : accounting_.devices()) {
     if (device.sources.empty()) continue;
     RecordedPolledDevice& last = recorded_polled_[id];
-    if (!last.described || last.architecture != device.architecture || last.capacity != device.capacity) {
+    if (!last.described || last.architecture != device.architecture || last.capacity != device.capacity ||
+        last.asic_id != device.asic_id || last.logical_id != device.logical_id) {
       last.described = true;
       last.architecture = device.architecture;
       last.capacity = device.capacity;
+      last.asic_id = device.asic_id;
+      last.logical_id = device.logical_id;
       if (!device.reported_by_client)
         recorder_->device({now, 0, id, device.architecture, device.mesh_row, device.mesh_col, 0, 0,
-                           std::vector<uint64_t>(device.capacity.begin(), device.capacity.end())});
+                           std::vector<uint64_t>(device.capacity.begin(), device.capacity.end()),
+                           device.asic_id, device.logical_id});
     }
     for (int t = 0; t < wire::kNumMemoryTypes; ++t)
       if (device.polled[t] != last.bytes[t]) {

@@ -105,6 +105,8 @@ class Server {
     bool described = false;
     std::string architecture;
     std::array<uint64_t, wire::kNumMemoryTypes> capacity{};
+    std::optional<uint64_t> asic_id;
+    std::optional<int32_t> logical_id;
     TypeBytes bytes{};
   };
   std::map<int32_t, RecordedPolledDevice> recorded_polled_;  // what the recording holds already

@@ -98,10 +98,17 @@ bool Session::dispatch(const wire::Frame& frame, std::string& out, int& queries)
       context_.log.registered(peer_.pid, peer_.name, registration);
       if (context_.recorder)
         context_.recorder->device(
-            {context_.now_ms(), id_, registration.device_id,
+            {context_.now_ms(),
+             id_,
+             registration.device_id,
              std::string(wire::fixed_string(registration.architecture, sizeof(registration.architecture))),
-             registration.mesh_row, registration.mesh_col, registration.grid_x, registration.grid_y,
-             std::vector<uint64_t>(registration.capacity, registration.capacity + wire::kNumMemoryTypes)});
+             registration.mesh_row,
+             registration.mesh_col,
+             registration.grid_x,
+             registration.grid_y,
+             std::vector<uint64_t>(registration.capacity, registration.capacity + wire::kNumMemoryTypes),
+             {},
+             {}});
       return true;
     }
     case wire::MessageType::kUnregisterDevice: {

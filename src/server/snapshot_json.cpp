@@ -65,17 +65,24 @@ json device_json(const DeviceRecord& device, uid_t viewer) {
               {"buffers", total_buffers(device.totals)},
               {"memory", std::move(memory)}};
   if (device.asic_id) out["asic_id"] = *device.asic_id;
+  if (device.logical_id) out["logical_id"] = *device.logical_id;
   if (!device.location.empty()) out["location"] = device.location;
   if (polled) {
-    json stale = json::array();
-    for (const auto& share : device.stale_processes) {
-      // A dead process's uid is unknown; its slot is as trustworthy as the file, so the file's owner decides.
-      const bool visible = may_see(viewer, share.uid);
-      stale.push_back({{"pid", visible ? share.pid : 0},
-                       {"name", visible ? share.name : std::string("(gone)")},
-                       {"memory", type_bytes_json(share.bytes)}});
-    }
-    out["stale_processes"] = std::move(stale);
+    // A slot's writer cannot be asked for its uid; the slot is as trustworthy as the file, so the file's
+    // owner decides who sees its pid and name.
+    auto slots = [&](const std::vector<ProcessShare>& shares, const char* hidden) {
+      json list = json::array();
+      for (const auto& share : shares) {
+        const bool visible = may_see(viewer, share.uid);
+        list.push_back({{"pid", visible ? share.pid : 0},
+                        {"name", visible ? share.name : std::string(hidden)},
+                        {"reason", visible ? share.reason : std::string()},
+                        {"memory", type_bytes_json(share.bytes)}});
+      }
+      return list;
+    };
+    out["stale_processes"] = slots(device.stale_processes, "(gone)");
+    out["unattributed_processes"] = slots(device.unattributed_processes, "(hidden)");
   }
   return out;
 }

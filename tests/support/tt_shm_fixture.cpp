@@ -64,13 +64,22 @@ std::string write_region(const std::string& dir, const tt_shm::Region& region, s
 }
 
 void write_fake_process(const std::string& proc_root, int pid, uid_t uid, const std::string& comm,
-                        const std::vector<std::string>& argv, long start_after_boot_s) {
+                        const std::vector<std::string>& argv, long start_after_boot_s,
+                        const std::vector<int>& nspids) {
+  if (pid != 2 && !std::filesystem::exists(proc_root + "/2")) {
+    std::filesystem::create_directories(proc_root + "/2");
+    write_text(proc_root + "/2/status",
+               "Name:\tkthreadd\nUmask:\t0000\nState:\tS (sleeping)\nTgid:\t2\nNgid:\t0\nPid:\t2\nPPid:\t0\n"
+               "Uid:\t0\t0\t0\t0\nNSpid:\t2\n");
+  }
   const std::string dir = proc_root + "/" + std::to_string(pid);
   std::filesystem::create_directories(dir);
+  std::string nspid = std::to_string(pid);
+  for (int inner : nspids) nspid += "\t" + std::to_string(inner);
   write_text(dir + "/status", "Name:\t" + comm + "\nUmask:\t0022\nState:\tS (sleeping)\nPid:\t" +
-                                  std::to_string(pid) + "\nUid:\t" + std::to_string(uid) + "\t" +
+                                  std::to_string(pid) + "\nPPid:\t1\nUid:\t" + std::to_string(uid) + "\t" +
                                   std::to_string(uid) + "\t" + std::to_string(uid) + "\t" +
-                                  std::to_string(uid) + "\n");
+                                  std::to_string(uid) + "\nNSpid:\t" + nspid + "\n");
   write_text(dir + "/comm", comm + "\n");
   std::string cmdline;
   for (const auto& a : argv) cmdline += a + '\0';

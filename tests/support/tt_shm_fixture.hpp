@@ -27,9 +27,12 @@ tt_shm::Region make_region(uint32_t version, uint64_t asic_id, uint32_t device_i
 // (0: what the version's layout occupies; v2/v3 files end before init_state). Returns the path.
 std::string write_region(const std::string& dir, const tt_shm::Region& region, size_t size = 0);
 
-// DIR/PID/{status,comm,cmdline}; `start_after_boot_s` >= 0 also writes stat (and DIR/stat's btime).
+// DIR/PID/{status,comm,cmdline}; `start_after_boot_s` >= 0 also writes stat (and DIR/stat's btime, 1.7e9).
+// `nspids`: the process's pids in nested pid namespaces (a container's), after `pid` in status's NSpid line.
+// The tree is the initial pid namespace's (kthreadd is pid 2) unless a test removes DIR/2.
 void write_fake_process(const std::string& proc_root, int pid, uid_t uid, const std::string& comm,
-                        const std::vector<std::string>& argv = {}, long start_after_boot_s = -1);
+                        const std::vector<std::string>& argv = {}, long start_after_boot_s = -1,
+                        const std::vector<int>& nspids = {});
 
 // A fresh empty directory under /tmp.
 std::string make_temp_dir(const std::string& tag);

@@ -1,5 +1,6 @@
 #include "proc_reader.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <pwd.h>
 #include <unistd.h>
@@ -30,6 +31,27 @@ std::optional<std::string> read_small_file(const std::string& path, size_t limit
   return text;
 }
 
+namespace {
+
+// "NSpid:\t41230\t1": the pid in the tree's namespace, then in each nested one (Linux 4.1+).
+std::vector<pid_t> parse_nspids(const std::string& status) {
+  std::vector<pid_t> out;
+  const auto at = status.find("\nNSpid:");
+  if (at == std::string::npos) return out;
+  const char* p = status.c_str() + at + 7;
+  for (;;) {
+    char* end = nullptr;
+    const long value = std::strtol(p, &end, 10);
+    if (end == p || value <= 0) break;
+    out.push_back(static_cast<pid_t>(value));
+    p = end;
+    if (*p == '\n' || *p == '\0') break;
+  }
+  return out;
+}
+
+}  // namespace
+
 const ProcIdentity& ProcReader::lookup(pid_t pid) {
   auto it = processes_.find(pid);
   if (it == processes_.end()) it = processes_.emplace(pid, read(pid)).first;
@@ -46,6 +68,7 @@ ProcIdentity ProcReader::read(pid_t pid) {
   // "Uid:\treal\teffective\tsaved\tfs": the real uid is who runs it.
   if (auto at = status->find("\nUid:"); at != std::string::npos)
     id.uid = static_cast<uid_t>(std::strtoul(status->c_str() + at + 5, nullptr, 10));
+  id.nspids = parse_nspids(*status);
   if (auto comm = read_small_file(dir + "/comm", 256)) {
     while (!comm->empty() && comm->back() == '\n') comm->pop_back();
     id.name = *comm;
@@ -57,7 +80,7 @@ ProcIdentity ProcReader::read(pid_t pid) {
     id.cmdline = *cmdline;
   }
   // stat: field 22 (starttime, clock ticks after boot) counts from the field after the ")" ending comm.
-  if (auto stat = read_small_file(dir + "/stat", 4096); stat && boot_time_s()) {
+  if (auto stat = read_small_file(dir + "/stat", 4096)) {
     const auto close = stat->rfind(')');
     if (close != std::string::npos) {
       const char* p = stat->c_str() + close + 1;
@@ -68,12 +91,48 @@ ProcIdentity ProcReader::read(pid_t pid) {
       char* end = nullptr;
       const unsigned long long ticks = std::strtoull(p, &end, 10);
       const long hz = ::sysconf(_SC_CLK_TCK);
-      if (end != p && hz > 0)
-        id.start_unix_ns = (*boot_time_s_ * 1'000'000'000ull) +
-                           ticks * (1'000'000'000ull / static_cast<unsigned long long>(hz));
+      if (end != p && hz > 0) {
+        id.start_since_boot_ns = ticks * (1'000'000'000ull / static_cast<unsigned long long>(hz));
+        if (boot_time_s()) id.start_unix_ns = (*boot_time_s_ * 1'000'000'000ull) + *id.start_since_boot_ns;
+      }
     }
   }
   return id;
+}
+
+const std::vector<pid_t>& ProcReader::namespaced(pid_t inner, std::chrono::milliseconds rescan) {
+  const auto now = std::chrono::steady_clock::now();
+  if (!scanned_ || now - *scanned_ >= rescan) {
+    scanned_ = now;
+    by_inner_pid_.clear();
+    if (DIR* dir = ::opendir(root_.c_str())) {
+      std::vector<pid_t> pids;
+      while (dirent* entry = ::readdir(dir)) {
+        char* end = nullptr;
+        const long pid = std::strtol(entry->d_name, &end, 10);
+        if (pid > 0 && end && *end == '\0') pids.push_back(static_cast<pid_t>(pid));
+      }
+      ::closedir(dir);
+      for (pid_t pid : pids) {
+        const auto status = read_small_file(root_ + "/" + std::to_string(pid) + "/status", 4096);
+        if (!status) continue;
+        const auto nspids = parse_nspids(*status);
+        if (nspids.size() > 1) by_inner_pid_[nspids.back()].push_back(pid);
+      }
+    }
+  }
+  static const std::vector<pid_t> none;
+  auto it = by_inner_pid_.find(inner);
+  return it == by_inner_pid_.end() ? none : it->second;
+}
+
+bool ProcReader::sees_every_process() {
+  if (!every_process_) {
+    const auto status = read_small_file(root_ + "/2/status", 4096);
+    every_process_ = status && status->find("Name:\tkthreadd\n") != std::string::npos &&
+                     status->find("\nPPid:\t0\n") != std::string::npos;
+  }
+  return *every_process_;
 }
 
 std::optional<uint64_t> ProcReader::boot_time_s() {

@@ -24,6 +24,9 @@ using TypeBytes = std::array<uint64_t, wire::kNumMemoryTypes>;
 // such id (GPUs seen through DRM) are numbered from kFirstDrmDeviceId so the two never collide.
 inline constexpr int32_t kMaxTtDeviceId = 999;
 inline constexpr int32_t kFirstDrmDeviceId = 1000;
+// A tt-metal chip whose logical id another chip already shows under (jobs pinned with TT_VISIBLE_DEVICES each
+// call their chip 0) is numbered from here, so every chip has an id of its own (docs/snapshot.md).
+inline constexpr int32_t kFirstChipAliasId = 2000;
 
 // Bytes one process holds on one device, per memory type.
 struct ProcessShare {
@@ -31,18 +34,21 @@ struct ProcessShare {
   uid_t uid = 0;     // whose it is; for a process that is gone, the owner of the file that names it
   std::string name;  // as the source names it (a region's process_name), when the process cannot be read
   TypeBytes bytes{};
+  std::string reason;  // unattributed or stale slots: why they are not this pid's (shown in the snapshot)
 };
 
 struct SourceDevice {
-  int32_t id = 0;
-  std::string architecture;  // empty: the source does not know
-  TypeBytes capacity{};      // 0: unknown
+  int32_t id = 0;                     // unique among the source's devices
+  std::optional<int32_t> logical_id;  // tt-metal's logical id, as the last process to attach numbered it
+  std::string architecture;           // empty: the source does not know
+  TypeBytes capacity{};               // 0: unknown
   std::optional<uint64_t> asic_id;
   std::string location;              // where it was read: a region file, a PCI address
   std::vector<ProcessShare> shares;  // attributed to a live process the viewer can trust
   TypeBytes unattributed{};          // held by someone, but by no process the source can name with confidence
-  std::vector<ProcessShare> stale;   // slots of processes that no longer exist: never counted as held
-  bool in_use = false;               // a live process holds or attached to it
+  std::vector<ProcessShare> unattributed_slots;  // the part of `unattributed` a slot names, with its reason
+  std::vector<ProcessShare> stale;  // slots of processes that no longer exist: never counted as held
+  bool in_use = false;              // a live process holds or attached to it
 };
 
 // Who a process is, as /proc tells it; the source names processes by pid in shares and holders.

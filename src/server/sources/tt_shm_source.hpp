@@ -3,6 +3,7 @@
 // rebuilt. Files are read with read(), never mapped, so a truncated file cannot SIGBUS the server.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 
@@ -19,6 +20,8 @@ struct TtShmOptions {
   std::string architecture;  // what the chips are, when known (the regions do not say); "" = unknown
   TypeBytes capacity{};      // per chip, from the architecture
   size_t max_regions = 256;  // more files than this (a hostile user can create them) are not read
+  // How often /proc/*/status is walked to find a namespaced pid's process (only while some slot needs it).
+  std::chrono::milliseconds namespace_rescan{2000};
 };
 
 // One region file as read: the parsed region, or why it cannot be used.
@@ -44,10 +47,18 @@ class TtShmSource : public Source {
 
  private:
   // Turns a usable region into a device: live slots, stale slots, unattributed bytes.
-  SourceDevice describe(const RegionRead& read, const std::string& path);
+  SourceDevice describe(const RegionRead& read, const std::string& path, uint64_t asic_id);
+  // Sorts one slot into the device's shares, unattributed or stale bytes.
+  void place_slot(const tt_shm::ProcessStats& slot, const RegionRead& read, SourceDevice& device);
+  // Gives every chip (keyed by asic id) a device id of its own that stays while its file does.
+  void assign_ids(std::vector<std::pair<uint64_t, SourceDevice>>& chips,
+                  const std::vector<uint64_t>& present);
+  std::string permission_problem(const std::string& path, int error);
 
   TtShmOptions options_;
   ProcReader proc_;
+  std::map<uint64_t, int32_t> chip_ids_;  // asic id -> device id shown
+  uint64_t boot_minus_monotonic_ns_ = 0;  // this round's CLOCK_BOOTTIME - CLOCK_MONOTONIC (time suspended)
 };
 
 }  // namespace allocmon::server
