@@ -169,7 +169,7 @@ void TtShmPublisher::attach(int device_id, uint64_t asic_id) {
   shared(r.reference_count).fetch_add(1);
   shared(r.asic_id).store(asic_id);
   shared(r.device_id).store(static_cast<uint32_t>(device_id));
-  reap_dead(r, static_cast<uint32_t>(device_id));
+  reap_dead(r);
   const int32_t me = ::getpid();
   const std::string name = comm_name();
   for (auto& slot : r.processes) {
@@ -218,10 +218,19 @@ void TtShmPublisher::record(int device_id, allocmon_memory_type type, int64_t de
   shared(r.last_update_ns).store(now);
 }
 
-void TtShmPublisher::release_slot(tt_shm::Region& r, tt_shm::ProcessStats& slot, int32_t pid, uint32_t chip) {
+void TtShmPublisher::release_slot(tt_shm::Region& r, tt_shm::ProcessStats& slot, int32_t pid,
+                                  std::optional<uint32_t> chip) {
   // The pid -1 handshake: of two processes reaping the same dead slot, only the one that claims it subtracts.
   if (!shared(slot.pid).compare_exchange_strong(pid, -1)) return;
-  tt_shm::ChipStats* entry = chip_entry(r, chip);
+  // A slot does not say which chip entry its writer used: its own is known; a dead one's only when the region
+  // has a single entry (else the last process to leave zeroes them).
+  tt_shm::ChipStats* entry = nullptr;
+  if (chip) {
+    entry = chip_entry(r, *chip);
+  } else {
+    for (auto& e : r.chips)
+      if (shared(e.chip_id).load() != tt_shm::kChipUnused) entry = entry ? nullptr : &e;
+  }
   for (int i = 0; i < tt_shm::kCountedTypes; ++i) {
     const uint64_t bytes = shared(slot.bytes[i]).load();
     saturating_sub(r.totals[i], bytes);
@@ -235,10 +244,10 @@ void TtShmPublisher::release_slot(tt_shm::Region& r, tt_shm::ProcessStats& slot,
   shared(r.last_update_ns).store(now_ns());
 }
 
-void TtShmPublisher::reap_dead(tt_shm::Region& r, uint32_t chip) {
+void TtShmPublisher::reap_dead(tt_shm::Region& r) {
   for (auto& slot : r.processes) {
     const int32_t pid = shared(slot.pid).load();
-    if (pid > 0 && !process_alive(pid)) release_slot(r, slot, pid, chip);
+    if (pid > 0 && !process_alive(pid)) release_slot(r, slot, pid, std::nullopt);
   }
 }
 
@@ -249,9 +258,8 @@ void TtShmPublisher::detach(int device_id) {
   Mapped& mapped = it->second;
   if (mapped.region) {
     tt_shm::Region& r = *mapped.region;
-    const auto chip = static_cast<uint32_t>(device_id);
-    if (mapped.slot) release_slot(r, *mapped.slot, ::getpid(), chip);
-    reap_dead(r, chip);
+    if (mapped.slot) release_slot(r, *mapped.slot, ::getpid(), static_cast<uint32_t>(device_id));
+    reap_dead(r);
     // The last process to leave zeroes what is left (bytes whose owner could not be reaped, a torn update).
     if (saturating_dec(r.reference_count) == 1) {
       for (auto& total : r.totals) shared(total).store(0);

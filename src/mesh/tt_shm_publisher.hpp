@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "allocmon/memory_types.h"
@@ -47,8 +48,10 @@ class TtShmPublisher {
     uint64_t cb = 0;  // this process's CB bytes on the device (stored whole, not as deltas)
   };
   // Releases `slot` if it still belongs to `pid`: whoever turns the pid to -1 first subtracts its bytes.
-  static void release_slot(tt_shm::Region& region, tt_shm::ProcessStats& slot, int32_t pid, uint32_t chip);
-  static void reap_dead(tt_shm::Region& region, uint32_t chip);
+  // `chip`: the logical id whose chip-stats entry the slot's bytes were counted in, when known.
+  static void release_slot(tt_shm::Region& region, tt_shm::ProcessStats& slot, int32_t pid,
+                           std::optional<uint32_t> chip);
+  static void reap_dead(tt_shm::Region& region);
 
   std::string directory_;
   std::mutex mutex_;
