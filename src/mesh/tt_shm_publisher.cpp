@@ -218,10 +218,10 @@ void TtShmPublisher::record(int device_id, allocmon_memory_type type, int64_t de
   shared(r.last_update_ns).store(now);
 }
 
-void TtShmPublisher::release_slot(tt_shm::Region& r, tt_shm::ProcessStats& slot, int32_t pid,
+bool TtShmPublisher::release_slot(tt_shm::Region& r, tt_shm::ProcessStats& slot, int32_t pid,
                                   std::optional<uint32_t> chip) {
   // The pid -1 handshake: of two processes reaping the same dead slot, only the one that claims it subtracts.
-  if (!shared(slot.pid).compare_exchange_strong(pid, -1)) return;
+  if (!shared(slot.pid).compare_exchange_strong(pid, -1)) return false;
   // A slot does not say which chip entry its writer used: its own is known; a dead one's only when the region
   // has a single entry (else the last process to leave zeroes them).
   tt_shm::ChipStats* entry = nullptr;
@@ -242,12 +242,16 @@ void TtShmPublisher::release_slot(tt_shm::Region& r, tt_shm::ProcessStats& slot,
   shared(slot.pid).store(0, std::memory_order_release);
   saturating_dec(r.num_active_processes);
   shared(r.last_update_ns).store(now_ns());
+  return true;
 }
 
 void TtShmPublisher::reap_dead(tt_shm::Region& r) {
   for (auto& slot : r.processes) {
     const int32_t pid = shared(slot.pid).load();
-    if (pid > 0 && !process_alive(pid)) release_slot(r, slot, pid, std::nullopt);
+    // A killed process never dropped its reference: its reaper does, so the last to leave can reset the
+    // totals.
+    if (pid > 0 && !process_alive(pid) && release_slot(r, slot, pid, std::nullopt))
+      saturating_dec(r.reference_count);
   }
 }
 

@@ -47,9 +47,9 @@ class TtShmPublisher {
     int users = 0;
     uint64_t cb = 0;  // this process's CB bytes on the device (stored whole, not as deltas)
   };
-  // Releases `slot` if it still belongs to `pid`: whoever turns the pid to -1 first subtracts its bytes.
-  // `chip`: the logical id whose chip-stats entry the slot's bytes were counted in, when known.
-  static void release_slot(tt_shm::Region& region, tt_shm::ProcessStats& slot, int32_t pid,
+  // Releases `slot` if it still belongs to `pid`: whoever turns the pid to -1 first subtracts its bytes
+  // (true). `chip`: the logical id whose chip-stats entry the slot's bytes were counted in, when known.
+  static bool release_slot(tt_shm::Region& region, tt_shm::ProcessStats& slot, int32_t pid,
                            std::optional<uint32_t> chip);
   static void reap_dead(tt_shm::Region& region);
 
