@@ -18,7 +18,15 @@ pin=ttnn==0.81.1
 stamp=$venv/.allocmon-real-ttnn
 want=$( { echo "$pin"; cat scripts/real-ttnn-env.sh examples/real_ttnn/mock_cluster_desc.py \
           examples/real_ttnn/sfpi-version-stub.sh; } | sha256sum | cut -d' ' -f1)
-if [ -x "$venv/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+ready() { [ -x "$venv/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; }
+if ready; then
+  echo "$(cd "$venv" && pwd)/bin/python"
+  exit 0
+fi
+# One maker at a time (CTest runs the two real-ttnn tests in parallel): the others wait, then find it ready.
+exec 9>"/tmp/allocmon-real-ttnn-$(realpath -m "$venv" | sha256sum | cut -c1-16).lock"
+flock 9
+if ready; then
   echo "$(cd "$venv" && pwd)/bin/python"
   exit 0
 fi
