@@ -288,6 +288,24 @@ PYBIND11_MODULE(_allocmon, m) {
       .def_property_readonly(
           "dram_banks", [](const MeshDevice& d) { return d.architecture().dram_banks; },
           "DRAM channels (banks) of each device.")
+      .def(
+          "live_buffers",
+          [](MeshDevice& d) {
+            py::list out;
+            for (const auto& b : d.live_buffers()) {
+              py::dict row;
+              row["id"] = b.id;
+              row["buffer_type"] = buffer_type_name(b.type);
+              row["size"] = b.size;
+              row["page_size"] = b.page_size;
+              row["address"] = b.placement.address;
+              row["banks"] = b.placement.banks;
+              row["bytes_per_bank"] = b.placement.bytes_per_bank;
+              out.append(row);
+            }
+            return out;
+          },
+          "Every buffer allocated now on each device of the mesh (lock-step), in allocation order.")
       .def("get_num_devices", &MeshDevice::num_devices)
       .def("get_device_ids", &MeshDevice::physical_ids)
       .def("topology", &MeshDevice::topology)

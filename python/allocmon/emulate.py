@@ -33,7 +33,7 @@ def _install_ttnn():
         if name == "allocmon.ttnn" or name.startswith("allocmon.ttnn."):
             sys.modules[name[len("allocmon."):]] = module
     for name in ("device", "distributed", "model_preprocessing", "transformer", "types", "operations", "cluster",
-                 "database", "tracer"):
+                 "database", "tracer", "_ttnn"):
         sys.modules[f"ttnn.{name}"] = getattr(facade, name)
 
 

@@ -208,6 +208,15 @@ std::shared_ptr<MeshBuffer> MeshDevice::allocate(BufferType type, uint64_t size,
   return buffer;
 }
 
+std::vector<MeshDevice::LiveBuffer> MeshDevice::live_buffers() {
+  std::lock_guard lock(mutex_);
+  std::vector<LiveBuffer> out;
+  out.reserve(live_.size());
+  for (const auto& [id, buffer] : live_)
+    out.push_back({id, buffer->type_, buffer->size_, buffer->page_size_, buffer->placement_});
+  return out;
+}
+
 void MeshDevice::release(MeshBuffer& buffer) {
   std::lock_guard lock(mutex_);
   if (!buffer.allocated_) return;

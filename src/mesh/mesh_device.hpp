@@ -96,6 +96,15 @@ class MeshDevice : public std::enable_shared_from_this<MeshDevice> {
   const std::vector<int>& physical_ids() const { return physical_ids_; }  // row-major
   const Architecture& architecture() const { return memory_.architecture(); }
   const BankAllocator& allocator(BufferType type) const;
+  // Every buffer allocated now (system buffers included), in allocation order: what ttnn's buffer reports list.
+  struct LiveBuffer {
+    uint64_t id;
+    BufferType type;
+    uint64_t size;  // per device
+    uint64_t page_size;
+    Placement placement;
+  };
+  std::vector<LiveBuffer> live_buffers();
   // The seed's topology table: one box per device with its physical id, laid out in mesh rows.
   std::string topology() const;
 

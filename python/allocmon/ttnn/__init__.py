@@ -9,11 +9,12 @@ NotEmulatedError, which is an AttributeError, so `hasattr(ttnn, name)` is False 
 """
 
 from .._allocmon import OutOfMemoryError  # noqa: F401
-from . import configs, device, distributed, model_preprocessing, runtime, types, utils  # noqa: F401
+from . import _ttnn, configs, device, distributed, model_preprocessing, runtime, types, utils  # noqa: F401
 from .configs import *  # noqa: F401,F403
 from .device import *  # noqa: F401,F403
 from .distributed import *  # noqa: F401,F403
 from .errors import NotEmulatedError, not_emulated
+from .operations import backward as _backward
 from .operations import core as _core
 from .operations import creation as _creation
 from .operations import data_movement as _data_movement
@@ -23,6 +24,7 @@ from .operations import matmul as _matmul
 from .operations import normalization as _normalization
 from .operations import reduction as _reduction
 from .operations import transformer  # noqa: F401 (ttnn.transformer)
+from .operations.backward import *  # noqa: F401,F403
 from .operations.core import *  # noqa: F401,F403
 from .operations.creation import *  # noqa: F401,F403
 from .operations.data_movement import *  # noqa: F401,F403
@@ -38,10 +40,10 @@ from .tensor import *  # noqa: F401,F403
 from .types import *  # noqa: F401,F403
 
 _MODULES = (types, device, configs, _core, _creation, _eltwise, _data_movement, _matmul, _reduction,
-            _normalization, _embedding, distributed, runtime, utils)
+            _normalization, _embedding, _backward, distributed, runtime, utils)
 __all__ = sorted({name for module in _MODULES for name in module.__all__} | {"Tensor", "StorageType"} |
                  {"NotEmulatedError", "OutOfMemoryError", "model_preprocessing", "distributed", "device",
-                  "transformer", "cluster", "database", "tracer"})
+                  "transformer", "cluster", "database", "tracer", "_ttnn"})
 
 
 def emulated_names():

@@ -4,6 +4,7 @@ and have no effect."""
 
 import contextlib as _contextlib
 import enum as _enum
+import weakref as _weakref
 import os as _os
 import sys as _sys
 
@@ -97,6 +98,9 @@ class Device:
         return f"Device(id={self.id()})"
 
 
+OPEN_MESHES = _weakref.WeakSet()
+
+
 class MeshDevice:
     """A mesh of emulated devices (also what open_device returns: a 1x1 mesh)."""
 
@@ -180,7 +184,14 @@ def _memory_only():
 def _open(rows, cols, physical_ids=(), l1_small_size=0, trace_region_size=0, requested_shape=None):
     native = _allocmon.open_mesh(rows, cols, get_arch_name(), list(physical_ids), int(l1_small_size),
                                  int(trace_region_size), hold_data=not _memory_only())
-    return MeshDevice(native, requested_shape)
+    mesh = MeshDevice(native, requested_shape)
+    OPEN_MESHES.add(mesh)
+    return mesh
+
+
+def open_meshes():
+    """The meshes open now (what ttnn's buffer reports cover)."""
+    return [m for m in list(OPEN_MESHES) if m._native.is_open()]
 
 
 def _mesh_shape_override():

@@ -112,7 +112,8 @@ class Tensor:
         if args:
             raise TypeError(f"ttnn.Tensor(): unexpected arguments {args!r}")
         dtype = dtype or dtype_of_source(values)
-        layout = layout or ROW_MAJOR_LAYOUT
+        # Block floats exist only as tiles: with no layout named, ttnn makes such a host tensor in tiles.
+        layout = layout or (TILE_LAYOUT if dtype.is_block_float else ROW_MAJOR_LAYOUT)
         check_layout(dtype, layout, "ttnn.Tensor")
         array = as_float_array(values)
         _init_host(self, [rounded(array, dtype)], dtype, layout)

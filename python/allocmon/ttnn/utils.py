@@ -1,6 +1,6 @@
 """ttnn's comparison helpers that tests call on host results."""
 
-__all__ = ["pearson_correlation_coefficient"]
+__all__ = ["pearson_correlation_coefficient", "get_golden_function"]
 
 
 def _as_torch(value):
@@ -28,3 +28,18 @@ def pearson_correlation_coefficient(expected, actual):
     if a.size < 2 or np.all(a == a[0]) or np.all(b == b[0]):
         return 0.0
     return float(np.ma.corrcoef(np.ma.masked_invalid(a), np.ma.masked_invalid(b))[0, 1])
+
+
+def get_golden_function(operation):
+    """The host (torch) function ttnn checks `operation` against: the backward ops' autograd goldens, and for
+    elementwise and other ops the torch function they compute."""
+    from .errors import not_emulated
+    from .operations import backward, eltwise
+
+    if operation in backward.GOLDEN:
+        return backward.GOLDEN[operation]
+    name = getattr(operation, "__name__", None)
+    forward = eltwise.golden(name) if name else None
+    if forward is None:
+        raise not_emulated(f"ttnn.get_golden_function({name or operation!r})")
+    return forward

@@ -257,6 +257,8 @@ def to_layout(tensor, layout, dtype=None, memory_config=None, **ignored):
     if not isinstance(layout, Layout):
         raise TypeError(f"ttnn.to_layout: expected a ttnn.Layout, got {layout!r}")
     target_dtype = dtype or tensor.dtype
+    if dtype is None and tensor._device is None and target_dtype.is_block_float and layout.value != "tile":
+        target_dtype = float32  # a host block-float tensor unpacks to float32 rows, as ttnn's host conversion does
     check_layout(target_dtype, layout, "ttnn.to_layout")
     if layout == tensor.layout and target_dtype == tensor.dtype and memory_config is None:
         return tensor

@@ -247,6 +247,30 @@ def leaky_relu(input_tensor, negative_slope=0.01, *, memory_config=None, dtype=N
                  memory_config=memory_config, dtype=dtype, **options)
 
 
+def golden(name):
+    """torch's version of the elementwise op `name` on host tensors (None if `name` is not one)."""
+    aliases = {"sub": "subtract", "mul": "multiply", "div": "divide"}
+    name = aliases.get(name, name)
+    if name in _BINARY:
+        fn = _BINARY[name]
+
+        def binary_golden(input_tensor_a, input_tensor_b, *args, **ignored):
+            torch = _torch()
+            a = input_tensor_a.to(torch.float32) if input_tensor_a.dtype == torch.bfloat16 else input_tensor_a
+            out = fn(a, input_tensor_b.to(a.dtype) if isinstance(input_tensor_b, torch.Tensor) else input_tensor_b)
+            return out.to(input_tensor_a.dtype) if out.is_floating_point() else out
+
+        return binary_golden
+    if name in _UNARY or name == "gelu":
+        fn = _UNARY.get(name) or _gelu
+
+        def unary_golden(input_tensor, *args, **ignored):
+            return fn(input_tensor)
+
+        return unary_golden
+    return None
+
+
 __all__ = sorted(set(_BINARY) | set(_UNARY) | {
     "sub", "mul", "div", "rsub", "where", "gelu", "clamp", "clip", "leaky_relu", "pow"})
 
