@@ -4,10 +4,13 @@
 #   scripts/demo.sh            one terminal: test output with monitor frames, then the server's log
 #   scripts/demo.sh --live     tmux: server log, live monitor and the test side by side (Ctrl-b d to leave)
 #   scripts/demo.sh --ttnn     the same scenario written as a plain ttnn script, run by python3 -m allocmon.emulate
+#   scripts/demo.sh --real-ttnn  the scenario on the real ttnn wheel (tt-metal on a mock T3000), watched through
+#                              tt-metal's own shared-memory regions (docs/real-ttnn.md)
 #   scripts/demo.sh --tt-shm   the unmodified-tt-metal path: liballocmon reporting off, the emulated mesh
 #                              publishes tt-metal's shared-memory counters and the server reads only those
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = "--real-ttnn" ]; then shift; exec bash scripts/demo-real-ttnn.sh "$@"; fi
 bash scripts/build.sh >/dev/null
 build=$(realpath -m "${ALLOCMON_BUILD_DIR:-build}")
 python=$(sed -n 's/^ALLOCMON_PYTHON:[A-Z]*=//p' "$build/CMakeCache.txt")  # .venv/bin/python (scripts/build.sh)
