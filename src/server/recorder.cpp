@@ -29,7 +29,7 @@ CREATE INDEX IF NOT EXISTS events_by_time ON events(time_ms);
 CREATE TABLE IF NOT EXISTS samples(time_ms INTEGER, device INTEGER, type TEXT, bytes INTEGER, source TEXT);
 )sql";
 
-// Appending to a schema-2 (or 1) recording: devices get the schema-3 columns.
+// Appending to an older recording: devices get the chip columns (added to schema 2, NULL in old rows).
 constexpr const char* kUpgradeFrom2 = R"sql(
 ALTER TABLE devices ADD COLUMN asic_id INTEGER;
 ALTER TABLE devices ADD COLUMN logical_id INTEGER;
@@ -128,7 +128,7 @@ bool Recorder::open(const std::string& path, const std::string& socket_path) {
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
   const std::string meta =
-      "INSERT OR REPLACE INTO meta VALUES('schema_version','3');"
+      "INSERT OR REPLACE INTO meta VALUES('schema_version','2');"
       "INSERT OR IGNORE INTO meta VALUES('started_unix_ms','" +
       std::to_string(now) +
       "');"
