@@ -96,7 +96,8 @@ class MeshDevice : public std::enable_shared_from_this<MeshDevice> {
   const std::vector<int>& physical_ids() const { return physical_ids_; }  // row-major
   const Architecture& architecture() const { return memory_.architecture(); }
   const BankAllocator& allocator(BufferType type) const;
-  // Every buffer allocated now (system buffers included), in allocation order: what ttnn's buffer reports list.
+  // Every buffer allocated now (system buffers included), in allocation order: what ttnn's buffer reports
+  // list.
   struct LiveBuffer {
     uint64_t id;
     BufferType type;

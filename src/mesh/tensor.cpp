@@ -126,7 +126,7 @@ MeshTensor allocate_tensor(const std::shared_ptr<MeshDevice>& mesh, const std::v
   if (shard_shape.empty()) throw std::invalid_argument("a device tensor needs at least one dimension");
   for (int64_t d : shard_shape)
     if (d < 0) throw std::invalid_argument("tensor dims must not be negative");  // 0: an empty tensor
-  if (layout == Layout::RowMajor) element_size(dtype);  // throws for block floats
+  if (layout == Layout::RowMajor) element_size(dtype);                           // throws for block floats
   MeshTensor out;
   out.mesh = mesh;
   out.dtype = dtype;

@@ -13,7 +13,8 @@ from ..tensor import Tensor, device_tensor, host_tensor
 from ..types import TILE_SIZE, Shape
 from . import _device_op
 
-__all__ = ["reshape", "view", "squeeze", "unsqueeze", "permute", "transpose", "concat", "slice", "pad"]
+__all__ = ["reshape", "view", "squeeze", "unsqueeze", "permute", "transpose", "concat", "slice", "pad", "chunk",
+           "expand", "flip", "stack", "repeat", "repeat_interleave"]
 
 
 def _resolved_shape(old_shape, shape, op):
@@ -233,3 +234,80 @@ def pad(input_tensor, padding, value=0.0, *args, memory_config=None, **ignored):
     return _copy_program("pad", t, shape, compute, memory_config)
 
 
+
+
+def chunk(input_tensor, chunks, dim=0, **ignored):
+    """torch.chunk's split: pieces of ceil(size / chunks) along dim (the last may be smaller, and there may be
+    fewer than `chunks`), each a new tensor written by a slice program."""
+    t = _device_op.device_input(input_tensor, "chunk")
+    rank = len(t.shape)
+    d = dim % rank
+    size = t.shape[d]
+    if chunks <= 0:
+        raise RuntimeError(f"ttnn.chunk: chunks must be positive, got {chunks}")
+    step = -(-size // chunks)
+    pieces = []
+    for start in range(0, size, step or 1):
+        starts = [0] * rank
+        ends = list(t.shape)
+        starts[d], ends[d] = start, min(size, start + step)
+        pieces.append(slice(t, starts, ends))
+    return pieces
+
+
+def expand(input_tensor, output_shape, *, memory_config=None, **ignored):
+    t = _device_op.device_input(input_tensor, "expand")
+    sizes = [int(s) for s in output_shape]
+    old = list(t.shape)
+    shape = [o if s == -1 else s for s, o in zip(sizes[len(sizes) - len(old):], old)]
+    shape = sizes[:len(sizes) - len(old)] + shape
+    for s, o in zip(shape[len(shape) - len(old):], old):
+        if o != 1 and s != o:
+            raise RuntimeError(f"ttnn.expand: cannot expand {tuple(old)} to {tuple(sizes)}")
+    return _copy_program("expand", t, Shape(shape), lambda x: x.expand(*shape).contiguous(), memory_config)
+
+
+def flip(input_tensor, dims, *, memory_config=None, **ignored):
+    t = _device_op.device_input(input_tensor, "flip")
+    dims = [dims] if isinstance(dims, int) else list(dims)
+    return _copy_program("flip", t, t.shape, lambda x: x.flip(dims), memory_config)
+
+
+def stack(tensors, dim=0, *, memory_config=None, **ignored):
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("ttnn.stack: needs at least one tensor")
+    first = _device_op.device_input(tensors[0], "stack")
+    for t in tensors[1:]:
+        if tuple(_device_op.device_input(t, "stack").shape) != tuple(first.shape):
+            raise RuntimeError(f"ttnn.stack: shapes {first.shape!r} and {t.shape!r} differ")
+    rank = len(first.shape) + 1
+    d = dim % rank
+    shape = list(first.shape)
+    shape.insert(d, len(tensors))
+
+    def compute(*values):
+        import torch
+
+        return torch.stack(values, dim=d)
+
+    return _copy_program("stack", first, Shape(shape), compute, memory_config, inputs=tensors)
+
+
+def repeat(input_tensor, repetition_vector, *, memory_config=None, **ignored):
+    t = _device_op.device_input(input_tensor, "repeat")
+    reps = [int(r) for r in repetition_vector]
+    old = [1] * (len(reps) - len(t.shape)) + list(t.shape)
+    shape = [o * r for o, r in zip(old, reps)]
+    return _copy_program("repeat", t, Shape(shape), lambda x: x.reshape(old).repeat(*reps), memory_config)
+
+
+def repeat_interleave(input_tensor, repeats, dim=0, *, memory_config=None, **ignored):
+    t = _device_op.device_input(input_tensor, "repeat_interleave")
+    if not isinstance(repeats, int):
+        raise not_emulated("ttnn.repeat_interleave with a tensor of repeats")
+    d = dim % len(t.shape)
+    shape = list(t.shape)
+    shape[d] *= repeats
+    return _copy_program("repeat_interleave", t, Shape(shape), lambda x: x.repeat_interleave(repeats, dim=d),
+                         memory_config)

@@ -5,7 +5,7 @@ from ..tensor import device_tensor
 from ..types import Shape
 from . import _device_op
 
-__all__ = ["sum", "mean", "max", "min", "prod"]
+__all__ = ["sum", "mean", "max", "min", "prod", "std", "var"]
 
 
 def _dims(dim, rank):
@@ -56,3 +56,15 @@ def prod(input_tensor, dim=None, keepdim=False, *, memory_config=None, **ignored
         return x
 
     return _reduce("prod", input_tensor, dim, keepdim, memory_config, product)
+
+
+def std(input_tensor, dim=None, keepdim=False, *, memory_config=None, correction=True, **ignored):
+    unbiased = bool(correction)
+    return _reduce("std", input_tensor, dim, keepdim, memory_config,
+                   lambda x, d: x.std(dim=d, keepdim=True, unbiased=unbiased))
+
+
+def var(input_tensor, dim=None, keepdim=False, *, memory_config=None, correction=True, **ignored):
+    unbiased = bool(correction)
+    return _reduce("var", input_tensor, dim, keepdim, memory_config,
+                   lambda x, d: x.var(dim=d, keepdim=True, unbiased=unbiased))
