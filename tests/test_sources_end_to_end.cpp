@@ -83,7 +83,7 @@ TEST(SourcesEndToEnd, PrometheusLabelsARegionsChipWithItsSourceAndAsicId) {
   write_fake_process(f.proc, 4000, ::getuid(), "python3");
   write_region(f.shm, make_region(4, 123456789, 2, {{4000, "python3", 5 * kMiB}, {4999, "gone", 1 * kMiB}}));
   std::vector<std::string> args = f.args();
-  args.insert(args.end(), {"--metrics-address", "127.0.0.1:0"});
+  args.insert(args.end(), {"--metrics-address", "127.0.0.1:0", "--metrics-processes"});
   Server server(temp_socket_path("sources-metrics"), args);
   const std::string& seen = server.startup_log();
   ASSERT_NE(seen.find("metrics on "), std::string::npos) << seen;

@@ -19,7 +19,7 @@ void EventLog::allocated(pid_t pid, const wire::Event& event) {
 
 void EventLog::freed(pid_t pid, const wire::Event& event, uint64_t size) {
   if (quiet_) return;
-  std::fprintf(out_, "✗ [PID %d] Freed buffer 0x%" PRIx64 " on device %d (%" PRIu64 " bytes)\n", pid,
+  std::fprintf(out_, "↩ [PID %d] Freed buffer 0x%" PRIx64 " on device %d (%" PRIu64 " bytes)\n", pid,
                event.buffer_id, event.device_id, size);
 }
 
@@ -85,9 +85,17 @@ void EventLog::reclaimed(pid_t pid, const std::string& name, std::string_view wh
                per_device.c_str());
 }
 
-void EventLog::statistics(const Accounting& accounting) {
+void EventLog::statistics(const Accounting& accounting, bool periodic) {
+  const uint64_t events = accounting.counters().events_applied;
+  if (periodic && quiet_ && events == last_events_) return;  // an idle quiet server stays quiet
+  last_events_ = events;
   std::fprintf(out_, "\n📊 Current Statistics:\n");
+  std::string empty;  // devices holding nothing: one line for all of them
   for (const auto& [id, device] : accounting.devices()) {
+    if (total_buffers(device.totals) == 0 && total_bytes(device.totals) == 0) {
+      empty += (empty.empty() ? "" : " ") + std::to_string(id);
+      continue;
+    }
     std::fprintf(out_, "  Device %d:\n", id);
     std::fprintf(out_, "    Buffers: %" PRIu64 "\n", total_buffers(device.totals));
     for (int t = 0; t < wire::kNumMemoryTypes; ++t)
@@ -96,6 +104,7 @@ void EventLog::statistics(const Accounting& accounting) {
                      device.totals[t].bytes);
     std::fprintf(out_, "    Total: %" PRIu64 " bytes\n", total_bytes(device.totals));
   }
+  if (!empty.empty()) std::fprintf(out_, "  Devices with nothing allocated: %s\n", empty.c_str());
   std::fprintf(out_, "  Active allocations: %" PRIu64 "\n\n", accounting.live_buffers());
 }
 

@@ -21,13 +21,16 @@ class EventLog {
   void conflicting_device(pid_t pid, const wire::RegisterDevice& registration);
   void protocol_error(pid_t pid, std::string_view what);
   void reclaimed(pid_t pid, const std::string& name, std::string_view why, const ReclaimReport& report);
-  void statistics(const Accounting& accounting);
+  // The statistics block. `periodic` (the --stats-interval timer): with --quiet it is left out while nothing
+  // changed since the last one. Devices with nothing allocated share one line.
+  void statistics(const Accounting& accounting, bool periodic = false);
   // Always printed, even with --quiet.
   void notice(std::string_view text);
 
  private:
   std::FILE* out_;
   bool quiet_;
+  uint64_t last_events_ = UINT64_MAX;  // events applied at the last statistics block
 };
 
 }  // namespace allocmon::server

@@ -32,6 +32,9 @@ int main(int argc, char** argv) {
             return allocmon::server::parse_host_port(text, &why) ? std::string() : why;
           },
           "HOST:PORT"));
+  app.add_flag("--metrics-processes", options.metrics_processes,
+               "Also export who holds what on /metrics (pid, name, bytes per process). Off: totals only, as "
+               "anyone who reaches the address reads it (docs/security.md)");
   app.add_option("--record", options.record_path,
                  "Append every applied event to this SQLite file (docs/recording.md)");
   app.add_option("--socket-group", options.socket_group,

@@ -110,7 +110,7 @@ std::string prometheus_text(const Accounting& accounting, const ServerInfo& info
       "allocmon_device_stale_bytes", "gauge",
       "Bytes a polled source still lists for processes that no longer exist (not in allocated).",
       [](const DeviceRecord& d, int t) { return d.stale[t]; }, true);
-  {
+  if (max_processes > 0) {
     // The largest holders get their own series; the rest are summed under pid="other".
     std::vector<const ProcessRecord*> processes;
     for (const auto& [client, p] : accounting.processes()) processes.push_back(&p);

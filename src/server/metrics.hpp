@@ -9,7 +9,8 @@
 namespace allocmon::server {
 
 // Per-process series are capped (label cardinality): the largest `max_processes` holders get their own
-// series, the rest are summed under pid="other".
+// series, the rest are summed under pid="other". 0: none at all, totals only (the default of
+// --metrics-address: HTTP cannot say who asks, docs/security.md).
 inline constexpr size_t kDefaultMetricsProcessCap = 64;
 
 std::string prometheus_text(const Accounting& accounting, const ServerInfo& info,

@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -33,14 +34,25 @@ bool MetricsEndpoint::start(const HostPort& address) {
   http_->Get("/", [](const httplib::Request&, httplib::Response& response) {
     response.set_content("allocmon allocation_server: metrics at /metrics\n", "text/plain");
   });
+  // SO_REUSEADDR only: cpp-httplib's default adds SO_REUSEPORT, with which a second server on the same
+  // address binds too and the kernel splits the scrapes between the two. A taken address must be an error.
+  http_->set_socket_options([](int fd) {
+    const int yes = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
+  errno = 0;
   int port = address.port;
   if (port == 0)
     port = http_->bind_to_any_port(address.host);
   else if (!http_->bind_to_port(address.host, port))
     port = -1;
   if (port <= 0) {
+    const int error = errno;
     std::fprintf(stderr, "allocation_server: cannot serve metrics on %s: %s\n",
-                 address.url_authority().c_str(), std::strerror(errno));
+                 address.url_authority().c_str(),
+                 error == EADDRINUSE ? "address in use (another server or program listens there)"
+                 : error             ? std::strerror(error)
+                                     : "cannot bind");
     return false;
   }
   bound_ = HostPort{address.host, port}.url_authority();

@@ -328,11 +328,14 @@ int Server::run() {
       } else if (tag == kSourcesTag) {
         apply_source_reports();
       } else if (tag == kMetricsTag) {
-        metrics_->serve_pending([this] { return prometheus_text(accounting_, info()); });
+        metrics_->serve_pending([this] {
+          return prometheus_text(accounting_, info(),
+                                 options_.metrics_processes ? kDefaultMetricsProcessCap : 0);
+        });
       } else if (tag == kTimerTag) {
         uint64_t expirations;
         [[maybe_unused]] auto r = ::read(timer_fd_, &expirations, sizeof(expirations));
-        log_.statistics(accounting_);
+        log_.statistics(accounting_, /*periodic=*/true);
       } else {
         auto it = connections_.find(static_cast<int>(tag));
         if (it == connections_.end()) continue;

@@ -27,8 +27,9 @@ struct ServerOptions {
   unsigned socket_mode = 0660;
   std::string socket_group;  // empty: the server's own group
   SessionLimits limits;
-  std::string metrics_address;  // empty: no Prometheus endpoint
-  std::string record_path;      // empty: no recording
+  std::string metrics_address;     // empty: no Prometheus endpoint
+  bool metrics_processes = false;  // per-process series on /metrics (default: totals only)
+  std::string record_path;         // empty: no recording
 
   // Polled sources (docs/sources.md). The roots are the machine's; tests point them at fixture folders.
   bool tt_shm = true;

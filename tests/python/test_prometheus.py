@@ -25,7 +25,7 @@ def free_port():
 
 def test_metrics_text_format(tmp_path):
     sock = os.path.join(tempfile.gettempdir(), f"allocmon-metrics-{os.getpid()}.sock")
-    with Server(sock, extra_args=["--metrics-address", "127.0.0.1:0"]) as server:
+    with Server(sock, extra_args=["--metrics-address", "127.0.0.1:0", "--metrics-processes"]) as server:
         allocmon.configure(True, sock)
         allocmon.register_device(5, "wormhole_b0", {"DRAM": 1 << 30})
         allocmon.report_alloc(5, "DRAM", 123456, 64, 1)
