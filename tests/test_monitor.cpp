@@ -56,8 +56,34 @@ TEST(MeshLayout, AllOfAGalaxyFitsAt80x24) {
   EXPECT_EQ(cell(layout, 8)->y, layout.cell.height);  // row 1 starts with device 8
   EXPECT_EQ(cell(layout, 31)->x, 7 * layout.cell.width);
   const MeshLayout big = layout_mesh(galaxy, 200, 50);
-  EXPECT_EQ(big.cell.width, 24);  // 8 of 24 in 200 columns
+  EXPECT_EQ(big.cell.width, 25);  // 8 of 25 in 200 columns: the cells grow to the screen
   EXPECT_EQ(big.hidden, 0);
+}
+
+TEST(MeshLayout, AGalaxyBelow80ColumnsKeepsCellsOfThreeOrFourLines) {
+  // A split tmux pane: 79x24, 64x24 (17 lines for the mesh) and 70x20 (13 lines): 8 columns of cells at least
+  // 8 wide and 3 high, so each keeps its id, its position and both percentages.
+  const auto galaxy = mesh(4, 8, {});
+  for (auto [width, room] : {std::pair{79, 17}, {64, 17}, {70, 13}}) {
+    const MeshLayout layout = layout_mesh(galaxy, width, room);
+    EXPECT_EQ(layout.hidden, 0) << width;
+    EXPECT_EQ(layout.columns, 8) << width;
+    EXPECT_GE(layout.cell.width, 8) << width;
+    EXPECT_GE(layout.cell.height, 3) << width;
+    EXPECT_LE(layout.height, room) << width;
+    EXPECT_LE(8 * layout.cell.width, width) << width;
+  }
+}
+
+TEST(MeshLayout, CellsGrowToFillALargeScreen) {
+  const auto t3000 = mesh(2, 4, {4, 0, 3, 7, 5, 1, 2, 6});
+  const MeshLayout big = layout_mesh(t3000, 200, 53);              // 200x60
+  EXPECT_EQ(big.cell.width, kMaxCell.width);                       // 192 of 200 columns
+  EXPECT_EQ(big.cell.height, kMaxCell.height);                     // room for the history in every cell
+  const MeshLayout galaxy = layout_mesh(mesh(4, 8, {}), 120, 33);  // 120x40
+  EXPECT_EQ(galaxy.cell.width, 15);
+  EXPECT_EQ(galaxy.cell.height, 8);
+  EXPECT_LE(galaxy.height, 33);
 }
 
 TEST(MeshLayout, WhatDoesNotFitIsCountedNotCut) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A workload for the monitor's terminal tests: an emulated mesh (ROWS COLS) holding DRAM tensors and a fragmented
 L1 (tensors freed between kept ones), reporting to the server in TT_ALLOC_SERVER_SOCKET. Prints "ready" once the
-server has applied everything, then waits for a line on stdin and exits."""
+server has applied everything, then waits for a line on stdin and exits. A third argument "cb" adds a 12 KiB
+circular buffer on every device."""
 
 import sys
 
@@ -21,6 +22,9 @@ l1 = [allocmon.from_numpy(np.ones((rows, cols, 64, 256 * (i + 1)), np.float32), 
                           shard_dims=(0, 1), shards=1) for i in range(8)]
 for t in l1[::2]:
     allocmon.deallocate(t)
+if sys.argv[3:] == ["cb"]:
+    for device in range(n):
+        allocmon.report_alloc(device, "CB", 12 * 1024, 0x10000, 900000 + device)
 assert allocmon.flush() == allocmon.FLUSH_OK
 print("ready", flush=True)
 sys.stdin.readline()

@@ -9,6 +9,8 @@ namespace allocmon {
 std::string socket_path_from_env();
 
 // Connects to `path`; returns the fd (CLOEXEC, optionally non-blocking) or -1 with errno set.
+// sizeof(sockaddr_un::sun_path): a path must be shorter (its terminating NUL included).
+inline constexpr size_t kMaxSocketPath = 108;
 int connect_unix(const std::string& path, bool nonblocking);
 
 // Writes all of `size` bytes to a blocking fd, retrying on EINTR and partial writes. False on error.

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "common/command_line.hpp"
@@ -52,6 +53,7 @@ int main(int argc, char** argv) {
                "--once")
       ->excludes(plain_flag, compact_flag, frames_option);
   std::string query, format = "csv";
+  CLI::Option* format_option = nullptr;
   int loop_ms = 0;
   auto* query_option =
       app.add_option("--query", query,
@@ -64,11 +66,11 @@ int main(int argc, char** argv) {
                 return parse_query_fields(text, &why) ? std::string() : why;
               },
               "FIELDS"));
-  app.add_option("--format", format,
-                 "--query output: csv (a header, then rows) or json (an array per sample)")
-      ->check(CLI::IsMember({"csv", "json"}))
-      ->capture_default_str();
-  app.add_option("--loop", loop_ms, "--query: repeat every MS milliseconds until interrupted")
+  format_option = app.add_option("--format", format,
+                                 "--query output: csv (a header, then rows) or json (an array per sample)")
+                      ->check(CLI::IsMember({"csv", "json"}))
+                      ->capture_default_str();
+  app.add_option("--loop", loop_ms, "--query or --json: repeat every MS milliseconds until interrupted")
       ->check(CLI::Range(10, 3600000));
   query_option->excludes(plain_flag)->excludes(compact_flag)->excludes(frames_option);
   auto* all_flag = app.add_flag("-a,--all", all, "Show every device the server knows (the default)");
@@ -77,12 +79,21 @@ int main(int argc, char** argv) {
   if (const int status = allocmon::parse_command_line(app, argc, argv); status >= 0) return status;
   if (all && !options.device_ids.empty())
     return allocmon::usage_error(kProgram, "-a and -d exclude each other");
+  if (format_option->count() > 0 && query.empty())
+    return allocmon::usage_error(kProgram, "--format goes with --query (--json prints the whole snapshot)");
+  if (loop_ms > 0 && query.empty() && !json)
+    return allocmon::usage_error(kProgram, "--loop goes with --query or --json");
+  if (socket_path.size() >= allocmon::kMaxSocketPath)
+    return allocmon::usage_error(kProgram, "the socket path is " + std::to_string(socket_path.size()) +
+                                               " bytes long; a Unix socket path holds at most " +
+                                               std::to_string(allocmon::kMaxSocketPath - 1));
 
+  install_stop_handler();
   SnapshotPoller poller(socket_path);
   Frame frame = poller.poll();
-  if (!frame.snapshot) {
+  if (!frame.snapshot) {  // a runtime failure (1), not a usage error (2)
     std::fprintf(stderr, "allocation_monitor_client: %s\n", frame.status.c_str());
-    return 2;
+    return 1;
   }
   // A device asked for by id that the server does not know is a mistake in a one-shot query (the live view
   // waits for it instead).
@@ -100,9 +111,18 @@ int main(int argc, char** argv) {
                                                  " (it knows: " + (known.empty() ? "none yet" : known) + ")");
     }
   }
-  if (json) {
-    std::printf("%s\n", filter_snapshot_json(poller.last_json(), options.device_ids).c_str());
-    return 0;
+  if (json) {  // with --loop: one document per line, every MS milliseconds
+    for (;;) {
+      std::printf("%s\n", filter_snapshot_json(poller.last_json(), options.device_ids).c_str());
+      std::fflush(stdout);
+      if (loop_ms <= 0) return 0;
+      if (!wait_or_stop(loop_ms)) return 0;  // the loop period itself; Ctrl-C ends the loop
+      frame = poller.poll();
+      if (!frame.snapshot) {
+        std::fprintf(stderr, "%s: %s\n", kProgram, frame.status.c_str());
+        return 1;
+      }
+    }
   }
   if (!query.empty()) {
     const auto fields = *parse_query_fields(query, nullptr);
@@ -111,7 +131,7 @@ int main(int argc, char** argv) {
                  stdout);
       std::fflush(stdout);
       if (loop_ms <= 0) return 0;
-      std::this_thread::sleep_for(std::chrono::milliseconds(loop_ms));  // the loop period itself
+      if (!wait_or_stop(loop_ms)) return 0;  // the loop period itself; Ctrl-C ends the loop
       frame = poller.poll();
       if (!frame.snapshot) {
         std::fprintf(stderr, "%s: %s\n", kProgram, frame.status.c_str());
@@ -119,18 +139,22 @@ int main(int argc, char** argv) {
       }
     }
   }
-  if (loop_ms > 0) return allocmon::usage_error(kProgram, "--loop goes with --query");
   if (once) {
     std::fputs(render_plain(frame, options).c_str(), stdout);
     return 0;
   }
-  if (!plain && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO)) return run_tui(socket_path, options);
+  if (!plain && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO)) {
+    const int status = run_tui(socket_path, options);
+    if (status >= 0) return status;
+    std::fprintf(stderr, "%s: cannot drive the terminal (TERM=%s); plain frames instead (--plain)\n",
+                 kProgram, std::getenv("TERM") ? std::getenv("TERM") : "");
+  }
 
   for (int shown = 1;; ++shown) {
     std::fputs(render_plain(frame, options).c_str(), stdout);
     std::fputs("\n", stdout);
     if (frames > 0 && shown >= frames) return 0;
-    std::this_thread::sleep_for(std::chrono::milliseconds(options.refresh_ms));  // the refresh period itself
+    if (!wait_or_stop(options.refresh_ms)) return 0;  // the refresh period itself; Ctrl-C ends it
     frame = poller.poll();
   }
 }

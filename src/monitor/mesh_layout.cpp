@@ -6,8 +6,10 @@
 namespace allocmon::monitor {
 
 const std::vector<CellSize>& cell_sizes() {
-  static const std::vector<CellSize> sizes = {{30, 4}, {24, 4}, {20, 4}, {16, 3},
-                                              {12, 3}, {10, 3}, {10, 2}, {8, 2}};
+  // 8-column cells of 3 and 4 lines come before the 2-line ones: below 80 columns a Galaxy's 8 columns keep
+  // their ids, positions and both percentages when the height allows.
+  static const std::vector<CellSize> sizes = {{30, 4}, {24, 4}, {20, 4}, {16, 3}, {12, 3},
+                                              {10, 3}, {10, 2}, {8, 4},  {8, 3},  {8, 2}};
   return sizes;
 }
 
@@ -62,16 +64,23 @@ MeshLayout layout_mesh(const std::vector<Placeable>& devices, int width, int max
     int rows = 0;
     auto positions = grid_positions(devices, columns, &rows);
     if (rows * size.height > max_height && !last) continue;
-    layout.cell = size;
+    // Then as large as the screen allows (up to kMaxCell): wide screens get wide cells, tall ones the
+    // history.
+    CellSize grown = size;
+    if (rows * size.height <= max_height) {
+      grown.width = std::max(size.width, std::min(kMaxCell.width, width / columns));
+      grown.height = std::max(size.height, std::min(kMaxCell.height, max_height / std::max(rows, 1)));
+    }
+    layout.cell = grown;
     layout.columns = columns;
     for (const auto& [id, rc] : positions) {
-      const int y = rc.first * size.height;
-      if (y + size.height > max_height) {
+      const int y = rc.first * grown.height;
+      if (y + grown.height > max_height) {
         ++layout.hidden;
         continue;
       }
-      layout.cells.push_back({id, rc.second * size.width, y});
-      layout.height = std::max(layout.height, y + size.height);
+      layout.cells.push_back({id, rc.second * grown.width, y});
+      layout.height = std::max(layout.height, y + grown.height);
     }
     return layout;
   }

@@ -29,8 +29,10 @@ struct MeshLayout {
   int hidden = 0;  // devices that did not fit
 };
 
-// The cell sizes tried, largest first: the first that shows every device within width x max_height wins.
+// The cell sizes tried, largest first: the first that shows every device within width x max_height wins; it
+// then grows to the screen's share of each cell, up to kMaxCell.
 const std::vector<CellSize>& cell_sizes();
+inline constexpr CellSize kMaxCell{48, 14};
 
 MeshLayout layout_mesh(const std::vector<Placeable>& devices, int width, int max_height);
 

@@ -37,7 +37,8 @@ std::optional<std::vector<std::string>> parse_query_fields(const std::string& te
 
 namespace {
 
-nlohmann::json value(const Snapshot& s, const DeviceView& d, const MemoryView& m, const std::string& field) {
+nlohmann::ordered_json value(const Snapshot& s, const DeviceView& d, const MemoryView& m,
+                             const std::string& field) {
   if (field == "time") return s.time_unix_ms;
   if (field == "device") return d.id;
   if (field == "type") return m.type;
@@ -45,22 +46,23 @@ nlohmann::json value(const Snapshot& s, const DeviceView& d, const MemoryView& m
   if (field == "capacity") return m.capacity;
   if (field == "peak") return m.peak;
   if (field == "buffers") return m.buffers;
-  if (field == "free") return m.free ? nlohmann::json(*m.free) : nlohmann::json();
+  if (field == "free") return m.free ? nlohmann::ordered_json(*m.free) : nlohmann::ordered_json();
   if (field == "largest_free")
-    return m.largest_free_block ? nlohmann::json(*m.largest_free_block) : nlohmann::json();
+    return m.largest_free_block ? nlohmann::ordered_json(*m.largest_free_block) : nlohmann::ordered_json();
   if (field == "unattributed") return m.unattributed;
   if (field == "stale") return m.stale;
   if (field == "architecture") return d.architecture;
   if (field == "source") return d.source;
-  if (field == "asic_id") return d.asic_id ? nlohmann::json(*d.asic_id) : nlohmann::json();
-  if (field == "logical_id") return d.logical_id ? nlohmann::json(*d.logical_id) : nlohmann::json();
+  if (field == "asic_id") return d.asic_id ? nlohmann::ordered_json(*d.asic_id) : nlohmann::ordered_json();
+  if (field == "logical_id")
+    return d.logical_id ? nlohmann::ordered_json(*d.logical_id) : nlohmann::ordered_json();
   if (field == "active") return d.active;
   if (field == "mesh_row") return d.mesh_row;
   if (field == "mesh_col") return d.mesh_col;
   return nullptr;
 }
 
-std::string csv_cell(const nlohmann::json& v) {
+std::string csv_cell(const nlohmann::ordered_json& v) {
   if (v.is_null()) return "";
   if (v.is_string()) {
     const std::string text = v.get<std::string>();
@@ -78,7 +80,7 @@ std::string csv_cell(const nlohmann::json& v) {
 std::string query_rows(const Snapshot& s, const std::vector<std::string>& fields, bool csv,
                        const std::vector<int>& devices, bool header) {
   std::string out;
-  nlohmann::json rows = nlohmann::json::array();
+  nlohmann::ordered_json rows = nlohmann::ordered_json::array();
   if (csv && header) {
     for (size_t i = 0; i < fields.size(); ++i) {
       if (i) out += ',';
@@ -89,7 +91,7 @@ std::string query_rows(const Snapshot& s, const std::vector<std::string>& fields
   for (const auto& d : s.devices) {
     if (!devices.empty() && std::find(devices.begin(), devices.end(), d.id) == devices.end()) continue;
     for (const auto& m : d.memory) {
-      nlohmann::json row = nlohmann::json::object();
+      nlohmann::ordered_json row = nlohmann::ordered_json::object();
       std::string line;
       for (size_t i = 0; i < fields.size(); ++i) {
         const auto v = value(s, d, m, fields[i]);
@@ -105,7 +107,7 @@ std::string query_rows(const Snapshot& s, const std::vector<std::string>& fields
         rows.push_back(std::move(row));
     }
   }
-  if (!csv) out = rows.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  if (!csv) out = rows.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
   return out;
 }
 

@@ -29,11 +29,15 @@ std::string render_plain(const Frame& frame, const ViewOptions& options) {
     return line;
   }
   const Snapshot& s = *frame.snapshot;
+  char rate[64];
+  if (frame.rate_known)
+    std::snprintf(rate, sizeof(rate), "%.0f events/s", frame.events_per_second);
+  else  // one snapshot has no rate: what the server applied so far
+    std::snprintf(rate, sizeof(rate), "%" PRIu64 " events applied", s.events_applied);
   std::snprintf(line, sizeof(line),
-                "allocmon monitor | server %s | %zu devices | %" PRIu64
-                " live buffers, %s | %.0f events/s | %s\n",
+                "allocmon monitor | server %s | %zu devices | %" PRIu64 " live buffers, %s | %s | %s\n",
                 s.socket.c_str(), s.devices.size(), s.total_buffers, format_bytes(s.total_allocated).c_str(),
-                frame.events_per_second, clock_text(s.time_unix_ms).c_str());
+                rate, clock_text(s.time_unix_ms).c_str());
   out += line;
   for (int id : devices_to_show(&s, options)) {
     const DeviceView* d = s.device(id);

@@ -131,14 +131,17 @@ bool handle_key(TuiState& state, int key) {
       break;
     case '+':
     case '=':
-      state.options.refresh_ms = std::max(50, state.options.refresh_ms / 2);
+      state.options.refresh_ms = faster_refresh(state.options.refresh_ms);
       break;
     case '-':
-      state.options.refresh_ms = std::min(10000, state.options.refresh_ms * 2);
+      state.options.refresh_ms = slower_refresh(state.options.refresh_ms);
       break;
-    case 'i':
-      state.hide_inactive = !state.hide_inactive;
+    case 'i': {  // show the closed devices that are hidden, else hide the ones shown
+      int hidden = 0;
+      visible_devices(state, now_ms(), &hidden);
+      state.show_closed = hidden > 0;
       break;
+    }
     case ']':
     case KEY_NPAGE:
       state.process_scroll += 5;
@@ -161,7 +164,10 @@ int run_tui(const std::string& socket_path, const ViewOptions& options) {
   TuiState state;
   state.options = options;
   state.socket_path = socket_path;
-  initscr();
+  // newterm, not initscr: an unknown TERM returns null here instead of exiting with ncurses' message.
+  SCREEN* screen = newterm(nullptr, stdout, stdin);
+  if (!screen) return -1;
+  set_term(screen);
   cbreak();
   noecho();
   curs_set(0);
@@ -172,7 +178,7 @@ int run_tui(const std::string& socket_path, const ViewOptions& options) {
     use_default_colors();
   }
   int64_t next_poll = 0;
-  for (;;) {
+  while (!stop_requested()) {  // Ctrl-C: leave like q (exit 0)
     const int64_t now = now_ms();
     if (!state.paused && now >= next_poll) {
       take(state, poller.poll(), now);
@@ -187,6 +193,7 @@ int run_tui(const std::string& socket_path, const ViewOptions& options) {
     if (!handle_key(state, key)) break;
   }
   endwin();
+  delscreen(screen);
   return 0;
 }
 

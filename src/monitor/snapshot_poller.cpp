@@ -23,15 +23,18 @@ Frame SnapshotPoller::poll() {
     frame.status = error;
     return frame;
   }
-  if (previous_ms_ && parsed->time_unix_ms > previous_ms_ && parsed->events_applied >= previous_events_)
+  if (previous_ms_ && parsed->time_unix_ms > previous_ms_ && parsed->events_applied >= previous_events_) {
     rate_ = static_cast<double>(parsed->events_applied - previous_events_) * 1000.0 /
             static_cast<double>(parsed->time_unix_ms - previous_ms_);
+    rate_known_ = true;
+  }
   previous_ms_ = parsed->time_unix_ms;
   previous_events_ = parsed->events_applied;
   json_ = std::move(*json);
   snapshot_ = std::move(parsed);
   frame.snapshot = &*snapshot_;
   frame.events_per_second = rate_;
+  frame.rate_known = rate_known_;
   return frame;
 }
 

@@ -25,6 +25,7 @@ class SnapshotPoller {
   uint64_t previous_events_ = 0;
   int64_t previous_ms_ = 0;
   double rate_ = 0;
+  bool rate_known_ = false;
 };
 
 }  // namespace allocmon::monitor

@@ -23,7 +23,9 @@ struct TuiState {
   TuiView view = TuiView::kMesh;
   bool help = false;
   bool paused = false;
-  bool hide_inactive = false;  // 'i': hide closed devices now (they also go after kHideInactiveMs)
+  // 'i': closed devices shown (true) or hidden (false) from now on; unset: shown for kHideInactiveMs, then
+  // hidden.
+  std::optional<bool> show_closed;
   SortKey sort = SortKey::kTotal;
   int selected = -1;  // device id
   std::string typed;  // digits typed to select a device by number
@@ -43,8 +45,12 @@ struct TuiState {
 inline constexpr size_t kHistorySamples = 240;     // at the default 500 ms: two minutes
 inline constexpr int64_t kHideInactiveMs = 60000;  // closed devices are hidden after a minute
 
-// Devices the mesh view shows now, in the order they are laid out.
-std::vector<int> visible_devices(const TuiState& state, int64_t now_ms);
+// Devices the mesh view shows now, in the order they are laid out; `hidden_closed` counts the closed ones
+// left out.
+std::vector<int> visible_devices(const TuiState& state, int64_t now_ms, int* hidden_closed = nullptr);
+// The refresh periods + and - step through (a -r value between them is kept until the first step).
+int faster_refresh(int ms);
+int slower_refresh(int ms);
 void draw_screen(TuiState& state, int64_t now_ms);
 
 }  // namespace allocmon::monitor

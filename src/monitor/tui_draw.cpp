@@ -7,6 +7,8 @@
 #include <cinttypes>
 #include <cstdarg>
 #include <cstdio>
+#include <string>
+#include <vector>
 
 #include "tui.hpp"
 
@@ -23,6 +25,38 @@ void put(int y, int x, const std::string& text, int width = -1) {
   if (y < 0 || y >= rows_ || x >= cols_) return;
   const int room = std::min(width < 0 ? cols_ - x : width, cols_ - x);
   if (room > 0) mvaddnstr(y, x, text.c_str(), room);
+}
+
+// `text` in lines of at most `width` characters, broken at spaces where possible; at most `max_lines` (the
+// last one ends in "..." when more was left).
+std::vector<std::string> wrap(const std::string& text, int width, int max_lines) {
+  std::vector<std::string> lines;
+  if (width < 8) return lines;
+  size_t at = 0;
+  const size_t w = static_cast<size_t>(width);
+  while (at < text.size() && static_cast<int>(lines.size()) < max_lines) {
+    size_t end = std::min(text.size(), at + w);
+    if (end < text.size()) {
+      const size_t space = text.rfind(' ', end);
+      if (space != std::string::npos && space > at + w / 2) end = space;
+    }
+    lines.push_back(text.substr(at, end - at));
+    at = end;
+    while (at < text.size() && text[at] == ' ') ++at;
+  }
+  if (at < text.size() && !lines.empty()) {
+    std::string& last = lines.back();
+    last = last.substr(0, std::min(last.size(), w - 3)) + "...";
+  }
+  return lines;
+}
+
+// Text at (y, x) in `width` columns; longer text ends in "..." instead of being cut silently.
+void put_ellipsized(int y, int x, const std::string& text, int width) {
+  if (width <= 3 || static_cast<int>(text.size()) <= width)
+    put(y, x, text, width);
+  else
+    put(y, x, text.substr(0, static_cast<size_t>(width - 3)) + "...", width);
 }
 
 std::string printf_string(const char* format, ...) __attribute__((format(printf, 1, 2)));
@@ -68,22 +102,82 @@ std::string short_bytes(uint64_t bytes) {
                 : printf_string(value < 10 ? "%.1f%c" : "%.0f%c", value, units[u]);
 }
 
-// One device's cell in the mesh view.
-void draw_cell(int y, int x, CellSize size, const DeviceView& d, bool selected, bool fullest) {
+// "D 18M  L 662K  CB 12K" in at most `width` characters: whole parts only, never one cut in the middle
+// (tighter spacing first, then the last parts left out).
+std::string bytes_line(const DeviceView& d, int width) {
+  std::vector<std::string> parts;
+  const MemoryView* dram = d.type("DRAM");
+  parts.push_back("D " + short_bytes(dram ? dram->allocated : 0));
+  for (const char* type : {"L1", "CB"}) {
+    const MemoryView* m = d.type(type);
+    if (m && m->allocated)
+      parts.push_back(std::string(type[0] == 'L' ? "L" : type) + " " + short_bytes(m->allocated));
+  }
+  uint64_t stale = 0;  // polled sources: left by processes that are gone
+  for (const auto& m : d.memory) stale += m.stale;
+  if (stale) parts.push_back("stale " + short_bytes(stale));
+  for (size_t n = parts.size(); n > 0; --n)
+    for (const char* gap : {"  ", " "}) {
+      std::string text = parts[0];
+      for (size_t i = 1; i < n; ++i) text += gap + parts[i];
+      if (static_cast<int>(text.size()) <= width) return text;
+    }
+  return parts[0];
+}
+
+// A small chart of one type's fill over the history, `height` lines, newest at the right; the top is the
+// capacity, or the peak where a device went over it (nothing is clipped).
+void draw_spark(int y, int x, int width, int height, const Ring<MemorySample>& ring, bool l1,
+                uint64_t capacity) {
+  if (width <= 0 || height <= 0) return;
+  uint64_t top = capacity;
+  for (size_t i = 0; i < ring.size(); ++i) top = std::max(top, l1 ? ring[i].l1 : ring[i].dram);
+  if (!top) return;
+  const size_t n = std::min<size_t>(ring.size(), static_cast<size_t>(width));
+  for (size_t i = 0; i < n; ++i) {
+    const MemorySample& m = ring[ring.size() - n + i];
+    const uint64_t value = l1 ? m.l1 : m.dram;
+    const double f = static_cast<double>(value) / static_cast<double>(top);
+    int filled = static_cast<int>(f * height * 2 + 0.5);  // half lines: '.' and '|'
+    if (filled == 0 && value > 0) filled = 1;
+    const int color =
+        kGreen + fill_level(capacity ? static_cast<double>(value) / static_cast<double>(capacity) : 0);
+    attron(COLOR_PAIR(color));
+    for (int row = 0; row < height; ++row) {
+      const int level = filled - (height - 1 - row) * 2;
+      if (level > 0) put(y + row, x + static_cast<int>(width - n + i), level >= 2 ? "|" : ".");
+    }
+    attroff(COLOR_PAIR(color));
+  }
+}
+
+// One device's cell in the mesh view: its id always, its position where there is room, the DRAM and L1 fill,
+// the bytes on 4 lines, the history below that on taller cells.
+void draw_cell(int y, int x, CellSize size, const DeviceView& d, bool selected, bool fullest,
+               const Ring<MemorySample>* history) {
   const bool dim = !d.active;
-  if (dim) attron(COLOR_PAIR(kDim));
+  if (dim) attron(A_DIM);
   const MemoryView* dram = d.type("DRAM");
   const MemoryView* l1 = d.type("L1");
-  std::string label = "#" + std::to_string(d.id);
-  if (size.width >= 16 && d.mesh_row >= 0) label += printf_string(" (%d,%d)", d.mesh_row, d.mesh_col);
-  if (fullest) label += " !";
-  if (!d.active && size.width >= 16) label += " closed";
-  if (selected) attron(A_REVERSE);
-  attron(A_BOLD);
-  put(y, x, label, size.width - 1);
-  attroff(A_BOLD);
-  if (selected) attroff(A_REVERSE);
   const int inner = size.width - 1;  // one column of space between cells
+  std::string label = "#" + std::to_string(d.id);
+  std::string suffix = fullest ? " !" : "";
+  if (!d.active && size.width >= 16) suffix += " closed";
+  if (d.mesh_row >= 0 && size.height >= 3) {
+    const std::string wide = printf_string(" (%d,%d)", d.mesh_row, d.mesh_col);
+    const std::string narrow = printf_string(" %d,%d", d.mesh_row, d.mesh_col);
+    const int used = static_cast<int>(label.size() + suffix.size());
+    if (used + static_cast<int>(wide.size()) <= inner)
+      label += wide;
+    else if (used + static_cast<int>(narrow.size()) <= inner)
+      label += narrow;
+  }
+  label += suffix;
+  if (selected) attron(A_REVERSE);
+  if (!dim) attron(A_BOLD);
+  put(y, x, label, inner);
+  if (!dim) attroff(A_BOLD);
+  if (selected) attroff(A_REVERSE);
   if (size.height >= 3) {
     // "D ||||....  12%"
     for (int line = 0; line < 2; ++line) {
@@ -97,19 +191,30 @@ void draw_cell(int y, int x, CellSize size, const DeviceView& d, bool selected, 
       if (bar_width >= 2 && m && m->capacity) bar(y + 1 + line, x + 2, bar_width, f);
       put(y + 1 + line, x + inner - static_cast<int>(pct.size()), pct);
     }
-    if (size.height >= 4) {
-      std::string bytes = "D " + short_bytes(dram ? dram->allocated : 0);
-      if (l1 && l1->allocated) bytes += "  L " + short_bytes(l1->allocated);
-      const MemoryView* cb = d.type("CB");
-      if (cb && cb->allocated) bytes += "  CB " + short_bytes(cb->allocated);
-      put(y + 3, x, bytes, inner);
+    if (size.height >= 4) put(y + 3, x, bytes_line(d, inner), inner);
+    const int chart = size.height - 4;
+    if (history && chart >= 1) {
+      const int each = chart >= 4 ? chart / 2 : chart;
+      put(y + 4, x, "D", 1);
+      draw_spark(y + 4, x + 2, inner - 2, each, *history, false, dram ? dram->capacity : 0);
+      if (chart >= 4) {
+        put(y + 4 + each, x, "L", 1);
+        draw_spark(y + 4 + each, x + 2, inner - 2, chart - each, *history, true, l1 ? l1->capacity : 0);
+      }
     }
   } else {
-    // Two lines: "#4 D 12%" / "   L  5%"
-    put(y, x + std::min(inner - 6, static_cast<int>(label.size()) + 1), "D" + percent(fill(dram)));
-    put(y + 1, x + std::min(inner - 6, static_cast<int>(label.size()) + 1), "L" + percent(fill(l1)));
+    // Two lines: "#4 D 12%" / "   L  5%"; the id is never overwritten: what does not fit after it goes below.
+    const std::string d_text = "D" + percent(fill(dram)), l_text = "L" + percent(fill(l1));
+    const int column = static_cast<int>(label.size()) + 1;
+    if (column + static_cast<int>(d_text.size()) <= inner) {
+      put(y, x + column, d_text);
+      put(y + 1, x + column, l_text, inner - column);
+    } else {
+      const std::string both = d_text + " " + l_text;
+      put(y + 1, x, static_cast<int>(both.size()) <= inner ? both : d_text, inner);
+    }
   }
-  if (dim) attroff(COLOR_PAIR(kDim));
+  if (dim) attroff(A_DIM);
 }
 
 // The process table from line `y` to `bottom` (exclusive). Returns the rows it could not show.
@@ -117,11 +222,23 @@ int draw_processes(TuiState& state, const Snapshot& s, int y, int bottom, const 
   if (bottom - y < 2) return 0;
   const auto rows = process_rows(s, devices, state.sort);
   const bool wide = cols_ >= 110;  // CB and the buffer count get their own columns on wide screens
+  // The sorted column carries a '*' (total, which has no column, is named after the headings).
+  auto h = [&](SortKey key, const char* name) {
+    return state.sort == key ? std::string("*") + name : std::string(name);
+  };
+  std::string heading =
+      wide ? printf_string("%7s %-8s %10s %10s %9s %7s %-7s %s", h(SortKey::kPid, "PID").c_str(), "USER",
+                           h(SortKey::kDram, "DRAM").c_str(), h(SortKey::kL1, "L1").c_str(), "CB",
+                           h(SortKey::kBuffers, "BUFFERS").c_str(), "DEVICES",
+                           h(SortKey::kName, "COMMAND").c_str())
+           : printf_string("%7s %-8s %10s %10s %-5s %s", h(SortKey::kPid, "PID").c_str(), "USER",
+                           h(SortKey::kDram, "DRAM").c_str(), h(SortKey::kL1, "L1").c_str(), "DEV",
+                           h(SortKey::kName, "COMMAND").c_str());
+  const std::string note = printf_string("   (sorted by %s%s)", sort_name(state.sort),
+                                         state.sort == SortKey::kTotal ? " bytes" : "");
+  if (static_cast<int>(heading.size() + note.size()) <= cols_) heading += note;
   attron(A_BOLD);
-  put(y, 0,
-      wide ? printf_string("%7s %-8s %10s %10s %9s %7s %-7s %s", "PID", "USER", "DRAM", "L1", "CB", "BUFFERS",
-                           "DEVICES", "COMMAND")
-           : printf_string("%7s %-8s %10s %10s %-5s %s", "PID", "USER", "DRAM", "L1", "DEV", "COMMAND"));
+  put(y, 0, heading);
   attroff(A_BOLD);
   state.process_scroll = std::clamp(state.process_scroll, 0, std::max(0, static_cast<int>(rows.size()) - 1));
   int line = y + 1;
@@ -136,7 +253,7 @@ int draw_processes(TuiState& state, const Snapshot& s, int y, int bottom, const 
                              format_bytes(r.dram).c_str(), format_bytes(r.l1).c_str(), r.devices.c_str());
     if (r.holds_only)
       text = printf_string("%7d %-8.8s %-*s ", r.pid, r.user.c_str(), wide ? 47 : 27, r.devices.c_str());
-    put(line, 0, text + r.command);
+    put_ellipsized(line, 0, text + r.command, cols_);
   }
   const int more = static_cast<int>(rows.size() - i);
   if (more > 0 || state.process_scroll > 0) {
@@ -182,8 +299,10 @@ void draw_mesh_view(TuiState& state, const Snapshot& s, int top, int64_t now_ms)
       attroff(COLOR_PAIR(kDim));
       continue;
     }
+    const auto history = state.history.find(cell.id);
     draw_cell(top + cell.y, cell.x, state.layout.cell, *d, cell.id == state.selected,
-              equally_full == 1 && cell.id == fullest_id);
+              equally_full == 1 && cell.id == fullest_id,
+              history == state.history.end() ? nullptr : &history->second);
   }
   int y = top + state.layout.height;
   if (state.layout.hidden > 0) {
@@ -211,9 +330,11 @@ void draw_history(int y, int x, int width, int height, const Ring<MemorySample>&
   uint64_t peak = 0;
   for (size_t i = 0; i < ring.size(); ++i) peak = std::max(peak, l1 ? ring[i].l1 : ring[i].dram);
   if (!top || peak * 4 < top) top = std::max<uint64_t>(peak + peak / 4, 1);  // zoom in on small use
+  top = std::max(top, peak);  // over capacity: the chart grows, nothing is clipped
   put(y, x,
-      printf_string("%s over the last %zu samples (top of chart %s%s)", label, ring.size(),
-                    format_bytes(top).c_str(), top == capacity ? ", the capacity" : ""));
+      printf_string(
+          "%s over the last %zu samples (top of chart %s%s)", label, ring.size(), format_bytes(top).c_str(),
+          top == capacity ? ", the capacity" : (capacity && top > capacity ? ", over capacity" : "")));
   const int plot = width - 1;
   const size_t n = std::min<size_t>(ring.size(), static_cast<size_t>(plot));
   for (size_t i = 0; i < n; ++i) {
@@ -270,12 +391,26 @@ void draw_device_view(TuiState& state, const Snapshot& s, int top) {
           printf_string("  %12s %10s", format_bytes(m.unattributed).c_str(), format_bytes(m.stale).c_str());
     put(y++, 0, line);
   }
+  // What follows shares the lines left: the largest buffers first (up to 8), then an address map per type,
+  // then the history if there is still room, then the processes of this device.
+  std::vector<const wire::LeakBuffer*> largest;
+  if (state.device_buffers)
+    for (const auto& p : state.device_buffers->processes)
+      for (const auto& b : p.buffers) largest.push_back(&b);
+  std::vector<const MemoryView*> mapped_types;
+  for (const auto& m : d->memory)
+    if (m.region && (m.allocated || m.peak)) mapped_types.push_back(&m);
+  const int bottom = rows_ - 1;
+  const int buffer_lines = 2 + std::min<int>(8, static_cast<int>(largest.size()));
+  const int map_lines = 2 * static_cast<int>(mapped_types.size());
+  const bool roomy = bottom - y >= buffer_lines + map_lines + static_cast<int>(mapped_types.size()) + 4;
   // History: DRAM and L1 over the last minutes.
   auto it = state.history.find(d->id);
   const MemoryView* dram = d->type("DRAM");
   const MemoryView* l1 = d->type("L1");
   const int chart_height = rows_ >= 40 ? 4 : 2;
-  if (it != state.history.end() && y + 2 * (chart_height + 1) < rows_ - 4) {
+  if (it != state.history.end() &&
+      y + 1 + 2 * (chart_height + 1) + buffer_lines + map_lines + (roomy ? 4 : 0) <= bottom) {
     ++y;
     draw_history(y, 2, cols_ - 3, chart_height, it->second, false, dram ? dram->capacity : 0, "DRAM");
     y += chart_height + 1;
@@ -283,23 +418,40 @@ void draw_device_view(TuiState& state, const Snapshot& s, int top) {
     y += chart_height + 1;
   }
   // Address maps: the region of each type in one bank, as the allocator holds it.
-  std::vector<const wire::LeakBuffer*> largest;
-  if (state.device_buffers)
-    for (const auto& p : state.device_buffers->processes)
-      for (const auto& b : p.buffers) largest.push_back(&b);
-  for (const auto& m : d->memory) {
-    if (!m.region || !(m.allocated || m.peak) || y >= rows_ - 3) continue;
+  for (const MemoryView* mp : mapped_types) {
+    const MemoryView& m = *mp;
+    if (y + 2 + buffer_lines > bottom && y + 2 > bottom) break;
     std::vector<MappedBuffer> mapped;
     for (const auto* b : largest)
       if (wire::memory_type_name(b->memory_type) == m.type)
         mapped.push_back({b->address, b->size, b->page_size, b->shard_count});
     const AddressMap map = build_address_map(*m.region, mapped);
-    ++y;
-    put(y++, 2,
-        printf_string("%s map: largest free %" PRIu64 " B, allocator %s; %u banks of %s from %#" PRIx64,
-                      m.type.c_str(), map.largest_free,
-                      m.largest_free_block ? (std::to_string(*m.largest_free_block) + " B").c_str() : "-",
-                      m.region->banks, format_bytes(m.region->bank_size).c_str(), m.region->base));
+    if (roomy) ++y;
+    // The most detailed heading that fits: sizes as the table above writes them, the exact bytes where there
+    // is room, and whether the map agrees with the allocator's own figure.
+    const bool agrees = m.largest_free_block && *m.largest_free_block == map.largest_free;
+    const std::string allocator = agrees ? ", as the allocator's"
+                                  : m.largest_free_block
+                                      ? printf_string(", allocator %" PRIu64 " B", *m.largest_free_block)
+                                      : std::string(", allocator -");
+    const std::vector<std::string> headings = {
+        printf_string("%s map: largest free %s (%" PRIu64 " B)%s; %u banks of %s from %#" PRIx64,
+                      m.type.c_str(), format_bytes(map.largest_free).c_str(), map.largest_free,
+                      allocator.c_str(), m.region->banks, format_bytes(m.region->bank_size).c_str(),
+                      m.region->base),
+        printf_string("%s map: largest free %s%s; %u banks of %s", m.type.c_str(),
+                      format_bytes(map.largest_free).c_str(), allocator.c_str(), m.region->banks,
+                      format_bytes(m.region->bank_size).c_str()),
+        printf_string("%s map: largest free %s; %u banks of %s", m.type.c_str(),
+                      format_bytes(map.largest_free).c_str(), m.region->banks,
+                      format_bytes(m.region->bank_size).c_str())};
+    std::string heading = headings.back();
+    for (const auto& candidate : headings)
+      if (static_cast<int>(candidate.size()) <= cols_ - 2) {
+        heading = candidate;
+        break;
+      }
+    put_ellipsized(y++, 2, heading, cols_ - 2);
     const std::string strip = render_strip(map, cols_ - 6);
     put(y, 2, "[");
     for (size_t c = 0; c < strip.size(); ++c) {
@@ -310,26 +462,29 @@ void draw_device_view(TuiState& state, const Snapshot& s, int top) {
     }
     put(y++, 3 + static_cast<int>(strip.size()), "]");
   }
-  if (y < rows_ - 4) {
+  if (y + 2 < bottom) {
     std::sort(largest.begin(), largest.end(),
               [](const wire::LeakBuffer* a, const wire::LeakBuffer* b) { return a->size > b->size; });
-    ++y;
-    attron(A_BOLD);
-    put(y++, 2, printf_string("Largest live buffers (%zu on this device)", largest.size()));
-    attroff(A_BOLD);
+    if (roomy) ++y;
     std::map<const wire::LeakBuffer*, const LeakReport::Process*> owner;
     if (state.device_buffers)
       for (const auto& p : state.device_buffers->processes)
         for (const auto& b : p.buffers) owner[&b] = &p;
-    for (size_t i = 0; i < largest.size() && y < rows_ - 3 && i < 8; ++i) {
+    const size_t listed = std::min<size_t>({largest.size(), 8, static_cast<size_t>(bottom - y - 1)});
+    attron(A_BOLD);
+    put(y++, 2, printf_string("Largest live buffers (%zu of %zu on this device)", listed, largest.size()));
+    attroff(A_BOLD);
+    for (size_t i = 0; i < listed; ++i) {
       const auto* b = largest[i];
-      put(y++, 2,
+      put_ellipsized(
+          y++, 2,
           printf_string("%11s  %-8s at %#10" PRIx64 "  age %5.1f s  pid %d %s", format_bytes(b->size).c_str(),
                         std::string(wire::memory_type_name(b->memory_type)).c_str(), b->address,
-                        static_cast<double>(b->age_ms) / 1000.0, owner[b]->pid, owner[b]->name.c_str()));
+                        static_cast<double>(b->age_ms) / 1000.0, owner[b]->pid, owner[b]->name.c_str()),
+          cols_ - 2);
     }
   }
-  draw_processes(state, s, y + 1, rows_ - 1, {d->id});
+  draw_processes(state, s, y + 1, bottom, {d->id});
 }
 
 void draw_help() {
@@ -345,8 +500,8 @@ void draw_help() {
       "  s                 sort processes: total, DRAM, L1, buffers, pid, command",
       "  [  ]  PgUp PgDn   scroll the process table",
       "  p                 pause / resume refreshing",
-      "  +  -              refresh faster / slower",
-      "  i                 hide / show closed devices (hidden after a minute)",
+      "  +  -              refresh faster / slower (50 ms to 10 s)",
+      "  i                 show / hide closed devices (hidden after a minute)",
       "  ? or F1           this help (any key closes it)",
       "  q                 quit",
   };
@@ -359,24 +514,57 @@ void draw_help() {
   for (int r = 0; r < height; ++r)
     put(y0 + r, x0, std::string(static_cast<size_t>(std::min(width, cols_)), ' '));
   for (size_t i = 0; i < lines.size(); ++i) put(y0 + 1 + static_cast<int>(i), x0 + 2, lines[i], width - 3);
+  // A border, so the overlay reads as one box over the view behind it.
+  const int w = std::min(width, cols_ - x0), hh = std::min(height, rows_ - y0);
+  if (w >= 2 && hh >= 2) {
+    mvaddch(y0, x0, ACS_ULCORNER);
+    mvhline(y0, x0 + 1, ACS_HLINE, w - 2);
+    mvaddch(y0, x0 + w - 1, ACS_URCORNER);
+    mvvline(y0 + 1, x0, ACS_VLINE, hh - 2);
+    mvvline(y0 + 1, x0 + w - 1, ACS_VLINE, hh - 2);
+    mvaddch(y0 + hh - 1, x0, ACS_LLCORNER);
+    mvhline(y0 + hh - 1, x0 + 1, ACS_HLINE, w - 2);
+    mvaddch(y0 + hh - 1, x0 + w - 1, ACS_LRCORNER);
+  }
   attroff(A_REVERSE);
 }
 
 }  // namespace
 
-std::vector<int> visible_devices(const TuiState& state, int64_t now_ms) {
+std::vector<int> visible_devices(const TuiState& state, int64_t now_ms, int* hidden_closed) {
   std::vector<int> ids;
+  if (hidden_closed) *hidden_closed = 0;
   const Snapshot* s = state.last ? &*state.last : nullptr;
   for (int id : devices_to_show(s, state.options)) {
     const DeviceView* d = s ? s->device(id) : nullptr;
     if (d && !d->active && state.options.device_ids.empty()) {
       auto it = state.inactive_since.find(id);
       const bool old = it != state.inactive_since.end() && now_ms - it->second >= kHideInactiveMs;
-      if (state.hide_inactive || old) continue;
+      if (state.show_closed ? !*state.show_closed : old) {
+        if (hidden_closed) ++*hidden_closed;
+        continue;
+      }
     }
     ids.push_back(id);
   }
   return ids;
+}
+
+namespace {
+constexpr int kRefreshSteps[] = {50, 100, 200, 250, 500, 1000, 2000, 5000, 10000};
+}  // namespace
+
+int faster_refresh(int ms) {
+  int out = ms;
+  for (int step : kRefreshSteps)
+    if (step < ms) out = step;
+  return out;
+}
+
+int slower_refresh(int ms) {
+  for (int step : kRefreshSteps)
+    if (step > ms) return step;
+  return ms;
 }
 
 void draw_screen(TuiState& state, int64_t now_ms) {
@@ -396,8 +584,13 @@ void draw_screen(TuiState& state, int64_t now_ms) {
   std::string title = " allocmon";
   if (state.last) {
     const Snapshot& s = *state.last;
-    title += printf_string("  %zu devices  %" PRIu64 " buffers  %s  %.0f events/s  %s", s.devices.size(),
-                           s.total_buffers, format_bytes(s.total_allocated).c_str(), state.events_per_second,
+    int hidden = 0;
+    const size_t shown_now = visible_devices(state, now_ms, &hidden).size();
+    title += hidden > 0 ? printf_string("  %zu of %zu devices (%d closed hidden)", shown_now,
+                                        s.devices.size(), hidden)
+                        : printf_string("  %zu devices", s.devices.size());
+    title += printf_string("  %" PRIu64 " buffers  %s  %.0f events/s  %s", s.total_buffers,
+                           format_bytes(s.total_allocated).c_str(), state.events_per_second,
                            clock_text(s.time_unix_ms).c_str());
   }
   if (state.paused) title += "  PAUSED";
@@ -406,23 +599,40 @@ void draw_screen(TuiState& state, int64_t now_ms) {
   attroff(A_REVERSE);
   ++y;
   if (!state.lost.empty()) {
+    // The reason wrapped over up to three lines under a short first one: never cut silently.
     attron(COLOR_PAIR(kBanner) | A_BOLD);
+    put(y, 0, std::string(static_cast<size_t>(cols_), ' '));
     put(y++, 0,
-        printf_string(" server lost (%s): reconnecting every %d ms", state.lost.c_str(),
+        printf_string(" server lost: reconnecting every %d ms (last snapshot below)",
                       state.options.refresh_ms));
+    for (const auto& line : wrap(state.lost, cols_ - 2, 3)) {
+      put(y, 0, std::string(static_cast<size_t>(cols_), ' '));
+      put(y++, 1, line);
+    }
     attroff(COLOR_PAIR(kBanner) | A_BOLD);
   }
-  if (state.last) {
+  if (state.last && state.last->devices.empty()) {
+    put(y + 1, 0,
+        printf_string(
+            " waiting for devices: the server on %s knows none yet (a process registers them when it "
+            "opens a mesh or device)",
+            state.socket_path.c_str()));
+  } else if (state.last) {
     if (state.view == TuiView::kDevice)
       draw_device_view(state, *state.last, y);
     else
       draw_mesh_view(state, *state.last, y, now_ms);
   }
   attron(A_REVERSE);
-  std::string keys = printf_string(" %s Enter:open Tab:view s:sort %s p:pause +-:%dms i:closed %s q:quit",
+  int hidden_closed = 0, shown_closed = 0;
+  for (int id : visible_devices(state, now_ms, &hidden_closed))
+    if (const DeviceView* d = state.last ? state.last->device(id) : nullptr; d && !d->active) ++shown_closed;
+  const std::string closed = hidden_closed > 0  ? printf_string(" i:show %d closed", hidden_closed)
+                             : shown_closed > 0 ? std::string(" i:hide closed")
+                                                : std::string();
+  std::string keys = printf_string(" %s Enter:open Tab:view s:sort %s p:pause +-:%dms%s q:quit",
                                    state.typed.empty() ? "?:help" : ("go to #" + state.typed + "_").c_str(),
-                                   sort_name(state.sort), state.options.refresh_ms,
-                                   state.hide_inactive ? "hidden" : "shown");
+                                   sort_name(state.sort), state.options.refresh_ms, closed.c_str());
   put(rows_ - 1, 0,
       keys + std::string(static_cast<size_t>(std::max(0, cols_ - static_cast<int>(keys.size()))), ' '));
   attroff(A_REVERSE);

@@ -20,6 +20,7 @@ struct Frame {
   std::string socket_path;
   std::string status;  // e.g. why the server is unreachable
   double events_per_second = 0;
+  bool rate_known = false;  // a rate needs two snapshots; a single one (--once) shows the events applied
 };
 
 // Device ids to show, in order: the requested ones (present or not), else every known device by id.
@@ -34,7 +35,15 @@ bool shown(const MemoryView& memory);
 
 std::string render_plain(const Frame& frame, const ViewOptions& options);
 
-// Full-screen ncurses view until `q`; returns the process exit status.
+// Full-screen ncurses view until `q` or Ctrl-C; returns the process exit status, or -1 when the terminal
+// cannot be driven (an unknown TERM): the caller falls back to plain frames.
 int run_tui(const std::string& socket_path, const ViewOptions& options);
+
+// Ctrl-C and SIGTERM end every loop of the monitor normally (exit 0): set by the handler install_stop_handler
+// installs.
+void install_stop_handler();
+bool stop_requested();
+// Waits `ms` milliseconds, or less when stop is requested; false then.
+bool wait_or_stop(int ms);
 
 }  // namespace allocmon::monitor

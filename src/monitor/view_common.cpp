@@ -1,10 +1,44 @@
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <ctime>
+#include <thread>
 
 #include "view.hpp"
 
 namespace allocmon::monitor {
+
+namespace {
+std::atomic<bool> stop_flag{false};
+extern "C" void on_stop_signal(int) {
+  stop_flag.store(true);
+}
+}  // namespace
+
+void install_stop_handler() {
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGINT, &action, nullptr);  // no SA_RESTART: a blocking wait returns at once
+  ::sigaction(SIGTERM, &action, nullptr);
+}
+
+bool stop_requested() {
+  return stop_flag.load();
+}
+
+bool wait_or_stop(int ms) {
+  using namespace std::chrono;
+  const auto until = steady_clock::now() + milliseconds(ms);
+  while (!stop_requested()) {
+    const auto left = until - steady_clock::now();
+    if (left <= steady_clock::duration::zero()) return true;
+    std::this_thread::sleep_for(std::min<steady_clock::duration>(left, milliseconds(20)));
+  }
+  return false;
+}
 
 std::vector<int> devices_to_show(const Snapshot* snapshot, const ViewOptions& options) {
   if (!options.device_ids.empty()) return options.device_ids;
