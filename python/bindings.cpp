@@ -166,6 +166,17 @@ PYBIND11_MODULE(_allocmon, m) {
   m.def("flush", &allocmon::flush, py::arg("timeout_ms") = 5000, py::call_guard<py::gil_scoped_release>(),
         "Wait until the server applied every event reported so far. 0 ok, 1 tracking off, -1 no server, -2 "
         "timeout.");
+  // Attribution (docs/attribution.md): the C ABI's scope/op stacks and marks, for allocmon.scope / op / mark.
+  m.def(
+      "scope_push", [](const std::string& name) { allocmon_scope_push(name.c_str()); }, py::arg("name"));
+  m.def("scope_pop", [] { allocmon_scope_pop(); });
+  m.def(
+      "op_begin",
+      [](const std::string& op, const std::string& site) { allocmon_op_begin(op.c_str(), site.c_str()); },
+      py::arg("op"), py::arg("site") = "");
+  m.def("op_end", [] { allocmon_op_end(); });
+  m.def(
+      "mark", [](const std::string& name) { allocmon_mark(name.c_str()); }, py::arg("name"));
   m.def("client_stats", [] {
     allocmon_client_stats s;
     allocmon_get_client_stats(&s);

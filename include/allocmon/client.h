@@ -90,6 +90,20 @@ static inline void allocmon_track_free(int32_t device_id, uint64_t buffer_id) {
   if (__builtin_expect(allocmon_tracking_enabled != 0, 0)) allocmon_free(device_id, buffer_id);
 }
 
+/* What the bytes are (docs/attribution.md). Each thread has a stack of scopes (names joined into a path,
+ * "model/decoder.3/attention") and of ops (a name such as "ttnn.matmul" and the caller's site,
+ * "model.py:123"); every buffer allocated while they are in force carries the innermost scope path, op and
+ * site, and the server's leak reports, snapshots and diffs group by them. Not for per-allocation paths: each
+ * call takes a lock and may allocate (a scope or op usually spans many allocations). Strings are copied; NULL
+ * is empty. */
+ALLOCMON_API void allocmon_scope_push(const char* name);
+ALLOCMON_API void allocmon_scope_pop(void);
+ALLOCMON_API void allocmon_op_begin(const char* op, const char* site);
+ALLOCMON_API void allocmon_op_end(void);
+/* A named point in the run ("iter-1"): the server keeps it in order with this process's events, so what was
+ * allocated between two marks and is still alive can be listed (allocmon.diff, allocmon-report --diff). */
+ALLOCMON_API void allocmon_mark(const char* name);
+
 enum {
   ALLOCMON_FLUSH_OK = 0,         /* the server applied every event this process reported before the call */
   ALLOCMON_FLUSH_DISABLED = 1,   /* tracking is off: nothing to flush */

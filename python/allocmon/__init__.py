@@ -36,6 +36,7 @@ from ._allocmon import (  # noqa: F401  (re-exported API)
 )
 
 from .replay import ReplayResult, replay  # noqa: F401,E402
+from .attribution import call_site, diff, holders, mark, op, scope  # noqa: F401,E402
 
 __version__ = _allocmon.__version__
 

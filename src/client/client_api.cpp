@@ -7,8 +7,10 @@
 #include <cstring>
 #include <mutex>
 #include <set>
+#include <string>
 
 #include "allocmon/client.h"
+#include "attribution.hpp"
 #include "shipper.hpp"
 
 using allocmon::client::shipper;
@@ -160,6 +162,46 @@ void allocmon_describe_region(int32_t device_id, allocmon_memory_type type, uint
   if (!allocmon_tracking_enabled) return;
   push(wire::Event{banks, bank_size, base, device_id, static_cast<uint8_t>(wire::EventKind::kRegion),
                    static_cast<uint8_t>(type), 0, 0, page_alignment, block_alignment});
+}
+
+namespace {
+void push_context(allocmon::client::ContextChange change) {
+  if (!change.changed) return;
+  wire::Event event{};
+  event.kind = allocmon::client::kContextKind;
+  event.buffer_id = change.id;
+  push(event);
+}
+}  // namespace
+
+void allocmon_scope_push(const char* name) {
+  if (!allocmon_tracking_enabled) return;
+  push_context(allocmon::client::push_scope(name));
+}
+
+void allocmon_scope_pop(void) {
+  if (!allocmon_tracking_enabled) return;
+  push_context(allocmon::client::pop_scope());
+}
+
+void allocmon_op_begin(const char* op, const char* site) {
+  if (!allocmon_tracking_enabled) return;
+  push_context(allocmon::client::begin_op(op, site));
+}
+
+void allocmon_op_end(void) {
+  if (!allocmon_tracking_enabled) return;
+  push_context(allocmon::client::end_op());
+}
+
+void allocmon_mark(const char* name) {
+  if (!allocmon_tracking_enabled) return;
+  std::string text = name ? name : "";
+  if (text.size() > wire::kMaxAttributionString) text.resize(wire::kMaxAttributionString);
+  wire::Event event{};
+  event.kind = allocmon::client::kMarkKind;
+  event.buffer_id = reinterpret_cast<uint64_t>(new std::string(std::move(text)));
+  push(event);
 }
 
 int allocmon_device_registered(int32_t device_id) {

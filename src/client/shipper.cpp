@@ -13,6 +13,7 @@
 #include <new>
 #include <thread>
 
+#include "attribution.hpp"
 #include "common/unix_socket.hpp"
 
 namespace allocmon::client {
@@ -162,7 +163,7 @@ void Shipper::set_registered(int32_t device_id, bool on) {
   registered_fast_[device_id] = on;
 }
 
-bool Shipper::try_apply(wire::Event& event) {
+bool Shipper::try_apply(wire::Event& event, uint32_t context) {
   switch (event.kind) {
     case kRegisterKind: {
       auto* registration = reinterpret_cast<wire::RegisterDevice*>(event.buffer_id);
@@ -176,6 +177,7 @@ bool Shipper::try_apply(wire::Event& event) {
       devices_.erase(event.device_id);
       set_registered(event.device_id, false);
       live_.erase_device(event.device_id);
+      std::erase_if(contexts_, [&](const auto& entry) { return entry.first.device_id == event.device_id; });
       std::erase_if(free_space_, [&](const auto& entry) { return entry.first.first == event.device_id; });
       std::erase_if(regions_, [&](const auto& entry) { return entry.first.first == event.device_id; });
       live_count_.store(live_.size(), std::memory_order_relaxed);
@@ -184,9 +186,13 @@ bool Shipper::try_apply(wire::Event& event) {
     // One table operation per event decides both whether it can go now and what it changes.
     case static_cast<uint8_t>(wire::EventKind::kAlloc):
       if (!registered(event.device_id) || !live_.insert(event)) return false;
-      break;
+      if (context) contexts_[BufferKey{event.device_id, event.buffer_id}] = context;
+      live_count_.store(live_.size(), std::memory_order_relaxed);
+      emit_alloc(event, context);
+      return true;
     case static_cast<uint8_t>(wire::EventKind::kFree):
       if (!live_.erase(event.device_id, event.buffer_id)) return false;
+      if (!contexts_.empty()) contexts_.erase(BufferKey{event.device_id, event.buffer_id});
       break;
     case static_cast<uint8_t>(wire::EventKind::kFreeSpace):
       if (!registered(event.device_id)) return false;
@@ -231,7 +237,22 @@ void Shipper::drain_all() {
       ThreadQueue& queue = *queues[i];
       while (queue.consumed() < limit[i]) {
         if (backed_up()) return;  // the rest waits in the queues until the server has read more
-        if (!try_apply(queue.front())) {
+        wire::Event& front = queue.front();
+        if (front.kind == kContextKind) {  // the thread's following allocs are in this context
+          queue.context = static_cast<uint32_t>(front.buffer_id);
+          queue.pop();
+          progress = true;
+          continue;
+        }
+        if (front.kind == kMarkKind) {
+          auto* name = reinterpret_cast<std::string*>(front.buffer_id);
+          emit_mark(*name);
+          delete name;
+          queue.pop();
+          progress = true;
+          continue;
+        }
+        if (!try_apply(front, queue.context)) {
           blocked = true;
           break;
         }
@@ -287,6 +308,38 @@ void Shipper::emit_event(const wire::Event& event) {
   events_sent_.fetch_add(1, std::memory_order_relaxed);
 }
 
+void Shipper::emit_alloc(const wire::Event& event, uint32_t context) {
+  if (!can_emit()) return;
+  if (context != emitted_context_) {
+    if (context >= defined_.size()) defined_.resize(context + 1, false);
+    if (context && !defined_[context]) {
+      const ContextStrings strings = context_strings(context);
+      wire::DefineContext header{context, static_cast<uint16_t>(strings.scope.size()),
+                                 static_cast<uint16_t>(strings.op.size()),
+                                 static_cast<uint16_t>(strings.site.size()), 0};
+      std::string payload(reinterpret_cast<const char*>(&header), sizeof(header));
+      payload += strings.scope;
+      payload += strings.op;
+      payload += strings.site;
+      close_batch();
+      wire::append_frame(out_, wire::MessageType::kDefineContext, payload.data(), payload.size());
+      defined_[context] = true;
+    }
+    wire::Event switch_to{};
+    switch_to.kind = static_cast<uint8_t>(wire::EventKind::kContext);
+    switch_to.buffer_id = context;
+    emit_event(switch_to);
+    emitted_context_ = context;
+  }
+  emit_event(event);
+}
+
+void Shipper::emit_mark(const std::string& name) {
+  if (!can_emit()) return;
+  close_batch();
+  wire::append_frame(out_, wire::MessageType::kMark, name.data(), name.size());
+}
+
 void Shipper::close_batch() {
   if (!batch_open_) return;
   // The batch's size goes into its header once, when it is complete.
@@ -310,7 +363,11 @@ void Shipper::emit_full_state() {
     emit_message(wire::MessageType::kRegisterDevice, registration);
   for (const auto& [key, event] : regions_) emit_event(event);
   for (const auto& [key, event] : free_space_) emit_event(event);
-  live_.for_each([this](const wire::Event& event) { emit_event(event); });
+  live_.for_each([this](const wire::Event& event) {
+    const auto found =
+        contexts_.empty() ? contexts_.end() : contexts_.find({event.device_id, event.buffer_id});
+    emit_alloc(event, found == contexts_.end() ? 0 : found->second);
+  });
   close_batch();
   last_resync_bytes_ = out_.size() - start;
   resyncs_.fetch_add(1, std::memory_order_relaxed);
@@ -343,6 +400,7 @@ void Shipper::send_pending() {
       resync_pending_ = false;
       close_batch();
       wire::append_frame(out_, wire::MessageType::kReset, nullptr, 0);
+      emitted_context_ = 0;  // a Reset puts the server's side of the connection in no context
       emit_full_state();
     }
     return;
@@ -373,6 +431,7 @@ void Shipper::handle_overflow() {
   out_.truncate(keep);
   batch_open_ = false;
   batch_events_ = 0;
+  defined_.clear();  // some definitions may have been among the dropped frames: define again as needed
   resync_pending_ = true;
 }
 
@@ -431,6 +490,8 @@ void Shipper::try_connect(bool force) {
   batch_open_ = false;
   batch_events_ = 0;
   resync_pending_ = false;
+  emitted_context_ = 0;
+  defined_.clear();
   incoming_ = wire::FrameDecoder(wire::Direction::kFromServer);
   wire::Hello hello{};
   std::snprintf(hello.client_label, sizeof(hello.client_label), "liballocmon");
@@ -447,6 +508,8 @@ void Shipper::disconnect() {
   batch_open_ = false;
   batch_events_ = 0;
   resync_pending_ = false;
+  emitted_context_ = 0;
+  defined_.clear();
   next_connect_ms_ = 0;  // one immediate retry (a restarted server), then rate-limited
   std::lock_guard lock(flush_mutex_);
   flush_sent_ = flush_acked_;  // unanswered barriers are sent again after the resync
@@ -574,6 +637,9 @@ void Shipper::reset_after_fork() {
   new (&devices_) decltype(devices_);
   new (&free_space_) decltype(free_space_);
   new (&regions_) decltype(regions_);
+  new (&contexts_) decltype(contexts_);
+  new (&defined_) decltype(defined_);
+  emitted_context_ = 0;
   new (&out_) ByteBuffer;
   new (&barrier_limits_) decltype(barrier_limits_);
   barrier_token_ = 0;

@@ -56,7 +56,8 @@ class Shipper {
 
   // Queue draining. try_apply: applies the event if what it depends on has been applied (false: it must wait,
   // nothing changed); apply_forced: forwards one whose dependency never came, for the server to count.
-  bool try_apply(wire::Event& event);
+  // `context`: the attribution the event's thread is in (attribution.hpp), for allocs.
+  bool try_apply(wire::Event& event, uint32_t context);
   void apply_forced(const wire::Event& event);
   bool registered(int32_t device_id) const;
   void set_registered(int32_t device_id, bool on);
@@ -67,6 +68,10 @@ class Shipper {
   bool can_emit() const { return fd_ >= 0 && !resync_pending_; }
   bool backed_up() const;
   void emit_event(const wire::Event& event);
+  // An alloc in `context`: a Context event first when the connection is in another one, and the context's
+  // DefineContext the first time this connection sees it.
+  void emit_alloc(const wire::Event& event, uint32_t context);
+  void emit_mark(const std::string& name);
   template <typename Message>
   void emit_message(wire::MessageType type, const Message& message);
   void close_batch();
@@ -107,6 +112,11 @@ class Shipper {
   std::map<int32_t, wire::RegisterDevice> devices_;
   std::map<std::pair<int32_t, uint8_t>, wire::Event> free_space_;
   std::map<std::pair<int32_t, uint8_t>, wire::Event> regions_;
+  // Live buffers allocated in a context (the others are in none), for resyncs.
+  std::unordered_map<BufferKey, uint32_t, BufferKeyHash> contexts_;
+  // Per connection: the context the server applies allocs to now, and which contexts it has been told.
+  uint32_t emitted_context_ = 0;
+  std::vector<bool> defined_;
   int fd_ = -1;
   bool warned_ = false;
   bool resync_pending_ = false;

@@ -17,6 +17,8 @@ namespace allocmon::client {
 enum InternalKind : uint8_t {
   kRegisterKind = 200,    // buffer_id holds a DeviceRegistration* owned by the queue entry
   kUnregisterKind = 201,  // device_id only
+  kContextKind = 202,     // buffer_id: the thread's context id from now on (attribution.hpp), 0 = none
+  kMarkKind = 203,        // buffer_id holds a std::string* (the mark's name) owned by the queue entry
 };
 
 class ThreadQueue {
@@ -68,6 +70,9 @@ class ThreadQueue {
     ++head_index_;
     ++consumed_;
   }
+
+  // The context the thread's allocations are in, as the shipper has drained it (consumer side only).
+  uint32_t context = 0;
 
   // Set by the owning thread's exit; the shipper deletes the queue once it has drained it.
   std::atomic<bool> retired{false};

@@ -15,7 +15,11 @@ bool known_type(uint16_t type) {
     case MessageType::kQueryLeaks:
     case MessageType::kSyncSources:
     case MessageType::kQueryLeakStream:
+    case MessageType::kDefineContext:
+    case MessageType::kMark:
     case MessageType::kLeakChunk:
+    case MessageType::kLeakContext:
+    case MessageType::kLeakOrigins:
     case MessageType::kLeakEnd:
     case MessageType::kFlushAck:
     case MessageType::kSnapshotJson:
@@ -52,6 +56,18 @@ std::optional<ErrorCode> validate_header(const FrameHeader& header, Direction di
       break;
     case MessageType::kSnapshotJson:
     case MessageType::kLeaksJson:
+      break;
+    case MessageType::kDefineContext:
+    case MessageType::kLeakContext:
+      if (header.version < 3 || header.payload_size < sizeof(DefineContext) ||
+          header.payload_size > sizeof(DefineContext) + 3u * kMaxAttributionString)
+        return ErrorCode::kBadSize;
+      break;
+    case MessageType::kMark:
+      if (header.version < 3 || header.payload_size > kMaxAttributionString) return ErrorCode::kBadSize;
+      break;
+    case MessageType::kLeakOrigins:
+      if (header.version < 3 || header.payload_size % sizeof(LeakOrigin) != 0) return ErrorCode::kBadSize;
       break;
     case MessageType::kLeakChunk:
       if (header.payload_size < sizeof(LeakChunkHeader) ||

@@ -18,7 +18,8 @@ namespace allocmon::wire {
 // older versions from kMinProtocolVersion on (widening their events) and answers each connection in the
 // version it speaks, so processes linked against an older client library keep reporting across an upgrade.
 // v2: events carry page size, layout, shard count and allocation direction; RegisterDevice the worker grid.
-inline constexpr uint16_t kProtocolVersion = 2;
+// v3: attribution: DefineContext and Mark messages, Context events (the events themselves are unchanged).
+inline constexpr uint16_t kProtocolVersion = 3;
 inline constexpr uint16_t kMinProtocolVersion = 1;
 
 // Largest payload the server accepts in one frame (an event batch of 32 768 events); larger frames are
@@ -41,6 +42,8 @@ enum class MessageType : uint16_t {
   kQueryLeaks = 8,
   kSyncSources = 9,       // a Flush token: answered with kFlushAck once every polled source was read after it
   kQueryLeakStream = 10,  // QueryLeaks: every live buffer as binary LeakChunk frames, then one LeakEnd
+  kDefineContext = 11,  // v3: DefineContext + its strings: what a client context id names on this connection
+  kMark = 12,           // v3: a named point in this connection's event stream (payload: the name, UTF-8)
   // server -> client
   kFlushAck = 100,
   kSnapshotJson = 101,
@@ -48,6 +51,8 @@ enum class MessageType : uint16_t {
   kError = 103,
   kLeakChunk = 104,
   kLeakEnd = 105,
+  kLeakContext = 106,  // v3, in a leak stream: DefineContext + strings naming a server context index
+  kLeakOrigins = 107,  // v3, after a LeakChunk: one LeakOrigin per record of that chunk
 };
 
 // The first type only the server sends: a client that sends one is refused at the header.
@@ -89,6 +94,8 @@ enum class EventKind : uint8_t {
   // = banks, page_size = page alignment, shard_count = block alignment (what the monitor's address map needs
   // to place buffers as the allocator does). A server that predates it counts one bad_event_kind and goes on.
   kRegion = 4,
+  // v3: the connection's following allocs belong to context buffer_id (a DefineContext id; 0: none).
+  kContext = 5,
 };
 
 enum class BufferLayout : uint8_t { kUnknown = 0, kInterleaved = 1, kSharded = 2 };
@@ -134,6 +141,19 @@ inline Event widen(const EventV1& old) {
   return event;
 }
 
+// What the bytes are (docs/attribution.md): the scope path in force, the op and the call site that allocated
+// them. A client names each combination once per connection; Context events then switch between them. The
+// three strings follow the header, in this order, without terminators.
+struct DefineContext {
+  uint32_t id;  // the client's id for it on this connection, from 1
+  uint16_t scope_length;
+  uint16_t op_length;
+  uint16_t site_length;
+  uint16_t reserved;
+};
+// Each string of a DefineContext or a Mark is at most this long (longer ones are cut by the client).
+inline constexpr uint16_t kMaxAttributionString = 1024;
+
 struct Flush {
   uint64_t token;
 };
@@ -169,6 +189,14 @@ struct LeakBuffer {
   uint32_t reserved;
 };
 
+// Where a listed buffer came from (attribution): its context (a LeakContext of this stream names it; 0: none)
+// and its place in the order of attributed allocations (Mark seqs in the snapshot use the same counter).
+struct LeakOrigin {
+  uint32_t context;
+  uint32_t reserved;
+  uint64_t seq;  // 0: not attributed
+};
+
 struct LeakEnd {
   uint64_t time_unix_ms;
   uint64_t buffers;  // records sent in this stream (restarts included)
@@ -192,11 +220,13 @@ static_assert(sizeof(RegisterDevice) == 112);
 static_assert(sizeof(UnregisterDevice) == 8);
 static_assert(sizeof(Event) == 40);
 static_assert(sizeof(EventV1) == 32);
+static_assert(sizeof(DefineContext) == 12);
 static_assert(sizeof(Flush) == 8);
 static_assert(sizeof(QueryLeaks) == 8);
 static_assert(sizeof(LeakChunkHeader) == 48);
 static_assert(sizeof(LeakBuffer) == 48);
 static_assert(sizeof(LeakEnd) == 16);
+static_assert(sizeof(LeakOrigin) == 16);
 static_assert(sizeof(ErrorHeader) == 4);
 static_assert(static_cast<int>(ALLOCMON_NUM_MEMORY_TYPES) <= static_cast<int>(ALLOCMON_MAX_MEMORY_TYPES));
 

@@ -49,6 +49,12 @@ bool QueryClient::connect(const std::string& socket_path, std::string* error) {
   close();
   fd_ = connect_unix(socket_path, /*nonblocking=*/false);
   if (fd_ < 0 && error) {
+    if (errno == ENAMETOOLONG) {
+      *error = "the socket path " + socket_path.substr(0, 40) + "... is " +
+               std::to_string(socket_path.size()) + " bytes long; a Unix socket path holds at most " +
+               std::to_string(kMaxSocketPath - 1);
+      return false;
+    }
     *error = "no allocation server on " + socket_path + " (" + std::strerror(errno) +
              "). Start one with `allocation_server`, or point " + wire::kSocketEnvVar +
              " at the right socket.";
@@ -70,18 +76,30 @@ std::optional<std::string> QueryClient::leaks(int device_id, int timeout_ms, std
   json processes = json::array();
   for (const auto& p : report->processes) {
     json buffers = json::array();
-    for (const auto& b : p.buffers)
-      buffers.push_back({{"device", b.device_id},
-                         {"type", std::string(wire::memory_type_name(b.memory_type))},
-                         {"size", b.size},
-                         {"address", b.address},
-                         {"buffer_id", b.buffer_id},
-                         {"age_ms", b.age_ms},
-                         {"page_size", b.page_size},
-                         {"layout", b.layout == 2   ? "sharded"
-                                    : b.layout == 1 ? "interleaved"
-                                                    : "unknown"},
-                         {"shard_count", b.shard_count}});
+    for (size_t i = 0; i < p.buffers.size(); ++i) {
+      const auto& b = p.buffers[i];
+      json entry = {{"device", b.device_id},
+                    {"type", std::string(wire::memory_type_name(b.memory_type))},
+                    {"size", b.size},
+                    {"address", b.address},
+                    {"buffer_id", b.buffer_id},
+                    {"age_ms", b.age_ms},
+                    {"page_size", b.page_size},
+                    {"layout", b.layout == 2   ? "sharded"
+                               : b.layout == 1 ? "interleaved"
+                                               : "unknown"},
+                    {"shard_count", b.shard_count}};
+      if (i < p.origins.size() && p.origins[i].seq) {  // what the bytes are (docs/attribution.md)
+        const auto context = report->contexts.find(p.origins[i].context);
+        const LeakReport::Context none;
+        const auto& named = context == report->contexts.end() ? none : context->second;
+        entry["scope"] = named.scope;
+        entry["op"] = named.op;
+        entry["site"] = named.site;
+        entry["seq"] = p.origins[i].seq;
+      }
+      buffers.push_back(std::move(entry));
+    }
     processes.push_back(
         {{"pid", p.pid}, {"name", p.name}, {"count", p.buffers.size()}, {"buffers", std::move(buffers)}});
   }
@@ -112,7 +130,8 @@ std::optional<LeakReport> QueryClient::leak_report(int device_id, int timeout_ms
   const int64_t deadline = steady_ms() + timeout_ms;
   LeakReport report;
   report.device_id = device_id;
-  std::map<int32_t, size_t> by_pid;  // a process's chunks may come in several frames
+  std::map<int32_t, size_t> by_pid;            // a process's chunks may come in several frames
+  size_t last_process = 0, last_chunk_at = 0;  // where the last chunk's records went (LeakOrigins follow it)
   for (;;) {
     wire::Frame frame;
     if (!next_frame(frame, deadline, timeout_ms, error)) return std::nullopt;
@@ -121,6 +140,26 @@ std::optional<LeakReport> QueryClient::leak_report(int device_id, int timeout_ms
       std::memcpy(&end, frame.payload.data(), sizeof(end));
       report.time_unix_ms = static_cast<int64_t>(end.time_unix_ms);
       return report;
+    }
+    if (frame.type == wire::MessageType::kLeakContext) {
+      wire::DefineContext header;
+      std::memcpy(&header, frame.payload.data(), sizeof(header));
+      const std::string_view text = frame.payload.substr(sizeof(header));
+      if (size_t{header.scope_length} + header.op_length + header.site_length != text.size()) continue;
+      report.contexts[header.id] = {std::string(text.substr(0, header.scope_length)),
+                                    std::string(text.substr(header.scope_length, header.op_length)),
+                                    std::string(text.substr(size_t{header.scope_length} + header.op_length))};
+      continue;
+    }
+    if (frame.type == wire::MessageType::kLeakOrigins) {
+      if (last_process >= report.processes.size()) continue;
+      auto& process = report.processes[last_process];
+      const size_t count = frame.payload.size() / sizeof(wire::LeakOrigin);
+      if (last_chunk_at + count > process.buffers.size()) continue;
+      process.origins.resize(last_chunk_at + count, wire::LeakOrigin{0, 0, 0});
+      std::memcpy(process.origins.data() + last_chunk_at, frame.payload.data(),
+                  count * sizeof(wire::LeakOrigin));
+      continue;
     }
     if (frame.type != wire::MessageType::kLeakChunk) continue;
     wire::LeakChunkHeader header;
@@ -131,8 +170,13 @@ std::optional<LeakReport> QueryClient::leak_report(int device_id, int timeout_ms
       report.processes.push_back(
           {header.pid, std::string(wire::fixed_string(header.name, sizeof(header.name))), {}});
     auto& buffers = report.processes[it->second].buffers;
-    if (header.flags & wire::kRestartProcess) buffers.clear();
+    if (header.flags & wire::kRestartProcess) {
+      buffers.clear();
+      report.processes[it->second].origins.clear();
+    }
     const size_t at = buffers.size();
+    last_process = it->second;
+    last_chunk_at = at;
     buffers.resize(at + count);
     std::memcpy(buffers.data() + at, frame.payload.data() + sizeof(header), count * sizeof(wire::LeakBuffer));
   }

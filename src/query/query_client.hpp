@@ -2,6 +2,7 @@
 // Used by the monitor, the tests and the Python module; speaks only the wire protocol.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,10 +17,15 @@ struct LeakReport {
     int32_t pid = 0;
     std::string name;
     std::vector<wire::LeakBuffer> buffers;
+    std::vector<wire::LeakOrigin> origins;  // per buffer where the server said (attribution); may be shorter
+  };
+  struct Context {
+    std::string scope, op, site;
   };
   int64_t time_unix_ms = 0;
   int32_t device_id = -1;
   std::vector<Process> processes;
+  std::map<uint32_t, Context> contexts;  // the server's context indexes named in this report
 };
 
 class QueryClient {

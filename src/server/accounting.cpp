@@ -85,6 +85,7 @@ ReclaimReport Accounting::release_buffers(ProcessRecord& process, int32_t only_d
       },
       [&](const BufferKey& key, const BufferRecord& buffer) {
         if (on_bulk_release) on_bulk_release(process, key, buffer);
+        if (!process.origins.empty()) process.origins.erase(key);
         release_one(process, key, buffer);
         ++report.buffers;
         report.bytes += buffer.size;
@@ -230,6 +231,7 @@ ApplyResult Accounting::apply(ProcessRecord& process, const wire::Event& event, 
       (*totals.mine)[buffer.memory_type].remove(buffer.size);
       --live_buffers_;
       process.buffers.erase(key);
+      if (!process.origins.empty()) process.origins.erase(key);
       process.recent_frees[process.recent_free_next++ % process.recent_frees.size()] = key;
       ++counters_.events_applied;
       return {EventProblem::kNone, buffer.size, buffer.memory_type};
@@ -255,6 +257,8 @@ ApplyResult Accounting::apply(ProcessRecord& process, const wire::Event& event, 
       ++counters_.events_applied;
       return {EventProblem::kNone, 0, event.memory_type};
     }
+    case wire::EventKind::kContext:
+      break;  // a connection's state (Session), never a buffer event
   }
   return problem(EventProblem::kBadEventKind);
 }

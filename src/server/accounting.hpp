@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "attribution.hpp"
 #include "buffer_table.hpp"
 #include "protocol/buffer_key.hpp"
 #include "protocol/wire.hpp"
@@ -145,6 +146,8 @@ struct ProcessRecord {
   static constexpr int32_t kFastDevices = 1024;
   std::vector<DeviceTotals> fast;
   BufferTable<BufferRecord> buffers;
+  // The attributed ones among them (attribution.hpp): empty for a process that never names a context.
+  std::unordered_map<BufferKey, BufferOrigin, BufferKeyHash> origins;
   std::array<uint64_t, static_cast<size_t>(EventProblem::kCount)> problems{};
   // Recently freed ids, to tell a double free from a free of something never seen (bounded ring).
   std::array<BufferKey, 256> recent_frees{};
@@ -210,6 +213,8 @@ class Accounting {
   const Counters& counters() const { return counters_; }
   Counters& counters() { return counters_; }
   uint64_t live_buffers() const { return live_buffers_; }
+  Attribution& attribution() { return attribution_; }
+  const Attribution& attribution() const { return attribution_; }
   // Called for every buffer released in bulk (exit, reset, device unregistration), before it is forgotten.
   std::function<void(const ProcessRecord&, const BufferKey&, const BufferRecord&)> on_bulk_release;
 
@@ -226,6 +231,7 @@ class Accounting {
   Counters counters_;
   uint64_t live_buffers_ = 0;
   std::map<std::string, PolledSourceState> polled_;
+  Attribution attribution_;
 };
 
 }  // namespace allocmon::server

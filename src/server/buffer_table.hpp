@@ -55,8 +55,11 @@ class BufferTable {
   }
 
   Record* find(const wire::BufferKey& key) {
+    return const_cast<Record*>(static_cast<const BufferTable*>(this)->find(key));
+  }
+  const Record* find(const wire::BufferKey& key) const {
     for (size_t i = index_of(key);; i = (i + 1) & mask()) {
-      Slot& s = slots_[i];
+      const Slot& s = slots_[i];
       if (s.first.device_id == kEmpty) return nullptr;
       if (s.first == key) return &s.second;
     }

@@ -35,6 +35,9 @@ bool LeakStream::produce(const Accounting& accounting, int64_t now_ms, size_t bu
     const size_t header_at = out.size();
     wire::append_frame(out, wire::MessageType::kLeakChunk, &header, sizeof(header), version_);
     uint32_t count = 0;
+    // v3 clients also get where each buffer came from, in a LeakOrigins frame after the chunk.
+    const bool with_origins = version_ >= 3 && !process.origins.empty();
+    origins_.clear();
     for (; slot_ < process.buffers.slot_count() && count < kChunkRecords; ++slot_) {
       const auto* b = process.buffers.slot(slot_);
       if (!b || (device_id_ >= 0 && b->first.device_id != device_id_)) continue;
@@ -43,6 +46,12 @@ bool LeakStream::produce(const Accounting& accounting, int64_t now_ms, size_t bu
           b->first.buffer_id, r.size,   r.address,     now_ms - r.time_ms, b->first.device_id,
           r.memory_type,      r.layout, r.shard_count, r.page_size,        0};
       out.append(reinterpret_cast<const char*>(&record), sizeof(record));
+      if (with_origins) {
+        const auto origin = process.origins.find(b->first);
+        origins_.push_back(origin == process.origins.end()
+                               ? wire::LeakOrigin{0, 0, 0}
+                               : wire::LeakOrigin{origin->second.context, 0, origin->second.seq});
+      }
       ++count;
     }
     // Patch the frame's size and count now that they are known.
@@ -52,6 +61,7 @@ bool LeakStream::produce(const Accounting& accounting, int64_t now_ms, size_t bu
     std::memcpy(out.data() + header_at + offsetof(wire::FrameHeader, payload_size), &payload,
                 sizeof(payload));
     sent_ += count;
+    if (with_origins && count) append_origins(accounting.attribution(), out);
     if (slot_ >= process.buffers.slot_count()) {  // this process is done: the next one
       in_process_ = false;
       if (next_client_ == UINT64_MAX)
@@ -62,6 +72,23 @@ bool LeakStream::produce(const Accounting& accounting, int64_t now_ms, size_t bu
     }
   }
   return false;
+}
+
+void LeakStream::append_origins(const Attribution& attribution, std::string& out) {
+  for (const wire::LeakOrigin& origin : origins_) {
+    if (!origin.context || !contexts_sent_.insert(origin.context).second) continue;
+    const Context& context = attribution.context(origin.context);
+    const wire::DefineContext header{origin.context, static_cast<uint16_t>(context.scope.size()),
+                                     static_cast<uint16_t>(context.op.size()),
+                                     static_cast<uint16_t>(context.site.size()), 0};
+    std::string payload(reinterpret_cast<const char*>(&header), sizeof(header));
+    payload += context.scope;
+    payload += context.op;
+    payload += context.site;
+    wire::append_frame(out, wire::MessageType::kLeakContext, payload.data(), payload.size(), version_);
+  }
+  wire::append_frame(out, wire::MessageType::kLeakOrigins, origins_.data(),
+                     origins_.size() * sizeof(wire::LeakOrigin), version_);
 }
 
 }  // namespace allocmon::server

@@ -9,6 +9,8 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_set>
+#include <vector>
 
 #include "accounting.hpp"
 
@@ -31,6 +33,9 @@ class LeakStream {
   size_t slot_ = 0;          // next slot of its table
   uint64_t generation_ = 0;  // its table's generation when listing began (a rebuild restarts it)
   uint64_t sent_ = 0;
+  std::unordered_set<uint32_t> contexts_sent_;  // v3: contexts this stream has named (LeakContext)
+  std::vector<wire::LeakOrigin> origins_;       // the chunk being built's
+  void append_origins(const Attribution& attribution, std::string& out);
 };
 
 }  // namespace allocmon::server

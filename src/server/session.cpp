@@ -126,6 +126,35 @@ bool Session::dispatch(const wire::Frame& frame, std::string& out, int& queries)
       ensure_producer();
       context_.log.reclaimed(peer_.pid, peer_.name, "resynchronised after a stall",
                              accounting.reset_client(id_));
+      current_context_ = 0;  // the full state that follows says each buffer's context again
+      return true;
+    case wire::MessageType::kDefineContext: {
+      ensure_producer();
+      wire::DefineContext header;
+      std::memcpy(&header, frame.payload.data(), sizeof(header));
+      const std::string_view strings = frame.payload.substr(sizeof(header));
+      if (size_t{header.scope_length} + header.op_length + header.site_length != strings.size() ||
+          header.id == 0) {
+        reject(wire::ErrorCode::kBadSize, ": a DefineContext whose string lengths do not add up", out);
+        return false;
+      }
+      if (!contexts_.count(header.id) && contexts_.size() >= kMaxContextsPerConnection) {
+        reject(wire::ErrorCode::kLimitExceeded,
+               ": more than " + std::to_string(kMaxContextsPerConnection) + " contexts on one connection",
+               out);
+        return false;
+      }
+      Context named{std::string(strings.substr(0, header.scope_length)),
+                    std::string(strings.substr(header.scope_length, header.op_length)),
+                    std::string(strings.substr(size_t{header.scope_length} + header.op_length))};
+      contexts_[header.id] = accounting.attribution().intern(named);
+      attributing_ = true;
+      return true;
+    }
+    case wire::MessageType::kMark:
+      ensure_producer();
+      accounting.attribution().mark(std::string(frame.payload), peer_.pid, peer_.uid, context_.now_ms());
+      attributing_ = true;
       return true;
     case wire::MessageType::kFlush:
       // Frames of one connection are applied in order, so everything before the barrier is applied by now.
@@ -169,6 +198,8 @@ bool Session::dispatch(const wire::Frame& frame, std::string& out, int& queries)
     case wire::MessageType::kLeaksJson:
     case wire::MessageType::kError:
     case wire::MessageType::kLeakChunk:
+    case wire::MessageType::kLeakContext:
+    case wire::MessageType::kLeakOrigins:
     case wire::MessageType::kLeakEnd:
       break;  // the decoder refuses these at the header already
   }
@@ -207,6 +238,12 @@ bool Session::apply_batch(std::string_view payload, uint16_t version, std::strin
     } else {
       std::memcpy(&event, payload.data() + i * stride, sizeof(event));
     }
+    if (event.kind == static_cast<uint8_t>(wire::EventKind::kContext)) {
+      const auto found = contexts_.find(static_cast<uint32_t>(event.buffer_id));
+      current_context_ = found == contexts_.end() ? 0 : found->second;  // 0 or undefined: none
+      attributing_ = true;
+      continue;
+    }
     if (event.kind == static_cast<uint8_t>(wire::EventKind::kAlloc) &&
         process_->buffers.size() >= context_.limits.max_live_buffers) {
       reject(wire::ErrorCode::kLimitExceeded,
@@ -223,6 +260,9 @@ bool Session::apply_batch(std::string_view payload, uint16_t version, std::strin
         context_.log.problem(peer_.pid, result.problem, event);
       }
     } else if (event.kind == static_cast<uint8_t>(wire::EventKind::kAlloc)) {
+      if (attributing_)
+        process_->origins[BufferKey{event.device_id, event.buffer_id}] = {
+            current_context_, context_.accounting.attribution().next_seq()};
       context_.log.allocated(peer_.pid, event);
       if (context_.recorder)
         context_.recorder->event({now, id_, peer_.pid, event.device_id, event.memory_type,

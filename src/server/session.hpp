@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -99,6 +100,12 @@ class Session {
   bool ended_ = false;
   std::vector<std::pair<uint64_t, wire::Flush>> pending_syncs_;  // (round awaited, token)
   std::optional<LeakStream> leak_stream_;  // a QueryLeakStream being answered: later frames wait for it
+  // Attribution (attribution.hpp): this client's context ids -> the server's, the one its allocs are in now,
+  // and whether it ever named one or set a mark (only then are its buffers' origins kept).
+  static constexpr size_t kMaxContextsPerConnection = 1u << 16;
+  std::unordered_map<uint32_t, uint32_t> contexts_;
+  uint32_t current_context_ = 0;
+  bool attributing_ = false;
   uint16_t reply_version_ =
       wire::kProtocolVersion;  // the version this client speaks, once it has sent a frame
 };

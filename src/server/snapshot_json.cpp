@@ -1,6 +1,8 @@
 #include "snapshot_json.hpp"
 
 #include <algorithm>
+#include <array>
+#include <map>
 #include <nlohmann/json.hpp>
 
 namespace allocmon::server {
@@ -137,6 +139,73 @@ json sources_json(const Accounting& accounting) {
   return out;
 }
 
+json marks_json(const Accounting& accounting, uid_t viewer) {
+  json marks = json::array();
+  for (const Mark& mark : accounting.attribution().marks()) {
+    const bool visible = may_see(viewer, mark.uid);
+    marks.push_back({{"name", visible ? mark.name : std::string("(other user)")},
+                     {"pid", visible ? mark.pid : 0},
+                     {"seq", mark.seq},
+                     {"time_unix_ms", mark.time_unix_ms}});
+  }
+  return marks;
+}
+
+// Bytes per scope, op and call site (the largest kMaxHolders of each), per device and memory type, over the
+// attributed buffers of the processes the viewer may see.
+json holders_json(const Accounting& accounting, uid_t viewer) {
+  struct Held {
+    uint64_t bytes = 0, buffers = 0;
+    std::map<int32_t, std::array<uint64_t, wire::kNumMemoryTypes>> per_device;
+  };
+  std::map<std::string, Held> by[3];  // scope, op, site
+  const Attribution& attribution = accounting.attribution();
+  for (const auto& [client, process] : accounting.processes()) {
+    if (process.origins.empty() || !may_see(viewer, process.uid)) continue;
+    for (const auto& [key, origin] : process.origins) {
+      const BufferRecord* buffer = process.buffers.find(key);
+      if (!buffer || !origin.context) continue;
+      const Context& context = attribution.context(origin.context);
+      const std::string* names[3] = {&context.scope, &context.op, &context.site};
+      for (int g = 0; g < 3; ++g) {
+        if (names[g]->empty()) continue;
+        Held& held = by[g][*names[g]];
+        held.bytes += buffer->size;
+        ++held.buffers;
+        auto [row, fresh] = held.per_device.try_emplace(key.device_id);
+        if (fresh) row->second.fill(0);
+        row->second[buffer->memory_type] += buffer->size;
+      }
+    }
+  }
+  json out = json::object();
+  const char* groups[3] = {"scope", "op", "site"};
+  for (int g = 0; g < 3; ++g) {
+    std::vector<std::pair<const std::string*, const Held*>> rows;
+    for (const auto& [name, held] : by[g]) rows.emplace_back(&name, &held);
+    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+      return a.second->bytes != b.second->bytes ? a.second->bytes > b.second->bytes : *a.first < *b.first;
+    });
+    if (rows.size() > kMaxHolders) rows.resize(kMaxHolders);
+    json list = json::array();
+    for (const auto& [name, held] : rows) {
+      json devices = json::array();
+      for (const auto& [device, types] : held->per_device) {
+        json memory = json::object();
+        for (int t = 0; t < wire::kNumMemoryTypes; ++t)
+          if (types[t]) memory[std::string(wire::memory_type_name(t))] = types[t];
+        devices.push_back({{"id", device}, {"memory", std::move(memory)}});
+      }
+      list.push_back({{"name", *name},
+                      {"bytes", held->bytes},
+                      {"buffers", held->buffers},
+                      {"devices", std::move(devices)}});
+    }
+    out[groups[g]] = std::move(list);
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string snapshot_json(const Accounting& accounting, const ServerInfo& info, int64_t now_unix_ms,
@@ -169,6 +238,8 @@ std::string snapshot_json(const Accounting& accounting, const ServerInfo& info, 
 
   json doc = {
       {"schema", kSnapshotSchema},
+      {"marks", marks_json(accounting, viewer)},
+      {"holders", holders_json(accounting, viewer)},
       {"time_unix_ms", now_unix_ms},
       {"server",
        {{"pid", info.pid},
@@ -220,13 +291,22 @@ std::string leaks_json(const Accounting& accounting, int32_t device_id, int64_t 
     }
     listed += chosen.size();
     json buffers = json::array();
-    for (const auto& [key, buffer] : chosen)
-      buffers.push_back({{"device", key->device_id},
-                         {"type", std::string(wire::memory_type_name(buffer->memory_type))},
-                         {"size", buffer->size},
-                         {"address", buffer->address},
-                         {"buffer_id", key->buffer_id},
-                         {"age_ms", now_unix_ms - buffer->time_ms}});
+    const Attribution& attribution = accounting.attribution();
+    for (const auto& [key, buffer] : chosen) {
+      json entry = {
+          {"device", key->device_id},    {"type", std::string(wire::memory_type_name(buffer->memory_type))},
+          {"size", buffer->size},        {"address", buffer->address},
+          {"buffer_id", key->buffer_id}, {"age_ms", now_unix_ms - buffer->time_ms}};
+      if (!process.origins.empty())
+        if (auto origin = process.origins.find(*key); origin != process.origins.end()) {
+          const Context& context = attribution.context(origin->second.context);
+          entry["scope"] = context.scope;
+          entry["op"] = context.op;
+          entry["site"] = context.site;
+          entry["seq"] = origin->second.seq;
+        }
+      buffers.push_back(std::move(entry));
+    }
     processes.push_back(
         {{"pid", process.pid}, {"name", process.name}, {"count", count}, {"buffers", std::move(buffers)}});
   }

@@ -34,6 +34,8 @@ std::string snapshot_json(const Accounting& accounting, const ServerInfo& info, 
 // largest N buffers of each process (what a monitor shows); 0: all of them, but at most kMaxJsonLeakBuffers
 // in one reply ("truncated": true beyond that; QueryLeakStream lists any number).
 inline constexpr size_t kMaxJsonLeakBuffers = 10'000;
+// The snapshot's "holders": the largest this many scopes, ops and call sites each (docs/attribution.md).
+inline constexpr size_t kMaxHolders = 50;
 std::string leaks_json(const Accounting& accounting, int32_t device_id, int64_t now_unix_ms,
                        uid_t viewer = kRootUid, uint32_t largest = 0);
 

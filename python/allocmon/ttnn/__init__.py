@@ -8,6 +8,8 @@ is exactly the names listed in `emulated_names()` (docs/ttnn.md is checked again
 NotEmulatedError, which is an AttributeError, so `hasattr(ttnn, name)` is False for it.
 """
 
+import sys as _sys
+
 from .._allocmon import OutOfMemoryError  # noqa: F401
 from . import _ttnn, configs, device, distributed, model_preprocessing, runtime, types, utils  # noqa: F401
 from .configs import *  # noqa: F401,F403
@@ -59,3 +61,11 @@ def __getattr__(name):
     if name.startswith("__") and name.endswith("__"):
         raise AttributeError(name)
     raise not_emulated(f"ttnn.{name}")
+
+
+# What the bytes are: each op's buffers carry its ttnn name and the user's call site (attribution.py).
+from . import attribution as _attribution  # noqa: E402
+
+_attribution.instrument(_sys.modules[__name__], [_core, _creation, _eltwise, _data_movement, _matmul, _reduction,
+                                                _normalization, _embedding, _backward, transformer, device,
+                                                distributed])

@@ -1,0 +1,62 @@
+// What the bytes are, on the server side (docs/attribution.md): the contexts (scope path, op, call site) that
+// clients name, which context and place in the run each attributed buffer has, the marks processes set, and
+// the totals per scope and per op that snapshots show. Buffers of clients that never name a context or set a
+// mark carry nothing here and cost nothing.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace allocmon::server {
+
+struct Context {
+  std::string scope;
+  std::string op;
+  std::string site;
+};
+
+// An attributed buffer: its context (0: none) and its place in the order the server applied allocations
+// (marks carry the same counter, so "allocated between two marks" is exact).
+struct BufferOrigin {
+  uint32_t context = 0;
+  uint64_t seq = 0;
+};
+
+struct Mark {
+  std::string name;
+  pid_t pid = 0;
+  uid_t uid = 0;
+  uint64_t seq = 0;  // attributed allocations applied before it
+  int64_t time_unix_ms = 0;
+};
+
+class Attribution {
+ public:
+  // Bounds: what clients can make the server keep (hardening; docs/security.md).
+  static constexpr size_t kMaxContexts = 1u << 20;
+  static constexpr size_t kMaxMarks = 4096;  // the oldest are forgotten
+
+  // The server-wide index of a context (from 1), shared by every client naming the same strings; 0 when the
+  // table is full (the buffers then count as unattributed).
+  uint32_t intern(const Context& context);
+  const Context& context(uint32_t index) const { return contexts_[index < contexts_.size() ? index : 0]; }
+  size_t contexts() const { return contexts_.size() - 1; }
+
+  uint64_t next_seq() { return ++seq_; }
+  void mark(std::string name, pid_t pid, uid_t uid, int64_t time_unix_ms);
+  const std::deque<Mark>& marks() const { return marks_; }
+
+ private:
+  std::vector<Context> contexts_{Context{}};
+  std::unordered_map<std::string, uint32_t> index_;  // scope '\0' op '\0' site
+  uint64_t seq_ = 0;
+  std::deque<Mark> marks_;
+};
+
+}  // namespace allocmon::server
