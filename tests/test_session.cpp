@@ -112,14 +112,14 @@ TEST(Session, VersionOneClientsAreAcceptedAndAnsweredInVersionOne) {
   out.clear();
   EXPECT_FALSE(current.receive(bad, out));
 
-  // Versions outside 1..2 are refused.
+  // Versions outside 1..current are refused.
   std::string future;
-  wire::append_frame(future, wire::MessageType::kFlush, &flush, sizeof(flush), 3);
+  wire::append_frame(future, wire::MessageType::kFlush, &flush, sizeof(flush), wire::kProtocolVersion + 1);
   Session newer(h.context, 3, PeerIdentity{12, 0, "future"});
   out.clear();
   EXPECT_FALSE(newer.receive(future, out));
   EXPECT_NE(
       out.find(
-          "wrong protocol version (this server speaks protocol versions 1 to 2; upgrade the older side)"),
+          "wrong protocol version (this server speaks protocol versions 1 to 3; upgrade the older side)"),
       std::string::npos);
 }

@@ -1,0 +1,107 @@
+"""What the bytes are, end to end through a real server: scopes, ops and call sites on buffers, holders, marks
+and the diff between two marks, a server restart, and the ttnn facade's automatic op attribution."""
+
+import inspect
+
+import pytest
+
+import allocmon
+from allocmon.server import Server
+
+
+def _buffers(socket):
+    return [b for p in allocmon.leaks(socket=socket)["processes"] for b in p["buffers"]]
+
+
+def test_scopes_nest_into_paths_and_ops_carry_their_site(server):
+    allocmon.register_device(40, "wormhole_b0", {"DRAM": 1 << 30})
+    with allocmon.scope("model"):
+        with allocmon.scope("decoder.3"):
+            with allocmon.op("my.op", "here.py:1"):
+                allocmon.report_alloc(40, "DRAM", 4096, 0, 1)
+        allocmon.report_alloc(40, "DRAM", 8192, 4096, 2)
+    allocmon.report_alloc(40, "DRAM", 128, 12288, 3)
+    assert allocmon.flush() == allocmon.FLUSH_OK
+    by_id = {b["buffer_id"]: b for b in _buffers(server.socket)}
+    assert (by_id[1]["scope"], by_id[1]["op"], by_id[1]["site"]) == ("model/decoder.3", "my.op", "here.py:1")
+    assert (by_id[2]["scope"], by_id[2]["op"]) == ("model", "")
+    assert by_id[3]["scope"] == ""
+    assert allocmon.holders("scope", socket=server.socket) == [("model", 8192), ("model/decoder.3", 4096)]
+    assert allocmon.holders("op", socket=server.socket, device=40, memory_type="DRAM") == [("my.op", 4096)]
+    for i in (1, 2, 3):
+        allocmon.report_free(40, i)
+    allocmon.unregister_device(40)
+
+
+def test_scope_is_also_a_decorator(server):
+    allocmon.register_device(41, "wormhole_b0", {"L1": 1 << 20})
+
+    @allocmon.scope("step")
+    def step():
+        allocmon.report_alloc(41, "L1", 2048, 0, 7)
+
+    step()
+    allocmon.report_alloc(41, "L1", 2048, 2048, 8)
+    assert allocmon.flush() == allocmon.FLUSH_OK
+    scopes = {b["buffer_id"]: b.get("scope") for b in _buffers(server.socket)}
+    assert scopes == {7: "step", 8: ""}
+    allocmon.report_free(41, 7)
+    allocmon.report_free(41, 8)
+    allocmon.unregister_device(41)
+
+
+def test_a_restarted_server_gets_every_buffers_attribution_back(tmp_path):
+    socket = str(tmp_path / "s.sock")
+    with Server(socket):
+        allocmon.configure(True, socket)
+        allocmon.register_device(42, "wormhole_b0", {"DRAM": 1 << 30})
+        with allocmon.scope("kept"), allocmon.op("ttnn.from_torch", "x.py:3"):
+            allocmon.report_alloc(42, "DRAM", 65536, 0, 1)
+        assert allocmon.flush() == allocmon.FLUSH_OK
+    with Server(socket):  # the client reconnects and re-sends its live buffers with their contexts
+        assert allocmon.flush(10000) == allocmon.FLUSH_OK
+        (buffer,) = [b for b in _buffers(socket) if b["device"] == 42]
+        assert (buffer["scope"], buffer["op"], buffer["site"]) == ("kept", "ttnn.from_torch", "x.py:3")
+        allocmon.report_free(42, 1)
+        allocmon.unregister_device(42)
+        allocmon.flush()
+
+
+def test_the_diff_of_two_marks_names_the_tensor_that_leaks_each_iteration(server):
+    import torch
+
+    from allocmon import ttnn
+
+    mesh = ttnn.open_mesh_device(ttnn.MeshShape(2, 4))
+    kept = []
+    leak_line = None
+    allocmon.mark("iter-0")
+    for i in range(3):
+        with allocmon.scope("model"), allocmon.scope(f"layer.{i}"):
+            x = ttnn.from_torch(torch.randn(1, 1, 64, 256), dtype=ttnn.bfloat16, layout=ttnn.TILE_LAYOUT,
+                                device=mesh, mesh_mapper=ttnn.ShardTensorToMesh(mesh, dim=3))
+            leak_line = inspect.currentframe().f_lineno + 1
+            y = ttnn.multiply(x, x)
+            kept.append(y)  # the leak: one output per iteration stays alive
+            ttnn.deallocate(x)
+        allocmon.mark(f"iter-{i + 1}")
+    assert allocmon.flush() == allocmon.FLUSH_OK
+    rows = allocmon.diff("iter-1", "iter-2", socket=server.socket)
+    assert len(rows) == 1, rows
+    (row,) = rows
+    assert row["op"] == "ttnn.multiply"
+    assert row["site"] == f"test_attribution.py:{leak_line}"
+    assert row["scope"] == "model/layer.1"
+    assert sorted(row["devices"]) == sorted(mesh.get_device_ids())  # the tensor spans the mesh
+    per_device = {d: t["DRAM"] for d, t in row["devices"].items()}
+    assert len(set(per_device.values())) == 1 and row["bytes"] == sum(per_device.values())
+    with pytest.raises(KeyError, match="no mark named 'iter-9'"):
+        allocmon.diff("iter-1", "iter-9", socket=server.socket)
+    ttnn.close_mesh_device(mesh)
+
+
+def test_without_tracking_scopes_cost_nothing_and_change_nothing():
+    allocmon.configure(False, None)
+    with allocmon.scope("off"), allocmon.op("x", "y"):
+        allocmon.mark("off")
+    assert not allocmon.tracking_enabled()

@@ -1,0 +1,185 @@
+// Attribution on the server (docs/attribution.md): contexts a client names, Context events, marks, what leak
+// reports and snapshots say of them, and what a client may not make the server do.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "server/session.hpp"
+#include "server/snapshot_json.hpp"
+
+using namespace allocmon;
+using namespace allocmon::server;
+
+namespace {
+
+struct Harness {
+  Accounting accounting;
+  std::FILE* sink = std::fopen("/dev/null", "w");
+  EventLog log{sink, true};
+  ServerContext context{accounting, log, SessionLimits{},
+                        [] {
+                          return ServerInfo{"/test", 1, 0, 1};
+                        },
+                        [] { return int64_t{1000}; }};
+  ~Harness() { std::fclose(sink); }
+};
+
+std::string register_frame(int device) {
+  wire::RegisterDevice r{};
+  r.device_id = device;
+  r.mesh_row = r.mesh_col = -1;
+  std::strncpy(r.architecture, "wormhole_b0", sizeof(r.architecture) - 1);
+  std::string s;
+  wire::append_message(s, wire::MessageType::kRegisterDevice, r);
+  return s;
+}
+
+std::string define_frame(uint32_t id, std::string scope, std::string op, std::string site) {
+  wire::DefineContext header{id, static_cast<uint16_t>(scope.size()), static_cast<uint16_t>(op.size()),
+                             static_cast<uint16_t>(site.size()), 0};
+  std::string payload(reinterpret_cast<const char*>(&header), sizeof(header));
+  payload += scope + op + site;
+  std::string s;
+  wire::append_frame(s, wire::MessageType::kDefineContext, payload.data(), payload.size());
+  return s;
+}
+
+wire::Event context_event(uint32_t id) {
+  wire::Event e{};
+  e.kind = static_cast<uint8_t>(wire::EventKind::kContext);
+  e.buffer_id = id;
+  return e;
+}
+
+wire::Event alloc(uint64_t id, uint64_t size, int device = 0) {
+  return wire::Event{
+      id, size, 4096 * id, device, static_cast<uint8_t>(wire::EventKind::kAlloc), ALLOCMON_DRAM, 0};
+}
+
+std::string batch(std::initializer_list<wire::Event> events) {
+  std::string s;
+  wire::append_frame(s, wire::MessageType::kEventBatch, events.begin(), events.size() * sizeof(wire::Event));
+  return s;
+}
+
+std::string mark_frame(const std::string& name) {
+  std::string s;
+  wire::append_frame(s, wire::MessageType::kMark, name.data(), name.size());
+  return s;
+}
+
+nlohmann::json leaks(const Accounting& a) {
+  return nlohmann::json::parse(leaks_json(a, -1, 2000));
+}
+nlohmann::json snapshot(const Accounting& a, uid_t viewer = 0) {
+  return nlohmann::json::parse(snapshot_json(a, ServerInfo{}, 2000, viewer));
+}
+
+}  // namespace
+
+TEST(Attribution, BuffersCarryTheContextInForceWhenAllocated) {
+  Harness h;
+  Session client(h.context, 1, PeerIdentity{10, 0, "x"});
+  std::string out;
+  ASSERT_TRUE(client.receive(register_frame(0) + define_frame(1, "model/layer.0", "ttnn.add", "m.py:7") +
+                                 define_frame(2, "model/layer.1", "ttnn.matmul", "m.py:9"),
+                             out));
+  ASSERT_TRUE(client.receive(batch({alloc(1, 100), context_event(1), alloc(2, 200), context_event(2),
+                                    alloc(3, 300), context_event(0), alloc(4, 400)}),
+                             out));
+  std::map<uint64_t, nlohmann::json> by_id;
+  const auto report = leaks(h.accounting);
+  for (const auto& b : report["processes"][0]["buffers"]) by_id[b["buffer_id"].get<uint64_t>()] = b;
+  ASSERT_EQ(by_id.size(), 4u) << report.dump();
+  EXPECT_EQ(by_id[1]["scope"], "");  // before any Context event: none (but placed in the order: seq)
+  EXPECT_EQ(by_id[2]["scope"], "model/layer.0");
+  EXPECT_EQ(by_id[2]["op"], "ttnn.add");
+  EXPECT_EQ(by_id[2]["site"], "m.py:7");
+  EXPECT_EQ(by_id[3]["op"], "ttnn.matmul");
+  EXPECT_EQ(by_id[4]["scope"], "");  // context 0: none
+  EXPECT_LT(by_id[2]["seq"].get<uint64_t>(), by_id[3]["seq"].get<uint64_t>());
+
+  const auto holders = snapshot(h.accounting)["holders"];
+  ASSERT_EQ(holders["op"].size(), 2u);
+  EXPECT_EQ(holders["op"][0]["name"], "ttnn.matmul");  // largest first
+  EXPECT_EQ(holders["op"][0]["bytes"], 300);
+  EXPECT_EQ(holders["op"][0]["devices"][0]["memory"]["DRAM"], 300);
+  EXPECT_EQ(holders["scope"][1]["name"], "model/layer.0");
+
+  // Freed buffers leave the holders.
+  wire::Event free3{3, 0, 0, 0, static_cast<uint8_t>(wire::EventKind::kFree), 0, 0};
+  ASSERT_TRUE(client.receive(batch({free3}), out));
+  EXPECT_EQ(snapshot(h.accounting)["holders"]["op"].size(), 1u);
+}
+
+TEST(Attribution, TwoClientsNamingTheSameContextShareItAndAnUndefinedIdMeansNone) {
+  Harness h;
+  Session a(h.context, 1, PeerIdentity{10, 0, "a"});
+  Session b(h.context, 2, PeerIdentity{11, 0, "b"});
+  std::string out;
+  ASSERT_TRUE(a.receive(
+      register_frame(0) + define_frame(5, "s", "op", "") + batch({context_event(5), alloc(1, 64)}), out));
+  ASSERT_TRUE(b.receive(register_frame(0) + define_frame(9, "s", "op", "") +
+                            batch({context_event(9), alloc(1, 32), context_event(77), alloc(2, 16)}),
+                        out));
+  EXPECT_EQ(h.accounting.attribution().contexts(), 1u);
+  const auto holders = snapshot(h.accounting)["holders"]["scope"];
+  ASSERT_EQ(holders.size(), 1u);
+  EXPECT_EQ(holders[0]["bytes"], 96);
+  EXPECT_EQ(holders[0]["buffers"], 2);
+}
+
+TEST(Attribution, MarksAreOrderedWithAllocationsAndHiddenFromOtherUsers) {
+  Harness h;
+  Session client(h.context, 1, PeerIdentity{10, 1000, "x"});
+  std::string out;
+  ASSERT_TRUE(client.receive(register_frame(0) + mark_frame("iter-1") + batch({alloc(1, 8)}) +
+                                 mark_frame("iter-2") + batch({alloc(2, 8)}),
+                             out));
+  const auto marks = snapshot(h.accounting)["marks"];
+  ASSERT_EQ(marks.size(), 2u);
+  EXPECT_EQ(marks[0]["name"], "iter-1");
+  const auto report = leaks(h.accounting);
+  for (const auto& b : report["processes"][0]["buffers"]) {
+    const uint64_t seq = b["seq"];
+    if (b["buffer_id"] == 1) {
+      EXPECT_TRUE(marks[0]["seq"] < seq && seq <= marks[1]["seq"]);
+    } else {
+      EXPECT_GT(seq, marks[1]["seq"].get<uint64_t>());
+    }
+  }
+  EXPECT_EQ(snapshot(h.accounting, 2000)["marks"][0]["name"], "(other user)");
+  EXPECT_EQ(snapshot(h.accounting, 2000)["marks"][0]["pid"], 0);
+}
+
+TEST(Attribution, ADefinitionWhoseLengthsDoNotAddUpClosesTheConnectionWithAReason) {
+  Harness h;
+  Session client(h.context, 1, PeerIdentity{10, 0, "x"});
+  std::string frame = define_frame(1, "abc", "d", "e");
+  // Claim a longer scope than the payload holds.
+  wire::DefineContext header;
+  std::memcpy(&header, frame.data() + sizeof(wire::FrameHeader), sizeof(header));
+  header.scope_length = 60;
+  std::memcpy(frame.data() + sizeof(wire::FrameHeader), &header, sizeof(header));
+  std::string out;
+  EXPECT_FALSE(client.receive(frame, out));
+  EXPECT_NE(out.find("do not add up"), std::string::npos);
+}
+
+TEST(Attribution, AClientCannotMakeTheServerKeepUnboundedContexts) {
+  Harness h;
+  Session client(h.context, 1, PeerIdentity{10, 0, "x"});
+  std::string out;
+  std::string frames;
+  bool open = true;
+  uint32_t id = 1;
+  for (; open && id <= (1u << 16) + 1; ++id) {
+    frames = define_frame(id, "scope-" + std::to_string(id), "", "");
+    open = client.receive(frames, out);
+  }
+  EXPECT_FALSE(open);
+  EXPECT_EQ(id - 1, (1u << 16) + 1);  // the one past the limit closed it
+  EXPECT_NE(out.find("contexts on one connection"), std::string::npos);
+}
