@@ -17,7 +17,6 @@ from ._allocmon import (  # noqa: F401  (re-exported API)
     OutOfMemoryError,
     add,
     client_stats,
-    configure,
     deallocate,
     flush,
     binary,
@@ -36,6 +35,17 @@ from ._allocmon import (  # noqa: F401  (re-exported API)
 )
 
 from .replay import ReplayResult, replay  # noqa: F401,E402
+
+_configured_socket = None
+
+
+def configure(enabled, socket=None):
+    """Turn tracking on/off and choose the server socket (overrides TT_ALLOC_TRACKING_ENABLED); queries that
+    name no socket then ask that server too."""
+    global _configured_socket
+    _allocmon.configure(enabled, socket)
+    if socket is not None:
+        _configured_socket = socket
 from .attribution import call_site, diff, holders, mark, op, scope  # noqa: F401,E402
 
 __version__ = _allocmon.__version__
@@ -77,12 +87,12 @@ def read_shard(tensor, device_index, start=0, count=None):
 
 def snapshot(socket=None, timeout_ms=5000):
     """The server's state (schema allocmon.snapshot/1, docs/snapshot.md) as a dict."""
-    return _json.loads(_allocmon.snapshot_json(socket, timeout_ms))
+    return _json.loads(_allocmon.snapshot_json(socket or _configured_socket, timeout_ms))
 
 
 def leaks(device=-1, socket=None, timeout_ms=5000):
     """Live buffers per process (schema allocmon.leaks/1), optionally for one device."""
-    return _json.loads(_allocmon.leaks_json(device, socket, timeout_ms))
+    return _json.loads(_allocmon.leaks_json(device, socket or _configured_socket, timeout_ms))
 
 
 def device_bytes(snap, memory_type=None):

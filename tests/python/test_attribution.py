@@ -105,3 +105,25 @@ def test_without_tracking_scopes_cost_nothing_and_change_nothing():
     with allocmon.scope("off"), allocmon.op("x", "y"):
         allocmon.mark("off")
     assert not allocmon.tracking_enabled()
+
+
+def test_an_l1_out_of_memory_names_the_op_holding_the_most_l1(server):
+    import torch
+
+    from allocmon import ttnn
+
+    device = ttnn.open_device(device_id=0)
+    held = []
+    with pytest.raises(allocmon.OutOfMemoryError) as failure:
+        for _ in range(200):  # 1 MiB L1 tensors until the 1.3 MiB-per-bank L1 of 64 banks is full
+            held.append(ttnn.from_torch(torch.zeros(512, 1024), dtype=ttnn.bfloat16, layout=ttnn.TILE_LAYOUT,
+                                        device=device, memory_config=ttnn.L1_MEMORY_CONFIG))
+    message = str(failure.value)
+    assert "Out of Memory" in message
+    assert "largest holders of L1 on device 0 now:" in message
+    by_op = next(line for line in message.splitlines() if line.strip().startswith("by op:"))
+    assert by_op.split(":", 1)[1].split()[0] == "ttnn.from_torch", message  # the op holding the most L1
+    assert "test_attribution.py:" in message  # and the line that called it
+    for t in held:
+        ttnn.deallocate(t)
+    ttnn.close_device(device)
