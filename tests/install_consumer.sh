@@ -51,7 +51,29 @@ grep -q "ListenStream=/tmp/tt_allocation_server.sock" "$units/allocation_server.
 if command -v systemd-analyze >/dev/null; then
   systemd-analyze verify "$units/allocation_server.socket" "$units/allocation_server.service" \
     || { echo "FAIL: systemd-analyze verify"; exit 1; }
+  # Least privilege: its own user, two capabilities, the file system read-only but for its state directory.
+  exposure=$(systemd-analyze security --offline=true "$units/allocation_server.service" 2>&1 \
+    | sed -n 's/.*Overall exposure level for allocation_server.service: \([0-9.]*\).*/\1/p')
+  awk -v e="$exposure" 'BEGIN { exit !(e != "" && e <= 4.0) }' \
+    || { echo "FAIL: systemd-analyze security: exposure '$exposure' (at most 4.0 expected)"; exit 1; }
 fi
+# The library's file carries its SONAME's version (liballocmon.so.1 -> liballocmon.so.1.x.y).
+real=$(basename "$(readlink -f "$work/prefix/lib/liballocmon.so")")
+soname=$(objdump -p "$work/prefix/lib/$real" | awk '/SONAME/ { print $2 }')
+[[ -n "$soname" && "$real" == "$soname".* ]] || { echo "FAIL: $real has SONAME $soname"; exit 1; }
+# Man pages and the documentation are installed.
+for program in allocation_server allocation_monitor_client allocmon-replay allocmon-report; do
+  grep -q "^\.TH" "$work/prefix/share/man/man1/$program.1" || { echo "FAIL: no man page for $program"; exit 1; }
+done
+[ -f "$work/prefix/share/doc/allocmon/README.md" ] && [ -f "$work/prefix/share/doc/allocmon/docs/install.md" ] \
+  || { echo "FAIL: the documentation is not installed"; exit 1; }
+grep -qx "User=allocmon" "$units/allocation_server.service" || { echo "FAIL: the service runs as root"; exit 1; }
+grep -q "^u allocmon " "$work/prefix/lib/sysusers.d/allocmon.conf" || { echo "FAIL: no sysusers.d entry for allocmon"; exit 1; }
+# docs/install.md's --record path is writable under ProtectSystem=strict: inside the unit's StateDirectory.
+record=$(grep -o -- '--record /[^ `]*' "$source/docs/install.md" | head -1 | cut -d' ' -f2)
+state=$(sed -n 's/^StateDirectory=//p' "$units/allocation_server.service")
+[[ -n "$record" && -n "$state" && "$record" == /var/lib/$state/* ]] \
+  || { echo "FAIL: --record $record (docs/install.md) is not in the unit's StateDirectory=$state"; exit 1; }
 # Socket activation as systemd does it: a listening socket as descriptor 3, LISTEN_PID and LISTEN_FDS set.
 activated=$work/activated.sock
 cat >"$work/activate.py" <<'PY'
