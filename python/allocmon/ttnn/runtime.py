@@ -35,6 +35,7 @@ class Config:
     comparison_mode_pcc: float = 0.9999
     root_report_path: _pathlib.Path = _pathlib.Path("generated/ttnn/reports")
     report_name: str = None
+    validate_program_args: bool = True
 
     def __init__(self, other=None, **fields):
         for field in _dataclasses.fields(Config):

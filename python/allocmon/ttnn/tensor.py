@@ -170,6 +170,20 @@ class Tensor:
     def devices(self):
         return self._mesh.get_devices() if self._mesh is not None else []
 
+    def is_sharded(self):
+        return self._memory_config is not None and self._memory_config.is_sharded()
+
+    def item(self):
+        """The value of a one-element tensor as a Python number (int for the integer types), read from the
+        device or the host as ttnn reads it back."""
+        if self.volume() != 1:
+            raise RuntimeError(f"ttnn.Tensor.item(): the tensor has {self.volume()} values; item() needs exactly one")
+        if self.num_shards != 1:
+            raise RuntimeError("ttnn.Tensor.item(): the tensor is on more than one device; take one device's "
+                               "tensor with ttnn.get_device_tensors")
+        value = self.shard_values()[0].reshape(-1)[0]
+        return int(value) if self.dtype.is_integer else float(value)
+
     def buffer_address(self):
         return self._device.address if self._device is not None else None
 

@@ -12,6 +12,7 @@ __all__ = [
     "BufferType", "TensorMemoryLayout", "ShardStrategy", "ShardOrientation", "MemoryConfig",
     "DRAM_MEMORY_CONFIG", "L1_MEMORY_CONFIG", "ShardSpec", "create_sharded_memory_config",
     "CoreCoord", "CoreRange", "CoreRangeSet", "CoreGrid", "Shape", "MeshShape",
+    "grid_to_cores", "split_work_to_cores", "num_cores_to_corerangeset",
 ]
 
 
@@ -335,3 +336,76 @@ class MeshShape:
 
     def __repr__(self):
         return f"MeshShape([{', '.join(str(d) for d in self._dims)}])"
+
+
+def _cores_of(ranges, row_wise):
+    """The cores of a CoreRangeSet in tt-metal's order: range by range, along x first when row_wise, else along
+    y first."""
+    cores = []
+    for r in ranges.ranges:
+        xs, ys = range(r.start.x, r.end.x + 1), range(r.start.y, r.end.y + 1)
+        cores += ([CoreCoord(x, y) for y in ys for x in xs] if row_wise else
+                  [CoreCoord(x, y) for x in xs for y in ys])
+    return cores
+
+
+def _range_set(cores):
+    """The cores as a CoreRangeSet, consecutive cores of one row or column merged into one range."""
+    ranges = []
+    for core in cores:
+        last = ranges[-1] if ranges else None
+        if last and last.start.y == last.end.y == core.y and last.end.x + 1 == core.x:
+            ranges[-1] = CoreRange(last.start, core)
+        elif last and last.start.x == last.end.x == core.x and last.end.y + 1 == core.y:
+            ranges[-1] = CoreRange(last.start, core)
+        else:
+            ranges.append(CoreRange(core, core))
+    return CoreRangeSet(ranges)
+
+
+def grid_to_cores(*args, row_wise=False):
+    """grid_to_cores(num_cores, grid_size_x, grid_size_y, row_wise=False) or grid_to_cores(start, end,
+    row_wise=False): the cores, in tt-metal's order (column by column unless row_wise)."""
+    if len(args) == 2 and all(isinstance(a, CoreCoord) for a in args):
+        return _cores_of(CoreRangeSet([CoreRange(args[0], args[1])]), row_wise)
+    if len(args) == 4:
+        row_wise = args[3]
+    num_cores, grid_x, grid_y = (int(a) for a in args[:3])
+    if num_cores > grid_x * grid_y:
+        raise RuntimeError(f"Number of cores {num_cores} exceeds grid size {grid_x * grid_y}")
+    if row_wise:
+        return [CoreCoord(i % grid_x, i // grid_x) for i in range(num_cores)]
+    return [CoreCoord(i // grid_y, i % grid_y) for i in range(num_cores)]
+
+
+def num_cores_to_corerangeset(*args, row_wise=False):
+    """num_cores_to_corerangeset(num_cores, grid_size (CoreCoord), row_wise) or (start, num_cores, CoreRangeSet
+    ...): the first num_cores cores of the grid as a CoreRangeSet."""
+    num_cores, grid = int(args[0]), args[1]
+    if len(args) > 2:
+        row_wise = args[2]
+    ranges = grid if isinstance(grid, CoreRangeSet) else CoreRangeSet(
+        [CoreRange(CoreCoord(0, 0), CoreCoord(grid.x - 1, grid.y - 1))])
+    cores = _cores_of(ranges, row_wise)
+    if num_cores > len(cores):
+        raise RuntimeError(f"Number of cores {num_cores} exceeds the {len(cores)} cores of the grid")
+    return _range_set(cores[:num_cores])
+
+
+def split_work_to_cores(grid, units_to_divide, row_wise=False):
+    """tt-metal's split of work units over a grid (a CoreCoord grid size or a CoreRangeSet): (num_cores,
+    all_cores, core_group_1, core_group_2, units_per_core_group_1, units_per_core_group_2); the first
+    units % num_cores cores (group 1) take one unit more than the rest (group 2)."""
+    ranges = grid if isinstance(grid, CoreRangeSet) else CoreRangeSet(
+        [CoreRange(CoreCoord(0, 0), CoreCoord(grid.x - 1, grid.y - 1))])
+    cores = _cores_of(ranges, row_wise)
+    units = int(units_to_divide)
+    if units == 0:
+        return 0, CoreRangeSet([]), CoreRangeSet([]), CoreRangeSet([]), 0, 0
+    num_cores = _builtins.min(units, len(cores))
+    used = cores[:num_cores]
+    per_core, extra = divmod(units, num_cores)
+    if extra == 0:
+        return num_cores, _range_set(used), _range_set(used), CoreRangeSet([]), per_core, 0
+    return (num_cores, _range_set(used), _range_set(used[:extra]), _range_set(used[extra:]), per_core + 1,
+            per_core)

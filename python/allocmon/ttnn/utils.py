@@ -34,10 +34,13 @@ def get_golden_function(operation):
     """The host (torch) function ttnn checks `operation` against: the backward ops' autograd goldens, and for
     elementwise and other ops the torch function they compute."""
     from .errors import not_emulated
-    from .operations import backward, eltwise
+    from .operations import backward, eltwise, normalization
 
-    if operation in backward.GOLDEN:
-        return backward.GOLDEN[operation]
+    while hasattr(operation, "__wrapped__"):  # the op as defined, not its attribution wrapper
+        operation = operation.__wrapped__
+    for goldens in (backward.GOLDEN, normalization.GOLDEN):
+        if operation in goldens:
+            return goldens[operation]
     name = getattr(operation, "__name__", None)
     forward = eltwise.golden(name) if name else None
     if forward is None:

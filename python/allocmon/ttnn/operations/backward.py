@@ -69,6 +69,11 @@ _UNARY_FORWARD = {
     "lgamma": (lambda x: x.lgamma(), ()),
     "digamma": (lambda x: x.digamma(), ()),
     "logsigmoid": (lambda x: _torch().nn.functional.logsigmoid(x), ()),
+    "log_sigmoid": (lambda x: _torch().nn.functional.logsigmoid(x), ()),
+    "i0": (lambda x: _torch().i0(x), ()),
+    # fill: the output no longer depends on the input, so its gradient is zero (ttnn's golden: torch.fill).
+    "fill": (lambda x, value=2.0: _torch().fill(x, value), ("value",)),
+    "fill_zero": (lambda x: _torch().fill(x, 0.0), ()),
     "hardsigmoid": (lambda x: _torch().nn.functional.hardsigmoid(x), ()),
     "hardswish": (lambda x: _torch().nn.functional.hardswish(x), ()),
     "mish": (lambda x: _torch().nn.functional.mish(x), ()),

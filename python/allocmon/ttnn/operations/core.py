@@ -38,7 +38,8 @@ from . import _device_op
 __all__ = [
     "from_torch", "to_torch", "from_numpy", "to_numpy", "as_tensor", "to_device", "from_device", "to_layout",
     "to_memory_config", "to_dtype", "typecast", "clone", "deallocate", "reallocate",
-    "is_tensor_storage_on_device", "get_device_tensors", "get_fallback_function",
+    "is_tensor_storage_on_device", "get_device_tensors", "get_fallback_function", "fill_implicit_tile_padding",
+    "allocate_tensor_on_device", "copy_host_to_device_tensor", "get_memory_config",
 ]
 
 
@@ -350,3 +351,58 @@ def get_fallback_function(op):
     return op
 
 
+
+
+def fill_implicit_tile_padding(input_tensor, fill_value, *, memory_config=None, **ignored):
+    """A copy of a tile tensor whose tile padding (the area between the logical and the padded shape) holds
+    fill_value. The emulator keeps logical values only, so the copy's values are the input's; the output buffer
+    is allocated and written as ttnn's program does."""
+    return _copy_op(input_tensor, "fill_implicit_tile_padding", "fill_implicit_tile_padding", None, None,
+                    memory_config)
+
+
+def allocate_tensor_on_device(*args, **kwargs):
+    """allocate_tensor_on_device(shape, dtype, layout, device, memory_config=None) or (tensor_spec, device): an
+    uninitialised tensor on every device of `device` (zeros here)."""
+    from ..types import DRAM_MEMORY_CONFIG as _DRAM
+
+    if args and hasattr(args[0], "tensor_layout"):  # a TensorSpec
+        spec, device = args[0], (args[1] if len(args) > 1 else kwargs.pop("device"))
+        shape, dtype, layout, config = spec.shape, spec.dtype, spec.layout, spec.memory_config
+    else:
+        names = ("shape", "dtype", "layout", "device", "memory_config")
+        given = dict(zip(names, args))
+        given.update({k: v for k, v in kwargs.items() if k in names})
+        shape, dtype, layout, device = (given[n] for n in names[:4])
+        config = given.get("memory_config") or _DRAM
+    check_layout(dtype, layout, "ttnn.allocate_tensor_on_device")
+    native = _allocmon.allocate_tensor(device._native, [int(d) for d in shape], dtype.value, layout.value,
+                                       config.buffer_type.value, config._shards, None, -1)
+    return device_tensor(native, dtype, layout, device, config, shape)
+
+
+def copy_host_to_device_tensor(host_tensor_, device_tensor_, cq_id=None, **ignored):
+    """Writes a host tensor's values into an allocated device tensor of the same shape (every device; a host
+    tensor split per device writes each device its part)."""
+    if host_tensor_._device is not None:
+        raise RuntimeError("ttnn.copy_host_to_device_tensor: the source must be a host tensor")
+    target = _device_op.device_input(device_tensor_, "copy_host_to_device_tensor")
+    if tuple(host_tensor_.shape) != tuple(target.shape):
+        raise RuntimeError(f"ttnn.copy_host_to_device_tensor: host shape {host_tensor_.shape!r} differs from the "
+                           f"device tensor's {target.shape!r}")
+    if host_tensor_.dtype != target.dtype or host_tensor_.layout != target.layout:
+        raise RuntimeError("ttnn.copy_host_to_device_tensor: the host tensor's dtype and layout must match the "
+                           "device tensor's")
+    count = target._mesh.get_num_devices()
+    arrays = host_tensor_._host
+    if len(arrays) not in (1, count):
+        raise RuntimeError(f"ttnn.copy_host_to_device_tensor: {len(arrays)} host shards for {count} devices")
+    for d in range(count):
+        values = arrays[0] if len(arrays) == 1 else arrays[d]
+        _allocmon.write_shard(target._device, d, _np.ascontiguousarray(values, dtype=_np.float32).reshape(-1))
+    return device_tensor_
+
+
+def get_memory_config(tensor):
+    """The tensor's memory config (None for a host tensor)."""
+    return tensor._memory_config if tensor._device is not None else None

@@ -60,3 +60,41 @@ def rms_norm(input_tensor, *, epsilon=1e-12, weight=None, bias=None, residual_in
         return x / ((x * x).mean(dim=-1, keepdim=True) + eps).sqrt()
 
     return _norm("rms_norm", input_tensor, epsilon, weight, bias, residual_input_tensor, memory_config, normalize)
+
+
+def _rms_norm_golden(input_tensor, weight=None, bias=None, *, epsilon=1e-12, residual_input_tensor=None, **ignored):
+    import torch
+
+    if residual_input_tensor is not None:
+        input_tensor = input_tensor + residual_input_tensor
+    variance = input_tensor.to(torch.float32).pow(2).mean(-1, keepdim=True)
+    out = input_tensor * torch.rsqrt(variance + epsilon)
+    if weight is not None:
+        if weight.dtype in (torch.float16, torch.bfloat16):
+            out = out.to(weight.dtype)
+        out = weight * out
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def _layer_norm_golden(input_tensor, weight=None, bias=None, *, epsilon=1e-12, residual_input_tensor=None,
+                       **ignored):
+    import torch
+
+    if residual_input_tensor is not None:
+        input_tensor = input_tensor + residual_input_tensor
+    width = input_tensor.shape[-1]
+    return torch.nn.functional.layer_norm(input_tensor.float(), (width,),
+                                          weight.float().reshape(width) if weight is not None else None,
+                                          bias.float().reshape(width) if bias is not None else None,
+                                          eps=epsilon).to(input_tensor.dtype)
+
+
+def _softmax_golden(input_tensor, dim=-1, **ignored):
+    import torch
+
+    return torch.softmax(input_tensor.float(), dim).to(input_tensor.dtype)
+
+
+GOLDEN = {rms_norm: _rms_norm_golden, layer_norm: _layer_norm_golden, softmax: _softmax_golden}
