@@ -248,6 +248,15 @@ int main(int argc, char** argv) {
     std::printf("%-8d %-22s %-9s %-22s %-9s %-24s %-16s %.0fx\n", threads, a, b, c, d, e, f,
                 poc["median_ns"] / pair["median_ns"]);
   }
+  {
+    auto& plain = micro["BM_TrackedPair"][1];
+    auto& scoped = micro["BM_TrackedPairInScope"][1];
+    std::printf(
+        "with a scope and an op in force (1 thread): %.1f ns wall, %.1f ns cpu per event; without: %.1f / "
+        "%.1f (ratio %.2f cpu)\n",
+        scoped["median_ns"], scoped["median_cpu_ns"], plain["median_ns"], plain["median_cpu_ns"],
+        scoped["median_cpu_ns"] / plain["median_cpu_ns"]);
+  }
   if (micro_only) return 0;
   const double one = micro["BM_TrackedPair"][1]["median_ns"];
   const double one_cpu = micro["BM_TrackedPair"][1]["median_cpu_ns"];

@@ -100,6 +100,25 @@ void BM_TrackedPair(benchmark::State& state) {
   });
 }
 
+// The same pairs while a scope and an op are in force (attribution, docs/attribution.md): the alloc path is
+// the same store, so the two should not differ beyond noise.
+void BM_TrackedPairInScope(benchmark::State& state) {
+  settle(state, true);
+  const int device = state.thread_index() % 8;
+  uint64_t id = first_id(state);
+  allocmon_scope_push("model");
+  allocmon_scope_push("decoder.3");
+  allocmon_op_begin("ttnn.matmul", "model.py:123");
+  timed_loop(state, 2, [&] {
+    allocmon_alloc(device, ALLOCMON_DRAM, 4096, id, id);
+    allocmon_free(device, id);
+    ++id;
+  });
+  allocmon_op_end();
+  allocmon_scope_pop();
+  allocmon_scope_pop();
+}
+
 void BM_TrackedSingle(benchmark::State& state) {
   settle(state, true);
   const int device = state.thread_index() % 8;
@@ -186,6 +205,7 @@ void configure(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_TrackedPair)->Apply(configure);
 BENCHMARK(BM_TrackedSingle)->Apply(configure);
+BENCHMARK(BM_TrackedPairInScope)->Apply(configure);
 BENCHMARK(BM_DisabledPairCAbi)->Apply(configure);
 BENCHMARK(BM_DisabledPairCInline)->Apply(configure);
 BENCHMARK(BM_DisabledPairInline)->Apply(configure);
