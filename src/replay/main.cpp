@@ -2,11 +2,14 @@
 // allocator and prints one result per command, then a summary (docs/replay.md).
 // Exit status: 0 everything fits, 3 an allocation would fail, 1 bad input.
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cinttypes>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <optional>
 
 #include "common/command_line.hpp"
+#include "common/tt_architecture.hpp"
 #include "recording.hpp"
 #include "replayer.hpp"
 
@@ -16,8 +19,11 @@ namespace {
 
 std::string short_result(const LineResult& r) {
   switch (r.outcome) {
-    case LineResult::kPlaced:
-      return "@" + std::to_string(r.placement.address);
+    case LineResult::kPlaced: {
+      char hex[24];
+      std::snprintf(hex, sizeof(hex), "@%#" PRIx64, r.placement.address);
+      return hex;
+    }
     case LineResult::kOutOfMemory:
       return "OUT OF MEMORY";
     case LineResult::kFreed:
@@ -39,17 +45,41 @@ std::string short_result(const LineResult& r) {
   return "";
 }
 
-std::string command_text(const Command& c) {
+// "wormhole_b0 8x8" (the grid given, else the architecture's own).
+std::string target_name(const Target& t) {
+  std::string name = t.architecture;
+  if (t.grid)
+    name += " " + std::to_string(t.grid->first) + "x" + std::to_string(t.grid->second);
+  else if (const auto* a = allocmon::find_architecture(t.architecture))
+    name += " " + std::to_string(a->grid_x) + "x" + std::to_string(a->grid_y);
+  return name;
+}
+
+// A recording's buffer ids in hex, as the server's log and leak reports write them ("cb:" kept); a text
+// trace's ids as written.
+std::string shown_id(const std::string& id, bool recorded) {
+  const bool cb = id.rfind("cb:", 0) == 0;
+  const std::string digits = cb ? id.substr(3) : id;
+  if (!recorded || digits.empty() || digits.size() > 19 ||
+      digits.find_first_not_of("0123456789") != std::string::npos)
+    return id;
+  char hex[24];
+  std::snprintf(hex, sizeof(hex), "%#" PRIx64, static_cast<uint64_t>(std::stoull(digits)));
+  return (cb ? "cb:" : "") + std::string(hex);
+}
+
+std::string command_text(const Command& c, bool recorded) {
+  const std::string id = shown_id(c.id, recorded);
   switch (c.kind) {
     case Command::kAlloc:
-      return "alloc " + c.id + " " + std::string(allocmon::mesh::buffer_type_name(c.type)) + " " +
+      return "alloc " + id + " " + std::string(allocmon::mesh::buffer_type_name(c.type)) + " " +
              std::to_string(c.size);
     case Command::kFree:
-      return "free " + c.id;
+      return "free " + id;
     case Command::kStats:
       return "stats " + std::string(allocmon::mesh::buffer_type_name(c.type));
     case Command::kCircularBuffers:
-      return "cb " + c.id + " " + std::to_string(c.size);
+      return "cb " + id + " " + std::to_string(c.size);
   }
   return "";
 }
@@ -106,6 +136,19 @@ int main(int argc, char** argv) {
   if (!grid.empty() && !(overrides.grid = parse_grid(grid)))
     return allocmon::usage_error("allocmon-replay", "--grid wants XxY, e.g. 8x8, got '" + grid + "'");
   const Target target = resolve_target(trace, overrides);
+  // A grid larger than the chip's worker grid is no chip at all (harvested, smaller grids are what-ifs).
+  auto grid_fits = [](const Target& t) -> std::string {
+    const auto* a = allocmon::find_architecture(t.architecture);
+    if (!t.grid || !a ||
+        (t.grid->first >= 1 && t.grid->second >= 1 && t.grid->first <= a->grid_x &&
+         t.grid->second <= a->grid_y))
+      return "";
+    return "grid " + std::to_string(t.grid->first) + "x" + std::to_string(t.grid->second) + " does not fit " +
+           t.architecture + "'s worker grid of " + std::to_string(a->grid_x) + "x" +
+           std::to_string(a->grid_y);
+  };
+  if (const std::string why = grid_fits(target); !why.empty())
+    return allocmon::usage_error("allocmon-replay", why);
 
   std::vector<Target> targets{target};
   if (!compare.empty()) {
@@ -117,6 +160,8 @@ int main(int argc, char** argv) {
     if (colon != std::string::npos && !(other.grid = parse_grid(compare.substr(colon + 1))))
       return allocmon::usage_error("allocmon-replay", "--compare wants ARCH[:XxY], got '" + compare + "'");
     const Target second = resolve_target(trace, other);
+    if (const std::string why = grid_fits(second); !why.empty())
+      return allocmon::usage_error("allocmon-replay", "--compare: " + why);
     targets.push_back(second);
   }
   std::vector<std::unique_ptr<Replayer>> replayers;
@@ -146,18 +191,38 @@ int main(int argc, char** argv) {
         (json ? format_summary_json(*replayers[0], notes) : format_summary(*replayers[0], notes)).c_str(),
         json ? "\n" : "");
   } else {
-    if (!json) std::printf("%-6s %-32s %-24s %-24s\n", "line", "command", "A", "B");
+    // Columns named after their targets, each as wide as its longest cell (commands up to 48 characters,
+    // longer ones end in "..."), two spaces between them.
+    const std::string name_a = "A: " + target_name(targets[0]), name_b = "B: " + target_name(targets[1]);
+    struct Row {
+      std::string line, command, a, b;
+    };
+    std::vector<Row> rows;
+    size_t cw = 7, aw = name_a.size();
     for (const Command& c : trace.commands) {
       const LineResult a = replayers[0]->apply(c), b = replayers[1]->apply(c);
-      if (json)
+      if (json) {
         std::printf("{\"A\":%s,\"B\":%s}\n", format_line_json(a).c_str(), format_line_json(b).c_str());
-      else
-        std::printf("L%-5lld %-32s %-24s %-24s\n", static_cast<long long>(c.line), command_text(c).c_str(),
-                    short_result(a).c_str(), short_result(b).c_str());
+        continue;
+      }
+      Row row{"L" + std::to_string(c.line), command_text(c, trace.recorded), short_result(a),
+              short_result(b)};
+      if (row.command.size() > 48) row.command = row.command.substr(0, 45) + "...";
+      cw = std::max(cw, row.command.size());
+      aw = std::max(aw, row.a.size());
+      rows.push_back(std::move(row));
+    }
+    if (!json) {
+      const int c_width = static_cast<int>(cw), a_width = static_cast<int>(aw);
+      std::printf("%-7s %-*s  %-*s  %s\n", "line", c_width, "command", a_width, name_a.c_str(),
+                  name_b.c_str());
+      for (const Row& r : rows)
+        std::printf("%-7s %-*s  %-*s  %s\n", r.line.c_str(), c_width, r.command.c_str(), a_width, r.a.c_str(),
+                    r.b.c_str());
     }
     for (size_t i = 0; i < replayers.size(); ++i)
       std::printf(
-          "%s%s%s", json ? "" : (i ? "B: " : "\nA: "),
+          "%s%s%s", json ? "" : (i ? ("\n" + name_b + "\n").c_str() : ("\n" + name_a + "\n").c_str()),
           (json ? format_summary_json(*replayers[i], notes) : format_summary(*replayers[i], notes)).c_str(),
           json ? "\n" : "");
   }

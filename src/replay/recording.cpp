@@ -1,5 +1,7 @@
 #include "recording.hpp"
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -219,7 +221,7 @@ Trace load_trace_file(const std::string& path, const RecordingSelection& selecti
     text << std::cin.rdbuf();
   } else {
     std::ifstream file(path);
-    if (!file) throw std::runtime_error("cannot read " + path);
+    if (!file) throw std::runtime_error("cannot read " + path + ": " + std::strerror(errno));
     text << file.rdbuf();
   }
   return parse_trace(text.str());

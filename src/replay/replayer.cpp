@@ -333,11 +333,15 @@ std::string format_summary(const Replayer& replayer, const std::vector<std::stri
     out += "  result: DOES NOT FIT (" + std::to_string(s.out_of_memory) + " allocation(s) out of memory, " +
            std::to_string(s.cb_clashes) + " CB clash(es)); first at line " +
            std::to_string(*s.first_oom_line) + ": " + s.first_oom_message + "\n";
-    out += "  live at the first failure (" + std::to_string(s.live_at_first_oom.size()) + " buffers):";
-    for (const auto& b : s.live_at_first_oom)
-      out += " " + b.id + " (" + type_name(b.type) + ", " + std::to_string(b.size) + " B, line " +
-             std::to_string(b.line) + ")";
-    out += "\n";
+    const size_t n = s.live_at_first_oom.size();
+    if (n == 0) {
+      out += "  nothing else was live at the first failure\n";
+    } else {
+      out += "  live at the first failure (" + std::to_string(n) + (n == 1 ? " buffer" : " buffers") + "):\n";
+      for (const auto& b : s.live_at_first_oom)  // one a line: a long list stays readable
+        out += "    " + b.id + " (" + type_name(b.type) + ", " + std::to_string(b.size) + " B, line " +
+               std::to_string(b.line) + ")\n";
+    }
   }
   return out;
 }

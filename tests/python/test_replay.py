@@ -3,6 +3,7 @@ addresses and peaks on every device; the Python API gives the same engine's resu
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -201,6 +202,19 @@ def test_readme_compare_example_reports_the_first_oom_and_the_buffers_live_then(
     assert "grid 4x4" in b
     assert "result: DOES NOT FIT (1 allocation(s) out of memory, 0 CB clash(es)); first at line 14: " \
         "Out of Memory: Not enough space to allocate 33554432 B L1 buffer across 16 banks" in b
-    assert "live at the first failure (5 buffers): act0 (DRAM, 1048576 B, line 4) next (DRAM, 4096 B, line 5) " \
-        "weights (L1, 65536 B, line 6) partial (L1, 8388608 B, line 9) halo (L1, 65536 B, line 10)" in b
-    assert "L14    alloc big L1 33554432            @768000                  OUT OF MEMORY" in out
+    assert "live at the first failure (5 buffers):\n    act0 (DRAM, 1048576 B, line 4)\n    next (DRAM, 4096 B, line 5)\n" \
+        "    weights (L1, 65536 B, line 6)\n    partial (L1, 8388608 B, line 9)\n    halo (L1, 65536 B, line 10)\n" in b
+    # Columns named after their targets, addresses in hex, cells apart however long.
+    assert out.splitlines()[0].split() == ["line", "command", "A:", "wormhole_b0", "8x8", "B:", "wormhole_b0", "4x4"]
+    assert re.search(r"^L14 +alloc big L1 33554432 +@0xbb800 +OUT OF MEMORY$", out, re.M)
+    assert re.search(r"^L8 +stats L1 +largest free 1327840, free 1327840  +largest free 1129184", out, re.M)
+
+
+def test_compare_says_why_it_refuses(tmp_path, repo_root_module):
+    trace = os.path.join(repo_root_module, "examples", "replay", "conv_l1.trace")
+    code, _, err = replay_cli(trace, "--grid", "100x100")
+    assert code == 2 and "does not fit wormhole_b0's worker grid of 8x8" in err
+    code, _, err = replay_cli(trace, "--compare", "blackhole:100x100")
+    assert code == 2 and "--compare: grid 100x100 does not fit blackhole" in err
+    code, _, err = replay_cli(str(tmp_path / "missing.trace"))
+    assert code == 1 and "No such file or directory" in err
