@@ -85,7 +85,24 @@ std::string summary_text(const std::string& path, const Recording& r, const Time
       l.bytes += e.size;
       l.devices.insert(e.device);
     }
-  if (leaks.empty()) out += "  none\n";
+  // Buffers still live when the recording ends, of processes that never ended in it: the recording was cut
+  // (the server stopped or was killed) while they ran, so whether they leak is not known.
+  std::map<std::tuple<int64_t, int, uint64_t>, const Event*> open;  // (client, device, buffer) -> alloc
+  for (const auto& e : r.events) {
+    if (e.kind == Event::kAlloc)
+      open[{e.client, e.device, e.buffer_id}] = &e;
+    else if (e.kind == Event::kFree || e.kind == Event::kReclaim)
+      open.erase({e.client, e.device, e.buffer_id});
+  }
+  std::map<int64_t, Leak> running;
+  for (const auto& [key, e] : open) {
+    if (leaks.count(e->client)) continue;
+    Leak& l = running[e->client];
+    ++l.buffers;
+    l.bytes += e->size;
+    l.devices.insert(e->device);
+  }
+  if (leaks.empty()) out += running.empty() ? "  none\n" : "  none among the processes that ended\n";
   for (const auto& [client, l] : leaks) {
     const auto it = r.processes.find(client);
     const Process p = it != r.processes.end() ? it->second : Process{0, "?", 0, 0};
@@ -94,6 +111,18 @@ std::string summary_text(const std::string& path, const Recording& r, const Time
            (l.buffers == 1 ? " buffer, " : " buffers, ") + std::to_string(l.bytes) + " B (" +
            human_bytes(static_cast<double>(l.bytes)) + ") on " +
            (devices.size() == 1 ? "device " : "devices ") + id_ranges(devices) + "\n";
+  }
+  if (!running.empty()) {
+    out += "\nStill running when the recording ended (cut short: the server stopped first), holding:\n";
+    for (const auto& [client, l] : running) {
+      const auto it = r.processes.find(client);
+      const Process p = it != r.processes.end() ? it->second : Process{0, "?", 0, 0};
+      const std::vector<int> devices(l.devices.begin(), l.devices.end());
+      out += "  pid " + std::to_string(p.pid) + " " + p.name + ": " + std::to_string(l.buffers) +
+             (l.buffers == 1 ? " buffer, " : " buffers, ") + std::to_string(l.bytes) + " B (" +
+             human_bytes(static_cast<double>(l.bytes)) + ") on " +
+             (devices.size() == 1 ? "device " : "devices ") + id_ranges(devices) + "\n";
+    }
   }
   return out;
 }

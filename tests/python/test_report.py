@@ -7,6 +7,7 @@ import signal
 import sqlite3
 import subprocess
 import tempfile
+import time
 
 import numpy as np
 
@@ -106,3 +107,35 @@ def test_report_failures_name_the_path_and_exit_non_zero(tmp_path):
                             text=True, timeout=60)
     assert result.returncode == 1
     assert f"cannot write {read_only}/summary.txt: Is a directory" in result.stderr
+
+
+def test_a_recording_cut_by_a_killed_server_names_the_processes_still_running(tmp_path):
+    db = tmp_path / "cut.sqlite"
+    sock = os.path.join(tempfile.gettempdir(), f"allocmon-report-cut-{os.getpid()}.sock")
+    env = dict(os.environ, TT_ALLOC_TRACKING_ENABLED="1", TT_ALLOC_SERVER_SOCKET=sock)
+    with Server(sock, extra_args=["--record", str(db)]) as server:
+        running = subprocess.Popen([find_binary("allocmon_test_client")], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, text=True, env=env)
+        running.stdin.write("register 5\nalloc 5 DRAM 4096 1\nalloc 5 L1 2048 2\nflush\n")
+        running.stdin.flush()
+        for _ in range(4):
+            running.stdout.readline()
+        for _ in range(200):  # the recorder writes on its own thread: until both allocations are in the file
+            try:
+                with sqlite3.connect(db) as conn:
+                    if conn.execute("SELECT COUNT(*) FROM events WHERE kind='alloc'").fetchone()[0] >= 2:
+                        break
+            except sqlite3.OperationalError:
+                pass  # not created or locked yet
+            time.sleep(0.05)
+        server.process.send_signal(signal.SIGKILL)  # the recording ends while the process still runs
+        server.process.wait()
+    running.kill()
+    running.wait()
+    result = subprocess.run([find_binary("allocmon-report"), str(db), "--out", str(tmp_path / "r")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    summary = (tmp_path / "r" / "summary.txt").read_text()
+    assert "Leaks (buffers still live when their process ended):\n  none among the processes that ended" in summary
+    assert re.search(r"Still running when the recording ended .*\n  pid \d+ \S+: 2 buffers, 6144 B .* on device 5",
+                     summary), summary
