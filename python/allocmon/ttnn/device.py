@@ -27,6 +27,7 @@ class Arch(_enum.Enum):
     GRAYSKULL = "grayskull"
     WORMHOLE_B0 = "wormhole_b0"
     BLACKHOLE = "blackhole"
+    QUASAR = "quasar"  # named so that tests can compare with it; the emulator offers no such devices
 
 
 class DispatchCoreType(_enum.Enum):
