@@ -7,6 +7,13 @@
 
 namespace allocmon::report {
 
+namespace {
+// Perfetto groups tracks by pid: pid 1 holds the process starts and exits, device N's tracks are pid N + 2.
+int64_t device_pid(int id) {
+  return int64_t{id} + 2;
+}
+}  // namespace
+
 std::string perfetto_trace(const Recording& r, const Timeline& t) {
   using nlohmann::json;
   json events = json::array();
@@ -20,7 +27,7 @@ std::string perfetto_trace(const Recording& r, const Timeline& t) {
         events.push_back({{"name", name},
                           {"ph", "C"},
                           {"ts", ts_us},
-                          {"pid", 1},
+                          {"pid", device_pid(id)},
                           {"args", {{"bytes", per_type[type][c]}}}});
       }
     }
@@ -39,7 +46,22 @@ std::string perfetto_trace(const Recording& r, const Timeline& t) {
                         {"pid", 1}});
   }
   events.push_back(
-      {{"name", "process_name"}, {"ph", "M"}, {"pid", 1}, {"args", {{"name", "allocmon device memory"}}}});
+      {{"name", "process_name"}, {"ph", "M"}, {"pid", 1}, {"args", {{"name", "allocmon: processes"}}}});
+  // One group of tracks per device (its memory types), in device order, instead of every track under one.
+  for (const auto& [id, per_type] : t.series) {
+    std::string name = "device " + std::to_string(id);
+    if (const auto d = r.devices.find(id); d != r.devices.end()) {
+      if (d->second.row >= 0)
+        name += " (" + std::to_string(d->second.row) + "," + std::to_string(d->second.col) + ")";
+      if (!d->second.architecture.empty()) name += " " + d->second.architecture;
+    }
+    events.push_back(
+        {{"name", "process_name"}, {"ph", "M"}, {"pid", device_pid(id)}, {"args", {{"name", name}}}});
+    events.push_back({{"name", "process_sort_index"},
+                      {"ph", "M"},
+                      {"pid", device_pid(id)},
+                      {"args", {{"sort_index", id}}}});
+  }
   return json{{"traceEvents", events}, {"displayTimeUnit", "ms"}}.dump(-1, ' ', false,
                                                                        json::error_handler_t::replace);
 }

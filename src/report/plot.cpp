@@ -155,7 +155,8 @@ std::string memory_svg(const Recording& r, const Timeline& t) {
   }
   const int charts = (any_off ? 1 : 0) + (any_on ? 1 : 0);
   const int panel_height = 30 + std::max(charts, 1) * (kChartHeight + kGap);
-  const int width = std::max(cols, 1) * (kPanelWidth + kPad) + kPad;
+  // At least as wide as the title, and saying so when there is nothing to draw.
+  const int width = std::max(std::max(cols, 1) * (kPanelWidth + kPad) + kPad, 620);
   const int height = kTop + std::max(rows, 1) * panel_height + kPad;
 
   Chart chart;
@@ -189,6 +190,9 @@ std::string memory_svg(const Recording& r, const Timeline& t) {
            std::string(wire::kMemoryTypeNames[type]) + "</text>\n";
     lx += 90;
   }
+  if (r.devices.empty() || chart.types_drawn.empty())
+    svg += "<text x=\"" + std::to_string(kPad) + "\" y=\"" + std::to_string(kTop + 40) +
+           "\" font-size=\"18\" fill=\"#888\">no data: the recording holds no device memory events</text>\n";
   return svg + chart.svg + "</svg>\n";
 }
 

@@ -54,6 +54,15 @@ def test_report_of_a_recorded_mesh_run(tmp_path):
         peaks[f"device {device} {mtype}"] = best
 
     trace = json.loads((out / "trace.json").read_text())
+    # Perfetto: each device's tracks grouped under a process of its own, named after the device.
+    groups = {}
+    for event in trace["traceEvents"]:
+        if event["ph"] == "C":
+            groups.setdefault(event["pid"], set()).add(event["name"].split(" ")[1])
+    assert all(len(devices) == 1 for devices in groups.values()) and len(groups) >= 8, groups
+    named = {e["pid"]: e["args"]["name"] for e in trace["traceEvents"] if e.get("name") == "process_name"}
+    assert all(named[pid] == f"device {next(iter(d))}" or named[pid].startswith(f"device {next(iter(d))} ")
+               for pid, d in groups.items()), named
     counters = {}
     for event in trace["traceEvents"]:
         if event["ph"] == "C":
@@ -139,3 +148,18 @@ def test_a_recording_cut_by_a_killed_server_names_the_processes_still_running(tm
     assert "Leaks (buffers still live when their process ended):\n  none among the processes that ended" in summary
     assert re.search(r"Still running when the recording ended .*\n  pid \d+ \S+: 2 buffers, 6144 B .* on device 5",
                      summary), summary
+
+
+def test_an_empty_recording_says_no_data(tmp_path):
+    db = tmp_path / "empty.sqlite"
+    sock = os.path.join(tempfile.gettempdir(), f"allocmon-report-empty-{os.getpid()}.sock")
+    with Server(sock, extra_args=["--record", str(db)]):
+        pass
+    result = subprocess.run([find_binary("allocmon-report"), str(db), "--out", str(tmp_path / "r")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    svg = (tmp_path / "r" / "memory.svg").read_text()
+    assert "no data" in svg
+    width = int(re.search(r'<svg [^>]*width="(\d+)"', svg).group(1))
+    title = re.search(r'font-size="15">([^<]*)<', svg).group(1)
+    assert width >= 620 and len(title) * 8 < width  # the title fits (15 px text: under 8 px a character)
