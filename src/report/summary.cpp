@@ -55,14 +55,22 @@ std::string summary_text(const std::string& path, const Recording& r, const Time
       const auto live = live_at(r, device, type, at);
       text += ", " + std::to_string(live.size()) + (live.size() == 1 ? " buffer" : " buffers") +
               " live; largest:";
-      for (size_t i = 0; i < std::min<size_t>(3, live.size()); ++i)
-        text += " " + std::to_string(live[i]->size) + " B at " + hex(live[i]->address) + " (pid " +
+      for (size_t i = 0; i < std::min<size_t>(3, live.size()); ++i)  // one a line: lines stay short
+        text += "\n      " + std::to_string(live[i]->size) + " B at " + hex(live[i]->address) + " (pid " +
                 std::to_string(live[i]->pid) + ", buffer " + hex(live[i]->buffer_id) + ")";
     }
     groups[{type, bytes, text}].push_back(device);
   }
-  for (const auto& [key, devices] : groups) {
-    const auto& [type, bytes, text] = key;
+  // In device order (then memory type), whatever the peaks' sizes.
+  std::vector<std::pair<const std::tuple<int, int64_t, std::string>*, const std::vector<int>*>> ordered;
+  for (const auto& [key, devices] : groups) ordered.push_back({&key, &devices});
+  std::sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) {
+    return std::make_pair(a.second->front(), std::get<0>(*a.first)) <
+           std::make_pair(b.second->front(), std::get<0>(*b.first));
+  });
+  for (const auto& [key_pointer, devices_pointer] : ordered) {
+    const auto& [type, bytes, text] = *key_pointer;
+    const auto& devices = *devices_pointer;
     const bool buffers = text.find(" live; largest:") != std::string::npos;
     std::string who = devices.size() == 1
                           ? "device " + std::to_string(devices[0])

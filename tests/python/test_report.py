@@ -80,6 +80,12 @@ def test_report_of_a_recorded_mesh_run(tmp_path):
     assert f"8 devices (0-7, the same buffers at the same addresses) DRAM: {peaks['device 4 DRAM']} B" in summary
     assert summary.count(" DRAM: ") == 2  # the mesh's line and device 9's
     assert "(pid " in summary and ", buffer 0x" in summary
+    assert max(len(line) for line in summary.splitlines()) <= 130, summary  # largest buffers one a line
+    peak_lines = summary.split("Peaks:\n")[1].split("\n\n")[0].splitlines()
+    firsts = [int(re.match(r"  (?:device (\d+)|\d+ devices \((\d+))", line).group(1) or
+                  re.match(r"  (?:device (\d+)|\d+ devices \((\d+))", line).group(2))
+              for line in peak_lines if not line.startswith("      ")]
+    assert firsts == sorted(firsts), peak_lines  # in device order
     assert f"pid {victim.pid} allocmon_test_c: 1 buffer, 777 B (777 B) on device 9" in summary
     svg = (out / "memory.svg").read_text()
     assert svg.startswith("<svg") and "device 4 (0,0)" in svg and "device 6 (1,3)" in svg
