@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "allocmon/memory_types.h"
+#include "common/id_ranges.hpp"
 #include "common/sqlite.hpp"
 
 namespace allocmon::replay {
@@ -49,9 +50,17 @@ std::string describe_recording(const std::string& path) {
       "SELECT e.pid, (SELECT name FROM processes p WHERE p.pid=e.pid ORDER BY start_ms DESC LIMIT 1), "
       "COUNT(*), GROUP_CONCAT(DISTINCT e.device) FROM events e WHERE e.kind='alloc' GROUP BY e.pid "
       "ORDER BY MIN(e.seq)");
-  while (st.step())
+  while (st.step()) {
+    // The devices as ranges in id order ("0-7"), not in the order they were first used.
+    std::vector<int> devices;
+    std::stringstream ids(st.text(3));
+    for (std::string id; std::getline(ids, id, ',');)
+      if (!id.empty()) devices.push_back(std::stoi(id));
     out += "pid " + std::to_string(st.integer(0)) + " (" + st.text(1) +
-           "): " + std::to_string(st.integer(2)) + " allocations on devices " + st.text(3) + "\n";
+           "): " + std::to_string(st.integer(2)) +
+           (st.integer(2) == 1 ? " allocation on " : " allocations on ") +
+           (devices.size() == 1 ? "device " : "devices ") + allocmon::id_ranges(devices) + "\n";
+  }
   return out.empty() ? path + " has no allocations recorded\n" : out;
 }
 

@@ -48,6 +48,8 @@ def repo_root_module():
 def test_recorded_seed_scenario_replays_to_the_live_addresses_and_peaks(seed_recording):
     db, live_peaks = seed_recording
     assert sorted(live_peaks) == sorted(T3000_IDS)
+    code, out, _ = replay_cli(db, "--list")  # the mesh's devices as a range, not in the order first used
+    assert code == 0 and out.rstrip().endswith(" allocations on devices 0-7"), out
     recorded = sqlite3.connect(db)
     for device in T3000_IDS:
         code, out, err = replay_cli(db, "--device", device, "--json")
@@ -129,7 +131,7 @@ def test_several_processes_need_a_choice_and_old_recordings_replay_with_a_note(t
     assert "2 processes allocated in" in err and "choose one with --pid" in err and f"pid {os.getpid()}" in err
     code, out, _ = replay_cli(db, "--list")
     assert code == 0 and out.splitlines()[0].startswith(f"pid {os.getpid()} (") and len(out.splitlines()) == 2
-    assert out.splitlines()[0].endswith("): 1 allocations on devices 0")
+    assert out.splitlines()[0].endswith("): 1 allocation on device 0")
     code, out, _ = replay_cli(db, "--pid", os.getpid())
     assert code == 0
     assert "alloc 1 DRAM 1048576 -> address 32 (88064 B in each of 12 banks)" in out
