@@ -10,8 +10,10 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "common/command_line.hpp"
+#include "diff.hpp"
 #include "perfetto.hpp"
 #include "plot.hpp"
 #include "summary.hpp"
@@ -60,9 +62,24 @@ int main(int argc, char** argv) {
   CLI::App app{"allocmon-report: plots, peaks, leaks and a Perfetto trace from a recording"};
   app.add_option("recording", path, "SQLite file written by allocation_server --record")->required();
   app.add_option("--out", out, "Output directory")->capture_default_str();
+  std::vector<std::string> marks;
+  app.add_option(
+         "--diff", marks,
+         "MARK_A MARK_B: what was allocated after mark A, up to mark B, and never freed (allocmon.mark); "
+         "prints it and writes nothing else")
+      ->expected(2);
   allocmon::add_version_flag(app, "allocmon-report");
   if (const int status = allocmon::parse_command_line(app, argc, argv); status >= 0) return status;
   using namespace allocmon::report;
+  if (!marks.empty()) {
+    try {
+      std::fputs(diff_text(path, marks[0], marks[1]).c_str(), stdout);
+      return 0;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "allocmon-report: %s\n", e.what());
+      return 1;
+    }
+  }
   Recording recording;
   try {
     recording = load_recording(path);

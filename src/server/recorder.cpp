@@ -24,10 +24,15 @@ CREATE TABLE IF NOT EXISTS devices(time_ms INTEGER, client INTEGER, device INTEG
 CREATE TABLE IF NOT EXISTS events(seq INTEGER PRIMARY KEY, time_ms INTEGER, client INTEGER, pid INTEGER,
                                   device INTEGER, type TEXT, kind TEXT, size INTEGER, address INTEGER,
                                   buffer_id INTEGER, page_size INTEGER, layout TEXT, shard_count INTEGER,
-                                  direction TEXT);
+                                  direction TEXT, context INTEGER);
 CREATE INDEX IF NOT EXISTS events_by_time ON events(time_ms);
+CREATE TABLE IF NOT EXISTS contexts(id INTEGER PRIMARY KEY, scope TEXT, op TEXT, site TEXT);
+CREATE TABLE IF NOT EXISTS marks(after_seq INTEGER, time_ms INTEGER, client INTEGER, pid INTEGER, name TEXT);
 CREATE TABLE IF NOT EXISTS samples(time_ms INTEGER, device INTEGER, type TEXT, bytes INTEGER, source TEXT);
 )sql";
+
+// Appending to an older recording: events get their context (attribution; NULL in old rows).
+constexpr const char* kUpgradeContexts = "ALTER TABLE events ADD COLUMN context INTEGER;";
 
 // Appending to an older recording: devices get the chip columns (added to schema 2, NULL in old rows).
 constexpr const char* kUpgradeFrom2 = R"sql(
@@ -119,7 +124,9 @@ bool Recorder::open(const std::string& path, const std::string& socket_path) {
       (!sqlite::has_column(db_, "events", "page_size") &&
        sqlite3_exec(db_, kUpgradeFrom1, nullptr, nullptr, &error) != SQLITE_OK) ||
       (!sqlite::has_column(db_, "devices", "asic_id") &&
-       sqlite3_exec(db_, kUpgradeFrom2, nullptr, nullptr, &error) != SQLITE_OK)) {
+       sqlite3_exec(db_, kUpgradeFrom2, nullptr, nullptr, &error) != SQLITE_OK) ||
+      (!sqlite::has_column(db_, "events", "context") &&
+       sqlite3_exec(db_, kUpgradeContexts, nullptr, nullptr, &error) != SQLITE_OK)) {
     std::fprintf(stderr, "allocation_server: cannot record to %s: %s\n", path.c_str(), error ? error : "?");
     sqlite3_free(error);
     return false;
@@ -140,17 +147,32 @@ bool Recorder::open(const std::string& path, const std::string& socket_path) {
 }
 
 void Recorder::publish() {
-  if (staged_.empty()) return;
+  if (staged_.empty() && staged_marks_.empty()) return;
   if (failed_.load(std::memory_order_relaxed)) {
     staged_.clear();
+    staged_marks_.clear();
     return;
   }
   std::lock_guard lock(mutex_);
+  for (RecordedMark& mark : staged_marks_) {  // their places, counted in the batch they join
+    mark.before_event += pending_.events.size();
+    pending_.marks.push_back(std::move(mark));
+  }
+  staged_marks_.clear();
   if (pending_.events.empty())
     std::swap(pending_.events, staged_);
   else
     pending_.events.insert(pending_.events.end(), staged_.begin(), staged_.end());
   staged_.clear();
+}
+
+void Recorder::context_used(uint32_t index, const std::string& scope, const std::string& op,
+                            const std::string& site) {
+  if (index < contexts_named_.size() && contexts_named_[index]) return;
+  if (index >= contexts_named_.size()) contexts_named_.resize(index + 1, false);
+  contexts_named_[index] = true;
+  std::lock_guard lock(mutex_);
+  pending_.contexts.emplace_back(index, scope, op, site);
 }
 
 void Recorder::device(RecordedDevice d) {
@@ -269,12 +291,16 @@ bool Recorder::write(const Batch& batch) {
     sqlite3_finalize(st);
   }
   if (ok && !batch.events.empty() &&
-      check(
-          sqlite3_prepare_v2(db_,
-                             "INSERT INTO events(time_ms,client,pid,device,type,kind,size,address,buffer_id,"
-                             "page_size,layout,shard_count,direction) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                             -1, &st, nullptr))) {
-    for (const auto& e : batch.events) {
+      check(sqlite3_prepare_v2(
+          db_,
+          "INSERT INTO events(time_ms,client,pid,device,type,kind,size,address,buffer_id,"
+          "page_size,layout,shard_count,direction,context) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+          -1, &st, nullptr))) {
+    size_t next_mark = 0;
+    for (size_t i = 0; i < batch.events.size(); ++i) {
+      while (ok && next_mark < batch.marks.size() && batch.marks[next_mark].before_event <= i)
+        ok = write_mark(batch.marks[next_mark++]);
+      const RecordedEvent& e = batch.events[i];
       sqlite3_bind_int64(st, 1, e.time_ms);
       sqlite3_bind_int64(st, 2, static_cast<int64_t>(e.client));
       sqlite3_bind_int(st, 3, e.pid);
@@ -289,6 +315,21 @@ bool Recorder::write(const Batch& batch) {
       bind_optional_text(st, 11, layout_name(e.layout));
       bind_optional_int(st, 12, e.shard_count);
       bind_optional_text(st, 13, direction_name(e.direction));
+      bind_optional_int(st, 14, e.context);
+      ok = ok && check(sqlite3_step(st));
+      sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+  }
+  for (size_t i = 0; ok && i < batch.marks.size(); ++i)  // marks after the batch's last event
+    if (batch.marks[i].before_event >= batch.events.size()) ok = write_mark(batch.marks[i]);
+  if (ok && !batch.contexts.empty() &&
+      check(sqlite3_prepare_v2(db_, "INSERT OR REPLACE INTO contexts VALUES(?,?,?,?)", -1, &st, nullptr))) {
+    for (const auto& [id, scope, op, site] : batch.contexts) {
+      sqlite3_bind_int64(st, 1, id);
+      sqlite3_bind_text(st, 2, scope.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(st, 3, op.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(st, 4, site.c_str(), -1, SQLITE_TRANSIENT);
       ok = ok && check(sqlite3_step(st));
       sqlite3_reset(st);
     }
@@ -324,6 +365,20 @@ bool Recorder::write(const Batch& batch) {
   }
   rows_written_.fetch_add(batch.events.size(), std::memory_order_relaxed);
   return true;
+}
+
+bool Recorder::write_mark(const RecordedMark& mark) {
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db_, "INSERT INTO marks VALUES((SELECT MAX(seq) FROM events),?,?,?,?)", -1, &st,
+                         nullptr) != SQLITE_OK)
+    return false;
+  sqlite3_bind_int64(st, 1, mark.time_ms);
+  sqlite3_bind_int64(st, 2, static_cast<int64_t>(mark.client));
+  sqlite3_bind_int(st, 3, mark.pid);
+  sqlite3_bind_text(st, 4, mark.name.c_str(), -1, SQLITE_TRANSIENT);
+  const bool ok = sqlite3_step(st) == SQLITE_DONE;
+  sqlite3_finalize(st);
+  return ok;
 }
 
 }  // namespace allocmon::server

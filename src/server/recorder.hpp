@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 struct sqlite3;
@@ -34,6 +35,16 @@ struct RecordedEvent {
   uint32_t shard_count = 0;
   uint8_t layout = 0;
   uint8_t direction = 0;
+  uint32_t context = 0;  // allocs: the server's context index (attribution.hpp; 0: none)
+};
+
+// A mark (attribution.hpp), placed after the events recorded before it.
+struct RecordedMark {
+  size_t before_event;  // index, in its batch, of the first event recorded after it
+  int64_t time_ms;
+  uint64_t client;
+  int32_t pid;
+  std::string name;
 };
 
 enum class RecordKind : uint8_t { kAlloc = 1, kFree = 2, kReclaim = 3 };
@@ -78,6 +89,11 @@ class Recorder {
   // Event-loop thread only: appends without a lock; publish() hands the staged rows to the writer once per
   // loop iteration (one lock per iteration, not per event).
   void event(const RecordedEvent& e) { staged_.push_back(e); }
+  void mark(int64_t time_ms, uint64_t client, int32_t pid, std::string name) {
+    staged_marks_.push_back({staged_.size(), time_ms, client, pid, std::move(name)});
+  }
+  // Event-loop thread: names context `index` in the recording the first time an event uses it.
+  void context_used(uint32_t index, const std::string& scope, const std::string& op, const std::string& site);
   void publish();
   void device(RecordedDevice d);
   void sample(RecordedSample s);
@@ -95,12 +111,16 @@ class Recorder {
     std::vector<RecordedProcess> started;
     std::vector<std::pair<uint64_t, int64_t>> ended;
     std::vector<RecordedSample> samples;
+    std::vector<RecordedMark> marks;
+    std::vector<std::tuple<uint32_t, std::string, std::string, std::string>> contexts;
     bool empty() const {
-      return events.empty() && devices.empty() && started.empty() && ended.empty() && samples.empty();
+      return events.empty() && devices.empty() && started.empty() && ended.empty() && samples.empty() &&
+             marks.empty() && contexts.empty();
     }
   };
   void run();
   bool write(const Batch& batch);
+  bool write_mark(const RecordedMark& mark);
   void fail(const std::string& what);
 
   sqlite3* db_ = nullptr;
@@ -109,6 +129,8 @@ class Recorder {
   std::condition_variable wake_, done_;
   Batch pending_;
   std::vector<RecordedEvent> staged_;  // event-loop thread only
+  std::vector<RecordedMark> staged_marks_;
+  std::vector<bool> contexts_named_;   // event-loop thread only
   uint64_t queued_ = 0, written_ = 0;  // batches, under mutex_
   bool stop_ = false;
   std::thread thread_;

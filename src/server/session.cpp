@@ -154,6 +154,8 @@ bool Session::dispatch(const wire::Frame& frame, std::string& out, int& queries)
     case wire::MessageType::kMark:
       ensure_producer();
       accounting.attribution().mark(std::string(frame.payload), peer_.pid, peer_.uid, context_.now_ms());
+      if (context_.recorder)
+        context_.recorder->mark(context_.now_ms(), id_, peer_.pid, std::string(frame.payload));
       attributing_ = true;
       return true;
     case wire::MessageType::kFlush:
@@ -264,11 +266,16 @@ bool Session::apply_batch(std::string_view payload, uint16_t version, std::strin
         process_->origins[BufferKey{event.device_id, event.buffer_id}] = {
             current_context_, context_.accounting.attribution().next_seq()};
       context_.log.allocated(peer_.pid, event);
-      if (context_.recorder)
+      if (context_.recorder) {
+        if (current_context_) {
+          const Context& named = context_.accounting.attribution().context(current_context_);
+          context_.recorder->context_used(current_context_, named.scope, named.op, named.site);
+        }
         context_.recorder->event({now, id_, peer_.pid, event.device_id, event.memory_type,
                                   static_cast<uint8_t>(RecordKind::kAlloc), event.size, event.address,
                                   event.buffer_id, event.page_size, event.shard_count, event.layout,
-                                  event.direction});
+                                  event.direction, current_context_});
+      }
     } else if (event.kind == static_cast<uint8_t>(wire::EventKind::kFree)) {
       context_.log.freed(peer_.pid, event, result.size);
       if (context_.recorder)

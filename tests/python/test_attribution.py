@@ -127,3 +127,46 @@ def test_an_l1_out_of_memory_names_the_op_holding_the_most_l1(server):
     for t in held:
         ttnn.deallocate(t)
     ttnn.close_device(device)
+
+
+def test_allocmon_report_diff_finds_the_leak_in_a_recording(tmp_path):
+    import subprocess
+
+    import torch
+
+    from allocmon import ttnn
+    from allocmon.server import find_binary
+
+    socket, recording = str(tmp_path / "s.sock"), str(tmp_path / "run.sqlite")
+    with Server(socket, extra_args=["--record", recording]):
+        allocmon.configure(True, socket)
+        device = ttnn.open_device(device_id=0)
+        kept = []
+        allocmon.mark("iter-0")
+        for i in range(3):
+            with allocmon.scope(f"step.{i}"):
+                x = ttnn.from_torch(torch.ones(64, 64), dtype=ttnn.bfloat16, layout=ttnn.TILE_LAYOUT, device=device)
+                line = inspect.currentframe().f_lineno + 1
+                kept.append(ttnn.exp(x))
+                ttnn.deallocate(x)
+            allocmon.mark(f"iter-{i + 1}")
+        assert allocmon.flush() == allocmon.FLUSH_OK
+        ttnn.close_device(device)  # frees everything, kept included, at the very end
+        assert allocmon.flush() == allocmon.FLUSH_OK
+    report = find_binary("allocmon-report")
+    out = subprocess.run([report, recording, "--diff", "iter-1", "iter-2"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    # Still alive at the end? No: closing the device freed it. Up to the close, the leak is step.1's exp.
+    assert "nothing" in out.stdout, out.stdout
+    # The same question about a run cut before the close: the recording without the closing frees.
+    import sqlite3
+
+    with sqlite3.connect(recording) as db:
+        last_mark = db.execute("SELECT after_seq FROM marks WHERE name='iter-3'").fetchone()[0]
+        db.execute("DELETE FROM events WHERE seq > ?", (last_mark,))
+    out = subprocess.run([report, recording, "--diff", "iter-1", "iter-2"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "scope step.1  op ttnn.exp  site test_attribution.py:%d" % line in out.stdout, out.stdout
+    assert "8.0 KiB in 1 buffer on devices 0 (DRAM 8.0 KiB)" in out.stdout, out.stdout  # 64x64 bfloat16
+    bad = subprocess.run([report, recording, "--diff", "iter-1", "nope"], capture_output=True, text=True)
+    assert bad.returncode == 1 and "no mark named 'nope'" in bad.stderr and "iter-0" in bad.stderr
