@@ -51,11 +51,26 @@ def _torch():
     return torch
 
 
-def run(op, inputs, outputs, compute, *, cbs=2, kernel_bytes=ELTWISE_KERNEL_BYTES, program=None, in_place=None):
+def _spec(shape, dtype, layout, config):
+    return f"{tuple(int(d) for d in shape)}:{dtype.value}:{layout.value}:{config!r}"
+
+
+def program_key(program, inputs, outputs, attributes=None):
+    """The program cache's key, as tt-metal hashes a program: the op's program and attributes and its inputs'
+    and outputs' specs (shape, dtype, layout, memory config); a new key compiles (and caches) new kernels."""
+    specs = [_spec(t.shape, t.dtype, t.layout, t._memory_config) for t in inputs]
+    specs += [_spec(*output) for output in outputs]
+    extra = f";{attributes!r}" if attributes is not None else ""
+    return f"{program}[{';'.join(specs)}{extra}]"
+
+
+def run(op, inputs, outputs, compute, *, cbs=2, kernel_bytes=ELTWISE_KERNEL_BYTES, program=None, in_place=None,
+        attributes=None):
     """Runs `op` on every device of the inputs' mesh.
 
     outputs: (shape, dtype, layout, memory_config) for each output tensor (in_place: the tensor the op
-    overwrites instead, allocating nothing).
+    overwrites instead, allocating nothing). attributes: the op's parameters that select another program
+    (slice bounds, permuted dims, ...), part of the program cache key with the tensors' specs.
     compute(*device_inputs) -> one torch tensor per output (a tuple for several), from each device's input
     values as float32 torch tensors of the inputs' shapes.
     """
@@ -75,7 +90,8 @@ def run(op, inputs, outputs, compute, *, cbs=2, kernel_bytes=ELTWISE_KERNEL_BYTE
                                              first._device.flat_dim)
                    for shape, dtype, layout, config in outputs]
     cb_bytes = cbs * 2 * first.dtype.tile_bytes  # double-buffered tiles of each circular buffer
-    native_mesh.begin_program(program or op, cb_bytes, kernel_bytes)
+    key = program_key(program or op, inputs, outputs, attributes)
+    native_mesh.begin_program(key, cb_bytes, kernel_bytes)
     try:
         if native_mesh.holds_data:
             torch = _torch()

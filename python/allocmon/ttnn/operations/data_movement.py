@@ -50,10 +50,10 @@ def _host_map(tensor, fn):
                        tensor.layout)
 
 
-def _copy_program(op, tensor, shape, compute, memory_config, inputs=None):
+def _copy_program(op, tensor, shape, compute, memory_config, inputs=None, attributes=None):
     config = _device_op.output_memory(memory_config, tensor, same_shape=tuple(shape) == tuple(tensor.shape))
     return _device_op.run(op, inputs or [tensor], [(shape, tensor.dtype, tensor.layout, config)], compute,
-                          kernel_bytes=_device_op.DATA_MOVEMENT_KERNEL_BYTES)
+                          kernel_bytes=_device_op.DATA_MOVEMENT_KERNEL_BYTES, attributes=attributes)
 
 
 def reshape(input_tensor, shape, *args, memory_config=None, **ignored):
@@ -96,7 +96,8 @@ def permute(input_tensor, dims, *, memory_config=None, **ignored):
     if input_tensor._device is None:
         return _host_map(input_tensor, lambda a: a.transpose(order))
     t = _device_op.device_input(input_tensor, "permute")
-    return _copy_program("permute", t, shape, lambda x: x.permute(*order), memory_config)
+    return _copy_program("permute", t, shape, lambda x: x.permute(*order), memory_config,
+                         attributes=tuple(order))
 
 
 def transpose(input_tensor, dim0, dim1, *, memory_config=None, **ignored):
@@ -108,7 +109,8 @@ def transpose(input_tensor, dim0, dim1, *, memory_config=None, **ignored):
     if input_tensor._device is None:
         return _host_map(input_tensor, lambda x: x.transpose(order))
     t = _device_op.device_input(input_tensor, "transpose")
-    return _copy_program("transpose", t, shape, lambda x: x.transpose(a, b), memory_config)
+    return _copy_program("transpose", t, shape, lambda x: x.transpose(a, b), memory_config,
+                         attributes=(a, b))
 
 
 def concat(tensors, dim=0, *, memory_config=None, **ignored):
@@ -130,7 +132,12 @@ def concat(tensors, dim=0, *, memory_config=None, **ignored):
 
         return torch.cat(values, dim=d)
 
-    return _copy_program("concat", first, Shape(shape), compute, memory_config, inputs=tensors)
+    # which inputs are the same buffer: tt-metal's concat builds another program when inputs alias
+    natives = [t._device for t in tensors]
+    aliasing = tuple(next(i for i, n in enumerate(natives) if n is native) for native in natives)
+
+    return _copy_program("concat", first, Shape(shape), compute, memory_config, inputs=tensors,
+                         attributes=(d, aliasing))
 
 
 def _slice_bounds(shape, starts, ends, steps, op):
@@ -160,7 +167,7 @@ def slice(input_tensor, slice_start, slice_end, slice_step=None, *, memory_confi
     if input_tensor._device is None:
         return _host_map(input_tensor, lambda a: a[index])
     t = _device_op.device_input(input_tensor, "slice")
-    return _copy_program("slice", t, shape, lambda x: x[index], memory_config)
+    return _copy_program("slice", t, shape, lambda x: x[index], memory_config, attributes=tuple(bounds))
 
 
 def getitem(tensor, index):
@@ -291,7 +298,8 @@ def stack(tensors, dim=0, *, memory_config=None, **ignored):
 
         return torch.stack(values, dim=d)
 
-    return _copy_program("stack", first, Shape(shape), compute, memory_config, inputs=tensors)
+    return _copy_program("stack", first, Shape(shape), compute, memory_config, inputs=tensors,
+                         attributes=(d, aliasing))
 
 
 def repeat(input_tensor, repetition_vector, *, memory_config=None, **ignored):

@@ -12,7 +12,7 @@ def softmax(input_tensor, dim=-1, *, memory_config=None, numeric_stable=False, c
     config = _device_op.output_memory(memory_config, t)
     d = dim % len(t.shape)
     return _device_op.run("softmax", [t], [(t.shape, t.dtype, t.layout, config)], lambda x: x.softmax(dim=d),
-                          cbs=4, program="softmax")
+                          cbs=4, program="softmax", attributes=d)
 
 
 def _affine(value, width):
