@@ -11,6 +11,7 @@ check "Allocated 104857600 bytes of DRAM on device"
 check "recorded addresses reproduced: 8 of 8"
 check "Summary for blackhole (grid 13x10"
 check "what the bytes are: holders by scope"
-check "seed/add .* 800.0 MiB    8 buffers on 8 devices (100.0 MiB each)"
+check "seed/tensor_a .* 800.0 MiB    8 buffers on 8 devices (100.0 MiB each)"
+check "seed/add .* 16 buffers on 8 devices (100.0 MiB each)"  # its output and its kernels
 [ "$(grep -c 'result: fits' <<<"$out")" -eq 2 ] || { echo "$out"; echo "both replays must fit"; exit 1; }
 echo "demo.sh: ok"
