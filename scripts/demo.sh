@@ -90,5 +90,5 @@ grep -m 8 "(104857600 bytes)" "$log" || true
 echo "... ($(grep -c 'Freed buffer' "$log") frees in all)"
 echo
 echo "== What if? The recorded run ($recording) replayed on a Blackhole device (allocmon-replay, docs/replay.md):"
-"$build/allocmon-replay" "$recording" --compare blackhole | sed -n '/^A: Summary/,$p' || true
+"$build/allocmon-replay" "$recording" --compare blackhole | sed -n '/^A: /,$p' || true
 exit $status

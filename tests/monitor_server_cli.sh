@@ -56,14 +56,14 @@ allocmon.report_alloc(3, 'DRAM', 4096, 0, 1)
 assert allocmon.flush() == allocmon.FLUSH_OK
 open('/tmp/allocmon-mscli-$$.ready', 'w').close()
 sys.stdin.readline()")
-for _ in $(seq 1 100); do [ -e /tmp/allocmon-mscli-$$.ready ] && break; sleep 0.1; done
+for _ in $(seq 1 600); do [ -e /tmp/allocmon-mscli-$$.ready ] && break; sleep 0.1; done
 rm -f /tmp/allocmon-mscli-$$.ready
 
 out=$("$mon" --socket "$sock" --query type,device,allocated --format json)
 [[ "$out" == '[{"type":"DRAM","device":3,"allocated":4096}'* ]] || fail "--query keys not in the order asked: $out"
 out=$("$mon" --socket "$sock" --once)
 grep -q "events applied" <<<"$out" && ! grep -q " 0 events/s" <<<"$out" || fail "--once: $out"
-out=$(timeout --preserve-status -s INT 2 "$mon" --socket "$sock" --json --loop 100)
+out=$(timeout --preserve-status -s INT 3 "$mon" --socket "$sock" --json --loop 100)
 status=$?
 [ "$status" -eq 0 ] || fail "--json --loop ended by Ctrl-C (SIGINT): exit $status"
 [ "$(grep -c '"devices"' <<<"$out")" -ge 2 ] || fail "--json --loop printed $(grep -c '"devices"' <<<"$out") documents"
@@ -88,7 +88,8 @@ out=$(timeout 10 "$build/allocation_server" --socket "$sock2" --stats-interval 0
 status=$?
 [ "$status" -eq 1 ] || fail "a second server on 127.0.0.1:$port: exit $status (want 1): $out"
 grep -q "address in use" <<<"$out" || fail "a second server on a taken address: $out"
-read_metrics "$metrics" | grep -q 'device="3"' || fail "the first server stopped answering"
+text=$(read_metrics "$metrics")
+grep -q 'device="3"' <<<"$text" || fail "the first server stopped answering: $text"
 exec {hold}>&-
 
 start_server "$sock2" --metrics-address 127.0.0.1:0 --metrics-processes
@@ -101,13 +102,13 @@ allocmon.report_alloc(4, 'DRAM', 8192, 0, 1)
 assert allocmon.flush() == allocmon.FLUSH_OK
 open('/tmp/allocmon-mscli-$$.go', 'w').close()
 import time
-for _ in range(100):
+for _ in range(600):
     import os
     if os.path.exists('/tmp/allocmon-mscli-$$.done'): break
     time.sleep(0.1)
 " &
 writer=$!
-for _ in $(seq 1 100); do [ -e /tmp/allocmon-mscli-$$.go ] && break; sleep 0.1; done
+for _ in $(seq 1 600); do [ -e /tmp/allocmon-mscli-$$.go ] && break; sleep 0.1; done
 text=$(read_metrics "$metrics2")
 touch /tmp/allocmon-mscli-$$.done
 wait $writer

@@ -153,6 +153,6 @@ TEST(Query, FieldsAreCheckedAndRowsFollowThem) {
   s.devices.push_back(d);
   EXPECT_EQ(query_rows(s, fields, true, {}, true), "device,type,allocated,largest_free\n3,L1,42,7\n");
   EXPECT_EQ(query_rows(s, fields, false, {}, false),
-            "[{\"allocated\":42,\"device\":3,\"largest_free\":7,\"type\":\"L1\"}]\n");
-  EXPECT_EQ(query_rows(s, fields, true, {5}, false), "");  // -d filters
+            "[{\"device\":3,\"type\":\"L1\",\"allocated\":42,\"largest_free\":7}]\n");  // in the order asked
+  EXPECT_EQ(query_rows(s, fields, true, {5}, false), "");                               // -d filters
 }
