@@ -22,6 +22,7 @@ from .operations import creation as _creation
 from .operations import data_movement as _data_movement
 from .operations import eltwise as _eltwise
 from .operations import embedding as _embedding
+from .operations import indexing as _indexing
 from .operations import matmul as _matmul
 from .operations import normalization as _normalization
 from .operations import reduction as _reduction
@@ -32,6 +33,8 @@ from .operations.creation import *  # noqa: F401,F403
 from .operations.data_movement import *  # noqa: F401,F403
 from .operations.eltwise import *  # noqa: F401,F403
 from .operations.embedding import *  # noqa: F401,F403
+from .operations.indexing import *  # noqa: F401,F403
+from .operations.indexing import experimental  # noqa: F401 (ttnn.experimental)
 from .operations.matmul import *  # noqa: F401,F403
 from .operations.normalization import *  # noqa: F401,F403
 from .operations.reduction import *  # noqa: F401,F403
@@ -42,10 +45,10 @@ from .tensor import *  # noqa: F401,F403
 from .types import *  # noqa: F401,F403
 
 _MODULES = (types, device, configs, _core, _creation, _eltwise, _data_movement, _matmul, _reduction,
-            _normalization, _embedding, _backward, distributed, runtime, utils)
+            _normalization, _embedding, _indexing, _backward, distributed, runtime, utils)
 __all__ = sorted({name for module in _MODULES for name in module.__all__} | {"Tensor", "StorageType"} |
                  {"NotEmulatedError", "OutOfMemoryError", "model_preprocessing", "distributed", "device",
-                  "transformer", "cluster", "database", "tracer", "_ttnn"})
+                  "transformer", "cluster", "database", "tracer", "_ttnn", "experimental"})
 
 
 def emulated_names():
@@ -54,6 +57,7 @@ def emulated_names():
     listing["ttnn.tensor"] = ["StorageType", "Tensor"]
     listing["ttnn.model_preprocessing"] = sorted(model_preprocessing.__all__)
     listing["ttnn.transformer"] = sorted(transformer.__all__)
+    listing["ttnn.experimental"] = sorted(experimental.__all__)
     return listing
 
 
@@ -67,5 +71,5 @@ def __getattr__(name):
 from . import attribution as _attribution  # noqa: E402
 
 _attribution.instrument(_sys.modules[__name__], [_core, _creation, _eltwise, _data_movement, _matmul, _reduction,
-                                                _normalization, _embedding, _backward, transformer, device,
-                                                distributed])
+                                                _normalization, _embedding, _indexing, _backward, transformer,
+                                                experimental, device, distributed])
