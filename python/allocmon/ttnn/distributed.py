@@ -24,11 +24,32 @@ def _normal_dim(dim, rank, what):
     return dim % rank
 
 
-def _split(array, dim, parts, axis):
-    if array.shape[dim] % parts:
-        raise RuntimeError(f"tensor dim {dim} ({array.shape[dim]}) does not divide evenly over the {parts} mesh "
-                           f"{axis}")
+def chunk_sizes(size, parts):
+    """How ttnn's mappers cut `size` values into `parts` (xtensor::chunk, as torch.chunk): pieces of
+    ceil(size / parts), the last one shorter, and fewer pieces than parts when the size runs out."""
+    step = -(-size // parts) if size else 0
+    return [min(step, size - start) for start in range(0, size, step)] if step else []
+
+
+def _split(array, dim, parts, axis, mapper):
+    """The array cut along `dim` into one piece per mesh `axis` entry, as ttnn's mapper cuts it."""
+    _check_cut(array.shape[dim], dim, parts, axis, mapper)
     return _np.split(array, parts, axis=dim)
+
+
+def _check_cut(size, dim, parts, axis, mapper):
+    sizes = chunk_sizes(size, parts)
+    if mapper == "ShardTensor2dMesh" and len(sizes) != parts:
+        # tt-metal: TT_FATAL in the 2-D mapper, which needs exactly one shard per mesh row / column
+        raise RuntimeError(f"ShardTensor2dMesh: sharding failed: tensor dim {dim} of size {size} cuts into "
+                           f"{len(sizes)} shards (chunks of {sizes[0] if sizes else 0}), the mesh has {parts} "
+                           f"{axis}; the number of shards must match the mesh dimension")
+    if len(sizes) != parts or len(set(sizes)) != 1:
+        raise not_emulated(
+            f"{mapper} of tensor dim {dim} (size {size}) over {parts} mesh {axis}",
+            f"ttnn cuts it as torch.chunk does, into shards of {sizes} values, so devices would hold shards of "
+            f"different shapes (or none); the emulated mesh holds one shard shape on every device: use a size "
+            f"that {parts} divides")
 
 
 class TensorToMesh:
@@ -47,15 +68,29 @@ class TensorToMesh:
         rows, cols = mesh.rows, mesh.cols
         rank = array.ndim
         if self._flat_dim >= 0:
-            return _split(array, _normal_dim(self._flat_dim, rank, "ShardTensorToMesh"), rows * cols, "devices")
+            return _split(array, _normal_dim(self._flat_dim, rank, "ShardTensorToMesh"), rows * cols, "devices",
+                          "ShardTensorToMesh")
         if self._shard_dims is None:
             return [array] * (rows * cols)
         row_dim, col_dim = self._shard_dims
-        by_row = _split(array, row_dim, rows, "rows") if row_dim >= 0 else [array] * rows
+        by_row = _split(array, row_dim, rows, "rows", "ShardTensor2dMesh") if row_dim >= 0 else [array] * rows
         out = []
         for part in by_row:
-            out.extend(_split(part, col_dim, cols, "columns") if col_dim >= 0 else [part] * cols)
+            out.extend(_split(part, col_dim, cols, "columns", "ShardTensor2dMesh") if col_dim >= 0 else
+                       [part] * cols)
         return out
+
+    def check_shape(self, shape):
+        """Raises as split() would for a host tensor of this shape (the native path splits without it)."""
+        mesh = _mesh_of(self.mesh_device)
+        rank = len(shape)
+        if self._flat_dim >= 0:
+            dim = _normal_dim(self._flat_dim, rank, "ShardTensorToMesh")
+            _check_cut(shape[dim], dim, mesh.rows * mesh.cols, "devices", "ShardTensorToMesh")
+        elif self._shard_dims is not None:
+            for dim, parts, axis in zip(self._shard_dims, (mesh.rows, mesh.cols), ("rows", "columns")):
+                if dim >= 0:
+                    _check_cut(shape[dim], dim, parts, axis, "ShardTensor2dMesh")
 
     def __repr__(self):
         return f"{type(self).__name__}(shard_dims={self._shard_dims}, flat_dim={self._flat_dim})"

@@ -58,6 +58,8 @@ def _place(array, dtype, layout, device, memory_config, mapper, bfloat16_bits=Fa
     bfloat16_bits: `array` holds bfloat16 values as their bits (uint16), passed without a float32 copy."""
     config = memory_config or DRAM_MEMORY_CONFIG
     shard_dims, flat_dim = _mapper_dims(mapper)
+    if hasattr(mapper, "check_shape"):
+        mapper.check_shape(array.shape)  # ttnn's rule for dims the mesh does not divide
     native_from = _allocmon.from_bfloat16_bits if bfloat16_bits else _allocmon.from_numpy
     native = native_from(array, device._native, dtype.value, layout.value, config.buffer_type.value, shard_dims,
                          flat_dim, config._shards)
