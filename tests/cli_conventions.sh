@@ -23,6 +23,10 @@ for b in allocation_server allocation_monitor_client allocmon-replay allocmon-re
   expect 0 "$b 0." "$build/$b" --version
   expect 2 "Run with --help" "$build/$b" --no-such-option
 done
+# An unknown option is named even when a required argument is missing too (CLI11 would say the latter).
+expect 2 "allocmon-report: unknown option --bogus" "$build/allocmon-report" --bogus
+expect 2 "allocmon-replay: unknown option --bogus" "$build/allocmon-replay" --bogus
+expect 2 "recording is required" "$build/allocmon-report" --out /tmp/allocmon-cli-$$-none
 expect 2 "not in range 0 to 86400" "$build/allocation_server" --socket "$sock" --stats-interval -3
 expect 2 "the port must be a number from 0 to 65535" "$build/allocation_server" --socket "$sock" --metrics-address 127.0.0.1:99999
 expect 2 "expected HOST:PORT" "$build/allocation_server" --socket "$sock" --metrics-address 127.0.0.1

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <string>
 
 #include "protocol/wire.hpp"
@@ -35,6 +36,23 @@ inline int parse_command_line(CLI::App& app, int argc, char** argv) {
     return -1;
   } catch (const CLI::Success& e) {
     return app.exit(e);
+  } catch (const CLI::RequiredError& e) {
+    // CLI11 checks requirements before extras: `prog --bogus` would say "recording is required". An option
+    // nobody knows is the more useful thing to name.
+    for (int i = 1; i < argc; ++i) {
+      const std::string arg = argv[i];
+      if (arg == "--") break;
+      if (arg.size() < 2 || arg[0] != '-' || (arg[1] >= '0' && arg[1] <= '9')) continue;
+      const std::string name = arg.substr(0, arg.find('='));
+      if (!app.get_option_no_throw(name)) {
+        const std::string program = std::string(argv[0]).substr(std::string(argv[0]).rfind('/') + 1);
+        std::fprintf(stderr, "%s: unknown option %s\nRun with --help for more information.\n",
+                     program.c_str(), name.c_str());
+        return 2;
+      }
+    }
+    app.exit(e);
+    return 2;
   } catch (const CLI::ParseError& e) {
     app.exit(e);
     return 2;
