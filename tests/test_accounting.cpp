@@ -162,3 +162,23 @@ TEST(AccountingFreeSpace, AllocatorStatisticsGoWithTheLastRegistrant) {
   a.remove_client(1);
   EXPECT_FALSE(a.devices().at(0).free_space[ALLOCMON_L1].known);
 }
+
+// Issue 24: a device pushed to 175 % of its capacity passed without a word. Crossing the capacity is counted
+// (once per crossing, not per alloc above it) and the alloc still applies: the totals stay what was reported.
+TEST_F(AccountingTest, CrossingADevicesCapacityIsCountedOncePerCrossing) {
+  const auto over = [&] { return a.counters().problems[static_cast<size_t>(EventProblem::kOverCapacity)]; };
+  EXPECT_EQ(a.apply(1, alloc(1, ALLOCMON_DRAM, 900, 1), 0).problem, EventProblem::kNone);
+  EXPECT_EQ(over(), 0u);
+  EXPECT_EQ(a.apply(1, alloc(1, ALLOCMON_DRAM, 500, 2), 0).problem, EventProblem::kNone);  // 1400 of 1000
+  EXPECT_EQ(a.apply(1, alloc(1, ALLOCMON_DRAM, 350, 3), 0).problem, EventProblem::kNone);  // 175 %
+  EXPECT_EQ(dev(1, ALLOCMON_DRAM).bytes, 1750u);
+  EXPECT_EQ(over(), 1u);
+  EXPECT_EQ(a.process(1)->problems[static_cast<size_t>(EventProblem::kOverCapacity)], 1u);
+  a.apply(1, release(1, 2), 0);
+  a.apply(1, release(1, 3), 0);                    // back to 900
+  a.apply(1, alloc(1, ALLOCMON_DRAM, 200, 4), 0);  // over again
+  EXPECT_EQ(over(), 2u);
+  a.apply(1, alloc(1, ALLOCMON_L1, 1u << 30, 5), 0);  // no L1 capacity described: nothing to cross
+  EXPECT_EQ(over(), 2u);
+  EXPECT_EQ(problem_name(EventProblem::kOverCapacity), "over_capacity");
+}

@@ -24,6 +24,8 @@ std::string_view problem_name(EventProblem problem) {
       return "bad_event_kind";
     case EventProblem::kConflictingDevice:
       return "conflicting_device";
+    case EventProblem::kOverCapacity:
+      return "over_capacity";
     case EventProblem::kCount:
       break;
   }
@@ -70,11 +72,13 @@ ProcessRecord::DeviceTotals Accounting::totals_for(ProcessRecord& process, int32
     if (!process.registered.count(device_id)) return {};
     if (process.fast.size() <= static_cast<size_t>(device_id)) process.fast.resize(device_id + 1);
     // std::map nodes do not move: the pointers stay valid until the device is unregistered (fast is cleared).
-    process.fast[device_id] = {&devices_[device_id].totals, &process.per_device[device_id]};
+    DeviceRecord& device = devices_[device_id];
+    process.fast[device_id] = {&device.totals, &process.per_device[device_id], &device.capacity};
     return process.fast[device_id];
   }
   if (!process.registered.count(device_id)) return {};
-  return {&devices_[device_id].totals, &process.per_device[device_id]};
+  DeviceRecord& device = devices_[device_id];
+  return {&device.totals, &process.per_device[device_id], &device.capacity};
 }
 
 ReclaimReport Accounting::release_buffers(ProcessRecord& process, int32_t only_device) {
@@ -213,7 +217,15 @@ ApplyResult Accounting::apply(ProcessRecord& process, const wire::Event& event, 
                                     event.page_size})
               .second;
       if (!inserted) return problem(EventProblem::kDuplicateAlloc);
-      (*totals.device)[event.memory_type].add(event.size);
+      TypeTotals& device_type = (*totals.device)[event.memory_type];
+      const uint64_t capacity = (*totals.capacity)[event.memory_type];
+      // Counted when the device crosses its capacity (not per alloc above it): the runtime and allocmon
+      // disagree about the device (a wrong capacity, a double report), which totals alone would hide.
+      if (capacity && device_type.bytes <= capacity && device_type.bytes + event.size > capacity) {
+        ++process.problems[static_cast<size_t>(EventProblem::kOverCapacity)];
+        ++counters_.problems[static_cast<size_t>(EventProblem::kOverCapacity)];
+      }
+      device_type.add(event.size);
       (*totals.mine)[event.memory_type].add(event.size);
       ++live_buffers_;
       ++counters_.events_applied;

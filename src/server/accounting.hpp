@@ -121,6 +121,7 @@ enum class EventProblem : uint8_t {
   kBadMemoryType,       // memory type code outside the known list: ignored
   kBadEventKind,        // event kind outside the known list: ignored
   kConflictingDevice,   // registration of a device another live process describes differently: not applied
+  kOverCapacity,  // an alloc took a device's memory type past the capacity it was described with (applied)
   kCount
 };
 std::string_view problem_name(EventProblem problem);
@@ -140,8 +141,9 @@ struct ProcessRecord {
   std::map<int32_t, wire::RegisterDevice> registered;  // device id -> how this process described it
   // Per event, what a registered device's totals are, without map lookups (device ids below kFastDevices).
   struct DeviceTotals {
-    PerType* device = nullptr;  // the device's totals
-    PerType* mine = nullptr;    // this process's on it
+    PerType* device = nullptr;                                              // the device's totals
+    PerType* mine = nullptr;                                                // this process's on it
+    const std::array<uint64_t, wire::kNumMemoryTypes>* capacity = nullptr;  // the device's, per type
   };
   static constexpr int32_t kFastDevices = 1024;
   std::vector<DeviceTotals> fast;
