@@ -19,19 +19,17 @@ namespace {
 struct Captured {
   char* text = nullptr;
   size_t size = 0;
+  size_t taken = 0;
   std::FILE* file = open_memstream(&text, &size);
   ~Captured() {
     if (file) std::fclose(file);
     std::free(text);
   }
+  // What was written since the last take(). The stream stays open: the log under test holds this FILE*.
   std::string take() {
     std::fflush(file);
-    std::string out(text, size);
-    std::fclose(file);
-    std::free(text);
-    text = nullptr;
-    size = 0;
-    file = open_memstream(&text, &size);
+    std::string out(text + taken, size - taken);
+    taken = size;
     return out;
   }
 };
