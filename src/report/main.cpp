@@ -62,6 +62,9 @@ int main(int argc, char** argv) {
   CLI::App app{"allocmon-report: plots, peaks, leaks and a Perfetto trace from a recording"};
   app.add_option("recording", path, "SQLite file written by allocation_server --record")->required();
   app.add_option("--out", out, "Output directory")->capture_default_str();
+  bool shared_scale = false;
+  app.add_flag("--shared-scale", shared_scale,
+               "Plot every device on one byte scale (off-chip and on-chip charts each), so panels compare");
   std::vector<std::string> marks;
   app.add_option(
          "--diff", marks,
@@ -91,7 +94,7 @@ int main(int argc, char** argv) {
   const std::string summary = summary_text(path, recording, timeline);
   if (!make_directory(out) || !write_file(out + "/summary.txt", summary) ||
       !write_file(out + "/trace.json", perfetto_trace(recording, timeline)) ||
-      !write_file(out + "/memory.svg", memory_svg(recording, timeline)))
+      !write_file(out + "/memory.svg", memory_svg(recording, timeline, shared_scale)))
     return 1;
   const std::string no_png = convert_to_png(out + "/memory.svg", out + "/memory.png");
   std::fputs(summary.c_str(), stdout);

@@ -59,18 +59,27 @@ struct Chart {
 };
 
 // One stacked chart of `types` at (x, y), its axes and its capacity line.
+// The highest stacked bytes of `types` on device `id` over the run.
+double stacked_max(const Timeline& t, int id, const std::vector<int>& types) {
+  const auto& per_type = t.series.at(id);
+  double max = 1;
+  for (int c = 0; c < t.columns; ++c) {
+    double sum = 0;
+    for (int type : types)
+      if (t.has(id, type)) sum += static_cast<double>(std::max<int64_t>(0, per_type[type][c]));
+    max = std::max(max, sum);
+  }
+  return max;
+}
+
+// shared_max > 0: every device's chart of this kind on that one scale (--shared-scale), so 32 panels compare.
 void draw_chart(Chart& chart, const Timeline& t, const Device& device, int id, const std::vector<int>& types,
-                const char* label, int x, int y) {
+                const char* label, int x, int y, double shared_max) {
   const auto& per_type = t.series.at(id);
   std::vector<int> present;
   for (int type : types)
     if (t.has(id, type)) present.push_back(type);
-  double max = 1;
-  for (int c = 0; c < t.columns; ++c) {
-    double sum = 0;
-    for (int type : present) sum += static_cast<double>(std::max<int64_t>(0, per_type[type][c]));
-    max = std::max(max, sum);
-  }
+  const double max = shared_max > 0 ? shared_max : stacked_max(t, id, types);
   // Capacity: of the first type with one (DRAM; L1 for the on-chip chart), drawn when it is within reach.
   double capacity = 0;
   for (int type : types)
@@ -134,7 +143,7 @@ void draw_chart(Chart& chart, const Timeline& t, const Device& device, int id, c
 
 }  // namespace
 
-std::string memory_svg(const Recording& r, const Timeline& t) {
+std::string memory_svg(const Recording& r, const Timeline& t, bool shared_scale) {
   // Mesh positions when every device has one; else rows of four by id.
   bool mesh = !r.devices.empty();
   int rows = 0, cols = 0;
@@ -159,6 +168,13 @@ std::string memory_svg(const Recording& r, const Timeline& t) {
   const int width = std::max(std::max(cols, 1) * (kPanelWidth + kPad) + kPad, 620);
   const int height = kTop + std::max(rows, 1) * panel_height + kPad;
 
+  double shared_off = 0, shared_on = 0;
+  if (shared_scale)
+    for (const auto& [id, d] : r.devices) {
+      if (!t.series.count(id)) continue;
+      shared_off = std::max(shared_off, stacked_max(t, id, kOffChip));
+      shared_on = std::max(shared_on, stacked_max(t, id, kOnChip));
+    }
   Chart chart;
   for (const auto& [id, d] : r.devices) {
     const int x = kPad + place[id].second * (kPanelWidth + kPad);
@@ -170,10 +186,10 @@ std::string memory_svg(const Recording& r, const Timeline& t) {
                  "\" font-size=\"12\" font-weight=\"bold\">" + name + "</text>\n";
     y += 30;
     if (any_off) {
-      draw_chart(chart, t, d, id, kOffChip, "off-chip: DRAM, TRACE", x, y);
+      draw_chart(chart, t, d, id, kOffChip, "off-chip: DRAM, TRACE", x, y, shared_off);
       y += kChartHeight + kGap;
     }
-    if (any_on) draw_chart(chart, t, d, id, kOnChip, "on-chip: L1, L1_SMALL, CB, KERNEL", x, y);
+    if (any_on) draw_chart(chart, t, d, id, kOnChip, "on-chip: L1, L1_SMALL, CB, KERNEL", x, y, shared_on);
   }
   char title[160];
   std::snprintf(title, sizeof(title), "Device memory over %.1f s, stacked by type (red dashes: capacity)",

@@ -10,6 +10,7 @@
 
 namespace allocmon::report {
 
-std::string memory_svg(const Recording& recording, const Timeline& timeline);
+// shared_scale: every device's panels on one byte scale per chart kind (else each on its own).
+std::string memory_svg(const Recording& recording, const Timeline& timeline, bool shared_scale = false);
 
 }  // namespace allocmon::report

@@ -169,3 +169,44 @@ def test_an_empty_recording_says_no_data(tmp_path):
     width = int(re.search(r'<svg [^>]*width="(\d+)"', svg).group(1))
     title = re.search(r'font-size="15">([^<]*)<', svg).group(1)
     assert width >= 620 and len(title) * 8 < width  # the title fits (15 px text: under 8 px a character)
+
+
+def test_shared_scale_puts_every_device_on_one_byte_axis(tmp_path):
+    """Issue 24: 32 panels each on their own y scale cannot be compared at a glance; --shared-scale gives every
+    device's off-chip chart the same axis (here 100 MiB and 1 MiB devices)."""
+    import re
+
+    db = tmp_path / "run.sqlite"
+    sock = os.path.join(tempfile.gettempdir(), f"allocmon-report-shared-{os.getpid()}.sock")
+    with Server(sock, extra_args=["--record", str(db)]):
+        allocmon.configure(True, sock)
+        for device in (20, 21):
+            allocmon.register_device(device, "wormhole_b0", {"DRAM": 12 << 30})
+        allocmon.report_alloc(20, "DRAM", 100 << 20, 0, 1)
+        allocmon.report_alloc(21, "DRAM", 1 << 20, 0, 2)
+        assert allocmon.flush() == allocmon.FLUSH_OK
+        allocmon.report_free(20, 1)
+        allocmon.report_free(21, 2)
+        for device in (20, 21):
+            allocmon.unregister_device(device)
+        assert allocmon.flush() == allocmon.FLUSH_OK
+
+    def top_ticks(*flags):
+        out = tmp_path / ("shared" if flags else "own")
+        done = subprocess.run([find_binary("allocmon-report"), str(db), "--out", str(out), *flags],
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        svg = (out / "memory.svg").read_text()
+        # Each device's panel starts with its bold title; its off-chip chart's last tick label is the top.
+        tops = {}
+        for panel in svg.split('font-weight="bold">device ')[1:]:
+            device = int(panel.split()[0])
+            labels = re.findall(r'text-anchor="end" font-size="9">([^<]+)<', panel)
+            first_chart = labels[:labels.index("0 B", 1)] if "0 B" in labels[1:] else labels
+            tops[device] = first_chart[-1]
+        return tops[20], tops[21]
+
+    own = top_ticks()
+    shared = top_ticks("--shared-scale")
+    assert own[0] != own[1], own  # each on its own scale: 100 MiB vs 1 MiB
+    assert shared[0] == shared[1], shared  # one scale for both
