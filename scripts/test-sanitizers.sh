@@ -13,7 +13,7 @@ cmake --build build-asan -j"$jobs"
 # Tests driven by .venv's python (not instrumented) need the ASan runtime preloaded; the install test builds an
 # uninstrumented consumer against the instrumented library, and the demos run the whole main job: main suite only.
 # The real-ttnn tests run tt-metal's own wheel (another Python, its own libraries): main suite only too.
-python_driven="python_tests|ttnn_style_pytest|monitor_tui_in_tmux|monitor_tui_sizes|monitor_and_server_cli"
+python_driven="python_tests|ttnn_style_pytest|monitor_tui_in_tmux|monitor_tui_sizes|monitor_tui_stale|monitor_and_server_cli"
 ctest --test-dir build-asan --output-on-failure -j"$jobs" \
   -E "$python_driven|install_and_out_of_tree_consumer|pip_install_fresh_venv|demo_main_job|demo_tt_shm|real_ttnn"
 # CPython keeps objects alive at exit by design, so leak checking is off for that process tree (the C++ tests
