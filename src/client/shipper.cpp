@@ -314,15 +314,9 @@ void Shipper::emit_alloc(const wire::Event& event, uint32_t context) {
     if (context >= defined_.size()) defined_.resize(context + 1, false);
     if (context && !defined_[context]) {
       const ContextStrings strings = context_strings(context);
-      wire::DefineContext header{context, static_cast<uint16_t>(strings.scope.size()),
-                                 static_cast<uint16_t>(strings.op.size()),
-                                 static_cast<uint16_t>(strings.site.size()), 0};
-      std::string payload(reinterpret_cast<const char*>(&header), sizeof(header));
-      payload += strings.scope;
-      payload += strings.op;
-      payload += strings.site;
       close_batch();
-      wire::append_frame(out_, wire::MessageType::kDefineContext, payload.data(), payload.size());
+      wire::append_context(out_, wire::MessageType::kDefineContext, context, strings.scope, strings.op,
+                           strings.site);
       defined_[context] = true;
     }
     wire::Event switch_to{};

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <type_traits>
 
@@ -299,6 +300,34 @@ void append_message(Buffer& out, MessageType type, const Message& message,
 // Copies a NUL-padded fixed-size text field into a string_view-able form without reading past it.
 inline std::string_view fixed_string(const char* field, size_t capacity) {
   return std::string_view(field, strnlen(field, capacity));
+}
+
+// A DefineContext (client -> server) or LeakContext (server -> client) frame: the header, then the scope, op
+// and site strings (each at most kMaxAttributionString bytes; the caller clips them).
+template <typename Buffer>
+void append_context(Buffer& out, MessageType type, uint32_t id, std::string_view scope, std::string_view op,
+                    std::string_view site, uint16_t version = kProtocolVersion) {
+  const DefineContext header{id, static_cast<uint16_t>(scope.size()), static_cast<uint16_t>(op.size()),
+                             static_cast<uint16_t>(site.size()), 0};
+  std::string payload(reinterpret_cast<const char*>(&header), sizeof(header));
+  payload.append(scope).append(op).append(site);
+  append_frame(out, type, payload.data(), payload.size(), version);
+}
+
+struct ContextFrame {
+  uint32_t id = 0;
+  std::string_view scope, op, site;  // views into the frame's payload
+};
+// The payload of such a frame; nullopt when its lengths do not add up to the payload's size.
+inline std::optional<ContextFrame> parse_context(std::string_view payload) {
+  if (payload.size() < sizeof(DefineContext)) return std::nullopt;
+  DefineContext header;
+  std::memcpy(&header, payload.data(), sizeof(header));
+  const std::string_view text = payload.substr(sizeof(header));
+  if (size_t{header.scope_length} + header.op_length + header.site_length != text.size()) return std::nullopt;
+  return ContextFrame{header.id, text.substr(0, header.scope_length),
+                        text.substr(header.scope_length, header.op_length),
+                        text.substr(size_t{header.scope_length} + header.op_length)};
 }
 
 }  // namespace allocmon::wire

@@ -142,13 +142,9 @@ std::optional<LeakReport> QueryClient::leak_report(int device_id, int timeout_ms
       return report;
     }
     if (frame.type == wire::MessageType::kLeakContext) {
-      wire::DefineContext header;
-      std::memcpy(&header, frame.payload.data(), sizeof(header));
-      const std::string_view text = frame.payload.substr(sizeof(header));
-      if (size_t{header.scope_length} + header.op_length + header.site_length != text.size()) continue;
-      report.contexts[header.id] = {std::string(text.substr(0, header.scope_length)),
-                                    std::string(text.substr(header.scope_length, header.op_length)),
-                                    std::string(text.substr(size_t{header.scope_length} + header.op_length))};
+      if (const auto named = wire::parse_context(frame.payload))
+        report.contexts[named->id] = {std::string(named->scope), std::string(named->op),
+                                      std::string(named->site)};
       continue;
     }
     if (frame.type == wire::MessageType::kLeakOrigins) {

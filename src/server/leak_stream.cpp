@@ -78,14 +78,8 @@ void LeakStream::append_origins(const Attribution& attribution, std::string& out
   for (const wire::LeakOrigin& origin : origins_) {
     if (!origin.context || !contexts_sent_.insert(origin.context).second) continue;
     const Context& context = attribution.context(origin.context);
-    const wire::DefineContext header{origin.context, static_cast<uint16_t>(context.scope.size()),
-                                     static_cast<uint16_t>(context.op.size()),
-                                     static_cast<uint16_t>(context.site.size()), 0};
-    std::string payload(reinterpret_cast<const char*>(&header), sizeof(header));
-    payload += context.scope;
-    payload += context.op;
-    payload += context.site;
-    wire::append_frame(out, wire::MessageType::kLeakContext, payload.data(), payload.size(), version_);
+    wire::append_context(out, wire::MessageType::kLeakContext, origin.context, context.scope, context.op,
+                         context.site, version_);
   }
   wire::append_frame(out, wire::MessageType::kLeakOrigins, origins_.data(),
                      origins_.size() * sizeof(wire::LeakOrigin), version_);

@@ -130,24 +130,19 @@ bool Session::dispatch(const wire::Frame& frame, std::string& out, int& queries)
       return true;
     case wire::MessageType::kDefineContext: {
       ensure_producer();
-      wire::DefineContext header;
-      std::memcpy(&header, frame.payload.data(), sizeof(header));
-      const std::string_view strings = frame.payload.substr(sizeof(header));
-      if (size_t{header.scope_length} + header.op_length + header.site_length != strings.size() ||
-          header.id == 0) {
+      const auto named = wire::parse_context(frame.payload);
+      if (!named || named->id == 0) {
         reject(wire::ErrorCode::kBadSize, ": a DefineContext whose string lengths do not add up", out);
         return false;
       }
-      if (!contexts_.count(header.id) && contexts_.size() >= kMaxContextsPerConnection) {
+      if (!contexts_.count(named->id) && contexts_.size() >= kMaxContextsPerConnection) {
         reject(wire::ErrorCode::kLimitExceeded,
                ": more than " + std::to_string(kMaxContextsPerConnection) + " contexts on one connection",
                out);
         return false;
       }
-      Context named{std::string(strings.substr(0, header.scope_length)),
-                    std::string(strings.substr(header.scope_length, header.op_length)),
-                    std::string(strings.substr(size_t{header.scope_length} + header.op_length))};
-      contexts_[header.id] = accounting.attribution().intern(named);
+      contexts_[named->id] = accounting.attribution().intern(
+          {std::string(named->scope), std::string(named->op), std::string(named->site)});
       attributing_ = true;
       return true;
     }
