@@ -74,27 +74,14 @@ def call_site(skip=()):
     return ""
 
 
-def _query(call, *args):
-    import json
-
-    return json.loads(call(*args))
-
-
-def _socket(socket):
-    """The server to ask: the one named, else the one allocmon.configure chose, else the environment's."""
-    if socket is not None:
-        return socket
-    import allocmon
-
-    return allocmon._configured_socket
-
-
 def holders(by="scope", socket=None, device=None, memory_type=None, timeout_ms=5000):
     """Who holds the attributed bytes now: [(name, bytes)] per scope, op or site (largest first), over every
     device or one, every memory type or one."""
     if by not in ("scope", "op", "site"):
         raise ValueError(f"holders(by=...): 'scope', 'op' or 'site', not {by!r}")
-    snap = _query(_allocmon.snapshot_json, _socket(socket), timeout_ms)
+    import allocmon
+
+    snap = allocmon.snapshot(socket, timeout_ms)
     rows = []
     for holder in snap.get("holders", {}).get(by, []):
         total = 0
@@ -112,8 +99,9 @@ def diff(first, second, socket=None, by=("scope", "op", "site"), timeout_ms=5000
     with its bytes per device and memory type, largest first. The leak between two iterations.
 
     Marks are matched by name (the latest mark of each name); `second` may be None for "now"."""
-    socket = _socket(socket)
-    snap = _query(_allocmon.snapshot_json, socket, timeout_ms)
+    import allocmon
+
+    snap = allocmon.snapshot(socket, timeout_ms)
     marks = {m["name"]: m["seq"] for m in snap.get("marks", [])}
     for name in (first, second):
         if name is not None and name not in marks:
@@ -121,7 +109,7 @@ def diff(first, second, socket=None, by=("scope", "op", "site"), timeout_ms=5000
             raise KeyError(f"no mark named {name!r} (marks: {known})")
     low = marks[first]
     high = marks[second] if second is not None else float("inf")
-    leaks = _query(_allocmon.leaks_json, -1, socket, timeout_ms)
+    leaks = allocmon.leaks(-1, socket, timeout_ms)
     rows = {}
     for process in leaks["processes"]:
         for buffer in process["buffers"]:
