@@ -8,33 +8,15 @@
 
 #include "server/session.hpp"
 #include "server/snapshot_json.hpp"
+#include "support/session_harness.hpp"
 
 using namespace allocmon;
 using namespace allocmon::server;
 
 namespace {
 
-struct Harness {
-  Accounting accounting;
-  std::FILE* sink = std::fopen("/dev/null", "w");
-  EventLog log{sink, true};
-  ServerContext context{accounting, log, SessionLimits{},
-                        [] {
-                          return ServerInfo{"/test", 1, 0, 1};
-                        },
-                        [] { return int64_t{1000}; }};
-  ~Harness() { std::fclose(sink); }
-};
-
-std::string register_frame(int device) {
-  wire::RegisterDevice r{};
-  r.device_id = device;
-  r.mesh_row = r.mesh_col = -1;
-  std::strncpy(r.architecture, "wormhole_b0", sizeof(r.architecture) - 1);
-  std::string s;
-  wire::append_message(s, wire::MessageType::kRegisterDevice, r);
-  return s;
-}
+using Harness = allocmon::testing::SessionHarness;
+using allocmon::testing::register_frame;
 
 std::string define_frame(uint32_t id, std::string scope, std::string op, std::string site) {
   wire::DefineContext header{id, static_cast<uint16_t>(scope.size()), static_cast<uint16_t>(op.size()),

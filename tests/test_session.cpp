@@ -6,33 +6,15 @@
 #include <nlohmann/json.hpp>
 
 #include "server/session.hpp"
+#include "support/session_harness.hpp"
 
 using namespace allocmon;
 using namespace allocmon::server;
 
 namespace {
 
-struct Harness {
-  Accounting accounting;
-  std::FILE* sink = std::fopen("/dev/null", "w");
-  EventLog log{sink, true};
-  ServerContext context{accounting, log, SessionLimits{},
-                        [] {
-                          return ServerInfo{"/test", 1, 0, 1};
-                        },
-                        [] { return int64_t{1000}; }};
-  ~Harness() { std::fclose(sink); }
-};
-
-std::string register_frame(int device, const char* architecture) {
-  wire::RegisterDevice r{};
-  r.device_id = device;
-  r.mesh_row = r.mesh_col = -1;
-  std::strncpy(r.architecture, architecture, sizeof(r.architecture) - 1);
-  std::string s;
-  wire::append_message(s, wire::MessageType::kRegisterDevice, r);
-  return s;
-}
+using Harness = allocmon::testing::SessionHarness;
+using allocmon::testing::register_frame;
 
 std::string query_frame() {
   std::string s;
