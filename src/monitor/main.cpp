@@ -111,33 +111,29 @@ int main(int argc, char** argv) {
                                                  " (it knows: " + (known.empty() ? "none yet" : known) + ")");
     }
   }
-  if (json) {  // with --loop: one document per line, every MS milliseconds
-    for (;;) {
-      std::printf("%s\n", filter_snapshot_json(poller.last_json(), options.device_ids).c_str());
+  // --json and --query print once, or with --loop every MS milliseconds until Ctrl-C or a lost server.
+  const auto print_until_stopped = [&](const auto& print) {
+    for (bool first = true;; first = false) {
+      print(first);
       std::fflush(stdout);
-      if (loop_ms <= 0) return 0;
-      if (!wait_or_stop(loop_ms)) return 0;  // the loop period itself; Ctrl-C ends the loop
+      if (loop_ms <= 0 || !wait_or_stop(loop_ms)) return 0;
       frame = poller.poll();
       if (!frame.snapshot) {
         std::fprintf(stderr, "%s: %s\n", kProgram, frame.status.c_str());
         return 1;
       }
     }
-  }
+  };
+  if (json)  // one document per line
+    return print_until_stopped([&](bool) {
+      std::printf("%s\n", filter_snapshot_json(poller.last_json(), options.device_ids).c_str());
+    });
   if (!query.empty()) {
     const auto fields = *parse_query_fields(query, nullptr);
-    for (bool header = true;; header = false) {
+    return print_until_stopped([&](bool header) {
       std::fputs(query_rows(*frame.snapshot, fields, format == "csv", options.device_ids, header).c_str(),
                  stdout);
-      std::fflush(stdout);
-      if (loop_ms <= 0) return 0;
-      if (!wait_or_stop(loop_ms)) return 0;  // the loop period itself; Ctrl-C ends the loop
-      frame = poller.poll();
-      if (!frame.snapshot) {
-        std::fprintf(stderr, "%s: %s\n", kProgram, frame.status.c_str());
-        return 1;
-      }
-    }
+    });
   }
   if (once) {
     std::fputs(render_plain(frame, options).c_str(), stdout);

@@ -111,7 +111,8 @@ std::string summary_text(const std::string& path, const Recording& r, const Time
     l.devices.insert(e->device);
   }
   if (leaks.empty()) out += running.empty() ? "  none\n" : "  none among the processes that ended\n";
-  for (const auto& [client, l] : leaks) {
+  // One line per process: what it held, on which devices.
+  const auto held = [&](int64_t client, const Leak& l) {
     const auto it = r.processes.find(client);
     const Process p = it != r.processes.end() ? it->second : Process{0, "?", 0, 0};
     const std::vector<int> devices(l.devices.begin(), l.devices.end());
@@ -119,18 +120,11 @@ std::string summary_text(const std::string& path, const Recording& r, const Time
            (l.buffers == 1 ? " buffer, " : " buffers, ") + std::to_string(l.bytes) + " B (" +
            human_bytes(static_cast<double>(l.bytes)) + ") on " +
            (devices.size() == 1 ? "device " : "devices ") + id_ranges(devices) + "\n";
-  }
+  };
+  for (const auto& [client, l] : leaks) held(client, l);
   if (!running.empty()) {
     out += "\nStill running when the recording ended (cut short: the server stopped first), holding:\n";
-    for (const auto& [client, l] : running) {
-      const auto it = r.processes.find(client);
-      const Process p = it != r.processes.end() ? it->second : Process{0, "?", 0, 0};
-      const std::vector<int> devices(l.devices.begin(), l.devices.end());
-      out += "  pid " + std::to_string(p.pid) + " " + p.name + ": " + std::to_string(l.buffers) +
-             (l.buffers == 1 ? " buffer, " : " buffers, ") + std::to_string(l.bytes) + " B (" +
-             human_bytes(static_cast<double>(l.bytes)) + ") on " +
-             (devices.size() == 1 ? "device " : "devices ") + id_ranges(devices) + "\n";
-    }
+    for (const auto& [client, l] : running) held(client, l);
   }
   return out;
 }
