@@ -165,3 +165,33 @@ TEST(Attribution, AClientCannotMakeTheServerKeepUnboundedContexts) {
   EXPECT_EQ(id - 1, (1u << 16) + 1);  // the one past the limit closed it
   EXPECT_NE(out.find("contexts on one connection"), std::string::npos);
 }
+
+// Contexts outlive the connections that name them, so neither one connection nor all of them together may
+// make the server keep more than a bounded number of bytes of names.
+TEST(Attribution, ContextNamesAreBoundedPerConnectionAndServerWide) {
+  Harness h;
+  Session client(h.context, 1, PeerIdentity{10, 0, "x"});
+  std::string out;
+  const std::string long_name(3000, 's');
+  bool open = true;
+  uint32_t id = 1;
+  for (; open && id < 10000; ++id)
+    open = client.receive(define_frame(id, long_name + std::to_string(id), "", ""), out);
+  EXPECT_FALSE(open);
+  EXPECT_LT(id, 1500u);  // 4 MiB of 3 KB names
+  EXPECT_NE(out.find("MiB of context names on one connection"), std::string::npos);
+
+  Attribution small(
+      1 << 16);  // server-wide: past the cap, new contexts are none (0), known ones still resolve
+  uint32_t last = 0;
+  int refused = 0;
+  for (int i = 0; i < 100; ++i) {
+    const uint32_t index = small.intern({long_name.substr(0, 1000) + std::to_string(i), "", ""});
+    if (index) last = index;
+    refused += index == 0;
+  }
+  EXPECT_GT(refused, 0);
+  EXPECT_LE(small.bytes(), size_t{1} << 16);
+  EXPECT_EQ(small.intern({long_name.substr(0, 1000) + "0", "", ""}), 1u);
+  EXPECT_GT(last, 1u);
+}

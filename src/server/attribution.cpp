@@ -9,7 +9,8 @@ uint32_t Attribution::intern(const Context& context) {
   key += '\0';
   key += context.site;
   if (auto found = index_.find(key); found != index_.end()) return found->second;
-  if (contexts_.size() > kMaxContexts) return 0;
+  if (contexts_.size() > kMaxContexts || bytes_ + 2 * key.size() > max_bytes_) return 0;
+  bytes_ += 2 * key.size();
   const auto index = static_cast<uint32_t>(contexts_.size());
   contexts_.push_back(context);
   index_.emplace(std::move(key), index);

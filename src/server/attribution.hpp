@@ -38,15 +38,20 @@ struct Mark {
 
 class Attribution {
  public:
-  // Bounds: what clients can make the server keep (hardening; docs/security.md).
+  // Bounds: what clients can make the server keep, whatever they send (contexts outlive their clients, so the
+  // table's bytes are capped server-wide; a connection's own share is capped in Session).
   static constexpr size_t kMaxContexts = 1u << 20;
+  static constexpr size_t kMaxContextBytes = 64u << 20;
   static constexpr size_t kMaxMarks = 4096;  // the oldest are forgotten
+
+  explicit Attribution(size_t max_bytes = kMaxContextBytes) : max_bytes_(max_bytes) {}
 
   // The server-wide index of a context (from 1), shared by every client naming the same strings; 0 when the
   // table is full (the buffers then count as unattributed).
   uint32_t intern(const Context& context);
   const Context& context(uint32_t index) const { return contexts_[index < contexts_.size() ? index : 0]; }
   size_t contexts() const { return contexts_.size() - 1; }
+  size_t bytes() const { return bytes_; }
 
   uint64_t next_seq() { return ++seq_; }
   void mark(std::string name, pid_t pid, uid_t uid, int64_t time_unix_ms);
@@ -56,6 +61,8 @@ class Attribution {
   std::vector<Context> contexts_{Context{}};
   std::unordered_map<std::string, uint32_t> index_;  // scope '\0' op '\0' site
   uint64_t seq_ = 0;
+  size_t bytes_ = 0;  // the strings kept (each context's, twice: in the table and in its key)
+  size_t max_bytes_;
   std::deque<Mark> marks_;
 };
 

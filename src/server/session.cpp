@@ -141,6 +141,14 @@ bool Session::dispatch(const wire::Frame& frame, std::string& out, int& queries)
                out);
         return false;
       }
+      context_bytes_ += named->scope.size() + named->op.size() + named->site.size();
+      if (context_bytes_ > kMaxContextBytesPerConnection) {
+        reject(wire::ErrorCode::kLimitExceeded,
+               ": more than " + std::to_string(kMaxContextBytesPerConnection >> 20) +
+                   " MiB of context names on one connection",
+               out);
+        return false;
+      }
       contexts_[named->id] = accounting.attribution().intern(
           {std::string(named->scope), std::string(named->op), std::string(named->site)});
       attributing_ = true;
