@@ -326,8 +326,8 @@ inline std::optional<ContextFrame> parse_context(std::string_view payload) {
   const std::string_view text = payload.substr(sizeof(header));
   if (size_t{header.scope_length} + header.op_length + header.site_length != text.size()) return std::nullopt;
   return ContextFrame{header.id, text.substr(0, header.scope_length),
-                        text.substr(header.scope_length, header.op_length),
-                        text.substr(size_t{header.scope_length} + header.op_length)};
+                      text.substr(header.scope_length, header.op_length),
+                      text.substr(size_t{header.scope_length} + header.op_length)};
 }
 
 }  // namespace allocmon::wire
