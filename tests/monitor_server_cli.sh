@@ -75,7 +75,7 @@ status=$?
 as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
 read_metrics() { as_nobody /usr/bin/python3 -c "import urllib.request,sys; print(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())" "$1"; }
 text=$(read_metrics "$metrics")
-grep -q 'allocmon_device_allocated_bytes{device="3",source="allocmon",type="DRAM"} 4096' <<<"$text" \
+grep -qE 'allocmon_device_allocated_bytes\{device="3",source="allocmon",type="DRAM",host="[^"]+"\} 4096' <<<"$text" \
   || fail "/metrics as nobody: no device totals: $text"
 grep -q "allocmon_process_allocated_bytes" <<<"$text" && fail "/metrics as nobody: per-process series by default"
 grep -q "pid=" <<<"$text" && fail "/metrics as nobody: a pid label by default"
@@ -113,7 +113,7 @@ text=$(read_metrics "$metrics2")
 touch /tmp/allocmon-mscli-$$.done
 wait $writer
 rm -f /tmp/allocmon-mscli-$$.go /tmp/allocmon-mscli-$$.done
-grep -qE 'allocmon_process_allocated_bytes\{pid="[0-9]+",.*device="4"\} 8192' <<<"$text" \
+grep -qE 'allocmon_process_allocated_bytes\{pid="[0-9]+",.*device="4",host="[^"]+"\} 8192' <<<"$text" \
   || fail "--metrics-processes: no per-process series: $text"
 
 [ "$failures" -eq 0 ] && echo "PASS: monitor exit statuses and formats, metrics address in use, /metrics totals only by default"

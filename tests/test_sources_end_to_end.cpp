@@ -83,7 +83,8 @@ TEST(SourcesEndToEnd, PrometheusLabelsARegionsChipWithItsSourceAndAsicId) {
   write_fake_process(f.proc, 4000, ::getuid(), "python3");
   write_region(f.shm, make_region(4, 123456789, 2, {{4000, "python3", 5 * kMiB}, {4999, "gone", 1 * kMiB}}));
   std::vector<std::string> args = f.args();
-  args.insert(args.end(), {"--metrics-address", "127.0.0.1:0", "--metrics-processes"});
+  args.insert(args.end(),
+              {"--metrics-address", "127.0.0.1:0", "--metrics-processes", "--metrics-host-label", "h7"});
   Server server(temp_socket_path("sources-metrics"), args);
   const std::string& seen = server.startup_log();
   ASSERT_NE(seen.find("metrics on "), std::string::npos) << seen;
@@ -93,15 +94,15 @@ TEST(SourcesEndToEnd, PrometheusLabelsARegionsChipWithItsSourceAndAsicId) {
   const std::string text = fetch_metrics(url);
   EXPECT_NE(
       text.find("allocmon_device_allocated_bytes{device=\"2\",source=\"tt-metal-shm\",asic_id=\"123456789\","
-                "type=\"DRAM\"} 5242880"),
+                "type=\"DRAM\",host=\"h7\"} 5242880"),
       std::string::npos)
       << text;
   EXPECT_NE(
       text.find("allocmon_device_stale_bytes{device=\"2\",source=\"tt-metal-shm\",asic_id=\"123456789\","
-                "type=\"DRAM\"} 1048576"),
+                "type=\"DRAM\",host=\"h7\"} 1048576"),
       std::string::npos);
   EXPECT_NE(text.find("allocmon_process_allocated_bytes{pid=\"4000\",name=\"python3\",source=\"tt-metal-"
-                      "shm\",device=\"2\"} 5242880"),
+                      "shm\",device=\"2\",host=\"h7\"} 5242880"),
             std::string::npos);
 }
 

@@ -35,6 +35,13 @@ int main(int argc, char** argv) {
   app.add_flag("--metrics-processes", options.metrics_processes,
                "Also export who holds what on /metrics (pid, name, bytes per process). Off: totals only, as "
                "anyone who reaches the address reads it (docs/security.md)");
+  app.add_option("--metrics-host-label", options.metrics_host_label,
+                 "The host label on every /metrics series (default: this machine's hostname)")
+      ->check(CLI::Validator(
+          [](const std::string& text) {
+            return text.empty() || text.size() > 128 ? std::string("1 to 128 characters") : std::string();
+          },
+          "NAME"));
   app.add_option("--record", options.record_path,
                  "Append every applied event to this SQLite file (docs/recording.md)");
   app.add_option("--socket-group", options.socket_group,

@@ -13,7 +13,20 @@ namespace allocmon::server {
 // --metrics-address: HTTP cannot say who asks, docs/security.md).
 inline constexpr size_t kDefaultMetricsProcessCap = 64;
 
+// The cardinality budget (docs/cluster.md): a 32-chip host with any number of processes stays under these
+// many series; tests/test_metrics.cpp checks both with 32 devices and 200 processes.
+inline constexpr size_t kSeriesBudgetTotals = 1'500;         // default: totals only
+inline constexpr size_t kSeriesBudgetWithProcesses = 4'500;  // --metrics-processes
+
+struct MetricsOptions {
+  size_t max_processes = 0;  // see kDefaultMetricsProcessCap
+  std::string host;          // the `host` label on every series (--metrics-host-label, else the hostname)
+};
+
 std::string prometheus_text(const Accounting& accounting, const ServerInfo& info,
-                            size_t max_processes = kDefaultMetricsProcessCap);
+                            const MetricsOptions& options);
+
+// This machine's name for the `host` label (gethostname; "localhost" if it has none).
+std::string default_host_label();
 
 }  // namespace allocmon::server

@@ -329,8 +329,11 @@ int Server::run() {
         apply_source_reports();
       } else if (tag == kMetricsTag) {
         metrics_->serve_pending([this] {
-          return prometheus_text(accounting_, info(),
-                                 options_.metrics_processes ? kDefaultMetricsProcessCap : 0);
+          MetricsOptions metrics;
+          metrics.max_processes = options_.metrics_processes ? kDefaultMetricsProcessCap : 0;
+          metrics.host =
+              options_.metrics_host_label.empty() ? default_host_label() : options_.metrics_host_label;
+          return prometheus_text(accounting_, info(), metrics);
         });
       } else if (tag == kTimerTag) {
         uint64_t expirations;

@@ -29,6 +29,7 @@ struct ServerOptions {
   SessionLimits limits;
   std::string metrics_address;     // empty: no Prometheus endpoint
   bool metrics_processes = false;  // per-process series on /metrics (default: totals only)
+  std::string metrics_host_label;  // the `host` label on /metrics; empty: this machine's hostname
   std::string record_path;         // empty: no recording
 
   // Polled sources (docs/sources.md). The roots are the machine's; tests point them at fixture folders.

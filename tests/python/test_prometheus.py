@@ -25,7 +25,8 @@ def free_port():
 
 def test_metrics_text_format(tmp_path):
     sock = os.path.join(tempfile.gettempdir(), f"allocmon-metrics-{os.getpid()}.sock")
-    with Server(sock, extra_args=["--metrics-address", "127.0.0.1:0", "--metrics-processes"]) as server:
+    with Server(sock, extra_args=["--metrics-address", "127.0.0.1:0", "--metrics-processes",
+                                        "--metrics-host-label", "rack1-host2"]) as server:
         allocmon.configure(True, sock)
         allocmon.register_device(5, "wormhole_b0", {"DRAM": 1 << 30})
         allocmon.report_alloc(5, "DRAM", 123456, 64, 1)
@@ -35,11 +36,11 @@ def test_metrics_text_format(tmp_path):
         allocmon.unregister_device(5)
         allocmon.flush()
     assert "# TYPE allocmon_device_allocated_bytes gauge" in text
-    assert 'allocmon_device_allocated_bytes{device="5",source="allocmon",type="DRAM"} 123456' in text
-    assert 'allocmon_device_capacity_bytes{device="5",source="allocmon",type="DRAM"} 1073741824' in text
+    assert 'allocmon_device_allocated_bytes{device="5",source="allocmon",type="DRAM",host="rack1-host2"} 123456' in text
+    assert 'allocmon_device_capacity_bytes{device="5",source="allocmon",type="DRAM",host="rack1-host2"} 1073741824' in text
     with open("/proc/self/comm") as comm:  # "python3" or "python" (a venv's), as the server reads it
         name = comm.read().strip()
-    assert f'allocmon_process_allocated_bytes{{pid="{os.getpid()}",name="{name}",source="allocmon",device="5"}} 123456' in text
+    assert f'allocmon_process_allocated_bytes{{pid="{os.getpid()}",name="{name}",source="allocmon",device="5",host="rack1-host2"}} 123456' in text
     assert "# TYPE allocmon_events_applied_total counter" in text
     assert 'allocmon_build_info{version="' in text
 
