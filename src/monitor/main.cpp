@@ -10,6 +10,7 @@
 
 #include "common/command_line.hpp"
 #include "common/unix_socket.hpp"
+#include "holders_cli.hpp"
 #include "query_output.hpp"
 #include "snapshot_poller.hpp"
 #include "view.hpp"
@@ -32,8 +33,9 @@ int main(int argc, char** argv) {
       "opens\n"
       "it (memory types, history, address maps, largest buffers), Esc goes back, Tab switches views, s sorts "
       "the\n"
-      "processes, [ ] scroll them, p pauses, + - change the refresh, i hides closed devices, ? help, q "
-      "quits\n"
+      "processes, [ ] scroll them, p pauses, + - change the refresh, i hides closed devices, w shows what "
+      "holds\n"
+      "the memory (by scope, op, site or tensor), ? help, q quits\n"
       "(docs/monitor.md)"};
   app.add_option("-d,--device", options.device_ids, "Show this device id (repeatable)")
       ->check(CLI::Range(0, 1 << 30).description("a device id, 0 or more"));
@@ -73,16 +75,27 @@ int main(int argc, char** argv) {
   app.add_option("--loop", loop_ms, "--query or --json: repeat every MS milliseconds until interrupted")
       ->check(CLI::Range(10, 3600000));
   query_option->excludes(plain_flag)->excludes(compact_flag)->excludes(frames_option);
+  HoldersOptions holders;  // --holders, -t, --sort (holders_cli.cpp)
+  add_holders_options(app, holders);
+  holders.holders->excludes(query_option)
+      ->excludes(plain_flag)
+      ->excludes(compact_flag)
+      ->excludes(frames_option);
   auto* all_flag = app.add_flag("-a,--all", all, "Show every device the server knows (the default)");
   (void)all_flag;
   allocmon::add_version_flag(app, "allocation_monitor_client");
   if (const int status = allocmon::parse_command_line(app, argc, argv); status >= 0) return status;
   if (all && !options.device_ids.empty())
     return allocmon::usage_error(kProgram, "-a and -d exclude each other");
-  if (format_option->count() > 0 && query.empty())
-    return allocmon::usage_error(kProgram, "--format goes with --query (--json prints the whole snapshot)");
-  if (loop_ms > 0 && query.empty() && !json)
-    return allocmon::usage_error(kProgram, "--loop goes with --query or --json");
+  if (format_option->count() > 0 && query.empty() && !holders.requested())
+    return allocmon::usage_error(
+        kProgram, "--format goes with --query or --holders (--json prints the whole snapshot)");
+  if (format_option->count() > 0 && json && format != "json")
+    return allocmon::usage_error(kProgram, "--json and --format " + format + " ask for two formats");
+  if (loop_ms > 0 && query.empty() && !json && !holders.requested())
+    return allocmon::usage_error(kProgram, "--loop goes with --query, --holders or --json");
+  if (const std::string why = holders_usage_error(holders); !why.empty())
+    return allocmon::usage_error(kProgram, why);
   if (socket_path.size() >= allocmon::kMaxSocketPath)
     return allocmon::usage_error(kProgram, "the socket path is " + std::to_string(socket_path.size()) +
                                                " bytes long; a Unix socket path holds at most " +
@@ -97,7 +110,7 @@ int main(int argc, char** argv) {
   }
   // A device asked for by id that the server does not know is a mistake in a one-shot query (the live view
   // waits for it instead).
-  if (json || once || !query.empty()) {
+  if (json || once || !query.empty() || holders.requested()) {
     std::string unknown;
     for (int id : options.device_ids)
       if (!frame.snapshot->device(id)) unknown += (unknown.empty() ? "" : ", ") + std::to_string(id);
@@ -124,6 +137,12 @@ int main(int argc, char** argv) {
       }
     }
   };
+  if (holders.requested())
+    return print_holders(holders, socket_path, options.device_ids,
+                         format_option->count() > 0 ? format
+                         : json                     ? "json"
+                                                    : "text",
+                         loop_ms);
   if (json)  // one document per line
     return print_until_stopped([&](bool) {
       std::printf("%s\n", filter_snapshot_json(poller.last_json(), options.device_ids).c_str());

@@ -37,15 +37,17 @@ void take(TuiState& state, const Frame& frame, int64_t now) {
   }
 }
 
-// The device view's buffers (address maps, largest buffers): at most once a second, the selected device only.
+// The device and holders views' buffers (address maps, largest buffers, holders): at most once a second, only
+// the device they show (every device for the holders of the mesh); not while paused.
 void refresh_buffers(TuiState& state, QueryClient& buffers, int64_t now) {
-  if (state.view != TuiView::kDevice || !state.lost.empty()) return;
-  if (state.device_buffers && state.device_buffers->device_id == state.selected &&
-      now - state.device_buffers_ms < 1000)
+  if ((state.view != TuiView::kDevice && state.view != TuiView::kHolders) || !state.lost.empty()) return;
+  const int device = holders_report_device(state);
+  if (state.device_buffers && state.device_buffers->device_id == device &&
+      (state.paused || now - state.device_buffers_ms < 1000))
     return;
   std::string error;
   if (!buffers.connected() && !buffers.connect(state.socket_path, &error)) return;
-  state.device_buffers = buffers.leak_report(state.selected, 2000, &error);
+  state.device_buffers = buffers.leak_report(device, 2000, &error);
   state.device_buffers_ms = now;
 }
 
@@ -75,6 +77,7 @@ bool handle_key(TuiState& state, int key) {
     state.help = false;
     return key != 'q' && key != 'Q';
   }
+  if (handle_holders_key(state, key)) return true;  // 'w', the holders view's keys, 'g' (holders_tui.cpp)
   switch (key) {
     case 'q':
     case 'Q':

@@ -9,6 +9,7 @@
 
 #include "address_map.hpp"
 #include "history.hpp"
+#include "holders_tui.hpp"
 #include "mesh_layout.hpp"
 #include "process_table.hpp"
 #include "query/query_client.hpp"
@@ -16,7 +17,7 @@
 
 namespace allocmon::monitor {
 
-enum class TuiView { kMesh, kDevice };
+enum class TuiView { kMesh, kDevice, kHolders };
 
 struct TuiState {
   ViewOptions options;
@@ -37,7 +38,9 @@ struct TuiState {
   double events_per_second = 0;
   std::map<int, Ring<MemorySample>> history;  // device -> samples, one per refresh
   std::map<int, int64_t> inactive_since;      // device -> when it was first seen closed (ms)
-  std::optional<LeakReport> device_buffers;   // the selected device's live buffers (device view)
+  std::optional<LeakReport> device_buffers;   // live buffers: the selected device's (device view) or the
+                                             // holders view's (holders_report_device)
+  HoldersViewState holders;  // the holders view ('w') and the address maps' labels ('g')
   int64_t device_buffers_ms = 0;
   MeshLayout layout;  // as last drawn (for arrow keys)
 };

@@ -402,7 +402,7 @@ void draw_device_view(TuiState& state, const Snapshot& s, int top) {
     if (m.region && (m.allocated || m.peak)) mapped_types.push_back(&m);
   const int bottom = rows_ - 1;
   const int buffer_lines = 2 + std::min<int>(8, static_cast<int>(largest.size()));
-  const int map_lines = 2 * static_cast<int>(mapped_types.size());
+  const int map_lines = (state.holders.map_labels ? 3 : 2) * static_cast<int>(mapped_types.size());
   const bool roomy = bottom - y >= buffer_lines + map_lines + static_cast<int>(mapped_types.size()) + 4;
   // History: DRAM and L1 over the last minutes.
   auto it = state.history.find(d->id);
@@ -452,6 +452,10 @@ void draw_device_view(TuiState& state, const Snapshot& s, int top) {
         break;
       }
     put_ellipsized(y++, 2, heading, cols_ - 2);
+    if (state.holders.map_labels) {  // 'g': letters by scope, op or site, and a legend (holders_tui.cpp)
+      y = draw_labeled_map(state, m, y, cols_);
+      continue;
+    }
     const std::string strip = render_strip(map, cols_ - 6);
     put(y, 2, "[");
     for (size_t c = 0; c < strip.size(); ++c) {
@@ -480,7 +484,8 @@ void draw_device_view(TuiState& state, const Snapshot& s, int top) {
           y++, 2,
           printf_string("%11s  %-8s at %#10" PRIx64 "  age %5.1f s  pid %d %s", format_bytes(b->size).c_str(),
                         std::string(wire::memory_type_name(b->memory_type)).c_str(), b->address,
-                        static_cast<double>(b->age_ms) / 1000.0, owner[b]->pid, owner[b]->name.c_str()),
+                        static_cast<double>(b->age_ms) / 1000.0, owner[b]->pid, owner[b]->name.c_str()) +
+              buffer_origin(state, b),
           cols_ - 2);
     }
   }
@@ -497,6 +502,9 @@ void draw_help() {
       "                    address maps, largest buffers)",
       "  Esc, Backspace    back to the mesh",
       "  Tab               switch between the mesh and the device view",
+      "  w                 what holds the memory: by scope, op, site or tensor;",
+      "                    there g/Tab group, t type, s sort, a one device/all",
+      "  g                 device view: label the address maps by scope/op/site",
       "  s                 sort processes: total, DRAM, L1, buffers, pid, command",
       "  [  ]  PgUp PgDn   scroll the process table",
       "  p                 pause / resume refreshing",
@@ -618,7 +626,9 @@ void draw_screen(TuiState& state, int64_t now_ms) {
             "opens a mesh or device)",
             state.socket_path.c_str()));
   } else if (state.last) {
-    if (state.view == TuiView::kDevice)
+    if (state.view == TuiView::kHolders)
+      draw_holders_view(state, *state.last, y, rows_ - 1, cols_);
+    else if (state.view == TuiView::kDevice)
       draw_device_view(state, *state.last, y);
     else
       draw_mesh_view(state, *state.last, y, now_ms);
@@ -630,9 +640,21 @@ void draw_screen(TuiState& state, int64_t now_ms) {
   const std::string closed = hidden_closed > 0  ? printf_string(" i:show %d closed", hidden_closed)
                              : shown_closed > 0 ? std::string(" i:hide closed")
                                                 : std::string();
-  std::string keys = printf_string(" %s Enter:open Tab:view s:sort %s p:pause +-:%dms%s q:quit",
-                                   state.typed.empty() ? "?:help" : ("go to #" + state.typed + "_").c_str(),
-                                   sort_name(state.sort), state.options.refresh_ms, closed.c_str());
+  const char* labels = state.holders.map_labels ? group_name(*state.holders.map_labels) : "off";
+  std::string keys =
+      state.view == TuiView::kHolders
+          ? holders_key_line(state, cols_)
+          : fit_key_line({{state.typed.empty() ? "?:help" : "go to #" + state.typed + "_", 0},
+                          {"Enter:open", 3},
+                          {"Tab:view", 1},
+                          {"w:holders", 0},
+                          {state.view == TuiView::kDevice ? std::string("g:map ") + labels : "", 0},
+                          {std::string("s:sort ") + sort_name(state.sort), 0},
+                          {"p:pause", 2},
+                          {printf_string("+-:%dms", state.options.refresh_ms), 0},
+                          {closed.empty() ? "" : closed.substr(1), 0},
+                          {"q:quit", 0}},
+                         cols_);
   put(rows_ - 1, 0,
       keys + std::string(static_cast<size_t>(std::max(0, cols_ - static_cast<int>(keys.size()))), ' '));
   attroff(A_REVERSE);

@@ -1,0 +1,106 @@
+// What holds the memory (docs/monitor.md, "Holders view"): every live buffer the server lists, grouped by the
+// scope, op or call site it was allocated in (docs/attribution.md), or into tensors (the buffers one mesh
+// allocation placed on each device), on one device or all, for one memory type or all — with the table's text
+// at any width. Pure: unit-tested (tests/test_holders.cpp); the full-screen view (holders_tui.cpp) and
+// `--holders` (holders_cli.cpp) draw what it builds.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "address_map.hpp"
+#include "query/query_client.hpp"
+
+namespace allocmon::monitor {
+
+enum class HolderGroup { kScope, kOp, kSite, kTensor, kCount };
+enum class HolderSort { kBytes, kName, kBuffers, kCount };
+
+const char* group_name(HolderGroup group);      // "scope", "op", "site", "tensor"
+const char* holder_sort_name(HolderSort sort);  // "bytes", "name", "buffers"
+std::optional<HolderGroup> parse_holder_group(std::string_view text);
+std::optional<HolderSort> parse_holder_sort(std::string_view text);
+HolderGroup next_group(HolderGroup group);
+HolderSort next_holder_sort(HolderSort sort);
+
+struct HolderQuery {
+  HolderGroup group = HolderGroup::kScope;
+  HolderSort sort = HolderSort::kBytes;
+  std::vector<int> devices;  // empty: every device
+  std::string type;          // a memory type's name ("L1"); empty: every type
+};
+
+struct HolderRow {
+  std::string name;           // the scope path, op or site ("(no scope)" ...); a tensor's "scope op site"
+  bool unattributed = false;  // the buffers allocated outside any scope (op, site)
+  uint64_t bytes = 0;
+  uint64_t buffers = 0;
+  std::vector<int> devices;  // the devices it holds bytes on, sorted
+  uint64_t most_on_one = 0;  // the largest share one device holds
+  // Tensors only: one buffer per device, the same size at the same address, from the same context.
+  std::string scope, op, site, type;
+  uint64_t size = 0, address = 0;
+  int pid = 0;
+};
+
+struct HolderTable {
+  HolderQuery query;
+  std::vector<HolderRow> rows;  // sorted by query.sort
+  uint64_t bytes = 0;           // of every listed buffer (attributed or not)
+  uint64_t buffers = 0;
+  uint64_t unattributed_bytes = 0;
+  std::vector<int> devices;  // the devices any listed buffer is on
+  int64_t time_unix_ms = 0;  // the report's
+};
+
+// Groups the report's buffers that pass the query's device and type filters.
+HolderTable build_holders(const LeakReport& report, const HolderQuery& query);
+void sort_holders(HolderTable& table, HolderSort sort);
+
+// `text` in at most `width` characters, cut on the left (where a scope path is most general):
+// ".../decoder.3/attention", at a '/' or ' ' when one leaves enough, else at any character.
+std::string elide_left(const std::string& text, int width);
+
+// "holders of L1 on device 3 by scope", "holders of all memory on devices 0-7 by op": what a table shows.
+std::string holders_title(const HolderTable& table);
+
+// The table as text lines `width` columns wide (0: no limit, nothing cut): a heading, then a row per holder.
+// Numbers first (BYTES, SHARE, BUFFERS, and across devices DEVICES and PER DEVICE, for tensors TYPE), the
+// name last, cut on the left; columns are left out, least useful first, where a name would get less than 20
+// columns. `bar` > 0 adds a share bar of that many characters before the name (the full-screen view).
+struct HolderLines {
+  std::string heading;
+  std::vector<std::string> rows;
+  int name_column = 0;  // where the name (or the bar) starts
+};
+HolderLines holder_lines(const HolderTable& table, int width, int bar = 0);
+
+// For scripts (`--holders`): the plain table (title line, heading, rows), CSV (a time column first, so that
+// `--loop` samples stay apart; the header when `header`), or one JSON document on one line.
+std::string holders_text(const HolderTable& table);
+std::string holders_csv(const HolderTable& table, bool header = true);
+std::string holders_json(const HolderTable& table);
+
+// The device view's address map labelled by holder (`g`): each column of used memory gets the letter of the
+// label (a scope, op or site) holding the most of it — letters by bytes held in the map, 'A' the most; '#'
+// beyond 'Z' — and free columns stay as render_strip draws them. `legend`: the letters the strip shows.
+struct LabeledBuffer {
+  MappedBuffer buffer;
+  std::string label;
+};
+struct LabeledStrip {
+  AddressMap map;
+  std::string strip;
+  std::vector<std::pair<char, std::string>> legend;  // in letter order
+};
+LabeledStrip label_strip(const RegionView& region, const std::vector<LabeledBuffer>& buffers, int width);
+
+// A listed buffer's context (scope, op, site: empty where it has none).
+const LeakReport::Context& buffer_context(const LeakReport& report, size_t process, size_t buffer);
+// The label a buffer of the report gets in a grouping: its scope, op or site ("(no op)" ...).
+std::string buffer_label(const LeakReport& report, size_t process, size_t buffer, HolderGroup group);
+
+}  // namespace allocmon::monitor
