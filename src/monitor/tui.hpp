@@ -38,11 +38,10 @@ struct TuiState {
   double events_per_second = 0;
   std::map<int, Ring<MemorySample>> history;  // device -> samples, one per refresh
   std::map<int, int64_t> inactive_since;      // device -> when it was first seen closed (ms)
-  std::optional<LeakReport> device_buffers;   // live buffers: the selected device's (device view) or the
-                                             // holders view's (holders_report_device)
-  HoldersViewState holders;  // the holders view ('w') and the address maps' labels ('g')
+  std::optional<LeakReport> device_buffers;   // the device or holders view's live buffers
   int64_t device_buffers_ms = 0;
-  MeshLayout layout;  // as last drawn (for arrow keys)
+  HoldersViewState holders;  // the holders view ('w') and the address maps' labels ('g')
+  MeshLayout layout;         // as last drawn (for arrow keys)
 };
 
 inline constexpr size_t kHistorySamples = 240;     // at the default 500 ms: two minutes
