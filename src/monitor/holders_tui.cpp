@@ -191,7 +191,13 @@ void draw_holders_view(TuiState& state, const Snapshot& s, int top, int bottom, 
   HolderTable table =
       ready ? build_holders(*state.device_buffers, query) : HolderTable{query, {}, 0, 0, 0, {}};
   attron(A_BOLD);
-  put(y++, 0, elide_left(holders_title(table) + "   (Esc: back)", cols));
+  const std::string title = holders_title(table);
+  if (static_cast<int>(title.size()) + 14 <= cols)
+    put(y++, 0, title + "   (Esc: back)");
+  else if (static_cast<int>(title.size()) <= cols)
+    put(y++, 0, title);
+  else
+    put(y++, 0, title.substr(0, static_cast<size_t>(std::max(0, cols - 3))) + "...");
   attroff(A_BOLD);
 
   // What is chosen: the grouping, the memory type, the devices (the current one of each highlighted).
@@ -278,11 +284,13 @@ void draw_holders_view(TuiState& state, const Snapshot& s, int top, int bottom, 
   }
   if (footnote) {
     attron(COLOR_PAIR(kDim));
-    const std::string note =
-        h.group == HolderGroup::kTensor
-            ? "(unattributed): buffers allocated outside any allocmon.scope or op (docs/attribution.md)"
-            : std::string("(no ") + group_name(h.group) + "): buffers allocated outside any allocmon." +
-                  (h.group == HolderGroup::kScope ? "scope" : "op") + " (docs/attribution.md)";
+    const std::string what =
+        h.group == HolderGroup::kTensor ? "(unattributed)" : "(no " + std::string(group_name(h.group)) + ")";
+    const std::string how = h.group == HolderGroup::kScope    ? "allocmon.scope"
+                            : h.group == HolderGroup::kTensor ? "allocmon.scope or op"
+                                                              : "allocmon.op";
+    std::string note = what + ": allocated outside any " + how + " (docs/attribution.md)";
+    if (static_cast<int>(note.size()) > cols) note = what + ": allocated outside any " + how;
     put(y + 1 < bottom ? y + 1 : y, 0, note, cols);
     attroff(COLOR_PAIR(kDim));
   }
@@ -314,10 +322,10 @@ std::string holders_key_line(const TuiState& state, int width) {
        {std::string("g:by ") + group_name(h.group), 0},
        {"t:type " + (h.type.empty() ? std::string("all") : h.type), 0},
        {std::string("s:sort ") + holder_sort_name(h.sort), 0},
-       {h.one_device ? std::string("a:all devices") : "a:#" + std::to_string(state.selected) + " only", 0},
+       {h.one_device ? std::string("a:all") : "a:#" + std::to_string(state.selected) + " only", 0},
        {"<>:device", 2},
        {"jk:scroll", 1},
-       {"Esc:back", 0},
+       {"Esc:back", 4},
        {"q:quit", 0}},
       width);
 }
@@ -377,19 +385,25 @@ int draw_labeled_map(const TuiState& state, const MemoryView& m, int y, int cols
   return y + 1;
 }
 
-std::string buffer_origin(const TuiState& state, const wire::LeakBuffer* buffer) {
-  if (!state.device_buffers) return {};
+std::string buffer_origin(const TuiState& state, const wire::LeakBuffer* buffer, int room) {
+  if (!state.device_buffers || room < 8) return {};
   const LeakReport& report = *state.device_buffers;
   for (size_t p = 0; p < report.processes.size(); ++p) {
     const auto& buffers = report.processes[p].buffers;
     if (buffers.empty() || buffer < buffers.data() || buffer >= buffers.data() + buffers.size()) continue;
-    const auto b = static_cast<size_t>(buffer - buffers.data());
-    const LeakReport::Context& context = buffer_context(report, p, b);
-    std::string text;
-    if (!context.op.empty()) text += "  " + context.op;
-    if (!context.site.empty()) text += (text.empty() ? "  " : " ") + context.site;
-    if (!context.scope.empty()) text += (text.empty() ? "  in " : " in ") + context.scope;
-    return text;
+    const LeakReport::Context& c = buffer_context(report, p, static_cast<size_t>(buffer - buffers.data()));
+    std::string what = c.op;
+    if (!c.site.empty()) what += (what.empty() ? "" : " ") + c.site;
+    const int left = room - 2;  // two spaces before it
+    const int for_scope = left - static_cast<int>(what.size()) - (what.empty() ? 3 : 4);  // "in ", " in "
+    // The most that fits: all of it, the scope cut on the left, the op and site, the op, the site.
+    std::vector<std::string> choices;
+    if (!c.scope.empty() && for_scope >= 12)
+      choices.push_back(what + (what.empty() ? "in " : " in ") + elide_left(c.scope, for_scope));
+    choices.insert(choices.end(), {what, c.op, c.site});
+    for (const auto& choice : choices)
+      if (!choice.empty() && static_cast<int>(choice.size()) <= left) return "  " + choice;
+    return {};
   }
   return {};
 }

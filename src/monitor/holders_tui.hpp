@@ -39,8 +39,8 @@ std::string holders_key_line(const TuiState& state, int width);
 // The device view's map of `type` labelled by holder, from line `y`: the strip and a legend line. Returns the
 // next line.
 int draw_labeled_map(const TuiState& state, const MemoryView& type, int y, int cols);
-// "  ttnn.matmul model.py:57 in model/decoder.3" for a listed buffer of the device view; "" when
-// unattributed.
-std::string buffer_origin(const TuiState& state, const wire::LeakBuffer* buffer);
+// "  ttnn.matmul model.py:57 in model/decoder.3" for a listed buffer of the device view, in at most `room`
+// columns (the scope cut on the left first, then the rest); "" when unattributed.
+std::string buffer_origin(const TuiState& state, const wire::LeakBuffer* buffer, int room);
 
 }  // namespace allocmon::monitor

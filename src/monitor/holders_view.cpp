@@ -179,9 +179,10 @@ std::string elide_left(const std::string& text, int width) {
   if (w <= 3) return text.substr(text.size() - w);
   const size_t keep = w - 3;
   size_t from = text.size() - keep;
-  // At a path or word boundary when that still leaves at least half the room: ".../decoder.3/attention".
+  // At a path or word boundary when that keeps two thirds of the room: ".../decoder.3/attention" (else
+  // siblings such as decoder.2/attention and decoder.3/attention would read the same).
   const size_t boundary = text.find_first_of("/ ", from);
-  if (boundary != std::string::npos && text.size() - boundary >= (keep + 1) / 2)
+  if (boundary != std::string::npos && 3 * (text.size() - boundary) >= 2 * keep)
     return "..." + text.substr(boundary);
   while (from < text.size() && (static_cast<unsigned char>(text[from]) & 0xC0) == 0x80) ++from;  // UTF-8
   return "..." + text.substr(from);
@@ -196,6 +197,20 @@ std::string holders_title(const HolderTable& table) {
   return printf_string("What holds %s on %s: %s in %" PRIu64 " buffers", what.c_str(), where.c_str(),
                        format_bytes(table.bytes).c_str(), table.buffers);
 }
+
+namespace {
+
+// A tensor's name in `width` columns: its op and site whole where they fit, the scope cut on the left before
+// them (".../attention ttnn.matmul model.py:57").
+std::string tensor_name(const HolderRow& row, int width) {
+  const std::string tail = joined({&row.op, &row.site});
+  if (static_cast<int>(row.name.size()) <= width || row.scope.empty() || tail.empty())
+    return elide_left(row.name, width);
+  const int room = width - static_cast<int>(tail.size()) - 1;
+  return room >= 8 ? elide_left(row.scope, room) + " " + tail : elide_left(tail, width);
+}
+
+}  // namespace
 
 HolderLines holder_lines(const HolderTable& table, int width, int bar) {
   struct Column {
@@ -240,7 +255,7 @@ HolderLines holder_lines(const HolderTable& table, int width, int bar) {
   if (sort == HolderSort::kName) name_heading = "*" + name_heading;
 
   // Leave columns out, least useful first, while the name would get less than 20 columns.
-  constexpr int kNameRoom = 20;
+  constexpr int kNameRoom = 24;
   auto used = [&] {
     int sum = bar > 0 ? bar + 1 : 0;
     for (const auto& c : columns) sum += c.width + 1;
@@ -256,7 +271,8 @@ HolderLines holder_lines(const HolderTable& table, int width, int bar) {
   HolderLines out;
   out.name_column = used();
   const int name_width = width > 0 ? width - out.name_column : 0;
-  auto line = [&](auto&& text_of, const std::string& name, double share) {
+  const bool tensor = table.query.group == HolderGroup::kTensor;
+  auto line = [&](auto&& text_of, const HolderRow* row, const std::string& name, double share) {
     std::string text;
     for (const auto& c : columns) {
       std::string cell = text_of(c);
@@ -274,13 +290,16 @@ HolderLines holder_lines(const HolderTable& table, int width, int bar) {
                 std::string(static_cast<size_t>(bar - filled), '.') + " ";
       }
     }
-    text += width > 0 ? elide_left(name, name_width) : name;
+    if (width <= 0)
+      text += name;
+    else
+      text += tensor && row ? tensor_name(*row, name_width) : elide_left(name, name_width);
     return text;
   };
-  out.heading = line([](const Column& c) { return c.heading; }, name_heading, -1);
+  out.heading = line([](const Column& c) { return c.heading; }, nullptr, name_heading, -1);
   for (const auto& r : table.rows)
     out.rows.push_back(
-        line([&](const Column& c) { return c.cell(table, r); }, r.name,
+        line([&](const Column& c) { return c.cell(table, r); }, &r, r.name,
              table.bytes ? static_cast<double>(r.bytes) / static_cast<double>(table.bytes) : 0));
   return out;
 }

@@ -69,7 +69,7 @@ std::string holders_title(const HolderTable& table);
 
 // The table as text lines `width` columns wide (0: no limit, nothing cut): a heading, then a row per holder.
 // Numbers first (BYTES, SHARE, BUFFERS, and across devices DEVICES and PER DEVICE, for tensors TYPE), the
-// name last, cut on the left; columns are left out, least useful first, where a name would get less than 20
+// name last, cut on the left; columns are left out, least useful first, where a name would get less than 24
 // columns. `bar` > 0 adds a share bar of that many characters before the name (the full-screen view).
 struct HolderLines {
   std::string heading;

@@ -480,13 +480,12 @@ void draw_device_view(TuiState& state, const Snapshot& s, int top) {
     attroff(A_BOLD);
     for (size_t i = 0; i < listed; ++i) {
       const auto* b = largest[i];
-      put_ellipsized(
-          y++, 2,
+      const std::string line =
           printf_string("%11s  %-8s at %#10" PRIx64 "  age %5.1f s  pid %d %s", format_bytes(b->size).c_str(),
                         std::string(wire::memory_type_name(b->memory_type)).c_str(), b->address,
-                        static_cast<double>(b->age_ms) / 1000.0, owner[b]->pid, owner[b]->name.c_str()) +
-              buffer_origin(state, b),
-          cols_ - 2);
+                        static_cast<double>(b->age_ms) / 1000.0, owner[b]->pid, owner[b]->name.c_str());
+      put_ellipsized(y++, 2, line + buffer_origin(state, b, cols_ - 2 - static_cast<int>(line.size())),
+                     cols_ - 2);
     }
   }
   draw_processes(state, s, y + 1, bottom, {d->id});
