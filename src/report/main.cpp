@@ -2,6 +2,9 @@
 //   allocmon-report RUN.sqlite [--out DIR]
 // writes DIR/memory.svg and DIR/memory.png (plot.hpp), DIR/summary.txt (summary.hpp) and DIR/trace.json
 // (perfetto.hpp). Every write is checked: a failure names the path and the reason and the exit status is 1.
+//   allocmon-report RUN.sqlite --html [FILE]
+// writes one self-contained page to explore the run in a browser (html_report.hpp), and the rest only when
+// --out is given too.
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -13,7 +16,10 @@
 #include <vector>
 
 #include "common/command_line.hpp"
+#include "contexts.hpp"
 #include "diff.hpp"
+#include "html_data.hpp"
+#include "html_report.hpp"
 #include "perfetto.hpp"
 #include "plot.hpp"
 #include "summary.hpp"
@@ -55,6 +61,13 @@ std::string convert_to_png(const std::string& svg, const std::string& png) {
   return "";
 }
 
+// RUN.html for RUN.sqlite, in the current directory.
+std::string default_html_name(const std::string& recording) {
+  std::string name = recording.substr(recording.rfind('/') + 1);
+  if (const size_t dot = name.rfind('.'); dot != std::string::npos && dot > 0) name.resize(dot);
+  return name + ".html";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -71,6 +84,13 @@ int main(int argc, char** argv) {
          "MARK_A MARK_B: what was allocated after mark A, up to mark B, and never freed (allocmon.mark); "
          "prints it and writes nothing else")
       ->expected(2);
+  std::string html;
+  CLI::Option* html_option =
+      app.add_option("--html", html,
+                     "[FILE] Write one self-contained HTML page to explore the run in a browser (default: "
+                     "RUN.html here for RUN.sqlite); the other outputs only with --out")
+          ->expected(0, 1)
+          ->excludes("--diff");
   allocmon::add_version_flag(app, "allocmon-report");
   if (const int status = allocmon::parse_command_line(app, argc, argv); status >= 0) return status;
   using namespace allocmon::report;
@@ -89,6 +109,20 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     std::fprintf(stderr, "allocmon-report: %s\n", e.what());
     return 1;
+  }
+  if (html_option->count() > 0) {
+    if (html.empty()) html = default_html_name(path);
+    std::string page;
+    try {
+      page = html_page(html_data(path.substr(path.rfind('/') + 1), recording, load_attribution(path)));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "allocmon-report: %s\n", e.what());
+      return 1;
+    }
+    if (!write_file(html, page)) return 1;
+    std::printf("wrote %s (%.1f MiB; open it in a browser)\n", html.c_str(),
+                static_cast<double>(page.size()) / (1 << 20));
+    if (app.count("--out") == 0) return 0;
   }
   const Timeline timeline = build_timeline(recording, kColumns);
   const std::string summary = summary_text(path, recording, timeline);
