@@ -13,6 +13,7 @@ packages=(
   tmux                                                       # TUI test drives the monitor in a terminal
   libcpp-httplib-dev prometheus                              # metrics endpoint; its test scrapes with real Prometheus
   libsqlite3-dev librsvg2-bin                                # recording; its reports (SVG to PNG)
+  chromium                                                   # HTML report test loads the page in headless Chromium
 )
 
 missing=()

@@ -105,10 +105,11 @@ Resolved resolve(const Recording& r, const Attribution& a, std::array<Names, kGr
 // One chart: a view (a device, or all of them summed) and a memory type.
 struct Chart {
   bool used = false;
-  std::vector<int64_t> bytes;  // per column: the highest total reached in it (carried where nothing happened)
+  std::vector<int64_t> bytes;   // per column: the highest total in it, the one it starts with included
   std::vector<int64_t> moment;  // ... the event it was reached at (-1: before anything)
   std::vector<int64_t> last;    // ... the column's last event (-1: none)
   std::vector<int64_t> at_end;  // ... the total after that event
+  int64_t latest = -1;          // the last event so far (while the columns are filled)
   std::vector<std::array<std::vector<std::pair<int, int64_t>>, kGroupings>> stack;  // per column: group bytes
 };
 
@@ -162,7 +163,8 @@ json html_data(const std::string& name, const Recording& r, const Attribution& a
                                  &charts[static_cast<size_t>(e.type)]};
   };
 
-  // Pass 1: per chart and column the highest total and the event that reached it.
+  // Pass 1: per chart and column the highest total in it (from the total it starts with) and the event that
+  // reached it.
   {
     std::vector<int64_t> now(charts.size(), 0);
     for (size_t i = 0; i < n; ++i) {
@@ -176,12 +178,16 @@ json html_data(const std::string& name, const Recording& r, const Attribution& a
           c->at_end.assign(columns, 0);
         }
         int64_t& total = now[static_cast<size_t>(c - charts.data())];
+        if (c->last[column] < 0) {  // what the column starts with counts too: a drop in it keeps the top
+          c->bytes[column] = total;
+          c->moment[column] = c->latest;
+        }
         total += resolved.delta[i];
-        if (c->last[column] < 0 || total > c->bytes[column]) {
+        if (total > c->bytes[column]) {
           c->bytes[column] = total;
           c->moment[column] = static_cast<int64_t>(i);
         }
-        c->last[column] = static_cast<int64_t>(i);
+        c->latest = c->last[column] = static_cast<int64_t>(i);
         c->at_end[column] = total;
       }
     }

@@ -1,0 +1,196 @@
+"""allocmon-report --html: the page is self-contained, and the data it embeds matches the recording (devices,
+memory types, scopes, ops, marks, byte peaks, the buffers behind every column), bounded for a million events."""
+
+import json
+import os
+import random
+import re
+import sqlite3
+import subprocess
+import tempfile
+
+import allocmon
+from allocmon.server import Server, find_binary
+from conftest import LAYERS, MARKS, page_data, write_html
+
+
+def decode(data, pooled):
+    """A pooled run-length array: [value, count, value, count, ...]."""
+    runs = data["pool"][pooled]
+    values = []
+    for value, count in zip(runs[::2], runs[1::2]):
+        values += [value] * count
+    assert len(values) == data["columns"]
+    return values
+
+
+def recorded_peaks(db):
+    """Per (device, type), and per type over all devices summed: the highest bytes, from the events table."""
+    conn = sqlite3.connect(db)
+    per_device, summed = {}, {}
+    now, total = {}, {}
+    for device, mtype, kind, size in conn.execute("SELECT device, type, kind, size FROM events ORDER BY seq"):
+        delta = size if kind == "alloc" else -size
+        now[device, mtype] = now.get((device, mtype), 0) + delta
+        total[mtype] = total.get(mtype, 0) + delta
+        per_device[device, mtype] = max(per_device.get((device, mtype), 0), now[device, mtype])
+        summed[mtype] = max(summed.get(mtype, 0), total[mtype])
+    return per_device, summed
+
+
+def test_the_page_is_self_contained(t3000_run):
+    page = t3000_run.page
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    # Nothing fetched from anywhere: no external script, style, image or font.
+    assert not re.search(r"<script[^>]*\ssrc\s*=", page, re.I)
+    assert not re.search(r"<link\b", page, re.I)
+    assert not re.search(r"""\b(src|href)\s*=\s*["']?\s*(https?:)?//""", page, re.I)
+    assert not re.search(r"url\(\s*['\"]?(https?:)?//|@import", page, re.I)
+    assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "https://" not in page
+    # One data block, which nothing in the recording can close early.
+    assert page.count("</script>") == 3 and page.count('id="allocmon-data"') == 1
+
+
+def test_the_data_holds_the_mesh_its_types_scopes_ops_and_marks(t3000_run):
+    data = t3000_run.data
+    assert data["recording"] == "t3000.sqlite" and data["columns"] == 600
+    devices = {d["id"]: d for d in data["devices"]}
+    assert sorted(devices) == list(range(8))
+    # The T3000 layout: 4 0 3 7 / 5 1 2 6.
+    layout = {(d["row"], d["col"]): i for i, d in devices.items()}
+    assert [layout[0, c] for c in range(4)] == [4, 0, 3, 7] and [layout[1, c] for c in range(4)] == [5, 1, 2, 6]
+    conn = sqlite3.connect(t3000_run.db)
+    for device, arch, capacity in conn.execute("SELECT device, architecture, capacity FROM devices"):
+        assert devices[device]["arch"] == arch == "wormhole_b0"
+        assert devices[device]["capacity"] == json.loads(capacity) and capacity.startswith("[1288490")  # 12 GiB
+    views = data["views"]
+    assert views[0]["device"] is None and [v["device"] for v in views[1:]] == list(range(8))
+    assert {"DRAM", "L1", "CB", "KERNEL"} <= set(views[0]["types"])
+    scopes, ops = data["groupings"]["scope"], data["groupings"]["op"]
+    expected_scopes = {"model/weights", "model/iter"} | {f"model/iter/decoder.{i}" for i in range(LAYERS)}
+    assert expected_scopes <= set(scopes), scopes
+    assert {"ttnn.from_torch", "ttnn.multiply", "ttnn.add", "ttnn.open_mesh_device"} <= set(ops), ops
+    assert scopes[-1] == "other" and ops[-1] == "other"
+    recorded = [(name, t) for name, t in conn.execute("SELECT name, time_ms FROM marks ORDER BY rowid")]
+    assert [m["name"] for m in data["marks"]] == MARKS == [name for name, _ in recorded]
+    assert [m["t_ms"] for m in data["marks"]] == [t - data["start_unix_ms"] for _, t in recorded]
+    assert data["limits"]["buffers_kept"] == data["limits"]["buffers_recorded"]  # a small run: every buffer
+
+
+def test_every_peak_is_the_recordings_and_every_stack_adds_up(t3000_run):
+    data = t3000_run.data
+    per_device, summed = recorded_peaks(t3000_run.db)
+    for view in data["views"]:
+        for mtype, chart in view["types"].items():
+            expected = summed[mtype] if view["device"] is None else per_device[view["device"], mtype]
+            total = decode(data, chart["total"])
+            assert chart["peak"] == max(total) == expected, (view["device"], mtype)  # no peak lost to columns
+            for grouping in ("scope", "op"):
+                stacked = [0] * data["columns"]
+                for _, pooled in chart[grouping]:
+                    stacked = [a + b for a, b in zip(stacked, decode(data, pooled))]
+                assert stacked == total, (view["device"], mtype, grouping)
+    # A mesh in lock-step: the eight devices' DRAM series are one array in the pool.
+    assert len({v["types"]["DRAM"]["total"] for v in data["views"][1:]}) == 1
+
+
+def test_the_buffers_live_at_each_columns_moment_make_its_bytes(t3000_run):
+    data = t3000_run.data
+    b = data["buffers"]
+    for view in data["views"]:
+        for mtype, chart in view["types"].items():
+            code = data["types"].index(mtype)
+            moments, total = decode(data, chart["moments"]), decode(data, chart["total"])
+            for column in range(0, data["columns"], 7):
+                m = moments[column]
+                live = sum(b["size"][i] for i in range(len(b["size"]))
+                           if b["type"][i] == code and (view["device"] is None or b["device"][i] == view["device"])
+                           and b["from"][i] <= m < b["to"][i])
+                assert live == total[column], (view["device"], mtype, column)
+    # What a buffer is: its context names the scope, op and call site of this test's conftest.
+    contexts = {tuple(c) for c in data["contexts"]}
+    assert any(scope == "model/iter/decoder.2" and op == "ttnn.add" and site.startswith("conftest.py:")
+               for scope, op, site in contexts), contexts
+
+
+def test_a_million_events_give_a_bounded_page(tmp_path):
+    """32 devices out of lock-step, 400 contexts, 500k buffers: the page stays a size a browser opens."""
+    db = tmp_path / "big.sqlite"
+    sock = os.path.join(tempfile.gettempdir(), f"allocmon-html-big-{os.getpid()}.sock")
+    with Server(sock, extra_args=["--record", str(db)]):  # the server writes the schema, devices, processes
+        allocmon.configure(True, sock)
+        for device in range(32):
+            allocmon.register_device(device, "wormhole_b0", {"DRAM": 12 << 30, "L1": 1 << 30}, mesh_row=device // 8,
+                                     mesh_col=device % 8)
+        assert allocmon.flush() == allocmon.FLUSH_OK
+        for device in range(32):  # or this process registers them again with the next test's server
+            allocmon.unregister_device(device)
+        assert allocmon.flush() == allocmon.FLUSH_OK
+    conn = sqlite3.connect(db)
+    client, pid = conn.execute("SELECT client, pid FROM processes").fetchone()
+    conn.executemany("INSERT INTO contexts(id, scope, op, site) VALUES(?,?,?,?)",
+                     [(i, f"model/layer.{i % 60}", f"ttnn.op{i % 20}", f"model.py:{i}") for i in range(1, 401)])
+    rng = random.Random(7)
+    rows, marks, live, t = [], [], [], 1_000_000
+    dram_now = dram_peak = 0
+    for seq in range(1, 1_000_001):
+        t += rng.random() < 0.05
+        if live and (rng.random() < 0.5 or len(live) > 5000):
+            k = rng.randrange(len(live))
+            live[k], live[-1] = live[-1], live[k]
+            device, mtype, size, buffer = live.pop()
+            rows.append((seq, t, client, pid, device, mtype, "free", size, 0, buffer, None))
+            dram_now -= size if mtype == "DRAM" else 0
+        else:
+            device, mtype = rng.randrange(32), rng.choice(["DRAM", "L1", "CB", "KERNEL"])
+            size = rng.choice([2048, 65536, 1 << 20, 3 << 20]) * rng.randint(1, 8)
+            live.append((device, mtype, size, seq))
+            rows.append((seq, t, client, pid, device, mtype, "alloc", size, seq * 32, seq, rng.randrange(1, 401)))
+            dram_now += size if mtype == "DRAM" else 0
+            dram_peak = max(dram_peak, dram_now)
+        if seq % 50_000 == 0:
+            marks.append((seq, t, client, pid, f"iter-{seq // 50_000}"))
+    conn.executemany("INSERT INTO events(seq, time_ms, client, pid, device, type, kind, size, address, buffer_id, "
+                     "context) VALUES(?,?,?,?,?,?,?,?,?,?,?)", rows)
+    conn.executemany("INSERT INTO marks VALUES(?,?,?,?,?)", marks)
+    conn.commit()
+    conn.close()
+
+    page = write_html(db, tmp_path / "big.html")
+    assert len(page) < 12 << 20, len(page)
+    data = page_data(page)
+    assert data["events"] == 1_000_000 and data["columns"] == 600 and len(data["marks"]) == 20
+    assert data["limits"]["buffers_kept"] == len(data["buffers"]["size"]) <= 60_000
+    assert data["limits"]["buffers_recorded"] > 400_000
+    assert data["views"][0]["types"]["DRAM"]["peak"] == dram_peak  # the peak survives 600 columns
+    assert all(len(v["scope"]) <= 11 and len(v["op"]) <= 11 for view in data["views"] for v in view["types"].values())
+
+
+def test_bad_input_is_named_and_exits_non_zero(tmp_path, t3000_run):
+    report = find_binary("allocmon-report")
+
+    def run(*args, cwd=None):
+        return subprocess.run([report, *map(str, args)], capture_output=True, text=True, timeout=60, cwd=cwd)
+
+    missing = run(tmp_path / "none.sqlite", "--html", tmp_path / "a.html")
+    assert missing.returncode == 1 and "cannot open the recording" in missing.stderr, missing.stderr
+    text = tmp_path / "notes.txt"
+    text.write_text("not a database\n" * 100)
+    not_db = run(text, "--html", tmp_path / "b.html")
+    assert not_db.returncode == 1 and f"{text} is not an allocmon recording" in not_db.stderr, not_db.stderr
+    other = tmp_path / "other.sqlite"
+    sqlite3.connect(other).execute("CREATE TABLE t(x)").connection.commit()
+    not_ours = run(other, "--html", tmp_path / "c.html")
+    assert not_ours.returncode == 1 and "is not an allocmon recording" in not_ours.stderr, not_ours.stderr
+    assert not any((tmp_path / name).exists() for name in ("a.html", "b.html", "c.html"))
+    unwritable = run(t3000_run.db, "--html", tmp_path / "no" / "such" / "dir.html")
+    assert unwritable.returncode == 1 and "cannot write" in unwritable.stderr
+    assert "No such file or directory" in unwritable.stderr
+    usage = run(t3000_run.db, "--html", tmp_path / "d.html", "--diff", "iter-1", "iter-2")
+    assert usage.returncode == 2 and "excludes" in usage.stderr, usage.stderr
+    # Without a file name: RUN.html in the current directory, and nothing else written.
+    default = run(t3000_run.db, "--html", cwd=tmp_path)
+    assert default.returncode == 0, default.stderr
+    assert (tmp_path / "t3000.html").exists() and not (tmp_path / "allocmon-report").exists()
+    assert page_data((tmp_path / "t3000.html").read_text())["recording"] == "t3000.sqlite"
