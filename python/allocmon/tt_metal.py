@@ -273,7 +273,8 @@ class Translator:
                 counter = node.get("counter")
                 if node["node_type"] == "buffer_allocate" and buffer[4] is None:
                     raise GraphFormatError("buffer_allocate without address" + _at(counter))
-                if buffer[1] is not None and self.chips_of(buffer[0]) is None:
+                if (node["node_type"] == "buffer_allocate" and buffer[1] is not None
+                        and self.chips_of(buffer[0]) is None):
                     raise UnknownDeviceError(
                         f"{node['node_type']} (graph node {counter}) on device {buffer[0]}: no mesh with that id is "
                         f"known (buffer nodes name the MeshDevice, not a chip): pass the mesh to capture() or "
@@ -515,7 +516,10 @@ def send_graph(graph, meshes, socket=None, library=None, op_level="outermost", s
     if isinstance(graph, str) and os.path.isfile(graph):
         with open(graph) as f:
             graph = f.read()
-    translator = translator or Translator(meshes, op_level=op_level)
+    translator = translator or Translator(op_level=op_level)
+    for info in meshes:
+        if translator.meshes.get(info.mesh_id) is None:
+            translator.add_mesh(info)
     events = translator.translate(graph)
     lib = library if isinstance(library, Liballocmon) else load_library(library)
     lib.configure(socket)
