@@ -172,17 +172,18 @@ void sort_holders(HolderTable& table, HolderSort sort) {
   });
 }
 
-std::string elide_left(const std::string& text, int width) {
+std::string elide_left(const std::string& text, int width, bool at_boundary) {
   if (width <= 0) return {};
   const size_t w = static_cast<size_t>(width);
   if (text.size() <= w) return text;
   if (w <= 3) return text.substr(text.size() - w);
   const size_t keep = w - 3;
   size_t from = text.size() - keep;
-  // At a path or word boundary when that keeps two thirds of the room: ".../decoder.3/attention" (else
-  // siblings such as decoder.2/attention and decoder.3/attention would read the same).
+  // At a path or word boundary when that keeps two thirds of the room and more than the last part:
+  // ".../decoder.3/attention", not ".../attention" for each of decoder.0-3.
   const size_t boundary = text.find_first_of("/ ", from);
-  if (boundary != std::string::npos && 3 * (text.size() - boundary) >= 2 * keep)
+  if (at_boundary && boundary != std::string::npos && 3 * (text.size() - boundary) >= 2 * keep &&
+      text.find_first_of("/ ", boundary + 1) != std::string::npos)
     return "..." + text.substr(boundary);
   while (from < text.size() && (static_cast<unsigned char>(text[from]) & 0xC0) == 0x80) ++from;  // UTF-8
   return "..." + text.substr(from);
@@ -200,14 +201,19 @@ std::string holders_title(const HolderTable& table) {
 
 namespace {
 
-// A tensor's name in `width` columns: its op and site whole where they fit, the scope cut on the left before
-// them (".../attention ttnn.matmul model.py:57").
-std::string tensor_name(const HolderRow& row, int width) {
+// A tensor's name in `width` columns, the most that fits of: all of it; the scope (cut on the left, at least
+// 16 columns of it) with the op and site; the scope with the site; the op and site; the end of it.
+std::string tensor_name(const HolderRow& row, int width, bool at_boundary) {
+  if (static_cast<int>(row.name.size()) <= width || row.scope.empty())
+    return elide_left(row.name, width, at_boundary);
+  for (const std::string& tail : {joined({&row.op, &row.site}), row.site}) {
+    if (tail.empty()) continue;
+    const int room = width - static_cast<int>(tail.size()) - 1;
+    if (room >= std::min<int>(16, static_cast<int>(row.scope.size())))
+      return elide_left(row.scope, room, at_boundary) + " " + tail;
+  }
   const std::string tail = joined({&row.op, &row.site});
-  if (static_cast<int>(row.name.size()) <= width || row.scope.empty() || tail.empty())
-    return elide_left(row.name, width);
-  const int room = width - static_cast<int>(tail.size()) - 1;
-  return room >= 8 ? elide_left(row.scope, room) + " " + tail : elide_left(tail, width);
+  return elide_left(tail.empty() ? row.name : tail, width, at_boundary);
 }
 
 }  // namespace
@@ -254,8 +260,9 @@ HolderLines holder_lines(const HolderTable& table, int width, int bar) {
   std::transform(name_heading.begin(), name_heading.end(), name_heading.begin(), ::toupper);
   if (sort == HolderSort::kName) name_heading = "*" + name_heading;
 
-  // Leave columns out, least useful first, while the name would get less than 20 columns.
-  constexpr int kNameRoom = 24;
+  // Leave columns out, least useful first, while the name would get less than 24 columns (a tensor's, of
+  // scope, op and site, 40).
+  const int kNameRoom = table.query.group == HolderGroup::kTensor ? 40 : 24;
   auto used = [&] {
     int sum = bar > 0 ? bar + 1 : 0;
     for (const auto& c : columns) sum += c.width + 1;
@@ -272,6 +279,20 @@ HolderLines holder_lines(const HolderTable& table, int width, int bar) {
   out.name_column = used();
   const int name_width = width > 0 ? width - out.name_column : 0;
   const bool tensor = table.query.group == HolderGroup::kTensor;
+  // Names as they fit; where two different names would read the same, cut anywhere rather than at a '/'.
+  std::vector<std::string> shown(table.rows.size());
+  if (width > 0) {
+    auto fitted = [&](const HolderRow& r, bool at_boundary) {
+      return tensor ? tensor_name(r, name_width, at_boundary) : elide_left(r.name, name_width, at_boundary);
+    };
+    std::map<std::string, std::set<std::string>> full_names;  // shown -> the names that read so
+    for (size_t i = 0; i < table.rows.size(); ++i) {
+      shown[i] = fitted(table.rows[i], true);
+      full_names[shown[i]].insert(table.rows[i].name);
+    }
+    for (size_t i = 0; i < table.rows.size(); ++i)
+      if (full_names[shown[i]].size() > 1) shown[i] = fitted(table.rows[i], false);
+  }
   auto line = [&](auto&& text_of, const HolderRow* row, const std::string& name, double share) {
     std::string text;
     for (const auto& c : columns) {
@@ -293,7 +314,7 @@ HolderLines holder_lines(const HolderTable& table, int width, int bar) {
     if (width <= 0)
       text += name;
     else
-      text += tensor && row ? tensor_name(*row, name_width) : elide_left(name, name_width);
+      text += row ? shown[static_cast<size_t>(row - table.rows.data())] : elide_left(name, name_width);
     return text;
   };
   out.heading = line([](const Column& c) { return c.heading; }, nullptr, name_heading, -1);
@@ -341,18 +362,14 @@ LabeledStrip label_strip(const RegionView& region, const std::vector<LabeledBuff
           std::max<uint64_t>(1, static_cast<uint64_t>(std::max(0.0, overlap)));
     }
   }
-  std::set<int> shown;
   for (size_t c = 0; c < out.strip.size(); ++c) {
     if (out.strip[c] != '#' || cover[c].empty()) continue;
     const auto best = std::max_element(cover[c].begin(), cover[c].end(),
                                        [](const auto& a, const auto& b) { return a.second < b.second; });
-    if (best->first < kLetters) {
-      out.strip[c] = static_cast<char>('A' + best->first);
-      shown.insert(best->first);
-    }
+    if (best->first < kLetters) out.strip[c] = static_cast<char>('A' + best->first);
   }
-  for (int index : shown)
-    out.legend.emplace_back(static_cast<char>('A' + index), ranked[static_cast<size_t>(index)].first);
+  for (size_t i = 0; i < ranked.size() && i < kLetters; ++i)  // every lettered label, shown or too small
+    out.legend.emplace_back(static_cast<char>('A' + i), ranked[i].first);
   return out;
 }
 

@@ -61,8 +61,9 @@ HolderTable build_holders(const LeakReport& report, const HolderQuery& query);
 void sort_holders(HolderTable& table, HolderSort sort);
 
 // `text` in at most `width` characters, cut on the left (where a scope path is most general):
-// ".../decoder.3/attention", at a '/' or ' ' when one leaves enough, else at any character.
-std::string elide_left(const std::string& text, int width);
+// ".../decoder.3/attention", at a '/' or ' ' when that keeps enough and more than the last part (and
+// `at_boundary`), else at any character ("...er.3/attention").
+std::string elide_left(const std::string& text, int width, bool at_boundary = true);
 
 // "holders of L1 on device 3 by scope", "holders of all memory on devices 0-7 by op": what a table shows.
 std::string holders_title(const HolderTable& table);
@@ -86,7 +87,8 @@ std::string holders_json(const HolderTable& table);
 
 // The device view's address map labelled by holder (`g`): each column of used memory gets the letter of the
 // label (a scope, op or site) holding the most of it — letters by bytes held in the map, 'A' the most; '#'
-// beyond 'Z' — and free columns stay as render_strip draws them. `legend`: the letters the strip shows.
+// beyond 'Z' — and free columns stay as render_strip draws them. `legend`: every lettered label (one too
+// small to hold the most of any column has its letter but shows none).
 struct LabeledBuffer {
   MappedBuffer buffer;
   std::string label;
