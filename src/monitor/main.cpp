@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "cluster_cli.hpp"
 #include "common/command_line.hpp"
 #include "common/unix_socket.hpp"
 #include "holders_cli.hpp"
@@ -81,6 +82,9 @@ int main(int argc, char** argv) {
       ->excludes(plain_flag)
       ->excludes(compact_flag)
       ->excludes(frames_option);
+  ClusterOptions cluster;  // --prometheus URL (cluster_cli.cpp)
+  add_cluster_options(app, cluster);
+  cluster.option->excludes(query_option)->excludes(compact_flag)->excludes(holders.holders);
   auto* all_flag = app.add_flag("-a,--all", all, "Show every device the server knows (the default)");
   (void)all_flag;
   allocmon::add_version_flag(app, "allocation_monitor_client");
@@ -102,6 +106,11 @@ int main(int argc, char** argv) {
                                                std::to_string(allocmon::kMaxSocketPath - 1));
 
   install_stop_handler();
+  if (cluster.requested()) {
+    if (!options.device_ids.empty())
+      return allocmon::usage_error(kProgram, "-d picks a device of this host; --prometheus shows every host");
+    return run_cluster(cluster, {once, plain, json, frames, loop_ms, options.refresh_ms});
+  }
   SnapshotPoller poller(socket_path);
   Frame frame = poller.poll();
   if (!frame.snapshot) {  // a runtime failure (1), not a usage error (2)

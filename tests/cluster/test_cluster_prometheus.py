@@ -215,6 +215,78 @@ def test_bytes_of_a_killed_process_fire_the_stale_alert(cluster):
     assert {(a["metric"]["host"], a["metric"]["device"]) for a in firing} == {(SHM_HOST, "0")}
 
 
+class Tmux:
+    """The monitor's cluster view in a real terminal of a given size (a private tmux server)."""
+
+    def __init__(self, cluster, width, height):
+        self.socket = f"allocmon-cluster-{os.getpid()}-{width}x{height}"
+        # The terminal's own size, not one inherited through LINES/COLUMNS.
+        command = f"env -u LINES -u COLUMNS {find_binary('allocation_monitor_client')} --prometheus {cluster.url} -r 300"
+        subprocess.run(["tmux", "-L", self.socket, "new-session", "-d", "-s", "monitor", "-x", str(width), "-y",
+                        str(height), command], check=True)
+
+    def screen(self):
+        return subprocess.run(["tmux", "-L", self.socket, "capture-pane", "-p", "-t", "monitor"],
+                              capture_output=True, text=True, check=True).stdout
+
+    def wait_for(self, predicate, what, timeout=30):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.screen()
+            if predicate(text):
+                return text
+            time.sleep(0.2)  # the monitor redraws on its own schedule: look again
+        pytest.fail(f"{what}; the screen shows:\n{text}")
+
+    def keys(self, *keys):
+        subprocess.run(["tmux", "-L", self.socket, "send-keys", "-t", "monitor", *keys], check=True)
+
+    def close(self):
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], check=False)
+
+
+WIDE_CELL = re.compile(r"\b\d{1,2} D +\d+% L +\d+%")
+COMPACT_CELL = re.compile(r"\b\d{1,2} +\d+%(?! L)")
+
+
+def host_lines(text):
+    return {m.group(1): m.group(2) for m in re.finditer(r"(galaxy-[a-d]) +(up|DOWN)", text)}
+
+
+def test_monitor_shows_the_cluster_as_meshes_in_tmux(cluster):
+    term = Tmux(cluster, 120, 40)
+    try:
+        text = term.wait_for(lambda t: len(WIDE_CELL.findall(t)) == 128, "128 chips in wide cells at 120x40")
+        assert host_lines(text) == {h: "up" for h in HOSTS}
+        assert "4 hosts (0 down)  128 chips" in text
+        # the full host's chips are 95 % full, the others 30 %
+        assert len(re.findall(r"D +95%", text)) == 32 and len(re.findall(r"D +30%", text)) == 96
+    finally:
+        term.close()
+    term = Tmux(cluster, 80, 24)
+    try:
+        text = term.wait_for(lambda t: len(COMPACT_CELL.findall(t)) == 128, "128 chips in compact cells at 80x24")
+        assert host_lines(text) == {h: "up" for h in HOSTS}
+        assert all(len(line) <= 80 for line in text.splitlines())
+    finally:
+        term.close()
+
+
+def test_monitor_summary_and_one_hosts_mesh_on_a_small_terminal(cluster):
+    term = Tmux(cluster, 70, 16)
+    try:
+        text = term.wait_for(lambda t: len(host_lines(t)) == 4, "one line per host at 70x16")
+        assert not COMPACT_CELL.findall(text)  # no room for 4 meshes: a summary
+        term.keys("Down", "Down", "Down", "Enter")  # galaxy-d, the full one
+        text = term.wait_for(lambda t: len(COMPACT_CELL.findall(t)) == 32, "galaxy-d's mesh after Enter")
+        assert host_lines(text) == {FULL_HOST: "up"}
+        assert len(re.findall(r"\b95%", text)) >= 32
+        term.keys("Escape")
+        term.wait_for(lambda t: len(host_lines(t)) == 4, "back to the summary after Esc")
+    finally:
+        term.close()
+
+
 def test_a_stopped_server_fires_an_alert(cluster):
     cluster.hosts[STOPPED_HOST].stop()
     target = cluster.hosts[STOPPED_HOST].target
@@ -223,3 +295,41 @@ def test_a_stopped_server_fires_an_alert(cluster):
     assert firing[0]["metric"]["instance"] == target
     status, result, _ = cluster.query('sum(1 - up{job="allocmon"})')
     assert result[0]["value"][1] == "1"
+
+
+def test_monitor_marks_the_stopped_host_down_and_keeps_its_chips(cluster):
+    term = Tmux(cluster, 120, 40)
+    try:
+        text = term.wait_for(lambda t: host_lines(t).get(STOPPED_HOST) == "DOWN", "the stopped host marked down")
+        assert host_lines(text) == {h: ("DOWN" if h == STOPPED_HOST else "up") for h in HOSTS}
+        assert "4 hosts (1 down)  128 chips" in text
+        assert len(WIDE_CELL.findall(text)) == 128  # its chips stay, with their last values
+    finally:
+        term.close()
+
+
+def test_cluster_json_for_scripts(cluster):
+    result = subprocess.run([find_binary("allocation_monitor_client"), "--prometheus", cluster.url, "--json"],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["schema"] == "allocmon.cluster/1" and document["chips"] == 128
+    hosts = {h["host"]: h for h in document["hosts"]}
+    assert sorted(hosts) == HOSTS
+    assert not hosts[STOPPED_HOST]["up"] and hosts[FULL_HOST]["up"]
+    assert hosts[FULL_HOST]["mesh"] == {"rows": 4, "cols": 8}
+    full = hosts[FULL_HOST]["DRAM"]
+    assert 0.9 < full["allocated"] / full["capacity"] < 1.0
+
+
+def test_cluster_usage_errors_exit_2():
+    monitor = find_binary("allocation_monitor_client")
+    for args, message in ((["--prometheus", "localhost:9090"], "http://HOST:PORT"),
+                          (["--prometheus", "http://127.0.0.1:9", "-d", "3"], "--prometheus shows every host")):
+        result = subprocess.run([monitor, *args], capture_output=True, text=True, timeout=30)
+        assert result.returncode == 2, (args, result.stderr)
+        assert message in result.stderr
+    # Nothing listening: a runtime failure, with the reason.
+    result = subprocess.run([monitor, "--prometheus", f"http://127.0.0.1:{free_port()}", "--once"],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1 and "Prometheus at http://127.0.0.1:" in result.stderr
