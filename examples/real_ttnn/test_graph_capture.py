@@ -19,7 +19,9 @@ regions): tests/real_ttnn/run_graph_capture.sh and scripts/demo-real-ttnn.sh do.
                            records on chips 4-7, not on chip 2; leaving the capture: nothing left anywhere.
 
 Exit status 0 = pass. --record-fixture PATH writes the captured graphs (as ttnn returned them) and the mesh for
-tests/real_ttnn/test_graph_translation.py, which replays them without ttnn.
+tests/real_ttnn/test_graph_translation.py, which replays them without ttnn. --overhead N measures instead: N small
+to_device + deallocate pairs without and with a capture, and what forwarding them costs (ending the capture,
+translating, handing the events to liballocmon and the server's flush).
 """
 
 import argparse
@@ -104,11 +106,49 @@ def run_steps(ttnn, mesh, rows, socket, check, on_step=lambda label: None):
     return (a, b, c), addresses, readings
 
 
+def overhead(ttnn, tt_metal, lib, socket, n):
+    """Per-op cost of a capture and of forwarding it, on n (1, 1, 32, 32) to_device + deallocate pairs."""
+    mesh = ttnn.open_mesh_device(ttnn.MeshShape(2, 4))
+    host = host_tensor(ttnn, np.zeros((1, 1, 32, 32), dtype=np.float32))
+    graph_api = ttnn._ttnn.graph
+
+    def pairs():
+        t0 = time.perf_counter()
+        for _ in range(n):
+            ttnn.deallocate(ttnn.to_device(host, mesh, memory_config=ttnn.DRAM_MEMORY_CONFIG))
+        return (time.perf_counter() - t0) / n * 1e6
+
+    pairs()  # warm up
+    for round_ in range(3):
+        plain = pairs()
+        graph_api.begin_graph_capture(graph_api.RunMode.NORMAL)
+        captured = pairs()
+        t0 = time.perf_counter()
+        graph = graph_api.end_graph_capture()
+        t1 = time.perf_counter()
+        translator = tt_metal.Translator(tt_metal.describe_mesh(mesh, ttnn))
+        events = translator.translate(graph)
+        t2 = time.perf_counter()
+        lib.configure(socket)
+        lib.apply(events)
+        t3 = time.perf_counter()
+        status = lib.flush(30000)
+        t4 = time.perf_counter()
+        print(f"round {round_ + 1}: to_device + deallocate {plain:.1f} us without a capture, {captured:.1f} us in one "
+              f"(+{captured - plain:.1f} us); forwarding {len(graph)} nodes -> {len(events)} events: "
+              f"end_graph_capture {1e3 * (t1 - t0):.0f} ms, translate {1e3 * (t2 - t1):.0f} ms, liballocmon calls "
+              f"{1e3 * (t3 - t2):.0f} ms, server flush {1e3 * (t4 - t3):.0f} ms (status {status}); "
+              f"{1e6 * (t4 - t0) / n:.0f} us per pair in all")
+    ttnn.close_mesh_device(mesh)
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--socket", default=os.environ.get("ALLOCMON_REAL_TTNN_SOCKET"))
     parser.add_argument("--mib-per-device", type=int, default=100)
     parser.add_argument("--record-fixture", metavar="PATH", help="write the captured graphs and the mesh as JSON")
+    parser.add_argument("--overhead", type=int, metavar="N", help="measure the capture's cost on N op pairs instead")
     args = parser.parse_args()
     if not args.socket:
         print("no server socket: run me through examples/real_ttnn/run_in_private_shm.sh", file=sys.stderr)
@@ -127,6 +167,8 @@ def main():
 
     print(f"ttnn {importlib.metadata.version('ttnn')} (tt-metal, mock cluster "
           f"{os.path.basename(os.environ['TT_METAL_MOCK_CLUSTER_DESC_PATH'])})")
+    if args.overhead:
+        return overhead(ttnn, tt_metal, lib, args.socket, args.overhead)
     check = Check()
     rows = args.mib_per_device * MIB // (2 * 1024)
     size_a = tiled_bytes((1, 1, rows, 1024))
@@ -136,6 +178,7 @@ def main():
 
     # ---- reference: no capture; the server reads tt-metal's regions ----
     print("\n[Reference] the steps without a capture (the server reads tt-metal's regions)")
+    pass_started = time.monotonic()
     mesh = ttnn.open_mesh_device(ttnn.MeshShape(2, 4))
     baseline = region_view(args.socket)
     tensors, ref_addresses, ref_readings = run_steps(ttnn, mesh, rows, args.socket, check)
@@ -148,10 +191,11 @@ def main():
         check(got == {chip: want for chip in CHIPS}, f"reference {step}: regions say {got}, expected {want} per chip")
     check(ref_after == baseline, f"reference: after deallocation the regions say {ref_after}, baseline {baseline}")
     print(f"   addresses {ref_addresses}; regions per chip after C: DRAM {ref_readings['C'][0][0]} B, "
-          f"L1 {ref_readings['C'][0][1]} B")
+          f"L1 {ref_readings['C'][0][1]} B ({time.monotonic() - pass_started:.1f} s)")
 
     # ---- captured ----
     print("\n[Captured] the same steps inside allocmon.tt_metal.capture(mesh)")
+    pass_started = time.monotonic()
     mesh = ttnn.open_mesh_device(ttnn.MeshShape(2, 4))
     print(f"   mesh id {mesh.id()} (what the graph's buffer nodes call device_id), chips {mesh.get_device_ids()}")
     cap = tt_metal.capture(mesh, socket=args.socket, library=lib, keep_graphs=bool(args.record_fixture), ttnn=ttnn)
@@ -244,7 +288,8 @@ def main():
     totals = {d["id"]: (d["memory"]["DRAM"]["allocated"], d["memory"]["L1"]["allocated"]) for d in snap["devices"]}
     check(not left, f"records left after deallocating everything: {left}")
     check(totals == baseline, f"server totals after the capture {totals}, baseline {baseline}")
-    print(f"   records of this process: {len(left)}; every chip back at its baseline: {totals == baseline}")
+    print(f"   records of this process: {len(left)}; every chip back at its baseline: {totals == baseline} "
+          f"({time.monotonic() - pass_started:.1f} s for the captured pass)")
     print(f"   translation: {cap.stats}")
     check(cap.stats["frees_unseen"] == 0 and cap.stats["frees_inferred"] == 0, f"stats {cap.stats}")
     check(cap.stats["allocs"] == 5 and cap.stats["frees"] == 5, f"5 buffers (A, B, C, add's output, D): {cap.stats}")
