@@ -15,7 +15,7 @@ namespace allocmon::report {
 
 struct HtmlLimits {
   int columns = 600;       // time columns per chart, each showing the highest moment of its interval
-  int groups = 10;         // scopes (or ops) drawn per chart; the others are summed as "other"
+  int groups = 12;         // scopes (or ops) drawn per chart; the others are summed as "other"
   int per_moment = 128;    // largest buffers kept per device at each column's moment (the sum: x devices)
   size_t buffers = 60000;  // buffer records in the file in all
 };
