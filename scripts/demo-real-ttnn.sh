@@ -3,7 +3,9 @@
 # T3000, watched by allocmon's server through the shared-memory regions tt-metal writes (docs/real-ttnn.md).
 # No hardware and no kernel compiler: the mesh opens, tensors are placed, moved and freed; ops that need a kernel
 # (add, matmul) cannot run, so the six steps are open, two ~100 MB-per-chip tensors, deallocate one, the other,
-# close. Makes .venv-ttnn/ (scripts/real-ttnn-env.sh) and builds allocmon if build/ has no server.
+# close. Then the same steps inside ttnn's graph capture, whose buffers and ops allocmon.tt_metal forwards to the
+# server: per-chip records with op names, holders by op. Makes .venv-ttnn/ (scripts/real-ttnn-env.sh) and builds
+# allocmon if build/ has no server.
 # Needs root: tt-metal and the server run in a private mount namespace with their own /dev/shm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,5 +27,16 @@ echo "== real ttnn: $("$python" -c 'import importlib.metadata as m; print("ttnn"
 echo "== mock cluster: .venv-ttnn/allocmon-mock/t3k_2x4.yaml (8 Wormhole chips, 4 n300 boards);" \
      "SFPI: a --version stub, no kernel compiler"
 echo "== private /dev/shm; allocation_server --tt-shm-dir /dev/shm there (reads only tt-metal's regions)"
-ALLOCMON_BUILD_DIR=$build ALLOCMON_TTNN_VENV=$(dirname "$(dirname "$python")") \
+venv=$(dirname "$(dirname "$python")")
+ALLOCMON_BUILD_DIR=$build ALLOCMON_TTNN_VENV=$venv \
   examples/real_ttnn/run_in_private_shm.sh --cluster t3k_2x4 "$python" examples/real_ttnn/test_mesh_allocation.py "$@"
+
+# Part 2: the regions give totals per chip; ttnn's own graph capture gives the buffers and the functions that made
+# them. allocmon.tt_metal forwards them to the server (after the capture, not live): per-chip records with op
+# names, and the holders by op after the first send. tt-metal's log is off for this part: the ttnn.add that cannot
+# build its kernels here would print pages of compile errors (the scenario says that it failed, as expected).
+echo
+echo "== part 2: the same steps inside ttnn's graph capture, forwarded by allocmon.tt_metal (per buffer, per op)"
+ALLOCMON_BUILD_DIR=$build ALLOCMON_LIBRARY=$build/liballocmon.so.1 ALLOCMON_TTNN_VENV=$venv \
+  TT_LOGGER_LEVEL=${TT_LOGGER_LEVEL:-off} \
+  examples/real_ttnn/run_in_private_shm.sh --cluster t3k_2x4 "$python" examples/real_ttnn/test_graph_capture.py
