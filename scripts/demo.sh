@@ -61,7 +61,8 @@ echo "== allocation_server started: $first"
 echo "== monitor: allocation_monitor_client -a -r 500   (frames printed after each step below)"
 status=0
 if [ "$mode" = "--ttnn" ]; then
-  "$python" -m allocmon.emulate examples/ttnn/test_mesh_allocation.py || status=$?
+  # Just before the script frees its tensors: what holds the memory, as allocation_monitor_client --holders says.
+  "$python" -m allocmon.emulate scripts/demo_ttnn_holders.py examples/ttnn/test_mesh_allocation.py || status=$?
   kill -USR1 $server_pid
 else
   "$python" examples/test_mesh_allocation.py --monitor --server-stats || status=$?
