@@ -20,7 +20,18 @@ struct HtmlLimits {
   size_t buffers = 60000;  // buffer records in the file in all
 };
 
-// The page's data (schema: docs/recording.md, "HTML report"). `name` is what the page calls the recording.
+// The page's data; `name` is what the page calls the recording. Format 1:
+//   recording, start_unix_ms, end_ms and span_ms (the time axis, past the last event), columns, events,
+//   types: the memory type names by code; devices: [{id, row, col, arch, capacity: bytes by type, polled}];
+//   processes: {pid: name}; marks: [{name, t_ms, pid}] (ms since start_unix_ms);
+//   groupings: {scope: [names], op: [names]}, by largest peak, "other" last;
+//   contexts: [[scope, op, site]] (0: none); pool: run-length arrays [value, count, value, count, ...];
+//   views: [{device: null (all summed) | id, types: {TYPE: {peak, total, moments, scope: [[group, series]],
+//           op: [[group, series]]}}}]: total, moments (the event index each column shows) and series are
+//           indices into pool; a column's groups add up to its total;
+//   buffers: columns device, type, size, address (a number, or hex text past 2^53), context, pid, from and to
+//            (event indices: live at moment m when from <= m < to), at_ms;
+//   limits: {groups, per_moment, buffers_kept, buffers_recorded}.
 nlohmann::json html_data(const std::string& name, const Recording& recording, const Attribution& attribution,
                          const HtmlLimits& limits = {});
 
