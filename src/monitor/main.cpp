@@ -69,11 +69,14 @@ int main(int argc, char** argv) {
                 return parse_query_fields(text, &why) ? std::string() : why;
               },
               "FIELDS"));
-  format_option = app.add_option("--format", format,
-                                 "--query output: csv (a header, then rows) or json (an array per sample)")
-                      ->check(CLI::IsMember({"csv", "json"}))
-                      ->capture_default_str();
-  app.add_option("--loop", loop_ms, "--query or --json: repeat every MS milliseconds until interrupted")
+  format_option =
+      app.add_option("--format", format,
+                     "--query or --holders output: csv (a header, then rows) or json (an array per sample; "
+                     "--holders: a document)")
+          ->check(CLI::IsMember({"csv", "json"}))
+          ->capture_default_str();
+  app.add_option("--loop", loop_ms,
+                 "--query, --holders or --json: repeat every MS milliseconds until interrupted")
       ->check(CLI::Range(10, 3600000));
   query_option->excludes(plain_flag)->excludes(compact_flag)->excludes(frames_option);
   HoldersOptions holders;  // --holders, -t, --sort (holders_cli.cpp)
