@@ -201,14 +201,16 @@ class Translator:
             raise ValueError(f"mesh {info.mesh_id} was {list(known.chips)}, now {list(info.chips)}")
         self.meshes[info.mesh_id] = info
 
-    def chips_of(self, mesh_id):
+    def chips_of(self, mesh_id, learned=None):
         if mesh_id in self.meshes:
             return self.meshes[mesh_id].chips
-        if mesh_id in self.learned:
-            return tuple(sorted(self.learned[mesh_id]))
+        learned = self.learned if learned is None else learned
+        if mesh_id in learned:
+            return tuple(sorted(learned[mesh_id]))
         return None
 
-    def _learn(self, node):
+    @staticmethod
+    def _learn(node, learned):
         tensors = (node.get("params") or {}).get("device_tensors")
         if tensors is None:
             return
@@ -224,7 +226,7 @@ class Translator:
                 raise GraphFormatError("tensor node: a device_tensors entry without device_id and mesh_device_id"
                                        + _at(node.get("counter")))
             mesh = _as_int(entry["mesh_device_id"], "mesh_device_id", node.get("counter"))
-            self.learned.setdefault(mesh, set()).add(_as_int(entry["device_id"], "device_id", node.get("counter")))
+            learned.setdefault(mesh, set()).add(_as_int(entry["device_id"], "device_id", node.get("counter")))
 
     @staticmethod
     def _buffer(node):
@@ -263,9 +265,10 @@ class Translator:
         """The events for one captured graph, in the graph's order. Validates the whole graph (and that every
         device id can be mapped to chips) before changing any state, so a bad graph changes nothing."""
         nodes = _nodes(graph)
+        learned = {mesh: set(chips) for mesh, chips in self.learned.items()}
         for node in nodes:
             if node["node_type"] == "tensor":
-                self._learn(node)
+                self._learn(node, learned)
         parsed = {}
         for node in nodes:
             if node["node_type"] in ("buffer_allocate", "buffer_deallocate"):
@@ -274,17 +277,18 @@ class Translator:
                 if node["node_type"] == "buffer_allocate" and buffer[4] is None:
                     raise GraphFormatError("buffer_allocate without address" + _at(counter))
                 if (node["node_type"] == "buffer_allocate" and buffer[1] is not None
-                        and self.chips_of(buffer[0]) is None):
+                        and self.chips_of(buffer[0], learned) is None):
                     raise UnknownDeviceError(
                         f"{node['node_type']} (graph node {counter}) on device {buffer[0]}: no mesh with that id is "
                         f"known (buffer nodes name the MeshDevice, not a chip): pass the mesh to capture() or "
-                        f"add_mesh(); known meshes: {sorted(set(self.meshes) | set(self.learned))}")
+                        f"add_mesh(); known meshes: {sorted(set(self.meshes) | set(learned))}")
                 parsed[id(node)] = buffer
             elif node["node_type"] in ("function_start", "function_end"):
                 name = (node.get("params") or {}).get("name")
                 if not isinstance(name, str):
                     raise GraphFormatError(f"{node['node_type']} without a name" + _at(node.get("counter")))
 
+        self.learned = learned  # the graph is valid: what it says about meshes holds from here on
         events = []
         stack = []  # enclosing function names
         current_op = None  # the op context sent last (None: none)

@@ -140,6 +140,12 @@ def test_an_unknown_mesh_is_an_error_that_changes_nothing():
     with pytest.raises(tt_metal.UnknownDeviceError, match=r"graph node 1\) on device 5: no mesh"):
         t.translate(graph)
     assert t.live == {} and t.stats["graphs"] == 0 and t.next_buffer_id == 1
+    # a graph whose tensor node names a mesh, then fails further on, teaches nothing either
+    tensor = {"counter": 2, "node_type": "tensor",
+              "params": {"device_tensors": '[{"address": 0, "device_id": 10, "mesh_device_id": 5}]'}}
+    with pytest.raises(tt_metal.GraphFormatError, match="graph node 3"):
+        t.translate(graph + [tensor, buffer_node(3, size="x")])
+    assert t.learned == {} and t.stats["graphs"] == 0
     t.add_mesh(tt_metal.MeshInfo(5, [10, 11]))
     assert [e["device"] for e in allocs(t.translate(graph))] == [10, 11]
 
