@@ -184,6 +184,20 @@ grep -qE "^ +6\.5 MiB +16 +832\.0 KiB model/decoder\.2/attention$" <<<"$screen" 
 grep -q "g:by scope" <<<"$screen" || fail "60x20: the key line lost the grouping"
 save scope-60x20
 
+# 80x12: more tensors than lines; j and ] scroll, and a line says how many are out of sight.
+monitor 80 12
+wait_screen "w:holders" || fail "80x12: no key line"
+key w g g g
+wait_screen "[0-9]+ more below, 0 above \(j k \[ \]\)$" || fail "80x12: no 'more below' line"
+second=$(sed -n 6p <<<"$screen")  # the title bar, the title, the choices, the heading, then the rows
+key j
+wait_screen "more below, 1 above" || fail "80x12: j does not scroll"
+[ "$(sed -n 5p <<<"$screen")" = "$second" ] || fail "80x12: j did not move the second row up"
+key ] ]  # a page is the rows shown less one (one row of context)
+wait_screen " 0 more below, [0-9]+ above" || fail "80x12: ] does not reach the end"
+grep -qE "^ +128\.0 KiB .*holders_workload\.py:29$" <<<"$screen" || fail "80x12: the smallest tensor is not last"
+save tensor-80x12
+
 # 200x60: share bars, and tensors named by scope, op and line in full.
 monitor 200 60
 wait_screen "w:holders" || fail "200x60: no key line"

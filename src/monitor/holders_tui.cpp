@@ -256,6 +256,7 @@ void draw_holders_view(TuiState& state, const Snapshot& s, int top, int bottom, 
   const int count = static_cast<int>(lines.rows.size());
   const bool footnote = has_unattributed && count < room;
   if (footnote) --room;
+  if (count > room) --room;  // a line of its own for "N more below, M above"
   h.page = std::max(1, room);
   h.scroll = std::clamp(h.scroll, 0, std::max(0, count - room));
   const int last = y + room;
