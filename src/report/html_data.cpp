@@ -380,10 +380,15 @@ json html_data(const std::string& name, const Recording& r, const Attribution& a
                        {"capacity", d.capacity},
                        {"polled", resolved.polled_devices.count(id) > 0}});
   json marks = json::array();
-  for (const Mark& m : a.marks)
+  const size_t mark_count = std::min(a.marks.size(), std::max<size_t>(limits.marks, 1));
+  for (size_t k = 0; k < mark_count; ++k) {  // all of them, or as many evenly chosen, the last included
+    const Mark& m = a.marks[mark_count == a.marks.size() || mark_count == 1
+                                ? k
+                                : k * (a.marks.size() - 1) / (mark_count - 1)];
     marks.push_back({{"name", m.name},
                      {"t_ms", std::clamp<int64_t>(m.time_ms - t.t0, 0, t.t_axis - t.t0)},
                      {"pid", m.pid}});
+  }
   json processes = json::object();
   for (const auto& [client, p] : r.processes) processes[std::to_string(p.pid)] = p.name;
   json types = json::array();
@@ -419,7 +424,8 @@ json html_data(const std::string& name, const Recording& r, const Attribution& a
            {{"groups", limits.groups},
             {"per_moment", limits.per_moment},
             {"buffers_kept", candidates.size()},
-            {"buffers_recorded", allocs}}}};
+            {"buffers_recorded", allocs},
+            {"marks_recorded", a.marks.size()}}}};
 }
 
 }  // namespace allocmon::report

@@ -18,6 +18,7 @@ struct HtmlLimits {
   int groups = 12;         // scopes (or ops) drawn per chart; the others are summed as "other"
   int per_moment = 128;    // largest buffers kept per device at each column's moment (the sum: x devices)
   size_t buffers = 60000;  // buffer records in the file in all
+  size_t marks = 1000;     // marks drawn (evenly chosen when there are more)
 };
 
 // The page's data; `name` is what the page calls the recording. Format 1:
@@ -31,7 +32,7 @@ struct HtmlLimits {
 //           indices into pool; a column's groups add up to its total;
 //   buffers: columns device, type, size, address (a number, or hex text past 2^53), context, pid, from and to
 //            (event indices: live at moment m when from <= m < to), at_ms;
-//   limits: {groups, per_moment, buffers_kept, buffers_recorded}.
+//   limits: {groups, per_moment, buffers_kept, buffers_recorded, marks_recorded}.
 nlohmann::json html_data(const std::string& name, const Recording& recording, const Attribution& attribution,
                          const HtmlLimits& limits = {});
 

@@ -3,6 +3,8 @@ its page from allocmon-report --html: what the data tests and the browser tests 
 
 import json
 import os
+import random
+import sqlite3
 import re
 import subprocess
 import tempfile
@@ -84,3 +86,57 @@ def t3000_run(tmp_path_factory):
     record_t3000_run(db)
     page = write_html(db, html)
     return Run(str(db), str(html), page, page_data(page))
+
+
+@dataclass
+class BigRun(Run):
+    dram_peak: int
+
+
+@pytest.fixture(scope="session")
+def million_run(tmp_path_factory):
+    """A million events on 32 devices out of lock-step (random sizes and lifetimes, 400 contexts, a mark every 200
+    events), written into a recording the server started (its schema, devices and process)."""
+    folder = tmp_path_factory.mktemp("million")
+    db, html = folder / "big.sqlite", folder / "big.html"
+    sock = os.path.join(tempfile.gettempdir(), f"allocmon-html-big-{os.getpid()}.sock")
+    with Server(sock, extra_args=["--record", str(db)]):
+        allocmon.configure(True, sock)
+        for device in range(32):
+            allocmon.register_device(device, "wormhole_b0", {"DRAM": 12 << 30, "L1": 1 << 30}, mesh_row=device // 8,
+                                     mesh_col=device % 8)
+        assert allocmon.flush() == allocmon.FLUSH_OK
+        for device in range(32):  # or this process registers them again with the next test's server
+            allocmon.unregister_device(device)
+        assert allocmon.flush() == allocmon.FLUSH_OK
+    conn = sqlite3.connect(db)
+    client, pid = conn.execute("SELECT client, pid FROM processes").fetchone()
+    conn.executemany("INSERT INTO contexts(id, scope, op, site) VALUES(?,?,?,?)",
+                     [(i, f"model/layer.{i % 60}", f"ttnn.op{i % 20}", f"model.py:{i}") for i in range(1, 401)])
+    rng = random.Random(7)
+    rows, marks, live, t = [], [], [], 1_000_000
+    dram_now = dram_peak = 0
+    for seq in range(1, 1_000_001):
+        t += rng.random() < 0.05
+        if live and (rng.random() < 0.5 or len(live) > 5000):
+            k = rng.randrange(len(live))
+            live[k], live[-1] = live[-1], live[k]
+            device, mtype, size, buffer = live.pop()
+            rows.append((seq, t, client, pid, device, mtype, "free", size, 0, buffer, None))
+            dram_now -= size if mtype == "DRAM" else 0
+        else:
+            device, mtype = rng.randrange(32), rng.choice(["DRAM", "L1", "CB", "KERNEL"])
+            size = rng.choice([2048, 65536, 1 << 20, 3 << 20]) * rng.randint(1, 8)
+            live.append((device, mtype, size, seq))
+            rows.append((seq, t, client, pid, device, mtype, "alloc", size, seq * 32, seq, rng.randrange(1, 401)))
+            dram_now += size if mtype == "DRAM" else 0
+            dram_peak = max(dram_peak, dram_now)
+        if seq % 200 == 0:
+            marks.append((seq, t, client, pid, f"step-{seq // 200}"))
+    conn.executemany("INSERT INTO events(seq, time_ms, client, pid, device, type, kind, size, address, buffer_id, "
+                     "context) VALUES(?,?,?,?,?,?,?,?,?,?,?)", rows)
+    conn.executemany("INSERT INTO marks VALUES(?,?,?,?,?)", marks)
+    conn.commit()
+    conn.close()
+    page = write_html(db, html)
+    return BigRun(str(db), str(html), page, page_data(page), dram_peak)

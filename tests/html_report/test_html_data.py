@@ -3,13 +3,11 @@ memory types, scopes, ops, marks, byte peaks, the buffers behind every column), 
 
 import json
 import os
-import random
 import re
 import sqlite3
 import subprocess
 import tempfile
 
-import allocmon
 from allocmon.server import Server, find_binary
 from conftest import LAYERS, MARKS, page_data, write_html
 
@@ -114,59 +112,45 @@ def test_the_buffers_live_at_each_columns_moment_make_its_bytes(t3000_run):
                for scope, op, site in contexts), contexts
 
 
-def test_a_million_events_give_a_bounded_page(tmp_path):
-    """32 devices out of lock-step, 400 contexts, 500k buffers: the page stays a size a browser opens."""
-    db = tmp_path / "big.sqlite"
-    sock = os.path.join(tempfile.gettempdir(), f"allocmon-html-big-{os.getpid()}.sock")
-    with Server(sock, extra_args=["--record", str(db)]):  # the server writes the schema, devices, processes
-        allocmon.configure(True, sock)
-        for device in range(32):
-            allocmon.register_device(device, "wormhole_b0", {"DRAM": 12 << 30, "L1": 1 << 30}, mesh_row=device // 8,
-                                     mesh_col=device % 8)
-        assert allocmon.flush() == allocmon.FLUSH_OK
-        for device in range(32):  # or this process registers them again with the next test's server
-            allocmon.unregister_device(device)
-        assert allocmon.flush() == allocmon.FLUSH_OK
-    conn = sqlite3.connect(db)
-    client, pid = conn.execute("SELECT client, pid FROM processes").fetchone()
-    conn.executemany("INSERT INTO contexts(id, scope, op, site) VALUES(?,?,?,?)",
-                     [(i, f"model/layer.{i % 60}", f"ttnn.op{i % 20}", f"model.py:{i}") for i in range(1, 401)])
-    rng = random.Random(7)
-    rows, marks, live, t = [], [], [], 1_000_000
-    dram_now = dram_peak = 0
-    for seq in range(1, 1_000_001):
-        t += rng.random() < 0.05
-        if live and (rng.random() < 0.5 or len(live) > 5000):
-            k = rng.randrange(len(live))
-            live[k], live[-1] = live[-1], live[k]
-            device, mtype, size, buffer = live.pop()
-            rows.append((seq, t, client, pid, device, mtype, "free", size, 0, buffer, None))
-            dram_now -= size if mtype == "DRAM" else 0
-        else:
-            device, mtype = rng.randrange(32), rng.choice(["DRAM", "L1", "CB", "KERNEL"])
-            size = rng.choice([2048, 65536, 1 << 20, 3 << 20]) * rng.randint(1, 8)
-            live.append((device, mtype, size, seq))
-            rows.append((seq, t, client, pid, device, mtype, "alloc", size, seq * 32, seq, rng.randrange(1, 401)))
-            dram_now += size if mtype == "DRAM" else 0
-            dram_peak = max(dram_peak, dram_now)
-        if seq % 50_000 == 0:
-            marks.append((seq, t, client, pid, f"iter-{seq // 50_000}"))
-    conn.executemany("INSERT INTO events(seq, time_ms, client, pid, device, type, kind, size, address, buffer_id, "
-                     "context) VALUES(?,?,?,?,?,?,?,?,?,?,?)", rows)
-    conn.executemany("INSERT INTO marks VALUES(?,?,?,?,?)", marks)
-    conn.commit()
-    conn.close()
-
-    page = write_html(db, tmp_path / "big.html")
-    assert len(page) < 12 << 20, len(page)
-    data = page_data(page)
-    assert data["events"] == 1_000_000 and data["columns"] == 600 and len(data["marks"]) == 20
+def test_a_million_events_give_a_bounded_page(million_run):
+    """32 devices out of lock-step, 400 contexts, 500k buffers, 5000 marks: the page stays a size a browser
+    opens (test_html_in_chromium.py opens it)."""
+    assert len(million_run.page) < 12 << 20, len(million_run.page)
+    data = million_run.data
+    assert data["events"] == 1_000_000 and data["columns"] == 600 and len(data["devices"]) == 32
     assert data["limits"]["buffers_kept"] == len(data["buffers"]["size"]) <= 60_000
     assert data["limits"]["buffers_recorded"] > 400_000
-    assert data["views"][0]["types"]["DRAM"]["peak"] == dram_peak  # the peak survives 600 columns
+    assert data["views"][0]["types"]["DRAM"]["peak"] == million_run.dram_peak  # the peak survives 600 columns
     most = data["limits"]["groups"] + 1  # and "other"
-    assert all(len(v["scope"]) <= most and len(v["op"]) <= most for view in data["views"] for v in view["types"].values())
-    assert any(len(v["scope"]) == most for view in data["views"] for v in view["types"].values())
+    charts = [chart for view in data["views"] for chart in view["types"].values()]
+    assert all(len(c["scope"]) <= most and len(c["op"]) <= most for c in charts)
+    assert any(len(c["scope"]) == most for c in charts)
+    # 1000 of the 5000 marks, evenly chosen, the first and the last among them.
+    names = [m["name"] for m in data["marks"]]
+    assert data["limits"]["marks_recorded"] == 5000 and len(names) == 1000
+    assert names[0] == "step-1" and names[-1] == "step-5000" and len(set(names)) == 1000
+
+
+def test_devices_read_from_tt_metal_regions_show_totals_without_buffers(tmp_path):
+    db = tmp_path / "regions.sqlite"
+    sock = os.path.join(tempfile.gettempdir(), f"allocmon-html-r-{os.getpid()}.sock")
+    with Server(sock, extra_args=["--record", str(db)]):
+        pass
+    conn = sqlite3.connect(db)
+    conn.execute("INSERT INTO devices(time_ms, client, device, architecture, mesh_row, mesh_col, capacity) "
+                 "VALUES(1000, 0, 6, 'wormhole_b0', -1, -1, '[12884901888,0,0,0,0,0]')")
+    samples = [(1000, 6, "DRAM", 1 << 20), (1100, 6, "DRAM", 5 << 20), (1200, 6, "DRAM", 2 << 20),
+               (1300, 6, "L1", 4096)]
+    conn.executemany("INSERT INTO samples(time_ms, device, type, bytes, source) VALUES(?,?,?,?,'tt_shm')", samples)
+    conn.commit()
+    conn.close()
+    data = page_data(write_html(db, tmp_path / "regions.html"))
+    (device,) = data["devices"]
+    assert device["id"] == 6 and device["polled"]
+    dram = data["views"][1]["types"]["DRAM"]
+    assert dram["peak"] == 5 << 20 and decode(data, dram["total"])[-1] == 2 << 20
+    assert [data["groupings"]["scope"][g] for g, _ in dram["scope"]] == ["(tt-metal region totals)"]
+    assert data["buffers"]["size"] == []
 
 
 def test_bad_input_is_named_and_exits_non_zero(tmp_path, t3000_run):

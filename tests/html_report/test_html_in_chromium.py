@@ -177,6 +177,15 @@ def test_hover_click_and_the_controls_work_in_the_browser(t3000_run, tmp_path):
     assert "hidden (click the legend to show)" in out["hiddenNote"]
 
 
+def test_a_page_of_a_million_events_opens(million_run, tmp_path):
+    dom = load(million_run.html, tmp_path, "#at=20000")
+    assert_loaded(dom)
+    page = Elements(dom)
+    assert len(page.of("div", "cell")) == 32 and len(page.of("line", "mark")) == 1000
+    assert 1 < len(page.of("path", "series")) <= million_run.data["limits"]["groups"] + 1
+    assert len(page.of("tr", "buffer-row")) > 0
+
+
 def test_an_empty_recording_and_one_without_attribution_load_cleanly(tmp_path):
     empty = tmp_path / "empty.sqlite"
     sock = os.path.join(tempfile.gettempdir(), f"allocmon-html-e-{os.getpid()}.sock")
