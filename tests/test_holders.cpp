@@ -171,6 +171,8 @@ TEST(Holders, LinesFitTheWidthAndLeaveColumnsOutLeastUsefulFirst) {
   const HolderLines bars = holder_lines(build_holders(mesh_report(), {}), 200, 20);
   EXPECT_NE(bars.rows[0].find("||||||||||||||||"), std::string::npos) << bars.rows[0];
   EXPECT_EQ(bars.rows[0].substr(static_cast<size_t>(bars.name_column)), "model/decoder.3/attention");
+  EXPECT_EQ(bars.bar, 20);
+  EXPECT_EQ(holder_lines(build_holders(mesh_report(), {}), 80, 20).bar, 0);  // no room: the name first
 }
 
 TEST(Holders, TensorNamesKeepOpAndSite) {

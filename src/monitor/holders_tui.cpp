@@ -266,11 +266,12 @@ void draw_holders_view(TuiState& state, const Snapshot& s, int top, int bottom, 
     if (row.unattributed) attron(COLOR_PAIR(kDim));
     put(y, 0, lines.rows[static_cast<size_t>(i)]);
     if (row.unattributed) attroff(COLOR_PAIR(kDim));
-    if (bar > 0 && cols - lines.name_column > 0) {  // the share bar in colour
+    if (lines.bar > 0) {  // the share bar in colour
       const std::string& text = lines.rows[static_cast<size_t>(i)];
-      const int from = lines.name_column - bar - 1;
-      const size_t filled =
-          text.find_first_not_of('|', static_cast<size_t>(from)) - static_cast<size_t>(from);
+      const int from = lines.name_column - lines.bar - 1;
+      const size_t filled = std::min<size_t>(
+          static_cast<size_t>(lines.bar),
+          text.find_first_not_of('|', static_cast<size_t>(from)) - static_cast<size_t>(from));
       attron(COLOR_PAIR(kGreen) | A_BOLD);
       put(y, from, std::string(filled, '|'));
       attroff(COLOR_PAIR(kGreen) | A_BOLD);

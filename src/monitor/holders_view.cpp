@@ -277,6 +277,7 @@ HolderLines holder_lines(const HolderTable& table, int width, int bar) {
   }
   HolderLines out;
   out.name_column = used();
+  out.bar = bar;
   const int name_width = width > 0 ? width - out.name_column : 0;
   const bool tensor = table.query.group == HolderGroup::kTensor;
   // Names as they fit; where two different names would read the same, cut anywhere rather than at a '/'.

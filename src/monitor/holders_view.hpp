@@ -75,7 +75,8 @@ std::string holders_title(const HolderTable& table);
 struct HolderLines {
   std::string heading;
   std::vector<std::string> rows;
-  int name_column = 0;  // where the name (or the bar) starts
+  int name_column = 0;  // where the name starts
+  int bar = 0;          // the share bar's width, before the name (0: none, or no room for one)
 };
 HolderLines holder_lines(const HolderTable& table, int width, int bar = 0);
 
