@@ -22,7 +22,6 @@ constexpr int kGroupings = 2;  // 0: by scope, 1: by op
 const char* const kGroupingNames[kGroupings] = {"scope", "op"};
 const char* const kNoGroup[kGroupings] = {"(no scope)", "(no op)"};
 constexpr const char* kPolled = "(tt-metal region totals)";
-constexpr int kOther = -1;  // the groups a chart does not draw on their own
 
 // Group names of one grouping, interned: the same id in every chart.
 struct Names {
