@@ -72,7 +72,8 @@ std::string default_html_name(const std::string& recording) {
 
 int main(int argc, char** argv) {
   std::string path, out = "allocmon-report";
-  CLI::App app{"allocmon-report: plots, peaks, leaks and a Perfetto trace from a recording"};
+  CLI::App app{
+      "allocmon-report: plots, peaks, leaks, a Perfetto trace and an HTML timeline from a recording"};
   app.add_option("recording", path, "SQLite file written by allocation_server --record")->required();
   app.add_option("--out", out, "Output directory")->capture_default_str();
   bool shared_scale = false;
@@ -87,9 +88,10 @@ int main(int argc, char** argv) {
   std::string html;
   CLI::Option* html_option =
       app.add_option("--html", html,
-                     "[FILE] Write one self-contained HTML page to explore the run in a browser (default: "
+                     "Write one self-contained HTML page to explore the run in a browser (default: "
                      "RUN.html here for RUN.sqlite); the other outputs only with --out")
           ->expected(0, 1)
+          ->type_name("[FILE]")
           ->excludes("--diff");
   allocmon::add_version_flag(app, "allocmon-report");
   if (const int status = allocmon::parse_command_line(app, argc, argv); status >= 0) return status;

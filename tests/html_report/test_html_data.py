@@ -180,3 +180,11 @@ def test_bad_input_is_named_and_exits_non_zero(tmp_path, t3000_run):
     assert default.returncode == 0, default.stderr
     assert (tmp_path / "t3000.html").exists() and not (tmp_path / "allocmon-report").exists()
     assert page_data((tmp_path / "t3000.html").read_text())["recording"] == "t3000.sqlite"
+
+
+def test_with_out_the_other_outputs_are_written_too(tmp_path, t3000_run):
+    done = subprocess.run([find_binary("allocmon-report"), t3000_run.db, "--html", str(tmp_path / "t.html"), "--out",
+                           str(tmp_path / "report")], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "t.html").exists() and (tmp_path / "report" / "summary.txt").exists()
+    assert (tmp_path / "report" / "memory.svg").exists() and (tmp_path / "report" / "trace.json").exists()
