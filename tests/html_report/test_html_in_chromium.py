@@ -32,9 +32,10 @@ def chromium():
 def load(path, tmp_path, fragment="", size="1400,900"):
     """The page's DOM after its script ran, as headless Chromium serializes it."""
     profile = tempfile.mkdtemp(dir=tmp_path, prefix="profile-")
+    env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "ASAN_OPTIONS")}  # the sanitizer run's
     done = subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={profile}",
                            f"--window-size={size}", "--dump-dom", f"file://{path}{fragment}"],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "<html" in done.stdout, done.stderr[-2000:]
     return done.stdout
@@ -184,6 +185,31 @@ def test_a_page_of_a_million_events_opens(million_run, tmp_path):
     assert len(page.of("div", "cell")) == 32 and len(page.of("line", "mark")) == 1000
     assert 1 < len(page.of("path", "series")) <= million_run.data["limits"]["groups"] + 1
     assert len(page.of("tr", "buffer-row")) > 0
+
+
+HOSTILE = '</script><script>document.title="owned"</script><!-- "q" & <b>'
+
+
+def test_names_that_look_like_markup_stay_names(tmp_path):
+    db = tmp_path / "names.sqlite"
+    sock = os.path.join(tempfile.gettempdir(), f"allocmon-html-n-{os.getpid()}.sock")
+    with Server(sock, extra_args=["--record", str(db)]):
+        allocmon.configure(True, sock)
+        allocmon.register_device(5, "wormhole_b0", {"DRAM": 1 << 30})
+        with allocmon.scope(HOSTILE), allocmon.op(HOSTILE + "op", "x.py:1"):
+            allocmon.report_alloc(5, "DRAM", 4096, 0, 1)
+        allocmon.mark(HOSTILE)
+        allocmon.report_free(5, 1)
+        allocmon.unregister_device(5)
+        assert allocmon.flush() == allocmon.FLUSH_OK
+    page = write_html(db, tmp_path / "names.html")
+    assert HOSTILE not in page  # the data cannot end its script element
+    dom = load(tmp_path / "names.html", tmp_path, "#at=0")
+    assert_loaded(dom)
+    names = Elements(dom)
+    assert HOSTILE in [p["data-name"] for p in names.of("path", "series")]
+    assert [m["data-name"] for m in names.of("line", "mark")] == [HOSTILE]
+    assert "owned" not in dom.split("<title>")[1].split("</title>")[0]
 
 
 def test_an_empty_recording_and_one_without_attribution_load_cleanly(tmp_path):
