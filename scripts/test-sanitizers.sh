@@ -12,10 +12,12 @@ CC=clang CXX=clang++ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWit
 cmake --build build-asan -j"$jobs"
 # Tests driven by .venv's python (not instrumented) need the ASan runtime preloaded; the install test builds an
 # uninstrumented consumer against the instrumented library, and the demos run the whole main job: main suite only.
-# The real-ttnn tests run tt-metal's own wheel (another Python, its own libraries): main suite only too.
+# The real-ttnn tests run tt-metal's own wheel (another Python, its own libraries), and the HTML report's browser
+# test runs Chromium (its own allocator, not a process to preload ASan into): main suite only too.
 python_driven="python_tests|ttnn_style_pytest|monitor_tui_in_tmux|monitor_tui_sizes|monitor_tui_stale|monitor_and_server_cli"
+python_driven+="|monitor_holders|cluster_prometheus|html_report_data"
 ctest --test-dir build-asan --output-on-failure -j"$jobs" \
-  -E "$python_driven|install_and_out_of_tree_consumer|pip_install_fresh_venv|demo_main_job|demo_tt_shm|real_ttnn"
+  -E "$python_driven|install_and_out_of_tree_consumer|pip_install_fresh_venv|demo_main_job|demo_tt_shm|real_ttnn|html_report_chromium"
 # CPython keeps objects alive at exit by design, so leak checking is off for that process tree (the C++ tests
 # above run with it on).
 LD_PRELOAD=$(clang++ -print-file-name=libclang_rt.asan-x86_64.so) ASAN_OPTIONS=detect_leaks=0 \
