@@ -381,3 +381,10 @@ def test_python_ops_uses_ttnn_graphs_python_wrappers(recorded):
     with cap:
         pass
     assert wrappers.calls == [("begin", "NORMAL"), ("end",)] and api.calls == []
+
+
+def test_memory_type_codes_are_liballocmons():
+    """tt_metal.py carries the wire codes itself (it loads without the compiled module): they must be the ones the
+    compiled module has from include/allocmon/memory_types.h."""
+    assert list(tt_metal.MEMORY_TYPES) == list(allocmon.memory_types)
+    assert list(tt_metal.MEMORY_TYPES.values()) == list(range(len(allocmon.memory_types)))
