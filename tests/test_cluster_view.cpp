@@ -109,4 +109,10 @@ TEST(ClusterView, MeshesWhenTheyFitOneLinePerHostWhenNot) {
   const std::string opened = plain_text(render_cluster(c, state, 80, 8));
   EXPECT_EQ(count(opened, compact) + count(opened, wide), 8) << opened;
   EXPECT_EQ(opened.find("t3k-b"), std::string::npos);
+  // With room, the opened host's chips in bytes, the fullest first.
+  const std::string tall = plain_text(render_cluster(c, state, 80, 30));
+  const size_t list = tall.find("fullest chips");
+  ASSERT_NE(list, std::string::npos) << tall;
+  EXPECT_NE(tall.find("chip 5          (0,1)   950 B/1000 B 95%", list), std::string::npos) << tall;
+  EXPECT_EQ(count(tall.substr(list), std::regex(R"(\n  chip \d)")), 8) << tall;
 }

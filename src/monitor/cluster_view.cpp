@@ -98,6 +98,29 @@ void add_mesh(std::vector<StyledLine>& lines, const ClusterHost& h, int cell, in
   }
 }
 
+// One opened host: its chips in bytes, fullest DRAM first, as many as the screen has lines for.
+void add_fullest_chips(std::vector<StyledLine>& lines, const ClusterHost& h, int room) {
+  if (room < 3 || h.chips.empty()) return;
+  std::vector<const ClusterChip*> chips;
+  for (const auto& c : h.chips) chips.push_back(&c);
+  const auto share = [](const ClusterChip* c) {
+    return c->dram_capacity ? static_cast<double>(c->dram) / static_cast<double>(c->dram_capacity) : 0;
+  };
+  std::stable_sort(chips.begin(), chips.end(),
+                   [&](const ClusterChip* a, const ClusterChip* b) { return share(a) > share(b); });
+  lines.push_back({{"  fullest chips    mesh    DRAM                           L1", Tone::kTitle}});
+  const size_t shown = std::min(chips.size(), static_cast<size_t>(room - 1));
+  for (size_t i = 0; i < shown; ++i) {
+    const ClusterChip& c = *chips[i];
+    const std::string mesh = c.mesh_row >= 0 ? printf_text("(%d,%d)", c.mesh_row, c.mesh_col) : "-";
+    lines.push_back(
+        {{printf_text("  chip %-10d %-7s ", c.device, mesh.c_str()), Tone::kPlain},
+         {printf_text("%-30s", share_text(c.dram, c.dram_capacity).c_str()),
+          h.up ? fill_tone(c.dram, c.dram_capacity) : Tone::kDim},
+         {" " + share_text(c.l1, c.l1_capacity), h.up ? fill_tone(c.l1, c.l1_capacity) : Tone::kDim}});
+  }
+}
+
 // The widest cell every host's mesh fits in, or 0 if not even the compact one does.
 int cell_width(const std::vector<const ClusterHost*>& hosts, int width) {
   int widest_mesh = 1;  // chips without mesh positions wrap to the width
@@ -151,6 +174,7 @@ std::vector<StyledLine> render_cluster(const Cluster& cluster, const ClusterView
     lines.push_back({{cell == kWideCell ? "  cells: chip, DRAM and L1 in use (colour: DRAM)"
                                         : "  cells: chip and DRAM in use",
                       Tone::kDim}});
+  if (opened) add_fullest_chips(lines, *opened, height - static_cast<int>(lines.size()) - 1);
   lines.push_back({{opened ? "  Esc back  p pause  +/- refresh  q quit"
                            : "  up/down select a host  Enter its mesh  p pause  +/- refresh  q quit",
                     Tone::kDim}});
