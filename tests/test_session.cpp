@@ -102,6 +102,6 @@ TEST(Session, VersionOneClientsAreAcceptedAndAnsweredInVersionOne) {
   EXPECT_FALSE(newer.receive(future, out));
   EXPECT_NE(
       out.find(
-          "wrong protocol version (this server speaks protocol versions 1 to 3; upgrade the older side)"),
+          "wrong protocol version (this server speaks protocol versions 1 to 4; upgrade the older side)"),
       std::string::npos);
 }

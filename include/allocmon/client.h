@@ -100,6 +100,14 @@ ALLOCMON_API void allocmon_scope_push(const char* name);
 ALLOCMON_API void allocmon_scope_pop(void);
 ALLOCMON_API void allocmon_op_begin(const char* op, const char* site);
 ALLOCMON_API void allocmon_op_end(void);
+/* The tensor the calling thread's next allocations hold, as a short description a person reads ("bfloat16
+ * TILE [1, 1, 1024, 1024] DRAM interleaved, sharded dim 3 over 8"); the buffers of one distributed tensor
+ * then show as one row (docs/attribution.md). A per-thread stack like the ops': the innermost description
+ * wins and allocmon_tensor_end() returns to the one before (an unmatched end is ignored). The process names
+ * each distinct (scope, op, site, tensor) once, so descriptions should say what a tensor is (its type, shape
+ * and placement), never which one it is (no ids or addresses). Copied, cut at 1 KiB; NULL is none. */
+ALLOCMON_API void allocmon_tensor_begin(const char* description);
+ALLOCMON_API void allocmon_tensor_end(void);
 /* A named point in the run ("iter-1"): the server keeps it in order with this process's events, so what was
  * allocated between two marks and is still alive can be listed (allocmon.diff, allocmon-report --diff). */
 ALLOCMON_API void allocmon_mark(const char* name);

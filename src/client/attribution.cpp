@@ -12,7 +12,7 @@ namespace {
 
 struct Registry {
   std::mutex mutex;
-  std::unordered_map<std::string, uint32_t> ids;           // scope '\0' op '\0' site -> id
+  std::unordered_map<std::string, uint32_t> ids;           // scope '\0' op '\0' site '\0' tensor -> id
   std::vector<ContextStrings> contexts{ContextStrings{}};  // [0]: none
 };
 
@@ -30,14 +30,18 @@ std::string clipped(const char* text) {
 struct ThreadAttribution {
   std::vector<std::string> scopes;                       // full paths, innermost last
   std::vector<std::pair<std::string, std::string>> ops;  // (op, site), innermost last
+  std::vector<std::string> tensors;                      // descriptions, innermost last
   uint32_t current = 0;
 
   ContextChange update() {
     ContextStrings strings;
     if (!scopes.empty()) strings.scope = scopes.back();
     if (!ops.empty()) std::tie(strings.op, strings.site) = ops.back();
+    if (!tensors.empty()) strings.tensor = tensors.back();
     const uint32_t id =
-        strings.scope.empty() && strings.op.empty() && strings.site.empty() ? 0 : intern_context(strings);
+        strings.scope.empty() && strings.op.empty() && strings.site.empty() && strings.tensor.empty()
+            ? 0
+            : intern_context(strings);
     const bool changed = id != current;
     current = id;
     return {id, changed};
@@ -57,6 +61,8 @@ uint32_t intern_context(const ContextStrings& strings) {
   key += strings.op;
   key += '\0';
   key += strings.site;
+  key += '\0';
+  key += strings.tensor;
   Registry& r = registry();
   std::lock_guard lock(r.mutex);
   auto [it, inserted] = r.ids.try_emplace(std::move(key), static_cast<uint32_t>(r.contexts.size()));
@@ -94,6 +100,18 @@ ContextChange begin_op(const char* op, const char* site) {
 ContextChange end_op() {
   ThreadAttribution& t = thread_attribution();
   if (!t.ops.empty()) t.ops.pop_back();
+  return t.update();
+}
+
+ContextChange begin_tensor(const char* description) {
+  ThreadAttribution& t = thread_attribution();
+  t.tensors.push_back(clipped(description));
+  return t.update();
+}
+
+ContextChange end_tensor() {
+  ThreadAttribution& t = thread_attribution();
+  if (!t.tensors.empty()) t.tensors.pop_back();
   return t.update();
 }
 

@@ -194,6 +194,16 @@ void allocmon_op_end(void) {
   push_context(allocmon::client::end_op());
 }
 
+void allocmon_tensor_begin(const char* description) {
+  if (!allocmon_tracking_enabled) return;
+  push_context(allocmon::client::begin_tensor(description));
+}
+
+void allocmon_tensor_end(void) {
+  if (!allocmon_tracking_enabled) return;
+  push_context(allocmon::client::end_tensor());
+}
+
 void allocmon_mark(const char* name) {
   if (!allocmon_tracking_enabled) return;
   std::string text = name ? name : "";

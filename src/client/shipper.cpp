@@ -314,16 +314,27 @@ void Shipper::emit_alloc(const wire::Event& event, uint32_t context) {
     if (context >= defined_.size()) defined_.resize(context + 1, false);
     if (context && !defined_[context]) {
       const ContextStrings strings = context_strings(context);
-      close_batch();
-      wire::append_context(out_, wire::MessageType::kDefineContext, context, strings.scope, strings.op,
-                           strings.site);
-      defined_[context] = true;
+      const size_t bytes =
+          strings.scope.size() + strings.op.size() + strings.site.size() + strings.tensor.size();
+      if (defined_count_ < wire::kMaxContextsPerConnection &&
+          defined_bytes_ + bytes <= wire::kMaxContextBytesPerConnection) {
+        close_batch();
+        wire::append_context(out_, wire::MessageType::kDefineContext, context, strings.scope, strings.op,
+                             strings.site, strings.tensor);
+        defined_[context] = true;
+        ++defined_count_;
+        defined_bytes_ += bytes;
+      } else {
+        context = 0;  // naming it would make the server close the connection: unattributed, still tracked
+      }
     }
-    wire::Event switch_to{};
-    switch_to.kind = static_cast<uint8_t>(wire::EventKind::kContext);
-    switch_to.buffer_id = context;
-    emit_event(switch_to);
-    emitted_context_ = context;
+    if (context != emitted_context_) {
+      wire::Event switch_to{};
+      switch_to.kind = static_cast<uint8_t>(wire::EventKind::kContext);
+      switch_to.buffer_id = context;
+      emit_event(switch_to);
+      emitted_context_ = context;
+    }
   }
   emit_event(event);
 }
@@ -486,6 +497,8 @@ void Shipper::try_connect(bool force) {
   resync_pending_ = false;
   emitted_context_ = 0;
   defined_.clear();
+  defined_count_ = 0;
+  defined_bytes_ = 0;
   incoming_ = wire::FrameDecoder(wire::Direction::kFromServer);
   wire::Hello hello{};
   std::snprintf(hello.client_label, sizeof(hello.client_label), "liballocmon");
@@ -504,6 +517,8 @@ void Shipper::disconnect() {
   resync_pending_ = false;
   emitted_context_ = 0;
   defined_.clear();
+  defined_count_ = 0;
+  defined_bytes_ = 0;
   next_connect_ms_ = 0;  // one immediate retry (a restarted server), then rate-limited
   std::lock_guard lock(flush_mutex_);
   flush_sent_ = flush_acked_;  // unanswered barriers are sent again after the resync
@@ -633,6 +648,8 @@ void Shipper::reset_after_fork() {
   new (&regions_) decltype(regions_);
   new (&contexts_) decltype(contexts_);
   new (&defined_) decltype(defined_);
+  defined_count_ = 0;
+  defined_bytes_ = 0;
   emitted_context_ = 0;
   new (&out_) ByteBuffer;
   new (&barrier_limits_) decltype(barrier_limits_);

@@ -117,6 +117,10 @@ class Shipper {
   // Per connection: the context the server applies allocs to now, and which contexts it has been told.
   uint32_t emitted_context_ = 0;
   std::vector<bool> defined_;
+  // What this connection has named so far, kept below the server's per-connection bounds (wire.hpp); a
+  // resync on the same connection re-defines within the same count.
+  size_t defined_count_ = 0;
+  size_t defined_bytes_ = 0;
   int fd_ = -1;
   bool warned_ = false;
   bool resync_pending_ = false;

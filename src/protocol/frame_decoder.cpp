@@ -60,7 +60,8 @@ std::optional<ErrorCode> validate_header(const FrameHeader& header, Direction di
     case MessageType::kDefineContext:
     case MessageType::kLeakContext:
       if (header.version < 3 || header.payload_size < sizeof(DefineContext) ||
-          header.payload_size > sizeof(DefineContext) + 3u * kMaxAttributionString)
+          header.payload_size >
+              sizeof(DefineContext) + context_string_count(header.version) * kMaxAttributionString)
         return ErrorCode::kBadSize;
       break;
     case MessageType::kMark:

@@ -20,7 +20,11 @@ namespace allocmon::wire {
 // version it speaks, so processes linked against an older client library keep reporting across an upgrade.
 // v2: events carry page size, layout, shard count and allocation direction; RegisterDevice the worker grid.
 // v3: attribution: DefineContext and Mark messages, Context events (the events themselves are unchanged).
-inline constexpr uint16_t kProtocolVersion = 3;
+// v4: a context also names a tensor (DefineContext's reserved field became tensor_length): a v3 server would
+// refuse such a definition (its lengths do not add up) and a v3 reader would drop the whole context.
+inline constexpr uint16_t kProtocolVersion = 4;
+// The first version whose contexts may name a tensor.
+inline constexpr uint16_t kTensorContextVersion = 4;
 inline constexpr uint16_t kMinProtocolVersion = 1;
 
 // Largest payload the server accepts in one frame (an event batch of 32 768 events); larger frames are
@@ -143,17 +147,26 @@ inline Event widen(const EventV1& old) {
 }
 
 // What the bytes are (docs/attribution.md): the scope path in force, the op and the call site that allocated
-// them. A client names each combination once per connection; Context events then switch between them. The
-// three strings follow the header, in this order, without terminators.
+// them, and (v4) the tensor they hold ("bfloat16 TILE [1, 1, 1024, 1024] DRAM interleaved, replicated"). A
+// client names each combination once per connection; Context events then switch between them. The strings
+// follow the header, in this order, without terminators.
 struct DefineContext {
   uint32_t id;  // the client's id for it on this connection, from 1
   uint16_t scope_length;
   uint16_t op_length;
   uint16_t site_length;
-  uint16_t reserved;
+  uint16_t tensor_length;  // v4; `reserved` (0, ignored) before: a v3 frame is a v4 frame without a tensor
 };
 // Each string of a DefineContext or a Mark is at most this long (longer ones are cut by the client).
 inline constexpr uint16_t kMaxAttributionString = 1024;
+// What one connection may name (the server closes a connection past either, error 5); the client library
+// stays below them, sending allocs in contexts it can no longer name as unattributed.
+inline constexpr size_t kMaxContextsPerConnection = 1u << 16;
+inline constexpr size_t kMaxContextBytesPerConnection = 4u << 20;  // the strings of its DefineContexts
+// The strings a DefineContext of this version carries (scope, op, site; v4: and tensor).
+inline constexpr size_t context_string_count(uint16_t version) {
+  return version >= kTensorContextVersion ? 4 : 3;
+}
 
 struct Flush {
   uint64_t token;
@@ -302,32 +315,38 @@ inline std::string_view fixed_string(const char* field, size_t capacity) {
   return std::string_view(field, strnlen(field, capacity));
 }
 
-// A DefineContext (client -> server) or LeakContext (server -> client) frame: the header, then the scope, op
-// and site strings (each at most kMaxAttributionString bytes; the caller clips them).
+// A DefineContext (client -> server) or LeakContext (server -> client) frame: the header, then the scope, op,
+// site and tensor strings (each at most kMaxAttributionString bytes; the caller clips them). In a frame of
+// version 3 (a server answering an older reader) the tensor is left out: such a reader would drop the
+// context.
 template <typename Buffer>
 void append_context(Buffer& out, MessageType type, uint32_t id, std::string_view scope, std::string_view op,
-                    std::string_view site, uint16_t version = kProtocolVersion) {
+                    std::string_view site, std::string_view tensor, uint16_t version = kProtocolVersion) {
+  if (version < kTensorContextVersion) tensor = {};
   const DefineContext header{id, static_cast<uint16_t>(scope.size()), static_cast<uint16_t>(op.size()),
-                             static_cast<uint16_t>(site.size()), 0};
+                             static_cast<uint16_t>(site.size()), static_cast<uint16_t>(tensor.size())};
   std::string payload(reinterpret_cast<const char*>(&header), sizeof(header));
-  payload.append(scope).append(op).append(site);
+  payload.append(scope).append(op).append(site).append(tensor);
   append_frame(out, type, payload.data(), payload.size(), version);
 }
 
 struct ContextFrame {
   uint32_t id = 0;
-  std::string_view scope, op, site;  // views into the frame's payload
+  std::string_view scope, op, site, tensor;  // views into the frame's payload
 };
-// The payload of such a frame; nullopt when its lengths do not add up to the payload's size.
-inline std::optional<ContextFrame> parse_context(std::string_view payload) {
+// The payload of such a frame of `version`; nullopt when its lengths do not add up to the payload's size. A
+// version-3 frame's fourth length is its reserved field: ignored, as a v3 server did.
+inline std::optional<ContextFrame> parse_context(std::string_view payload,
+                                                 uint16_t version = kProtocolVersion) {
   if (payload.size() < sizeof(DefineContext)) return std::nullopt;
   DefineContext header;
   std::memcpy(&header, payload.data(), sizeof(header));
+  if (version < kTensorContextVersion) header.tensor_length = 0;
   const std::string_view text = payload.substr(sizeof(header));
-  if (size_t{header.scope_length} + header.op_length + header.site_length != text.size()) return std::nullopt;
-  return ContextFrame{header.id, text.substr(0, header.scope_length),
-                      text.substr(header.scope_length, header.op_length),
-                      text.substr(size_t{header.scope_length} + header.op_length)};
+  const size_t scope = header.scope_length, op = header.op_length, site = header.site_length;
+  if (scope + op + site + header.tensor_length != text.size()) return std::nullopt;
+  return ContextFrame{header.id, text.substr(0, scope), text.substr(scope, op), text.substr(scope + op, site),
+                      text.substr(scope + op + site)};
 }
 
 }  // namespace allocmon::wire

@@ -96,6 +96,7 @@ std::optional<std::string> QueryClient::leaks(int device_id, int timeout_ms, std
         entry["scope"] = named.scope;
         entry["op"] = named.op;
         entry["site"] = named.site;
+        entry["tensor"] = named.tensor;
         entry["seq"] = p.origins[i].seq;
       }
       buffers.push_back(std::move(entry));
@@ -142,9 +143,9 @@ std::optional<LeakReport> QueryClient::leak_report(int device_id, int timeout_ms
       return report;
     }
     if (frame.type == wire::MessageType::kLeakContext) {
-      if (const auto named = wire::parse_context(frame.payload))
+      if (const auto named = wire::parse_context(frame.payload, frame.version))
         report.contexts[named->id] = {std::string(named->scope), std::string(named->op),
-                                      std::string(named->site)};
+                                      std::string(named->site), std::string(named->tensor)};
       continue;
     }
     if (frame.type == wire::MessageType::kLeakOrigins) {

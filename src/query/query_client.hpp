@@ -21,6 +21,7 @@ struct LeakReport {
   };
   struct Context {
     std::string scope, op, site;
+    std::string tensor;  // what the buffer holds ("bfloat16 TILE [1, 1, 1024, 1024] DRAM ..."); empty: unsaid
   };
   int64_t time_unix_ms = 0;
   int32_t device_id = -1;

@@ -8,6 +8,8 @@ uint32_t Attribution::intern(const Context& context) {
   key += context.op;
   key += '\0';
   key += context.site;
+  key += '\0';
+  key += context.tensor;
   if (auto found = index_.find(key); found != index_.end()) return found->second;
   if (contexts_.size() > kMaxContexts || bytes_ + 2 * key.size() > max_bytes_) return 0;
   bytes_ += 2 * key.size();

@@ -1,7 +1,7 @@
-// What the bytes are, on the server side (docs/attribution.md): the contexts (scope path, op, call site) that
-// clients name, which context and place in the run each attributed buffer has, the marks processes set, and
-// the totals per scope and per op that snapshots show. Buffers of clients that never name a context or set a
-// mark carry nothing here and cost nothing.
+// What the bytes are, on the server side (docs/attribution.md): the contexts (scope path, op, call site,
+// tensor) that clients name, which context and place in the run each attributed buffer has, the marks
+// processes set, and the totals per scope and per op that snapshots show. Buffers of clients that never name
+// a context or set a mark carry nothing here and cost nothing.
 #pragma once
 
 #include <sys/types.h>
@@ -19,6 +19,7 @@ struct Context {
   std::string scope;
   std::string op;
   std::string site;
+  std::string tensor;  // what the buffer holds ("bfloat16 TILE [1, 1, 1024, 1024] DRAM interleaved, ...")
 };
 
 // An attributed buffer: its context (0: none) and its place in the order the server applied allocations
@@ -59,7 +60,7 @@ class Attribution {
 
  private:
   std::vector<Context> contexts_{Context{}};
-  std::unordered_map<std::string, uint32_t> index_;  // scope '\0' op '\0' site
+  std::unordered_map<std::string, uint32_t> index_;  // scope '\0' op '\0' site '\0' tensor
   uint64_t seq_ = 0;
   size_t bytes_ = 0;  // the strings kept (each context's, twice: in the table and in its key)
   size_t max_bytes_;

@@ -79,7 +79,7 @@ void LeakStream::append_origins(const Attribution& attribution, std::string& out
     if (!origin.context || !contexts_sent_.insert(origin.context).second) continue;
     const Context& context = attribution.context(origin.context);
     wire::append_context(out, wire::MessageType::kLeakContext, origin.context, context.scope, context.op,
-                         context.site, version_);
+                         context.site, context.tensor, version_);  // a v3 reader gets no tensor
   }
   wire::append_frame(out, wire::MessageType::kLeakOrigins, origins_.data(),
                      origins_.size() * sizeof(wire::LeakOrigin), version_);

@@ -26,13 +26,15 @@ CREATE TABLE IF NOT EXISTS events(seq INTEGER PRIMARY KEY, time_ms INTEGER, clie
                                   buffer_id INTEGER, page_size INTEGER, layout TEXT, shard_count INTEGER,
                                   direction TEXT, context INTEGER);
 CREATE INDEX IF NOT EXISTS events_by_time ON events(time_ms);
-CREATE TABLE IF NOT EXISTS contexts(id INTEGER PRIMARY KEY, scope TEXT, op TEXT, site TEXT);
+CREATE TABLE IF NOT EXISTS contexts(id INTEGER PRIMARY KEY, scope TEXT, op TEXT, site TEXT, tensor TEXT);
 CREATE TABLE IF NOT EXISTS marks(after_seq INTEGER, time_ms INTEGER, client INTEGER, pid INTEGER, name TEXT);
 CREATE TABLE IF NOT EXISTS samples(time_ms INTEGER, device INTEGER, type TEXT, bytes INTEGER, source TEXT);
 )sql";
 
 // Appending to an older recording: events get their context (attribution; NULL in old rows).
 constexpr const char* kUpgradeContexts = "ALTER TABLE events ADD COLUMN context INTEGER;";
+// Appending to a recording whose contexts predate tensors: NULL in its rows.
+constexpr const char* kUpgradeTensors = "ALTER TABLE contexts ADD COLUMN tensor TEXT;";
 
 // Appending to an older recording: devices get the chip columns (added to schema 2, NULL in old rows).
 constexpr const char* kUpgradeFrom2 = R"sql(
@@ -126,7 +128,9 @@ bool Recorder::open(const std::string& path, const std::string& socket_path) {
       (!sqlite::has_column(db_, "devices", "asic_id") &&
        sqlite3_exec(db_, kUpgradeFrom2, nullptr, nullptr, &error) != SQLITE_OK) ||
       (!sqlite::has_column(db_, "events", "context") &&
-       sqlite3_exec(db_, kUpgradeContexts, nullptr, nullptr, &error) != SQLITE_OK)) {
+       sqlite3_exec(db_, kUpgradeContexts, nullptr, nullptr, &error) != SQLITE_OK) ||
+      (!sqlite::has_column(db_, "contexts", "tensor") &&
+       sqlite3_exec(db_, kUpgradeTensors, nullptr, nullptr, &error) != SQLITE_OK)) {
     std::fprintf(stderr, "allocation_server: cannot record to %s: %s\n", path.c_str(), error ? error : "?");
     sqlite3_free(error);
     return false;
@@ -166,13 +170,12 @@ void Recorder::publish() {
   staged_.clear();
 }
 
-void Recorder::context_used(uint32_t index, const std::string& scope, const std::string& op,
-                            const std::string& site) {
+void Recorder::context_used(uint32_t index, const Context& context) {
   if (index < contexts_named_.size() && contexts_named_[index]) return;
   if (index >= contexts_named_.size()) contexts_named_.resize(index + 1, false);
   contexts_named_[index] = true;
   std::lock_guard lock(mutex_);
-  pending_.contexts.emplace_back(index, scope, op, site);
+  pending_.contexts.emplace_back(index, context);
 }
 
 void Recorder::device(RecordedDevice d) {
@@ -324,12 +327,15 @@ bool Recorder::write(const Batch& batch) {
   for (size_t i = 0; ok && i < batch.marks.size(); ++i)  // marks after the batch's last event
     if (batch.marks[i].before_event >= batch.events.size()) ok = write_mark(batch.marks[i]);
   if (ok && !batch.contexts.empty() &&
-      check(sqlite3_prepare_v2(db_, "INSERT OR REPLACE INTO contexts VALUES(?,?,?,?)", -1, &st, nullptr))) {
-    for (const auto& [id, scope, op, site] : batch.contexts) {
+      check(sqlite3_prepare_v2(
+          db_, "INSERT OR REPLACE INTO contexts(id, scope, op, site, tensor) VALUES(?,?,?,?,?)", -1, &st,
+          nullptr))) {
+    for (const auto& [id, context] : batch.contexts) {
       sqlite3_bind_int64(st, 1, id);
-      sqlite3_bind_text(st, 2, scope.c_str(), -1, SQLITE_TRANSIENT);
-      sqlite3_bind_text(st, 3, op.c_str(), -1, SQLITE_TRANSIENT);
-      sqlite3_bind_text(st, 4, site.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(st, 2, context.scope.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(st, 3, context.op.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(st, 4, context.site.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(st, 5, context.tensor.c_str(), -1, SQLITE_TRANSIENT);
       ok = ok && check(sqlite3_step(st));
       sqlite3_reset(st);
     }

@@ -13,8 +13,9 @@
 #include <optional>
 #include <string>
 #include <thread>
-#include <tuple>
 #include <vector>
+
+#include "attribution.hpp"
 
 struct sqlite3;
 
@@ -93,7 +94,7 @@ class Recorder {
     staged_marks_.push_back({staged_.size(), time_ms, client, pid, std::move(name)});
   }
   // Event-loop thread: names context `index` in the recording the first time an event uses it.
-  void context_used(uint32_t index, const std::string& scope, const std::string& op, const std::string& site);
+  void context_used(uint32_t index, const Context& context);
   void publish();
   void device(RecordedDevice d);
   void sample(RecordedSample s);
@@ -112,7 +113,7 @@ class Recorder {
     std::vector<std::pair<uint64_t, int64_t>> ended;
     std::vector<RecordedSample> samples;
     std::vector<RecordedMark> marks;
-    std::vector<std::tuple<uint32_t, std::string, std::string, std::string>> contexts;
+    std::vector<std::pair<uint32_t, Context>> contexts;
     bool empty() const {
       return events.empty() && devices.empty() && started.empty() && ended.empty() && samples.empty() &&
              marks.empty() && contexts.empty();

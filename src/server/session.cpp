@@ -130,7 +130,7 @@ bool Session::dispatch(const wire::Frame& frame, std::string& out, int& queries)
       return true;
     case wire::MessageType::kDefineContext: {
       ensure_producer();
-      const auto named = wire::parse_context(frame.payload);
+      const auto named = wire::parse_context(frame.payload, frame.version);
       if (!named || named->id == 0) {
         reject(wire::ErrorCode::kBadSize, ": a DefineContext whose string lengths do not add up", out);
         return false;
@@ -141,7 +141,7 @@ bool Session::dispatch(const wire::Frame& frame, std::string& out, int& queries)
                out);
         return false;
       }
-      context_bytes_ += named->scope.size() + named->op.size() + named->site.size();
+      context_bytes_ += named->scope.size() + named->op.size() + named->site.size() + named->tensor.size();
       if (context_bytes_ > kMaxContextBytesPerConnection) {
         reject(wire::ErrorCode::kLimitExceeded,
                ": more than " + std::to_string(kMaxContextBytesPerConnection >> 20) +
@@ -149,8 +149,9 @@ bool Session::dispatch(const wire::Frame& frame, std::string& out, int& queries)
                out);
         return false;
       }
-      contexts_[named->id] = accounting.attribution().intern(
-          {std::string(named->scope), std::string(named->op), std::string(named->site)});
+      contexts_[named->id] =
+          accounting.attribution().intern({std::string(named->scope), std::string(named->op),
+                                           std::string(named->site), std::string(named->tensor)});
       attributing_ = true;
       return true;
     }
@@ -272,7 +273,7 @@ bool Session::apply_batch(std::string_view payload, uint16_t version, std::strin
       if (context_.recorder) {
         if (current_context_) {
           const Context& named = context_.accounting.attribution().context(current_context_);
-          context_.recorder->context_used(current_context_, named.scope, named.op, named.site);
+          context_.recorder->context_used(current_context_, named);
         }
         context_.recorder->event({now, id_, peer_.pid, event.device_id, event.memory_type,
                                   static_cast<uint8_t>(RecordKind::kAlloc), event.size, event.address,

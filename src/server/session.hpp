@@ -102,8 +102,8 @@ class Session {
   std::optional<LeakStream> leak_stream_;  // a QueryLeakStream being answered: later frames wait for it
   // Attribution (attribution.hpp): this client's context ids -> the server's, the one its allocs are in now,
   // and whether it ever named one or set a mark (only then are its buffers' origins kept).
-  static constexpr size_t kMaxContextsPerConnection = 1u << 16;
-  static constexpr size_t kMaxContextBytesPerConnection = 4u << 20;  // the strings it names
+  static constexpr size_t kMaxContextsPerConnection = wire::kMaxContextsPerConnection;
+  static constexpr size_t kMaxContextBytesPerConnection = wire::kMaxContextBytesPerConnection;
   size_t context_bytes_ = 0;
   std::unordered_map<uint32_t, uint32_t> contexts_;
   uint32_t current_context_ = 0;

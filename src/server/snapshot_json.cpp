@@ -151,14 +151,15 @@ json marks_json(const Accounting& accounting, uid_t viewer) {
   return marks;
 }
 
-// Bytes per scope, op and call site (the largest kMaxHolders of each), per device and memory type, over the
-// attributed buffers of the processes the viewer may see.
+// Bytes per scope, op, call site and tensor description (the largest kMaxHolders of each), per device and
+// memory type, over the attributed buffers of the processes the viewer may see.
 json holders_json(const Accounting& accounting, uid_t viewer) {
   struct Held {
     uint64_t bytes = 0, buffers = 0;
     std::map<int32_t, std::array<uint64_t, wire::kNumMemoryTypes>> per_device;
   };
-  std::map<std::string, Held> by[3];  // scope, op, site
+  constexpr int kGroups = 4;
+  std::map<std::string, Held> by[kGroups];  // scope, op, site, tensor
   const Attribution& attribution = accounting.attribution();
   for (const auto& [client, process] : accounting.processes()) {
     if (process.origins.empty() || !may_see(viewer, process.uid)) continue;
@@ -166,8 +167,8 @@ json holders_json(const Accounting& accounting, uid_t viewer) {
       const BufferRecord* buffer = process.buffers.find(key);
       if (!buffer || !origin.context) continue;
       const Context& context = attribution.context(origin.context);
-      const std::string* names[3] = {&context.scope, &context.op, &context.site};
-      for (int g = 0; g < 3; ++g) {
+      const std::string* names[kGroups] = {&context.scope, &context.op, &context.site, &context.tensor};
+      for (int g = 0; g < kGroups; ++g) {
         if (names[g]->empty()) continue;
         Held& held = by[g][*names[g]];
         held.bytes += buffer->size;
@@ -179,8 +180,8 @@ json holders_json(const Accounting& accounting, uid_t viewer) {
     }
   }
   json out = json::object();
-  const char* groups[3] = {"scope", "op", "site"};
-  for (int g = 0; g < 3; ++g) {
+  const char* groups[kGroups] = {"scope", "op", "site", "tensor"};
+  for (int g = 0; g < kGroups; ++g) {
     std::vector<std::pair<const std::string*, const Held*>> rows;
     for (const auto& [name, held] : by[g]) rows.emplace_back(&name, &held);
     std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
@@ -303,6 +304,7 @@ std::string leaks_json(const Accounting& accounting, int32_t device_id, int64_t 
           entry["scope"] = context.scope;
           entry["op"] = context.op;
           entry["site"] = context.site;
+          entry["tensor"] = context.tensor;
           entry["seq"] = origin->second.seq;
         }
       buffers.push_back(std::move(entry));
