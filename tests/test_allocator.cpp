@@ -4,6 +4,7 @@
 
 #include "mesh/bank_allocator.hpp"
 #include "mesh/mesh_device.hpp"
+#include "mesh/tensor.hpp"
 
 using namespace allocmon;
 using namespace allocmon::mesh;
@@ -118,6 +119,43 @@ TEST(Mesh, NotEnoughDevicesIsAClearError) {
   } catch (const std::runtime_error& e) {
     EXPECT_STREQ(e.what(), "Not enough devices: requested 8, system has 4");
   }
+}
+
+// What the holders view shows of a tensor (docs/attribution.md): type, layout, global shape, memory and how
+// it lies on the mesh, for inputs (distribute), op outputs (allocate_tensor) and copies (relocate).
+TEST(Mesh, TensorsDescribeWhatTheyAre) {
+  MeshOptions options;
+  options.hold_data = false;
+  auto mesh = MeshDevice::open(options);  // 2x4
+  const std::vector<float> none;
+  const MeshTensor flat = distribute(mesh, none.data(), {1, 1, 1024, 1024}, DataType::BFloat16, Layout::Tile,
+                                     BufferType::DRAM, Distribution{-1, -1, 3});
+  EXPECT_EQ(tensor_description(flat),
+            "bfloat16 TILE [1, 1, 1024, 1024] DRAM interleaved, sharded dim 3 over 8");
+  const MeshTensor replicated = distribute(mesh, none.data(), {32, 64}, DataType::Float32, Layout::RowMajor,
+                                           MemoryConfig(BufferType::L1, 8), Distribution{});
+  EXPECT_EQ(tensor_description(replicated), "float32 ROW_MAJOR [32, 64] L1 sharded over 8 cores, replicated");
+  const MeshTensor grid = distribute(mesh, none.data(), {64, 128}, DataType::BFloat8B, Layout::Tile,
+                                     BufferType::DRAM, Distribution{0, 1, -1});
+  EXPECT_EQ(tensor_description(grid),
+            "bfloat8_b TILE [64, 128] DRAM interleaved, sharded dim 0 over 2 rows, dim 1 over 4 columns");
+  const MeshTensor rows = distribute(mesh, none.data(), {64, 128}, DataType::BFloat16, Layout::Tile,
+                                     BufferType::DRAM, Distribution{1, -1, -1});
+  EXPECT_EQ(tensor_description(rows),
+            "bfloat16 TILE [64, 128] DRAM interleaved, sharded dim 1 over 2 rows, replicated over 4 columns");
+  // An op's output: the global shape from the per-device one.
+  const MeshTensor out = allocate_like(flat, {1, 1, 1024, 128});
+  EXPECT_EQ(tensor_description(out),
+            "bfloat16 TILE [1, 1, 1024, 1024] DRAM interleaved, sharded dim 3 over 8");
+  EXPECT_EQ(tensor_description(relocate(flat, BufferType::L1, Layout::RowMajor)),
+            "bfloat16 ROW_MAJOR [1, 1, 1024, 1024] L1 interleaved, sharded dim 3 over 8");
+  MeshOptions one;
+  one.rows = one.cols = 1;
+  one.physical_ids = {9};
+  one.hold_data = false;
+  const MeshTensor alone = allocate_tensor(MeshDevice::open(one), {32, 32}, DataType::UInt32, Layout::Tile,
+                                           BufferType::DRAM, Distribution{});
+  EXPECT_EQ(tensor_description(alone), "uint32 TILE [32, 32] DRAM interleaved");  // one device: no mesh
 }
 
 TEST(Mesh, MeshBuffersAreLockStepAndFreedAtClose) {

@@ -67,7 +67,82 @@ std::vector<int64_t> shard_shape_for(const std::vector<int64_t>& shape, Distribu
   return shard;
 }
 
+// Allocates the tensor's mesh buffer (its fields are set), said to hold the tensor while tracking is on: the
+// description is built only then, so with tracking off this costs one branch.
+std::shared_ptr<MeshBuffer> allocate_buffer(const MeshTensor& t) {
+  struct Described {
+    bool on = false;
+    ~Described() {
+      if (on) allocmon_tensor_end();  // also when the allocation throws (out of memory)
+    }
+  } described;
+  if (tracking_enabled()) {
+    allocmon_tensor_begin(tensor_description(t).c_str());
+    described.on = true;
+  }
+  return t.mesh->allocate(t.memory.type, shard_bytes(t.dtype, t.layout, t.shard_shape),
+                          page_size(t.dtype, t.layout, t.shard_shape), std::nullopt, t.memory.shards);
+}
+
 }  // namespace
+
+const char* data_type_name(DataType dtype) {
+  switch (dtype) {
+    case DataType::BFloat16:
+      return "bfloat16";
+    case DataType::Float32:
+      return "float32";
+    case DataType::BFloat8B:
+      return "bfloat8_b";
+    case DataType::BFloat4B:
+      return "bfloat4_b";
+    case DataType::UInt32:
+      return "uint32";
+    case DataType::Int32:
+      return "int32";
+    case DataType::UInt16:
+      return "uint16";
+    case DataType::UInt8:
+      return "uint8";
+    case DataType::Int8:
+      return "int8";
+    case DataType::Fp8E4M3:
+      return "fp8_e4m3";
+  }
+  return "?";
+}
+
+std::string tensor_description(const MeshTensor& t) {
+  std::string out = data_type_name(t.dtype);
+  out += t.layout == Layout::Tile ? " TILE [" : " ROW_MAJOR [";
+  for (size_t i = 0; i < t.shape.size(); ++i) out += (i ? ", " : "") + std::to_string(t.shape[i]);
+  out += "] ";
+  out += buffer_type_name(t.memory.type);
+  out += t.memory.shards ? " sharded over " + std::to_string(t.memory.shards) + " cores" : " interleaved";
+  const int rows = t.mesh ? t.mesh->rows() : 1, cols = t.mesh ? t.mesh->cols() : 1;
+  const Distribution& d = t.distribution;
+  if (rows * cols <= 1) return out;  // one device: nothing to say of the mesh
+  auto over = [](int dim, int parts, const char* axis) {
+    return "dim " + std::to_string(dim) + " over " + std::to_string(parts) + " " + axis;
+  };
+  if (d.flat_dim >= 0) {
+    out += ", sharded dim " + std::to_string(d.flat_dim) + " over " + std::to_string(rows * cols);
+  } else if (d.row_dim >= 0 && d.col_dim >= 0) {
+    out += ", sharded " + over(d.row_dim, rows, "rows") + ", " + over(d.col_dim, cols, "columns");
+  } else if (d.row_dim >= 0 || d.col_dim >= 0) {
+    const bool by_row = d.row_dim >= 0;
+    const int split = by_row ? rows : cols, other = by_row ? cols : rows;
+    if (other == 1)  // a 1xN or Nx1 mesh: the one axis is every device
+      out += ", sharded dim " + std::to_string(by_row ? d.row_dim : d.col_dim) + " over " +
+             std::to_string(split);
+    else
+      out += ", sharded " + over(by_row ? d.row_dim : d.col_dim, split, by_row ? "rows" : "columns") +
+             ", replicated over " + std::to_string(other) + (by_row ? " columns" : " rows");
+  } else {
+    out += ", replicated";
+  }
+  return out;
+}
 
 uint64_t element_size(DataType dtype) {
   switch (dtype) {
@@ -141,8 +216,7 @@ MeshTensor allocate_tensor(const std::shared_ptr<MeshDevice>& mesh, const std::v
   if (out.distribution.row_dim >= 0) out.shape[out.distribution.row_dim] *= mesh->rows();
   if (out.distribution.col_dim >= 0) out.shape[out.distribution.col_dim] *= mesh->cols();
   if (out.distribution.flat_dim >= 0) out.shape[out.distribution.flat_dim] *= mesh->num_devices();
-  out.buffer = mesh->allocate(memory.type, shard_bytes(dtype, layout, shard_shape),
-                              page_size(dtype, layout, shard_shape), std::nullopt, memory.shards);
+  out.buffer = allocate_buffer(out);
   out.shards.resize(mesh->num_devices());
   if (mesh->holds_data())
     parallel_for_devices(mesh->num_devices(), [&](int d) {
@@ -184,8 +258,7 @@ MeshTensor distribute_values(const std::shared_ptr<MeshDevice>& mesh, HostValues
   t.memory = memory;
   t.distribution = distribution;
   t.shard_shape = shard_shape_for(shape, distribution, mesh->rows(), mesh->cols());
-  t.buffer = mesh->allocate(memory.type, shard_bytes(dtype, layout, t.shard_shape),
-                            page_size(dtype, layout, t.shard_shape), std::nullopt, memory.shards);
+  t.buffer = allocate_buffer(t);
   t.shards.resize(mesh->num_devices());
   if (!mesh->holds_data()) return t;  // memory only: the buffer, no values
   parallel_for_devices(mesh->num_devices(), [&](int index) {
@@ -315,9 +388,7 @@ MeshTensor relocate(const MeshTensor& tensor, MemoryConfig memory, Layout layout
   MeshTensor out = tensor;
   out.memory = memory;
   out.layout = layout;
-  out.buffer =
-      tensor.mesh->allocate(memory.type, shard_bytes(tensor.dtype, layout, tensor.shard_shape),
-                            page_size(tensor.dtype, layout, tensor.shard_shape), std::nullopt, memory.shards);
+  out.buffer = allocate_buffer(out);
   return out;  // the shards are copied with the struct
 }
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "host_memory.hpp"
@@ -62,6 +63,14 @@ struct MeshTensor {
   void deallocate();
   size_t shard_elements() const;
 };
+
+// ttnn's name of a data type ("bfloat16", "bfloat8_b", ...).
+const char* data_type_name(DataType dtype);
+
+// What a person reads of a tensor in allocmon's holders (docs/attribution.md): its type, layout, logical
+// (global) shape, memory and how it lies on the mesh — "bfloat16 TILE [1, 1, 1024, 1024] DRAM interleaved,
+// sharded dim 3 over 8". Said for its mesh buffer (allocmon_tensor_begin) when tracking is on.
+std::string tensor_description(const MeshTensor& tensor);
 
 // Splits host data (row-major, `shape`) over the mesh and allocates its buffer. Each sharded dim must divide
 // evenly.
