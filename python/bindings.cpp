@@ -166,7 +166,8 @@ PYBIND11_MODULE(_allocmon, m) {
   m.def("flush", &allocmon::flush, py::arg("timeout_ms") = 5000, py::call_guard<py::gil_scoped_release>(),
         "Wait until the server applied every event reported so far. 0 ok, 1 tracking off, -1 no server, -2 "
         "timeout.");
-  // Attribution (docs/attribution.md): the C ABI's scope/op stacks and marks, for allocmon.scope / op / mark.
+  // Attribution (docs/attribution.md): the C ABI's scope/op/tensor stacks and marks, for allocmon.scope / op
+  // / tensor / mark.
   m.def(
       "scope_push", [](const std::string& name) { allocmon_scope_push(name.c_str()); }, py::arg("name"));
   m.def("scope_pop", [] { allocmon_scope_pop(); });
@@ -175,6 +176,10 @@ PYBIND11_MODULE(_allocmon, m) {
       [](const std::string& op, const std::string& site) { allocmon_op_begin(op.c_str(), site.c_str()); },
       py::arg("op"), py::arg("site") = "");
   m.def("op_end", [] { allocmon_op_end(); });
+  m.def(
+      "tensor_begin", [](const std::string& description) { allocmon_tensor_begin(description.c_str()); },
+      py::arg("description"));
+  m.def("tensor_end", [] { allocmon_tensor_end(); });
   m.def(
       "mark", [](const std::string& name) { allocmon_mark(name.c_str()); }, py::arg("name"));
   m.def("client_stats", [] {
@@ -368,6 +373,9 @@ PYBIND11_MODULE(_allocmon, m) {
       .def_property_readonly("shape", [](const MeshTensor& t) { return t.shape; })
       .def_property_readonly("shard_shape", [](const MeshTensor& t) { return t.shard_shape; })
       .def_property_readonly("dtype", [](const MeshTensor& t) { return dtype_name(t.dtype); })
+      .def_property_readonly(
+          "description", &tensor_description,
+          "What allocmon's holders say of it: type, layout, shape, memory and distribution.")
       .def_property_readonly(
           "layout", [](const MeshTensor& t) { return t.layout == Layout::Tile ? "tile" : "row_major"; })
       .def_property_readonly("buffer_type",

@@ -46,7 +46,7 @@ def configure(enabled, socket=None):
     _allocmon.configure(enabled, socket)
     if socket is not None:
         _configured_socket = socket
-from .attribution import call_site, diff, holders, mark, op, scope  # noqa: F401,E402
+from .attribution import call_site, diff, holders, mark, op, scope, tensor, tensors  # noqa: F401,E402
 
 __version__ = _allocmon.__version__
 

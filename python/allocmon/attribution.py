@@ -1,5 +1,6 @@
-"""What the bytes are (docs/attribution.md): scopes, ops and call sites that every buffer allocated under them
-carries to the server, marks, and the queries that read them back (holders, diff between two marks)."""
+"""What the bytes are (docs/attribution.md): scopes, ops, call sites and tensor descriptions that every buffer
+allocated under them carries to the server, marks, and the queries that read them back (holders, the tensors
+across the mesh, diff between two marks)."""
 
 import functools as _functools
 import os as _os
@@ -7,7 +8,7 @@ import sys as _sys
 
 from . import _allocmon
 
-__all__ = ["scope", "op", "mark", "call_site", "holders", "diff"]
+__all__ = ["scope", "op", "tensor", "mark", "call_site", "holders", "tensors", "diff"]
 
 
 class scope:  # noqa: N801 (used like a function: `with allocmon.scope("decoder.3"):` / `@allocmon.scope("x")`)
@@ -53,6 +54,25 @@ class op:  # noqa: N801
         return False
 
 
+class tensor:  # noqa: N801
+    """What the buffers allocated inside hold, as a person reads it: "bfloat16 TILE [1, 1, 1024, 1024] DRAM
+    interleaved, sharded dim 3 over 8" (the emulated mesh says this of every tensor by itself). Say what a
+    tensor is, not which one: each distinct description is named to the server once."""
+
+    __slots__ = ("description",)
+
+    def __init__(self, description):
+        self.description = str(description)
+
+    def __enter__(self):
+        _allocmon.tensor_begin(self.description)
+        return self
+
+    def __exit__(self, *exc):
+        _allocmon.tensor_end()
+        return False
+
+
 def mark(name):
     """A named point in this process's run (e.g. "iter-1"), in order with its allocations."""
     _allocmon.mark(str(name))
@@ -75,10 +95,10 @@ def call_site(skip=()):
 
 
 def holders(by="scope", socket=None, device=None, memory_type=None, timeout_ms=5000):
-    """Who holds the attributed bytes now: [(name, bytes)] per scope, op or site (largest first), over every
-    device or one, every memory type or one."""
-    if by not in ("scope", "op", "site"):
-        raise ValueError(f"holders(by=...): 'scope', 'op' or 'site', not {by!r}")
+    """Who holds the attributed bytes now: [(name, bytes)] per scope, op, site or tensor description (largest
+    first), over every device or one, every memory type or one. tensors() lists the tensors themselves."""
+    if by not in ("scope", "op", "site", "tensor"):
+        raise ValueError(f"holders(by=...): 'scope', 'op', 'site' or 'tensor', not {by!r}")
     import allocmon
 
     snap = allocmon.snapshot(socket, timeout_ms)
@@ -92,6 +112,34 @@ def holders(by="scope", socket=None, device=None, memory_type=None, timeout_ms=5
         if total:
             rows.append((holder["name"], total))
     return sorted(rows, key=lambda row: (-row[1], row[0]))
+
+
+def tensors(socket=None, device=None, memory_type=None, timeout_ms=5000):
+    """The live tensors, one row per tensor across the mesh (as the monitor's holders view by tensor): the
+    buffers one process holds of the same type, size and address and in the same context, one per device.
+    Each row: tensor (the description; "" where none was said), scope, op, site, type, bytes (over every
+    device), buffers, devices (sorted ids), per_device (the bytes on each of them), size, address, pid; largest
+    first."""
+    import allocmon
+
+    rows = {}
+    for process in allocmon.leaks(-1 if device is None else device, socket, timeout_ms)["processes"]:
+        for b in process["buffers"]:
+            if memory_type is not None and b["type"] != memory_type:
+                continue
+            named = tuple(b.get(field, "") for field in ("tensor", "scope", "op", "site"))
+            key = (process["pid"], b["type"], b["size"], b["address"]) + named
+            row = rows.setdefault(key, {"tensor": named[0], "scope": named[1], "op": named[2], "site": named[3],
+                                        "type": b["type"], "bytes": 0, "buffers": 0, "devices": set(),
+                                        "per_device": b["size"], "size": b["size"], "address": b["address"],
+                                        "pid": process["pid"]})
+            row["bytes"] += b["size"]
+            row["buffers"] += 1
+            row["devices"].add(b["device"])
+    out = sorted(rows.values(), key=lambda r: (-r["bytes"], r["tensor"], r["scope"], r["address"], r["pid"]))
+    for row in out:
+        row["devices"] = sorted(row["devices"])
+    return out
 
 
 def diff(first, second, socket=None, by=("scope", "op", "site"), timeout_ms=5000):

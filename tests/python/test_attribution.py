@@ -100,9 +100,64 @@ def test_the_diff_of_two_marks_names_the_tensor_that_leaks_each_iteration(server
     ttnn.close_mesh_device(mesh)
 
 
+def test_a_tensor_sharded_over_the_mesh_is_one_row_that_says_what_it_is(server):
+    import torch
+
+    from allocmon import ttnn
+
+    mesh = ttnn.open_mesh_device(ttnn.MeshShape(2, 4))
+    with allocmon.scope("model"):
+        line = inspect.currentframe().f_lineno + 1
+        x = ttnn.from_torch(torch.zeros(1, 1, 1024, 1024), dtype=ttnn.bfloat16, layout=ttnn.TILE_LAYOUT,
+                            device=mesh, mesh_mapper=ttnn.ShardTensorToMesh(mesh, dim=3))
+        y = ttnn.from_torch(torch.zeros(1, 1, 64, 64), dtype=ttnn.float32, layout=ttnn.ROW_MAJOR_LAYOUT,
+                            device=mesh, memory_config=ttnn.L1_MEMORY_CONFIG,
+                            mesh_mapper=ttnn.ReplicateTensorToMesh(mesh))
+    assert allocmon.flush() == allocmon.FLUSH_OK
+    described = "bfloat16 TILE [1, 1, 1024, 1024] DRAM interleaved, sharded dim 3 over 8"
+    rows = [r for r in allocmon.tensors(socket=server.socket) if r["scope"] == "model"]
+    assert [r["tensor"] for r in rows] == [described, "float32 ROW_MAJOR [1, 1, 64, 64] L1 interleaved, replicated"]
+    row = rows[0]
+    assert row["devices"] == sorted(mesh.get_device_ids()) == list(range(8))  # one row across the mesh
+    assert row["per_device"] == 1024 * 128 * 2 and row["bytes"] == 8 * row["per_device"]  # a 1024x128 shard each
+    assert row["buffers"] == 8 and row["type"] == "DRAM"
+    assert (row["op"], row["site"]) == ("ttnn.from_torch", f"test_attribution.py:{line}")
+    # The same description on every buffer of the leak report, and by description in the holders.
+    mine = [b for b in _buffers(server.socket) if b.get("scope") == "model" and b["type"] == "DRAM"]
+    assert len(mine) == 8 and {b["tensor"] for b in mine} == {described}
+    assert (described, 8 * 1024 * 128 * 2) in allocmon.holders("tensor", socket=server.socket)
+    # An op's output says the same of itself (its shape from the per-device one).
+    z = ttnn.add(x, x)
+    assert allocmon.flush() == allocmon.FLUSH_OK
+    outputs = [r for r in allocmon.tensors(socket=server.socket) if r["op"] == "ttnn.add" and r["type"] == "DRAM"]
+    assert [r["tensor"] for r in outputs] == [described], outputs
+    for t in (x, y, z):
+        ttnn.deallocate(t)
+    ttnn.close_mesh_device(mesh)
+
+
+def test_a_tensor_description_by_hand_nests_and_is_cut_at_1_kib(server):
+    allocmon.register_device(43, "wormhole_b0", {"DRAM": 1 << 30})
+    with allocmon.tensor("outer"):
+        with allocmon.tensor("inner"):
+            allocmon.report_alloc(43, "DRAM", 4096, 0, 1)
+        allocmon.report_alloc(43, "DRAM", 4096, 4096, 2)
+        with allocmon.tensor("x" * 5000):
+            allocmon.report_alloc(43, "DRAM", 4096, 8192, 3)
+    allocmon.report_alloc(43, "DRAM", 4096, 12288, 4)
+    assert allocmon.flush() == allocmon.FLUSH_OK
+    by_id = {b["buffer_id"]: b for b in _buffers(server.socket) if b["device"] == 43}
+    assert by_id[1]["tensor"] == "inner" and by_id[2]["tensor"] == "outer"  # the innermost wins
+    assert by_id[3]["tensor"] == "x" * 1024
+    assert by_id[4]["tensor"] == ""  # outside any: none
+    for i in (1, 2, 3, 4):
+        allocmon.report_free(43, i)
+    allocmon.unregister_device(43)
+
+
 def test_without_tracking_scopes_cost_nothing_and_change_nothing():
     allocmon.configure(False, None)
-    with allocmon.scope("off"), allocmon.op("x", "y"):
+    with allocmon.scope("off"), allocmon.op("x", "y"), allocmon.tensor("z"):
         allocmon.mark("off")
     assert not allocmon.tracking_enabled()
 
