@@ -123,6 +123,105 @@ TEST(Holders, TensorsAreOneMeshAllocationAcrossDevices) {
   EXPECT_EQ(build_holders(two, {HolderGroup::kTensor, HolderSort::kBytes, {}, ""}).rows.size(), 8u);
 }
 
+// The tensors of mesh_report() as the emulated mesh describes them (allocmon_tensor_begin).
+LeakReport described_report() {
+  LeakReport report = mesh_report();
+  report.contexts[1].tensor = "bfloat16 TILE [1, 1, 512, 2048] DRAM interleaved, sharded dim 3 over 8";
+  report.contexts[2].tensor = "bfloat16 TILE [8, 128, 128] DRAM interleaved, sharded dim 0 over 8";
+  return report;
+}
+
+TEST(Holders, TensorRowsSayWhatTheTensorIs) {
+  const HolderTable t = build_holders(described_report(), {HolderGroup::kTensor, HolderSort::kBytes, {}, ""});
+  ASSERT_EQ(t.rows.size(), 4u);  // the matmul's DRAM and L1 buffers (one context), the embedding, the rest
+  EXPECT_EQ(t.rows[0].tensor, "bfloat16 TILE [1, 1, 512, 2048] DRAM interleaved, sharded dim 3 over 8");
+  EXPECT_EQ(t.rows[0].name, "model/decoder.3/attention ttnn.matmul model.py:57");  // the name is as before
+  EXPECT_EQ(t.rows[0].devices, (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7}));
+  EXPECT_EQ(t.rows[0].most_on_one, uint64_t{1 << 20});
+  EXPECT_EQ(t.rows[1].tensor, "bfloat16 TILE [8, 128, 128] DRAM interleaved, sharded dim 0 over 8");
+  EXPECT_EQ(t.rows.back().tensor, "");
+  // The same place and context but another description is another tensor.
+  LeakReport twice = described_report();
+  twice.contexts[3] = twice.contexts[1];
+  twice.contexts[3].tensor = "float32 TILE [1, 1, 256, 2048] DRAM interleaved, sharded dim 3 over 8";
+  twice.processes[0].origins[0].context = 3;  // device 0's 1 MiB buffer
+  EXPECT_EQ(build_holders(twice, {HolderGroup::kTensor, HolderSort::kBytes, {}, ""}).rows.size(), 5u);
+  // A description alone (no scope, op or site) is attributed.
+  LeakReport bare = mesh_report();
+  bare.contexts[1] = {"", "", "", "uint32 TILE [32, 32] L1 interleaved, replicated"};
+  const HolderTable only = build_holders(bare, {HolderGroup::kTensor, HolderSort::kBytes, {}, "L1"});
+  ASSERT_EQ(only.rows.size(), 1u);
+  EXPECT_FALSE(only.rows[0].unattributed);
+  EXPECT_EQ(only.rows[0].name, "(no scope, op or site)");
+}
+
+TEST(Holders, CompactTensorShortensTtnnWordsOnly) {
+  EXPECT_EQ(compact_tensor("bfloat16 TILE [8, 384, 1024] DRAM interleaved, sharded dim 0 over 8"),
+            "bf16 [8,384,1024] DRAM dim 0/8");
+  EXPECT_EQ(compact_tensor("float32 ROW_MAJOR [32, 64] L1 sharded over 8 cores, replicated"),
+            "fp32 RM [32,64] L1 sharded/8 cores repl");
+  EXPECT_EQ(
+      compact_tensor("bfloat8_b TILE [64, 128] DRAM interleaved, sharded dim 0 over 2 rows, dim 1 over 4 "
+                     "columns"),
+      "bf8b [64,128] DRAM dim 0/2 rows, dim 1/4 columns");
+  EXPECT_EQ(compact_tensor("my own words, [a, b]"), "my own words, [a,b]");
+  EXPECT_EQ(compact_tensor(""), "");
+}
+
+TEST(Holders, TensorDescriptionsFitTheWidthAfterTheNumbersAndTheName) {
+  const HolderTable t = build_holders(described_report(), {HolderGroup::kTensor, HolderSort::kBytes, {}, ""});
+  // Without a width limit (--holders): every description whole, in its own column.
+  const HolderLines text = holder_lines(t, 0);
+  EXPECT_NE(text.heading.find("DESCRIPTION"), std::string::npos) << text.heading;
+  EXPECT_NE(text.rows[0].find(" bfloat16 TILE [1, 1, 512, 2048] DRAM interleaved, sharded dim 3 over 8 "),
+            std::string::npos)
+      << text.rows[0];
+  EXPECT_NE(text.rows[0].find("model/decoder.3/attention ttnn.matmul model.py:57"), std::string::npos);
+  // 200 columns with the share bar: the names and the descriptions whole.
+  const HolderLines wide = holder_lines(t, 200, 20);
+  EXPECT_EQ(wide.bar, 20);
+  EXPECT_NE(wide.rows[0].find(" bfloat16 TILE [1, 1, 512, 2048] DRAM interleaved, sharded dim 3 over 8 |"),
+            std::string::npos)
+      << wide.rows[0];
+  EXPECT_EQ(wide.rows[0].substr(static_cast<size_t>(wide.name_column)),
+            "model/decoder.3/attention ttnn.matmul model.py:57");
+  // 160: the names whole, the descriptions compact.
+  const HolderLines compact = holder_lines(t, 160, 20);
+  EXPECT_EQ(compact.bar, 20);
+  EXPECT_NE(compact.rows[0].find(" bf16 [1,1,512,2048] DRAM dim 3/8 "), std::string::npos) << compact.rows[0];
+  EXPECT_EQ(compact.rows[0].substr(static_cast<size_t>(compact.name_column)),
+            "model/decoder.3/attention ttnn.matmul model.py:57");
+  // 120: the bar makes room; the description is cut after its shape, the name keeps its op and site.
+  const HolderLines medium = holder_lines(t, 120, 20);
+  EXPECT_EQ(medium.bar, 0);
+  EXPECT_NE(medium.rows[0].find(" bf16 [1,1,512,2048]... "), std::string::npos) << medium.rows[0];
+  EXPECT_NE(medium.rows[0].find("attention ttnn.matmul model.py:57"), std::string::npos) << medium.rows[0];
+  // 80 columns: the numbers and the name as before, no description.
+  const HolderLines eighty = holder_lines(t, 80);
+  EXPECT_EQ(eighty.heading.find("DESCRIPTION"), std::string::npos) << eighty.heading;
+  EXPECT_EQ(eighty.rows[0].find("bf"), std::string::npos) << eighty.rows[0];
+  for (int width : {200, 120, 100, 90, 80, 60}) {
+    const HolderLines lines = holder_lines(t, width, width >= 120 ? 20 : 0);
+    EXPECT_LE(static_cast<int>(lines.heading.size()), width);
+    for (const auto& row : lines.rows) EXPECT_LE(static_cast<int>(row.size()), width) << width << ": " << row;
+  }
+  // For scripts: the description in its own field.
+  const std::string csv =
+      holders_csv(build_holders(described_report(), {HolderGroup::kTensor, {}, {2}, "L1"}));
+  EXPECT_EQ(
+      csv.substr(0, csv.find('\n')),
+      "time,tensor,bytes,buffers,devices,most_on_one_device,description,scope,op,site,type,size,address,pid");
+  EXPECT_NE(csv.find(",\"bfloat16 TILE [1, 1, 512, 2048] DRAM interleaved, sharded dim 3 over 8\","
+                     "model/decoder.3/attention,"),
+            std::string::npos)
+      << csv;
+  const auto doc = nlohmann::json::parse(holders_json(t));
+  EXPECT_EQ(doc["rows"][0]["description"],
+            "bfloat16 TILE [1, 1, 512, 2048] DRAM interleaved, sharded dim 3 over 8");
+  EXPECT_EQ(doc["rows"][0]["devices"].size(), 8u);
+  EXPECT_EQ(doc["rows"][0]["most_on_one_device"], 1 << 20);
+}
+
 TEST(Holders, ElideLeftKeepsTheSpecificEnd) {
   EXPECT_EQ(elide_left("model/decoder.3/attention", 40), "model/decoder.3/attention");
   EXPECT_EQ(elide_left("a/very/long/model/decoder.3/attention", 24), ".../decoder.3/attention");

@@ -84,6 +84,28 @@ assert names == sorted(names) and "holders_workload.py:15" in names, names  # op
 embed = next(row for row in doc["rows"] if row["name"] == "holders_workload.py:23")
 assert (embed["bytes"], embed["buffers"], embed["devices"]) == (8 << 20, 8, list(range(8))), embed
 PY
+# By tensor: one row per tensor across the mesh, with what the emulated mesh said it is.
+described="bfloat16 TILE \[8, 384, 1024\] DRAM interleaved, sharded dim 0 over 8"
+out=$("$monitor_bin" --socket "$sock" --holders tensor) || fail "--holders tensor failed: $out"
+screen=$out
+grep -qE "^ +6\.0 MiB +[0-9.]+% +8 0-7 +768\.0 KiB DRAM +$described +model/decoder\.2/attention ttnn\.from_torch holders_workload\.py:26$" <<<"$out" \
+  || fail "--holders tensor: decoder.2's weight is not one row of 8 devices saying what it is"
+grep -qE "DESCRIPTION +TENSOR \(SCOPE OP SITE\)$" <<<"$out" || fail "--holders tensor: no DESCRIPTION heading"
+out=$("$monitor_bin" --socket "$sock" --holders tensor -t L1 --format csv)
+screen=$out
+[ "$(head -1 <<<"$out")" = "time,tensor,bytes,buffers,devices,most_on_one_device,description,scope,op,site,type,size,address,pid" ] \
+  || fail "--holders tensor --format csv: header"
+[ "$(grep -cE '^[0-9]+,model/decoder\.[0-2]/attention ttnn\.from_torch holders_workload\.py:27,524288,8,0-7,65536,"bfloat16 TILE \[8, 128, 256\] L1 interleaved, sharded dim 0 over 8",model/decoder\.[0-2]/attention,ttnn\.from_torch,holders_workload\.py:27,L1,65536,[0-9]+,[0-9]+$' <<<"$out")" -eq 3 ] \
+  || fail "--holders tensor -t L1 --format csv: three activations with their description"
+out=$("$monitor_bin" --socket "$sock" --holders tensor --json)
+screen=$out
+"$python" - "$out" <<'PY' || fail "--holders tensor --json"
+import json, sys
+doc = json.loads(sys.argv[1])
+row = next(r for r in doc["rows"] if r["scope"] == "model/decoder.2/attention" and r["type"] == "DRAM")
+assert row["description"] == "bfloat16 TILE [8, 384, 1024] DRAM interleaved, sharded dim 0 over 8", row
+assert (row["devices"], row["most_on_one_device"], row["buffers"]) == (list(range(8)), 768 << 10, 8), row
+PY
 samples=$(timeout -s INT 1 "$monitor_bin" --socket "$sock" --holders --loop 100 | grep -c "^What holds")
 [ "$samples" -ge 2 ] || fail "--holders --loop 100 printed $samples tables in a second"
 usage "the server knows no device 99" --holders -d 99
@@ -205,5 +227,17 @@ key w g g g
 wait_screen "TENSOR \(SCOPE OP SITE\)" || fail "200x60: not by tensor"
 grep -qE "\|+\.+ model/decoder\.2/attention ttnn\.from_torch holders_workload\.py:26$" <<<"$screen" \
   || fail "200x60: the tensor's full name after its share bar"
+grep -qE "DRAM +bf16 \[8,384,1024\] DRAM dim 0/8 +\|+\.+ model/decoder\.2/attention ttnn\.from_torch holders_workload\.py:26$" <<<"$screen" \
+  || fail "200x60: the tensor's description, compact, before its share bar"
 save tensor-200x60
-echo "PASS: holders view at 80x24, 60x20, 200x60 (scope, op, site, tensor; sort by bytes, name, buffers; memory types; one device and all; labelled address maps), --holders text/csv/json/--loop, usage errors"
+
+# 120x40: the share bar makes room for the description, cut after its shape; at 80 columns the numbers and the
+# name keep the row (above) and the description is for --holders and wider terminals.
+monitor 120 40
+wait_screen "w:holders" || fail "120x40: no key line"
+key w g g g
+wait_screen "TENSOR \(SCOPE OP SITE\)" || fail "120x40: not by tensor"
+grep -qE "^ +6\.0 MiB .* DRAM +bf16 \[8,384,1024\]\.\.\. +\.\.\..*er\.2/attention .*holders_workload\.py:26$" <<<"$screen" \
+  || fail "120x40: decoder.2's weight with its shape"
+save tensor-120x40
+echo "PASS: holders view at 80x24, 60x20, 120x40, 200x60 (scope, op, site, tensor with its description; sort by bytes, name, buffers; memory types; one device and all; labelled address maps), --holders text/csv/json/--loop, usage errors"

@@ -5,6 +5,7 @@
 #include <cinttypes>
 #include <cstdarg>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -58,6 +59,9 @@ std::string name_in(const LeakReport::Context& context, HolderGroup group) {
       return joined({&context.scope, &context.op, &context.site});
   }
 }
+
+// A tensor with a description but no scope, op or site.
+constexpr const char* kDescribedOnly = "(no scope, op or site)";
 
 std::string unattributed_name(HolderGroup group) {
   return group == HolderGroup::kTensor ? "(unattributed)" : std::string("(no ") + group_name(group) + ")";
@@ -114,12 +118,13 @@ HolderTable build_holders(const LeakReport& report, const HolderQuery& query) {
       const std::string type(wire::memory_type_name(b.memory_type));
       if (!query.type.empty() && type != query.type) continue;
       const LeakReport::Context* context = &context_of(report, p, i);
-      const std::string name = name_in(*context, group);
-      const bool unattributed = name.empty();
+      std::string name = name_in(*context, group);
+      const bool unattributed = name.empty() && (group != HolderGroup::kTensor || context->tensor.empty());
+      if (name.empty() && !unattributed) name = kDescribedOnly;
       std::string key;
       if (group == HolderGroup::kTensor)  // one mesh allocation: same process, place, size and context
         key = printf_string("%d %s %" PRIu64 " %" PRIu64 " ", p.pid, type.c_str(), b.address, b.size) +
-              context->scope + '\0' + context->op + '\0' + context->site;
+              context->scope + '\0' + context->op + '\0' + context->site + '\0' + context->tensor;
       else
         key = unattributed ? std::string(1, '\0') : name;  // no name can collide with "none"
       auto [it, fresh] = held.try_emplace(std::move(key));
@@ -131,6 +136,7 @@ HolderTable build_holders(const LeakReport& report, const HolderQuery& query) {
           row.scope = context->scope;
           row.op = context->op;
           row.site = context->site;
+          row.tensor = context->tensor;
           row.type = type;
           row.size = b.size;
           row.address = b.address;
@@ -166,6 +172,7 @@ void sort_holders(HolderTable& table, HolderSort sort) {
     if (sort == HolderSort::kName && a.unattributed != b.unattributed)
       return b.unattributed;  // "(no ...)" last
     if (a.name != b.name) return a.name < b.name;
+    if (a.tensor != b.tensor) return a.tensor < b.tensor;
     if (a.type != b.type) return a.type < b.type;
     if (a.address != b.address) return a.address < b.address;
     return a.pid < b.pid;
@@ -199,7 +206,39 @@ std::string holders_title(const HolderTable& table) {
                        format_bytes(table.bytes).c_str(), table.buffers);
 }
 
+std::string compact_tensor(const std::string& description) {
+  std::string out;
+  int depth = 0;
+  for (size_t i = 0; i < description.size(); ++i) {  // "[1, 1, 32, 64]" -> "[1,1,32,64]"
+    const char c = description[i];
+    depth += c == '[' ? 1 : c == ']' && depth > 0 ? -1 : 0;
+    if (!(depth > 0 && c == ' ' && i > 0 && description[i - 1] == ',')) out += c;
+  }
+  static constexpr std::pair<std::string_view, std::string_view> kShorter[] = {
+      {"bfloat16", "bf16"},      {"bfloat8_b", "bf8b"}, {"bfloat4_b", "bf4b"}, {"float32", "fp32"},
+      {" TILE ", " "},           {"ROW_MAJOR", "RM"},   {" interleaved", ""},  {", sharded dim ", " dim "},
+      {", replicated", " repl"}, {" over ", "/"},
+  };
+  for (const auto& [from, to] : kShorter)
+    for (size_t at = out.find(from); at != std::string::npos; at = out.find(from, at + to.size()))
+      out.replace(at, from.size(), to);
+  return out;
+}
+
 namespace {
+
+// `text` in at most `width` columns, cut on the right, after a word where that keeps two thirds of the room
+// ("bf16 [8,384,1024]...").
+std::string cut_right(const std::string& text, int width) {
+  if (width <= 0) return {};
+  if (static_cast<int>(text.size()) <= width) return text;
+  if (width <= 3) return text.substr(0, static_cast<size_t>(width));
+  size_t keep = static_cast<size_t>(width - 3);
+  if (const size_t space = text.rfind(' ', keep); space != std::string::npos && 3 * space >= 2 * keep)
+    keep = space;
+  while (keep > 0 && (static_cast<unsigned char>(text[keep]) & 0xC0) == 0x80) --keep;  // whole UTF-8
+  return text.substr(0, keep) + "...";
+}
 
 // A tensor's name in `width` columns, the most that fits of: all of it; the scope (cut on the left, at least
 // 16 columns of it) with the op and site; the scope with the site; the op and site; the end of it.
@@ -224,7 +263,7 @@ HolderLines holder_lines(const HolderTable& table, int width, int bar) {
     int width;
     bool left;
     int drop;  // the order columns are left out in (1 first); 0 never
-    std::string (*cell)(const HolderTable&, const HolderRow&);
+    std::function<std::string(const HolderTable&, const HolderRow&)> cell;
   };
   const bool across = table.devices.size() > 1;
   const HolderSort sort = table.query.sort;
@@ -275,11 +314,52 @@ HolderLines holder_lines(const HolderTable& table, int width, int bar) {
           std::remove_if(columns.begin(), columns.end(), [&](const Column& c) { return c.drop == drop; }),
           columns.end());
   }
+  const bool tensor = table.query.group == HolderGroup::kTensor;
+  // A tensor's description, in a column of its own after the numbers (header comment).
+  std::vector<std::string> described(table.rows.size());
+  if (tensor && std::any_of(table.rows.begin(), table.rows.end(),
+                            [](const HolderRow& r) { return !r.tensor.empty(); })) {
+    constexpr int kDescriptionRoom = 16;
+    int full = 11, compact = 11, name = 0;  // at least the heading's width
+    for (const auto& r : table.rows) {
+      full = std::max(full, static_cast<int>(r.tensor.size()));
+      compact = std::max(compact, static_cast<int>(compact_tensor(r.tensor).size()));
+      name = std::max(name, static_cast<int>(r.name.size()));
+    }
+    int column = 0;
+    bool shorter = false;
+    auto fit = [&](int room) {             // room for the description and the name, a space between them
+      const int beside = room - name - 1;  // with every name whole
+      if (beside >= full) {
+        column = full;
+      } else if (beside >= compact) {
+        column = compact, shorter = true;
+      } else if (std::max(beside, room - kNameRoom - 1) >= kDescriptionRoom) {
+        column = std::min(compact, std::max(beside, room - kNameRoom - 1)), shorter = true;
+      }
+      return column > 0;
+    };
+    if (width <= 0)
+      column = full;
+    else if (!fit(width - used()) && bar > 0) {
+      bar = 0;  // the description before the share bar
+      fit(width - used());
+    }
+    if (column > 0) {
+      for (size_t i = 0; i < table.rows.size(); ++i)
+        described[i] =
+            width <= 0
+                ? table.rows[i].tensor
+                : cut_right(shorter ? compact_tensor(table.rows[i].tensor) : table.rows[i].tensor, column);
+      columns.push_back({"DESCRIPTION", column, true, 0, [&](const HolderTable& t, const HolderRow& r) {
+                           return described[static_cast<size_t>(&r - t.rows.data())];
+                         }});
+    }
+  }
   HolderLines out;
   out.name_column = used();
   out.bar = bar;
   const int name_width = width > 0 ? width - out.name_column : 0;
-  const bool tensor = table.query.group == HolderGroup::kTensor;
   // Names as they fit; where two different names would read the same, cut anywhere rather than at a '/'.
   std::vector<std::string> shown(table.rows.size());
   if (width > 0) {
@@ -410,15 +490,16 @@ std::string holders_csv(const HolderTable& table, bool header) {
   std::string out;
   if (header) {
     out = std::string("time,") + group_name(table.query.group) + ",bytes,buffers,devices,most_on_one_device";
-    out += tensor ? ",scope,op,site,type,size,address,pid\n" : "\n";
+    out += tensor ? ",description,scope,op,site,type,size,address,pid\n" : "\n";
   }
   for (const auto& r : table.rows) {
     out += std::to_string(table.time_unix_ms) + "," + csv_cell(r.unattributed ? "" : r.name) + "," +
            std::to_string(r.bytes) + "," + std::to_string(r.buffers) + "," + csv_cell(id_ranges(r.devices)) +
            "," + std::to_string(r.most_on_one);
     if (tensor)
-      out += "," + csv_cell(r.scope) + "," + csv_cell(r.op) + "," + csv_cell(r.site) + "," + r.type + "," +
-             std::to_string(r.size) + "," + std::to_string(r.address) + "," + std::to_string(r.pid);
+      out += "," + csv_cell(r.tensor) + "," + csv_cell(r.scope) + "," + csv_cell(r.op) + "," +
+             csv_cell(r.site) + "," + r.type + "," + std::to_string(r.size) + "," +
+             std::to_string(r.address) + "," + std::to_string(r.pid);
     out += "\n";
   }
   return out;
@@ -435,6 +516,7 @@ std::string holders_json(const HolderTable& table) {
                         {"devices", r.devices},
                         {"most_on_one_device", r.most_on_one}};
     if (tensor) {
+      row["description"] = r.tensor;
       row["scope"] = r.scope;
       row["op"] = r.op;
       row["site"] = r.site;

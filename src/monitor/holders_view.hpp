@@ -40,8 +40,9 @@ struct HolderRow {
   uint64_t buffers = 0;
   std::vector<int> devices;  // the devices it holds bytes on, sorted
   uint64_t most_on_one = 0;  // the largest share one device holds
-  // Tensors only: one buffer per device, the same size at the same address, from the same context.
-  std::string scope, op, site, type;
+  // Tensors only: one buffer per device, the same size at the same address, from the same context; `tensor`
+  // what the runtime said it holds ("bfloat16 TILE [1, 1, 1024, 1024] DRAM interleaved, replicated").
+  std::string scope, op, site, tensor, type;
   uint64_t size = 0, address = 0;
   int pid = 0;
 };
@@ -69,9 +70,12 @@ std::string elide_left(const std::string& text, int width, bool at_boundary = tr
 std::string holders_title(const HolderTable& table);
 
 // The table as text lines `width` columns wide (0: no limit, nothing cut): a heading, then a row per holder.
-// Numbers first (BYTES, SHARE, BUFFERS, and across devices DEVICES and PER DEVICE, for tensors TYPE), the
-// name last, cut on the left; columns are left out, least useful first, where a name would get less than 24
-// columns. `bar` > 0 adds a share bar of that many characters before the name (the full-screen view).
+// Numbers first (BYTES, SHARE, BUFFERS, and across devices DEVICES and PER DEVICE, for tensors TYPE and
+// DESCRIPTION), the name last, cut on the left; columns are left out, least useful first, where a name would
+// get less than 24 columns. `bar` > 0 adds a share bar of that many characters before the name (the
+// full-screen view). A tensor's description gets what is left once the names are whole (compact_tensor,
+// then cut on the right), or at least 16 columns where the names keep 40; else the bar makes room for it,
+// else it is left out (80 columns: the numbers and the name come first).
 struct HolderLines {
   std::string heading;
   std::vector<std::string> rows;
@@ -103,6 +107,11 @@ LabeledStrip label_strip(const RegionView& region, const std::vector<LabeledBuff
 
 // A listed buffer's context (scope, op, site: empty where it has none).
 const LeakReport::Context& buffer_context(const LeakReport& report, size_t process, size_t buffer);
+// A tensor description in fewer characters, for narrow columns: ttnn's words shortened, the defaults (tile
+// layout, interleaved) left out ("bfloat16 TILE [8, 384, 1024] DRAM interleaved, sharded dim 0 over 8" ->
+// "bf16 [8,384,1024] DRAM dim 0/8"); text it does not know stays as it is.
+std::string compact_tensor(const std::string& description);
+
 // The label a buffer of the report gets in a grouping: its scope, op or site ("(no op)" ...).
 std::string buffer_label(const LeakReport& report, size_t process, size_t buffer, HolderGroup group);
 
