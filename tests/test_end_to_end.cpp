@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/unix_socket.hpp"
+#include "query/query_client.hpp"
 #include "support/processes.hpp"
 
 using namespace allocmon::test;
@@ -219,6 +220,57 @@ TEST(EndToEnd, LeakReportListsLiveBuffersPerProcess) {
   ASSERT_EQ(leaks["processes"][0]["buffers"].size(), 1u);
   EXPECT_EQ(leaks["processes"][0]["buffers"][0]["type"], "CB");
   EXPECT_EQ(leaks["processes"][0]["buffers"][0]["size"], 64);
+}
+
+// Tensors across the mesh (docs/attribution.md): what a runtime says of a tensor through the C ABI
+// (allocmon_tensor_begin/end) reaches the server's leak report (JSON, QueryLeaks) and the binary leak stream.
+TEST(EndToEnd, ATensorDescriptionSaidThroughTheCAbiReachesTheServersReports) {
+  Server server(temp_socket_path("tensor"));
+  Client client(server.socket());
+  const std::string described = "bfloat16 TILE [1, 1, 1024, 1024] DRAM interleaved, sharded dim 3 over 2";
+  for (const std::string& line : std::vector<std::string>{
+           "register 0", "register 1", "scope model", "tensor " + described, "alloc 0 DRAM 1048576 1",
+           "alloc 1 DRAM 1048576 1", "tensor_end", "alloc 0 DRAM 64 2", "scope_end"})
+    ASSERT_EQ(client.command(line), "ok") << line;
+  ASSERT_EQ(client.flush(), 0);
+  auto tensors_by_id = [](const json& leaks) {
+    std::map<std::pair<int, uint64_t>, std::string> out;
+    for (const auto& b : leaks["processes"][0]["buffers"])
+      out[{b["device"].get<int>(), b["buffer_id"].get<uint64_t>()}] = b.value("tensor", "(none)");
+    return out;
+  };
+  const std::map<std::pair<int, uint64_t>, std::string> expected = {
+      {{0, 1}, described}, {{1, 1}, described}, {{0, 2}, ""}};
+  EXPECT_EQ(tensors_by_id(query_leaks(server.socket())), expected);  // the binary stream
+  allocmon::QueryClient query;
+  std::string error;
+  ASSERT_TRUE(query.connect(server.socket(), &error)) << error;
+  const auto text = query.largest_buffers(-1, 0, 5000, &error);  // the server's own JSON
+  ASSERT_TRUE(text) << error;
+  EXPECT_EQ(tensors_by_id(json::parse(*text)), expected);
+  const json holders = query_snapshot(server.socket())["holders"]["tensor"];
+  ASSERT_EQ(holders.size(), 1u) << holders.dump();
+  EXPECT_EQ(holders[0]["name"], described);
+  EXPECT_EQ(holders[0]["bytes"], 2 * kMiB);
+}
+
+// Every distinct description is a context the connection names; past what one connection may name the client
+// sends the allocations unattributed instead of having the server close the connection.
+TEST(EndToEnd, MoreTensorDescriptionsThanAConnectionMayNameStayTrackedAndConnected) {
+  Server server(temp_socket_path("descriptions"), {"--quiet"});  // no line per allocation
+  Client client(server.socket());
+  client.command("register 0");
+  constexpr uint64_t kCount = (1u << 16) + 100;
+  ASSERT_EQ(client.command("described 0 " + std::to_string(kCount) + " 1 64"), "ok");
+  ASSERT_EQ(client.flush(30000), 0);
+  EXPECT_EQ(client.command("stats").rfind("ok connected=1 resyncs=1 ", 0), 0u);  // never reconnected
+  EXPECT_EQ(device_bytes(query_snapshot(server.socket()), 0, "DRAM"), kCount * 64);
+  uint64_t described = 0, plain = 0;
+  const json leaks = query_leaks(server.socket());
+  for (const auto& b : leaks["processes"][0]["buffers"])
+    (b.value("tensor", "").empty() ? plain : described) += 1;
+  EXPECT_EQ(described, uint64_t{1} << 16);
+  EXPECT_EQ(plain, kCount - (uint64_t{1} << 16));
 }
 
 TEST(EndToEnd, SecondServerOnALiveSocketRefusesToStart) {

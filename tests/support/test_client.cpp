@@ -3,6 +3,8 @@
 //   register DEV [ROW COL]   unregister DEV   alloc DEV TYPE SIZE ID   free DEV ID   flush [TIMEOUT_MS]
 //   stats   pingpong DEV N (alloc on one thread, free on another, ids reused)   bulk DEV N FIRST SIZE
 //   churn DEV N (N alloc+free pairs, flat out)   peak_rss (kB)   exit
+//   scope NAME   scope_end   tensor DESCRIPTION... (the rest of the line)   tensor_end
+//   described DEV N FIRST SIZE (N allocs, each in a tensor description of its own)
 #include <atomic>
 #include <cstdio>
 #include <fstream>
@@ -105,6 +107,27 @@ int main() {
       for (uint64_t id = 1; id <= count; ++id) {
         allocmon::track_alloc(device, allocmon::MemoryType::L1, 4096, id, id);
         allocmon::track_free(device, id);
+      }
+    } else if (command == "scope") {  // attribution (docs/attribution.md), through the C ABI
+      std::string name;
+      in >> name;
+      allocmon_scope_push(name.c_str());
+    } else if (command == "scope_end") {
+      allocmon_scope_pop();
+    } else if (command == "tensor") {
+      std::string description;
+      std::getline(in >> std::ws, description);
+      allocmon_tensor_begin(description.c_str());
+    } else if (command == "tensor_end") {
+      allocmon_tensor_end();
+    } else if (command == "described") {
+      int device;
+      uint64_t count, first, size;
+      in >> device >> count >> first >> size;
+      for (uint64_t id = first; id < first + count; ++id) {
+        allocmon_tensor_begin(("bfloat16 TILE [1, " + std::to_string(id) + "] DRAM interleaved").c_str());
+        allocmon::track_alloc(device, allocmon::MemoryType::DRAM, size, id * 64, id);
+        allocmon_tensor_end();
       }
     } else if (command == "peak_rss") {
       std::ifstream status("/proc/self/status");
