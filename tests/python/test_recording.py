@@ -100,6 +100,45 @@ def test_appending_to_a_schema_1_recording_upgrades_it(tmp_path):
     assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("2",)
 
 
+def test_recorded_contexts_name_the_tensor_and_older_recordings_gain_the_column(tmp_path):
+    db = tmp_path / "tensors.sqlite"
+    sock = os.path.join(tempfile.gettempdir(), f"allocmon-rec6-{os.getpid()}.sock")
+    described = "bfloat16 TILE [1, 1, 32, 64] DRAM interleaved, sharded dim 3 over 2"
+
+    def run():
+        with Server(sock, extra_args=["--record", str(db)]):
+            allocmon.configure(True, sock)
+            allocmon.register_device(3, "wormhole_b0", {"DRAM": 1 << 30})
+            with allocmon.scope("model"), allocmon.op("ttnn.from_torch", "m.py:1"):
+                with allocmon.tensor(described):
+                    allocmon.report_alloc(3, "DRAM", 2048, 0, 1)
+                allocmon.report_alloc(3, "DRAM", 64, 4096, 2)
+            allocmon.report_free(3, 1)
+            allocmon.report_free(3, 2)
+            allocmon.unregister_device(3)
+            assert allocmon.flush() == allocmon.FLUSH_OK
+
+    run()
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT e.buffer_id, c.scope, c.op, c.site, c.tensor FROM events e JOIN contexts c "
+                        "ON c.id = e.context WHERE e.kind='alloc' ORDER BY e.seq").fetchall() == [
+        (1, "model", "ttnn.from_torch", "m.py:1", described), (2, "model", "ttnn.from_torch", "m.py:1", "")]
+    # A recording made before tensors (no contexts.tensor): allocmon-report reads it as before, and appending to
+    # it adds the column.
+    conn.execute("ALTER TABLE contexts DROP COLUMN tensor")
+    conn.execute("INSERT INTO marks VALUES(0, 0, 0, 0, 'start')")
+    conn.commit()
+    conn.close()
+    report = find_binary("allocmon-report")
+    old = subprocess.run([report, str(db), "--diff", "start", "start"], capture_output=True, text=True)
+    assert old.returncode == 0, old.stderr
+    run()
+    conn = sqlite3.connect(db)
+    assert sorted(conn.execute("SELECT tensor FROM contexts").fetchall()) == [("",), (described,)]
+    new = subprocess.run([report, str(db), "--diff", "start", "start"], capture_output=True, text=True)
+    assert new.returncode == 0, new.stderr
+
+
 def test_unwritable_recording_is_reported_and_tracking_goes_on(tmp_path):
     sock = os.path.join(tempfile.gettempdir(), f"allocmon-rec2-{os.getpid()}.sock")
     log = tmp_path / "server.log"
