@@ -30,14 +30,22 @@ std::string clipped(const char* text) {
 struct ThreadAttribution {
   std::vector<std::string> scopes;                       // full paths, innermost last
   std::vector<std::pair<std::string, std::string>> ops;  // (op, site), innermost last
-  std::vector<std::string> tensors;                      // descriptions, innermost last
+  // Descriptions, innermost last, each with the context in force before it and `scope_changes` then: a
+  // tensor's end restores that context without interning it again (the emulated mesh ends one per tensor).
+  struct Tensor {
+    std::string description;
+    uint32_t before;
+    uint64_t scope_changes;
+  };
+  std::vector<Tensor> tensors;
+  uint64_t scope_changes = 0;  // scope and op pushes and pops so far
   uint32_t current = 0;
 
   ContextChange update() {
     ContextStrings strings;
     if (!scopes.empty()) strings.scope = scopes.back();
     if (!ops.empty()) std::tie(strings.op, strings.site) = ops.back();
-    if (!tensors.empty()) strings.tensor = tensors.back();
+    if (!tensors.empty()) strings.tensor = tensors.back().description;
     const uint32_t id =
         strings.scope.empty() && strings.op.empty() && strings.site.empty() && strings.tensor.empty()
             ? 0
@@ -82,37 +90,46 @@ ContextChange push_scope(const char* name) {
   path += clipped(name);
   if (path.size() > wire::kMaxAttributionString) path.resize(wire::kMaxAttributionString);
   t.scopes.push_back(std::move(path));
+  ++t.scope_changes;
   return t.update();
 }
 
 ContextChange pop_scope() {
   ThreadAttribution& t = thread_attribution();
   if (!t.scopes.empty()) t.scopes.pop_back();  // an unmatched pop is ignored
+  ++t.scope_changes;
   return t.update();
 }
 
 ContextChange begin_op(const char* op, const char* site) {
   ThreadAttribution& t = thread_attribution();
   t.ops.emplace_back(clipped(op), clipped(site));
+  ++t.scope_changes;
   return t.update();
 }
 
 ContextChange end_op() {
   ThreadAttribution& t = thread_attribution();
   if (!t.ops.empty()) t.ops.pop_back();
+  ++t.scope_changes;
   return t.update();
 }
 
 ContextChange begin_tensor(const char* description) {
   ThreadAttribution& t = thread_attribution();
-  t.tensors.push_back(clipped(description));
+  t.tensors.push_back({clipped(description), t.current, t.scope_changes});
   return t.update();
 }
 
 ContextChange end_tensor() {
   ThreadAttribution& t = thread_attribution();
-  if (!t.tensors.empty()) t.tensors.pop_back();
-  return t.update();
+  if (t.tensors.empty()) return {t.current, false};  // an unmatched end is ignored
+  const ThreadAttribution::Tensor ended = std::move(t.tensors.back());
+  t.tensors.pop_back();
+  if (ended.scope_changes != t.scope_changes) return t.update();  // scopes or ops changed inside it
+  const bool changed = ended.before != t.current;
+  t.current = ended.before;
+  return {t.current, changed};
 }
 
 }  // namespace allocmon::client

@@ -145,12 +145,18 @@ def test_a_tensor_description_by_hand_nests_and_is_cut_at_1_kib(server):
         with allocmon.tensor("x" * 5000):
             allocmon.report_alloc(43, "DRAM", 4096, 8192, 3)
     allocmon.report_alloc(43, "DRAM", 4096, 12288, 4)
+    with allocmon.scope("s"), allocmon.tensor("t"):
+        with allocmon.scope("inside"):
+            allocmon.report_alloc(43, "DRAM", 4096, 16384, 5)
+        allocmon.report_alloc(43, "DRAM", 4096, 20480, 6)
+    allocmon.report_alloc(43, "DRAM", 4096, 24576, 7)
     assert allocmon.flush() == allocmon.FLUSH_OK
     by_id = {b["buffer_id"]: b for b in _buffers(server.socket) if b["device"] == 43}
     assert by_id[1]["tensor"] == "inner" and by_id[2]["tensor"] == "outer"  # the innermost wins
     assert by_id[3]["tensor"] == "x" * 1024
     assert by_id[4]["tensor"] == ""  # outside any: none
-    for i in (1, 2, 3, 4):
+    assert [(by_id[i]["scope"], by_id[i]["tensor"]) for i in (5, 6, 7)] == [("s/inside", "t"), ("s", "t"), ("", "")]
+    for i in range(1, 8):
         allocmon.report_free(43, i)
     allocmon.unregister_device(43)
 
