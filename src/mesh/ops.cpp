@@ -4,8 +4,10 @@
 
 #include <atomic>
 #include <functional>
+#include <initializer_list>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 #include <thread>
 
 namespace allocmon::mesh {
@@ -32,8 +34,18 @@ uint64_t cb_bytes(const MeshTensor& t, int cbs, int tiles) {
   return static_cast<uint64_t>(cbs) * tiles * tile_bytes(t.dtype);
 }
 
+// The program cache's key, as tt-metal hashes a program: the program and its tensors' specs (shape, type,
+// layout, memory, distribution), so another shape or type compiles (and caches) new kernels.
+std::string program_key(const char* name, std::initializer_list<const MeshTensor*> tensors) {
+  std::string key = std::string(name) + "[";
+  for (const MeshTensor* t : tensors) {
+    if (t) key += tensor_description(*t) + ";";
+  }
+  return key + "]";
+}
+
 struct ProgramRun {
-  ProgramRun(MeshDevice& mesh, const char* name, uint64_t cbs, uint64_t kernels) : mesh_(mesh), cbs_(cbs) {
+  ProgramRun(MeshDevice& mesh, const std::string& name, uint64_t cbs, uint64_t kernels) : mesh_(mesh), cbs_(cbs) {
     mesh_.begin_program(name, cbs, kernels);
   }
   ~ProgramRun() { mesh_.end_program(cbs_); }
@@ -86,7 +98,7 @@ template <typename Kernel>
 MeshTensor elementwise(const MeshTensor& a, const MeshTensor* b, const char* program, int cbs,
                        std::optional<MemoryConfig> memory, Kernel kernel) {
   MeshTensor out = allocate_like(a, a.shard_shape, memory);
-  ProgramRun run(*a.mesh, program, cb_bytes(a, cbs, 2), kAddKernelBytes);
+  ProgramRun run(*a.mesh, program_key(program, {&a, b, &out}), cb_bytes(a, cbs, 2), kAddKernelBytes);
   if (!a.mesh->holds_data()) return out;  // memory only: allocated and run, nothing computed
   parallel_for_devices(a.mesh->num_devices(), [&](int d) {
     std::vector<float> x(Shard::kChunk), y(b ? Shard::kChunk : 0), z(Shard::kChunk);
@@ -178,7 +190,7 @@ MeshTensor sum(const MeshTensor& a, int dim, std::optional<MemoryConfig> memory)
   for (int i = dim + 1; i < rank; ++i) inner *= a.shard_shape[i];
   const int64_t extent = a.shard_shape[dim];
   MeshTensor out = allocate_like(a, out_shape, memory);
-  ProgramRun run(*a.mesh, "reduce_sum", cb_bytes(a, 3, 2), kAddKernelBytes);
+  ProgramRun run(*a.mesh, program_key("reduce_sum", {&a, &out}), cb_bytes(a, 3, 2), kAddKernelBytes);
   if (!a.mesh->holds_data()) return out;
   parallel_for_devices(a.mesh->num_devices(), [&](int d) {
     const std::vector<float> x = as_floats(a.shards[d]);
@@ -216,7 +228,7 @@ MeshTensor matmul(const MeshTensor& a, const MeshTensor& b, std::optional<Memory
   out_shape.push_back(m);
   out_shape.push_back(n);
   MeshTensor out = allocate_like(a, out_shape, memory);
-  ProgramRun run(*a.mesh, "matmul", cb_bytes(a, 3, 2), kMatmulKernelBytes);
+  ProgramRun run(*a.mesh, program_key("matmul", {&a, &b, &out}), cb_bytes(a, 3, 2), kMatmulKernelBytes);
   if (!a.mesh->holds_data()) return out;
   parallel_for_devices(a.mesh->num_devices(), [&](int d) {
     const std::vector<float> xa = as_floats(a.shards[d]), yb = as_floats(b.shards[d]);

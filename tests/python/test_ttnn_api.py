@@ -158,8 +158,10 @@ def test_every_not_emulated_path_names_the_call(device):
         (lambda: ttnn.from_torch(torch.ones(2), spec=object()), r"ttnn.from_torch\(spec=...\)"),
         (lambda: ttnn.add(ttnn.get_device_tensors(t)[0], 1.0), r"ttnn.add on a tensor taken from"),
         (lambda: ttnn.slice(t, [0, 0], [32, 32], [1, -1]), r"ttnn.slice with step -1"),
-        (lambda: ttnn.MemoryConfig(ttnn.TensorMemoryLayout.WIDTH_SHARDED, ttnn.BufferType.L1),
-         r"ttnn.MemoryConfig\(sharded, shard_spec=None\)"),
+        (lambda: ttnn.from_torch(torch.ones(32, 32), device=device, memory_config=ttnn.MemoryConfig(
+            ttnn.TensorMemoryLayout.WIDTH_SHARDED, ttnn.BufferType.L1)), r"placing a tensor in MemoryConfig\("),
+        (lambda: ttnn.add(t, t, memory_config=ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG),
+         r"ttnn.add into MemoryConfig\(.*no input is sharded"),
         (lambda: ttnn.Tensor(torch.ones(2), mystery=1), r"ttnn.Tensor\(..., mystery=...\)"),
         (lambda: ttnn.transformer.split_query_key_value_and_split_heads(t, t, num_heads=1),
          r"split_query_key_value_and_split_heads with separate KV heads"),

@@ -167,7 +167,8 @@ def test_unsupported_calls_fail_clearly(mesh):
     with pytest.raises(NotImplementedError, match="ttnn.conv2d is not part of the subset"):
         ttnn.conv2d
     with pytest.raises(NotImplementedError, match="a sharded memory config needs a shard_spec"):
-        ttnn.MemoryConfig(ttnn.TensorMemoryLayout.HEIGHT_SHARDED, ttnn.BufferType.L1)
+        ttnn.from_torch(torch.ones(32, 32), device=mesh,
+                        memory_config=ttnn.MemoryConfig(ttnn.TensorMemoryLayout.HEIGHT_SHARDED, ttnn.BufferType.L1))
     with pytest.raises(RuntimeError, match="the input tensor is on the host"):
         ttnn.add(ttnn.from_torch(torch.ones(32, 32)), 1.0)
     with pytest.raises(ttnn.OutOfMemoryError, match="Out of Memory"):

@@ -26,6 +26,7 @@ from .operations import indexing as _indexing
 from .operations import matmul as _matmul
 from .operations import normalization as _normalization
 from .operations import reduction as _reduction
+from .operations import moreh as _moreh  # noqa: F401 (ttnn.operations.moreh)
 from .operations import transformer  # noqa: F401 (ttnn.transformer)
 from .operations.backward import *  # noqa: F401,F403
 from .operations.core import *  # noqa: F401,F403
@@ -57,6 +58,7 @@ def emulated_names():
     listing["ttnn.tensor"] = ["StorageType", "Tensor"]
     listing["ttnn.model_preprocessing"] = sorted(model_preprocessing.__all__)
     listing["ttnn.transformer"] = sorted(transformer.__all__)
+    listing["ttnn.operations.moreh"] = sorted(_moreh.__all__)
     listing["ttnn.experimental"] = sorted(experimental.__all__)
     return listing
 
@@ -72,4 +74,4 @@ from . import attribution as _attribution  # noqa: E402
 
 _attribution.instrument(_sys.modules[__name__], [_core, _creation, _eltwise, _data_movement, _matmul, _reduction,
                                                 _normalization, _embedding, _indexing, _backward, transformer,
-                                                experimental, device, distributed])
+                                                experimental, device, distributed, _moreh])

@@ -9,7 +9,8 @@ __all__ = ["MathFidelity", "WormholeComputeKernelConfig", "BlackholeComputeKerne
            "MatmulMultiCoreReuseMultiCastProgramConfig", "MatmulMultiCoreReuseMultiCast1DProgramConfig",
            "LayerNormDefaultProgramConfig", "LayerNormShardedMultiCoreProgramConfig",
            "SoftmaxDefaultProgramConfig", "SoftmaxShardedMultiCoreProgramConfig", "UnaryOpType",
-           "UnaryWithParam"]
+           "UnaryWithParam", "MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig",
+           "layernorm_default_compute_config", "rmsnorm_default_compute_config"]
 
 
 class MathFidelity(_enum.Enum):
@@ -33,8 +34,11 @@ class _Options:
         self._args = args
         self.__dict__.update(kwargs)
 
-    def __repr__(self):
-        given = ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items() if not k.startswith("_"))
+    def __repr__(self):  # ttnn's reflection prints booleans as 1 / 0
+        def text(v):
+            return str(int(v)) if isinstance(v, bool) else repr(v)
+
+        given = ", ".join(f"{k}={text(v)}" for k, v in self.__dict__.items() if not k.startswith("_"))
         return f"{type(self).__name__}({given})"
 
 
@@ -51,10 +55,16 @@ class MatmulMultiCoreReuseProgramConfig(_Options):
 
 
 class MatmulMultiCoreReuseMultiCastProgramConfig(_Options):
-    pass
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("diagonal_in1_senders", False)  # ttnn's default: in1 senders on one line of cores
+        super().__init__(*args, **kwargs)
 
 
 class MatmulMultiCoreReuseMultiCast1DProgramConfig(_Options):
+    pass
+
+
+class MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(_Options):
     pass
 
 
@@ -80,3 +90,12 @@ class UnaryWithParam(_Options):
 
 def init_device_compute_kernel_config(arch=None, **options):
     return WormholeComputeKernelConfig(**options)
+
+
+def layernorm_default_compute_config(arch=None):
+    """ttnn's default compute kernel config for layer_norm: HiFi4, exact math, fp32 accumulation."""
+    return init_device_compute_kernel_config(arch, math_fidelity=MathFidelity.HiFi4, math_approx_mode=False,
+                                             fp32_dest_acc_en=True, packer_l1_acc=False)
+
+
+rmsnorm_default_compute_config = layernorm_default_compute_config

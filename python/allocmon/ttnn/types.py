@@ -10,7 +10,8 @@ __all__ = [
     "fp8_e4m3", "Tile",
     "Layout", "ROW_MAJOR_LAYOUT", "TILE_LAYOUT", "TILE_SIZE",
     "BufferType", "TensorMemoryLayout", "ShardStrategy", "ShardOrientation", "MemoryConfig",
-    "DRAM_MEMORY_CONFIG", "L1_MEMORY_CONFIG", "ShardSpec", "create_sharded_memory_config",
+    "DRAM_MEMORY_CONFIG", "L1_MEMORY_CONFIG", "L1_HEIGHT_SHARDED_MEMORY_CONFIG", "L1_WIDTH_SHARDED_MEMORY_CONFIG",
+    "L1_BLOCK_SHARDED_MEMORY_CONFIG", "ShardSpec", "NdShardSpec", "TensorSpec", "create_sharded_memory_config",
     "CoreCoord", "CoreRange", "CoreRangeSet", "CoreGrid", "Shape", "MeshShape",
     "grid_to_cores", "split_work_to_cores", "num_cores_to_corerangeset",
 ]
@@ -203,23 +204,60 @@ class ShardSpec:
         return f"ShardSpec(grid={self.grid}, shape={self.shape}, orientation={self.orientation})"
 
 
+class NdShardSpec:
+    """An N-d shard shape over a grid of cores (round-robin in `orientation`): the emulated allocator splits each
+    device's buffer evenly over the grid's cores, as for a 2-d shard spec."""
+
+    def __init__(self, shard_shape, grid, orientation=ShardOrientation.ROW_MAJOR, *args, **ignored):
+        self.shard_shape = Shape([int(d) for d in shard_shape])
+        self.grid = grid if isinstance(grid, CoreRangeSet) else CoreRangeSet(grid)
+        self.orientation = orientation
+
+    def num_cores(self):
+        return self.grid.num_cores()
+
+    def __eq__(self, other):
+        return isinstance(other, NdShardSpec) and (tuple(self.shard_shape), self.grid, self.orientation) == (
+            tuple(other.shard_shape), other.grid, other.orientation)
+
+    def __hash__(self):
+        return hash((tuple(self.shard_shape), self.grid, self.orientation))
+
+    def __repr__(self):
+        return f"NdShardSpec(shard_shape={self.shard_shape}, grid={self.grid}, orientation={self.orientation})"
+
+
 class MemoryConfig:
     """Interleaved over every bank of a buffer type, or sharded over the cores of a shard spec (each device's
     buffer is split over those cores' L1 banks, which is what allocation and replay see)."""
 
-    def __init__(self, memory_layout=TensorMemoryLayout.INTERLEAVED, buffer_type=BufferType.DRAM, shard_spec=None):
-        if memory_layout != TensorMemoryLayout.INTERLEAVED and shard_spec is None:
-            raise not_emulated("ttnn.MemoryConfig(sharded, shard_spec=None)",
-                               "a sharded memory config needs a shard_spec (or use ttnn.create_sharded_memory_config)")
+    def __init__(self, memory_layout=TensorMemoryLayout.INTERLEAVED, buffer_type=BufferType.DRAM, shard_spec=None,
+                 *, nd_shard_spec=None):
+        if isinstance(memory_layout, BufferType):  # MemoryConfig(buffer_type, nd_shard_spec), as ttnn's overload
+            memory_layout, buffer_type, nd_shard_spec = TensorMemoryLayout.INTERLEAVED, memory_layout, (
+                nd_shard_spec if nd_shard_spec is not None else buffer_type if isinstance(buffer_type, NdShardSpec)
+                else None)
+        if nd_shard_spec is not None:  # ttnn calls an N-d sharded config BLOCK_SHARDED
+            memory_layout = TensorMemoryLayout.BLOCK_SHARDED
+            shard_spec = shard_spec or ShardSpec(nd_shard_spec.grid, tuple(nd_shard_spec.shard_shape)[-2:] or (1, 1),
+                                                 nd_shard_spec.orientation)
         self.memory_layout = memory_layout
         self.buffer_type = buffer_type
         self.shard_spec = shard_spec if memory_layout != TensorMemoryLayout.INTERLEAVED else None
+        self.nd_shard_spec = nd_shard_spec
 
     def is_sharded(self):
-        return self.shard_spec is not None
+        return self.memory_layout != TensorMemoryLayout.INTERLEAVED
 
     @property
     def _shards(self):
+        """The cores each device's buffer is split over (0: interleaved). A sharded config without a shard spec
+        names only the layout: an op that writes to it chooses the spec (_device_op.resolve_output_memory);
+        a tensor cannot be placed with it."""
+        if self.is_sharded() and self.shard_spec is None:
+            raise not_emulated(f"placing a tensor in {self!r}",
+                               "a sharded memory config needs a shard_spec here (or use "
+                               "ttnn.create_sharded_memory_config); only ops choose their output's spec")
         return self.shard_spec.num_cores() if self.shard_spec is not None else 0
 
     def __eq__(self, other):
@@ -227,10 +265,12 @@ class MemoryConfig:
             other.memory_layout, other.buffer_type, other.shard_spec)
 
     def __hash__(self):
-        return hash((self.memory_layout, self.buffer_type, self._shards))
+        return hash((self.memory_layout, self.buffer_type, self.shard_spec))
 
     def __repr__(self):
         spec = f", shard_spec={self.shard_spec}" if self.shard_spec is not None else ""
+        if self.nd_shard_spec is not None:
+            spec += f", nd_shard_spec={self.nd_shard_spec}"
         return f"MemoryConfig(memory_layout={self.memory_layout}, buffer_type={self.buffer_type}{spec})"
 
 
@@ -267,6 +307,10 @@ def create_sharded_memory_config(shape, core_grid, strategy, orientation=None,
 
 DRAM_MEMORY_CONFIG = MemoryConfig(TensorMemoryLayout.INTERLEAVED, BufferType.DRAM)
 L1_MEMORY_CONFIG = MemoryConfig(TensorMemoryLayout.INTERLEAVED, BufferType.L1)
+# Sharded configs without a shard spec: an op writing to one chooses the spec (ttnn's matmul, for one).
+L1_HEIGHT_SHARDED_MEMORY_CONFIG = MemoryConfig(TensorMemoryLayout.HEIGHT_SHARDED, BufferType.L1)
+L1_WIDTH_SHARDED_MEMORY_CONFIG = MemoryConfig(TensorMemoryLayout.WIDTH_SHARDED, BufferType.L1)
+L1_BLOCK_SHARDED_MEMORY_CONFIG = MemoryConfig(TensorMemoryLayout.BLOCK_SHARDED, BufferType.L1)
 
 
 class Shape(tuple):
@@ -409,3 +453,55 @@ def split_work_to_cores(grid, units_to_divide, row_wise=False):
         return num_cores, _range_set(used), _range_set(used), CoreRangeSet([]), per_core, 0
     return (num_cores, _range_set(used), _range_set(used[:extra]), _range_set(used[extra:]), per_core + 1,
             per_core)
+
+
+class TensorSpec:
+    """A tensor's shape, dtype, layout and memory config, as ttnn.TensorSpec (what ops are asked to produce)."""
+
+    def __init__(self, shape, dtype, layout, memory_config=None, *, buffer_type=None, **ignored):
+        self.shape = Shape([int(d) for d in shape])
+        self.dtype = dtype
+        self.layout = layout
+        if memory_config is None:
+            memory_config = MemoryConfig(TensorMemoryLayout.INTERLEAVED, buffer_type or BufferType.DRAM)
+        self.memory_config = memory_config
+
+    def padded_shape(self):
+        dims = list(self.shape)
+        if self.layout == TILE_LAYOUT and dims:
+            dims[-1] = -(-dims[-1] // TILE_SIZE) * TILE_SIZE
+            if len(dims) > 1:
+                dims[-2] = -(-dims[-2] // TILE_SIZE) * TILE_SIZE
+        return Shape(dims)
+
+    def sharded(self, nd_shard_spec):
+        shard = list(nd_shard_spec.shard_shape)
+        if self.layout == TILE_LAYOUT:  # the shard aligned to tiles, as ttnn's recommended alignment
+            for i in (-1, -2):
+                if len(shard) >= -i:
+                    shard[i] = -(-shard[i] // TILE_SIZE) * TILE_SIZE
+        spec = NdShardSpec(shard, nd_shard_spec.grid, nd_shard_spec.orientation)
+        return TensorSpec(self.shape, self.dtype, self.layout,
+                          MemoryConfig(self.memory_config.buffer_type, nd_shard_spec=spec))
+
+    def sharded_across_dims(self, dims, grid, orientation=ShardOrientation.ROW_MAJOR):
+        """One slice along each of `dims` per shard: the padded shape with those dims set to 1."""
+        shard = list(self.padded_shape())
+        for d in dims:
+            shard[d] = 1
+        return self.sharded(NdShardSpec(shard, grid, orientation))
+
+    def sharded_across_dims_except(self, dims, grid, orientation=ShardOrientation.ROW_MAJOR):
+        padded = list(self.padded_shape())
+        shard = [1] * len(padded)
+        for d in dims:
+            shard[d] = padded[d]
+        return self.sharded(NdShardSpec(shard, grid, orientation))
+
+    def __eq__(self, other):
+        return isinstance(other, TensorSpec) and (tuple(self.shape), self.dtype, self.layout, self.memory_config) == (
+            tuple(other.shape), other.dtype, other.layout, other.memory_config)
+
+    def __repr__(self):
+        return (f"TensorSpec(shape={self.shape}, dtype={self.dtype!r}, layout={self.layout!r}, "
+                f"memory_config={self.memory_config!r})")

@@ -45,6 +45,40 @@ def output_memory(memory_config, like, same_shape=True):
     return MemoryConfig(TensorMemoryLayout.INTERLEAVED, config.buffer_type)
 
 
+def resolve_output_memory(op, config, shape, inputs):
+    """An output config that is sharded without a shard spec takes its spec from the op's first sharded input's
+    cores, as ttnn's ops (matmul among them) derive the output's shard grid from in0's: the output's shape split
+    over those cores by the config's layout (height: rows, width: columns, block: rows over the grid's y and
+    columns over its x). With no sharded input the spec cannot be chosen here."""
+    from ..types import ShardSpec
+
+    if config is None or not config.is_sharded() or config.shard_spec is not None:
+        return config
+    source = next((t._memory_config.shard_spec for t in inputs if t._memory_config.shard_spec is not None), None)
+    if source is None:
+        raise not_emulated(f"ttnn.{op} into {config!r}",
+                           "the op chooses a shard spec from a sharded input's cores, and no input is sharded")
+    dims = [int(d) for d in shape]
+    height = 1
+    for d in dims[:-1]:
+        height *= d
+    width = dims[-1] if dims else 1
+    cores = source.grid.num_cores()
+    layout = config.memory_layout
+    if layout == TensorMemoryLayout.HEIGHT_SHARDED:
+        shard = (-(-height // cores), width)
+    elif layout == TensorMemoryLayout.WIDTH_SHARDED:
+        shard = (height, -(-width // cores))
+    else:
+        ranges = source.grid.ranges
+        if len(ranges) != 1:
+            raise not_emulated(f"ttnn.{op} into {config!r}", "block sharding needs a rectangular input grid")
+        grid = ranges[0]
+        gx, gy = grid.end.x - grid.start.x + 1, grid.end.y - grid.start.y + 1
+        shard = (-(-height // gy), -(-width // gx))
+    return MemoryConfig(layout, config.buffer_type, ShardSpec(source.grid, shard, source.orientation))
+
+
 def _torch():
     import torch
 
@@ -68,8 +102,8 @@ def run(op, inputs, outputs, compute, *, cbs=2, kernel_bytes=ELTWISE_KERNEL_BYTE
         attributes=None):
     """Runs `op` on every device of the inputs' mesh.
 
-    outputs: (shape, dtype, layout, memory_config) for each output tensor (in_place: the tensor the op
-    overwrites instead, allocating nothing). attributes: the op's parameters that select another program
+    outputs: (shape, dtype, layout, memory_config) for each output tensor (in_place: the tensor, or list of
+    tensors, the op overwrites instead, allocating nothing). attributes: the op's parameters that select another program
     (slice bounds, permuted dims, ...), part of the program cache key with the tensors' specs.
     compute(*device_inputs) -> one torch tensor per output (a tuple for several), from each device's input
     values as float32 torch tensors of the inputs' shapes.
@@ -82,9 +116,12 @@ def run(op, inputs, outputs, compute, *, cbs=2, kernel_bytes=ELTWISE_KERNEL_BYTE
     native_mesh = mesh._native
     shard_dims = first._device.shard_dims
     if in_place is not None:
-        natives = [in_place._device]
-        outputs = [(in_place.shape, in_place.dtype, in_place.layout, in_place._memory_config)]
+        targets = list(in_place) if isinstance(in_place, (list, tuple)) else [in_place]
+        natives = [t._device for t in targets]
+        outputs = [(t.shape, t.dtype, t.layout, t._memory_config) for t in targets]
     else:
+        outputs = [(shape, dtype, layout, resolve_output_memory(op, config, shape, inputs))
+                   for shape, dtype, layout, config in outputs]
         natives = [_allocmon.allocate_tensor(native_mesh, [int(d) for d in shape], dtype.value, layout.value,
                                              config.buffer_type.value, config._shards, shard_dims,
                                              first._device.flat_dim)

@@ -39,7 +39,8 @@ __all__ = [
     "from_torch", "to_torch", "from_numpy", "to_numpy", "as_tensor", "to_device", "from_device", "to_layout",
     "to_memory_config", "to_dtype", "typecast", "clone", "deallocate", "reallocate",
     "is_tensor_storage_on_device", "get_device_tensors", "get_fallback_function", "fill_implicit_tile_padding",
-    "allocate_tensor_on_device", "copy_host_to_device_tensor", "get_memory_config",
+    "allocate_tensor_on_device", "copy_host_to_device_tensor", "get_memory_config", "interleaved_to_sharded",
+    "sharded_to_interleaved",
 ]
 
 
@@ -286,6 +287,44 @@ def to_memory_config(tensor, memory_config, dtype=None, **ignored):
     else:
         program = "copy"
     return _copy_op(t, "to_memory_config", program, dtype, None, memory_config)
+
+
+def interleaved_to_sharded(input_tensor, grid_or_config, shard_shape=None, shard_scheme=None,
+                           shard_orientation=None, output_dtype=None, **ignored):
+    """The tensor copied into a sharded buffer: interleaved_to_sharded(t, sharded_memory_config) or
+    interleaved_to_sharded(t, grid, shard_shape, shard_scheme, shard_orientation) with grid a CoreGrid, a
+    CoreCoord or (x, y) of the cores from (0, 0), or a CoreRangeSet (the shards go to L1)."""
+    from ..types import (BufferType, CoreCoord, CoreGrid, CoreRange, CoreRangeSet, MemoryConfig, ShardOrientation,
+                         ShardSpec)
+
+    if isinstance(grid_or_config, MemoryConfig):
+        config = grid_or_config
+    else:
+        grid = grid_or_config
+        if isinstance(grid, CoreGrid):
+            grid = (grid.x, grid.y)
+        elif isinstance(grid, CoreCoord):
+            grid = (grid.x, grid.y)
+        if not isinstance(grid, CoreRangeSet):
+            x, y = (int(v) for v in grid)
+            grid = CoreRangeSet([CoreRange(CoreCoord(0, 0), CoreCoord(x - 1, y - 1))])
+        if shard_shape is None or shard_scheme is None:
+            raise TypeError("ttnn.interleaved_to_sharded: give a sharded memory config, or the grid, shard_shape "
+                            "and shard_scheme")
+        config = MemoryConfig(shard_scheme, BufferType.L1,
+                              ShardSpec(grid, shard_shape, shard_orientation or ShardOrientation.ROW_MAJOR))
+    if not config.is_sharded():
+        raise RuntimeError("ttnn.interleaved_to_sharded: the output memory config must be sharded")
+    t = _device_op.device_input(input_tensor, "interleaved_to_sharded")
+    return _copy_op(t, "interleaved_to_sharded", "interleaved_to_sharded", output_dtype, None, config)
+
+
+def sharded_to_interleaved(input_tensor, memory_config=DRAM_MEMORY_CONFIG, output_dtype=None, **ignored):
+    """A sharded tensor copied into an interleaved buffer (DRAM unless memory_config says otherwise)."""
+    t = _device_op.device_input(input_tensor, "sharded_to_interleaved")
+    if memory_config.is_sharded():
+        raise RuntimeError("ttnn.sharded_to_interleaved: the output memory config must be interleaved")
+    return _copy_op(t, "sharded_to_interleaved", "sharded_to_interleaved", output_dtype, None, memory_config)
 
 
 def typecast(input_tensor, dtype, *more, memory_config=None, **ignored):

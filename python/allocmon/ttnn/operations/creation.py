@@ -8,7 +8,7 @@ from ..types import ROW_MAJOR_LAYOUT, bfloat16
 from .core import from_torch
 
 __all__ = ["zeros", "ones", "full", "empty", "rand", "arange", "zeros_like", "ones_like", "full_like",
-           "empty_like", "rand_like"]
+           "empty_like", "rand_like", "moreh_full_like"]
 
 
 def _shape(shape):
@@ -65,3 +65,17 @@ rand_like = _like(rand)
 def full_like(input_tensor, fill_value, *, dtype=None, layout=None, device=None, memory_config=None, **ignored):
     return _like(full)(input_tensor, fill_value, dtype=dtype, layout=layout, device=device,
                        memory_config=memory_config)
+
+
+def moreh_full_like(input_tensor, fill_value, *, dtype=None, layout=None, memory_config=None, **ignored):
+    """A device op (a program on the input's mesh, unlike full_like's host write) whose output has the input's
+    shape, in its dtype, layout and memory config unless given, every value fill_value."""
+    from . import _device_op
+
+    t = _device_op.device_input(input_tensor, "moreh_full_like")
+    out_dtype, out_layout = dtype or t.dtype, layout or t.layout
+    _device_op.check_dtype_layout(out_dtype, out_layout, "moreh_full_like")
+    config = _device_op.output_memory(memory_config, t)
+    value = float(fill_value)
+    return _device_op.run("moreh_full_like", [t], [(t.shape, out_dtype, out_layout, config)],
+                          lambda x: x.new_full(x.shape, value), program="moreh_full_like")

@@ -70,6 +70,7 @@ def _native_fast_path(op, a, b, dtype, config):
         other = b._device
     else:
         other = float(b)
+    config = _device_op.resolve_output_memory(op, config, a.shape, [a] + ([b] if isinstance(b, Tensor) else []))
     native = _allocmon.binary(a._device, other, op, buffer_type=config.buffer_type.value, shards=config._shards)
     return device_tensor(native, a.dtype, a.layout, a._mesh, config, a.shape)
 
@@ -206,6 +207,7 @@ def unary(op, input_tensor, fn=None, *, memory_config=None, dtype=None, **option
     a = _device_op.device_input(input_tensor, op)
     config = _device_op.output_memory(memory_config, a)
     if op == "relu" and dtype in (None, a.dtype) and tuple(a.shape) == tuple(a._device.shard_shape):
+        config = _device_op.resolve_output_memory(op, config, a.shape, [a])
         native = _allocmon.relu(a._device, buffer_type=config.buffer_type.value, shards=config._shards)
         return device_tensor(native, a.dtype, a.layout, a._mesh, config, a.shape)
     out_dtype = dtype or a.dtype

@@ -7,7 +7,7 @@ from ..tensor import device_tensor
 from ..types import Shape
 from . import _device_op
 
-__all__ = ["matmul", "linear"]
+__all__ = ["matmul", "linear", "addmm"]
 
 _ACTIVATIONS = {
     None: lambda x: x,
@@ -41,22 +41,54 @@ def _output_shape(op, a_shape, b_shape, transpose_a, transpose_b):
     return Shape(out)
 
 
-def _run(op, input_tensor_a, input_tensor_b, bias, transpose_a, transpose_b, memory_config, dtype, activation):
+def _fused_activation(op, program_config, activation):
+    """The activation a matmul applies: `activation=`, or the program config's fused_activation (a
+    UnaryWithParam or UnaryOpType, applied by the matmul's packer on hardware). Both naming the same one apply it
+    once, as ttnn does."""
+    fused = getattr(program_config, "fused_activation", None)
+    if fused is None:
+        return activation
+    kind = getattr(fused, "op_type", None) or (fused._args[0] if getattr(fused, "_args", None) else fused)
+    name = getattr(kind, "value", kind)
+    if getattr(fused, "_args", ())[1:] or getattr(fused, "param", None) is not None:
+        raise not_emulated(f"ttnn.{op}(..., program_config=...(fused_activation={fused!r}))",
+                           "activations with a parameter")
+    if activation is not None and str(activation).lower() != str(name).lower():
+        raise not_emulated(f"ttnn.{op}(..., activation={activation!r}) with fused_activation={fused!r}")
+    return name
+
+
+def _bias_rows(bias, shape):
+    """A tile-layout bias one tile high ((..., 32, N)) is broadcast from its first row, as ttnn's fused bias
+    reads it; any other bias broadcasts as torch does."""
+    if bias.layout.value == "tile" and len(bias.shape) >= 2 and bias.shape[-2] == 32 and shape[-2] != 32:
+        return True
+    return False
+
+
+def _run(op, input_tensor_a, input_tensor_b, bias, transpose_a, transpose_b, memory_config, dtype, activation,
+         program_config=None):
+    activation = _fused_activation(op, program_config, activation)
     a = _device_op.device_input(input_tensor_a, op)
     b = _device_op.device_input(input_tensor_b, op)
     inputs = [a, b]
     if bias is not None:
         inputs.append(_device_op.device_input(bias, op))
     shape = _output_shape(op, a.shape, b.shape, transpose_a, transpose_b)
+    first_row = bias is not None and _bias_rows(bias, shape)
     if bias is not None:
+        bias_shape = list(bias.shape)
+        if first_row:
+            bias_shape[-2] = 1
         try:
-            __import__("torch").broadcast_shapes(tuple(shape), tuple(bias.shape))
+            __import__("torch").broadcast_shapes(tuple(shape), tuple(bias_shape))
         except RuntimeError:
             raise RuntimeError(f"ttnn.{op}: the bias {bias.shape!r} does not broadcast to {shape!r}") from None
     name = activation.lower() if isinstance(activation, str) else activation
     if name not in _ACTIVATIONS:
         raise not_emulated(f"ttnn.{op}(..., activation={activation!r})")
     config = memory_config if memory_config is not None else _device_op.dram_interleaved()
+    config = _device_op.resolve_output_memory(op, config, shape, inputs)
     out_dtype = dtype or a.dtype
     _device_op.check_dtype_layout(out_dtype, a.layout, op)
     simple = (bias is None and name is None and not transpose_a and not transpose_b and out_dtype == a.dtype
@@ -74,7 +106,7 @@ def _run(op, input_tensor_a, input_tensor_b, bias, transpose_a, transpose_b, mem
             y = y.transpose(-2, -1)
         z = x @ y
         if rest:
-            z = z + rest[0]
+            z = z + (rest[0][..., :1, :] if first_row else rest[0])
         return act(z)
 
     return _device_op.run(op, inputs, [(shape, out_dtype, a.layout, config)], compute, cbs=3,
@@ -86,11 +118,62 @@ def matmul(input_tensor_a, input_tensor_b, *, transpose_a=False, transpose_b=Fal
     """core_grid / program_config / compute_kernel_config choose how hardware splits the work; the
     emulated mesh takes them and computes the same values."""
     return _run("matmul", input_tensor_a, input_tensor_b, None, transpose_a, transpose_b, memory_config, dtype,
-                activation)
+                activation, program_config)
 
 
 def linear(input_tensor_a, input_tensor_b, *, bias=None, transpose_a=False, transpose_b=False, memory_config=None,
            dtype=None, activation=None, core_grid=None, program_config=None, compute_kernel_config=None, **ignored):
     """input_tensor_a @ input_tensor_b + bias (broadcast), then the activation if one is named."""
     return _run("linear", input_tensor_a, input_tensor_b, bias, transpose_a, transpose_b, memory_config, dtype,
-                activation)
+                activation, program_config)
+
+
+def addmm(input_tensor, mat1_tensor, mat2_tensor, *, alpha=1.0, beta=1.0, memory_config=None, dtype=None,
+          program_config=None, compute_kernel_config=None, core_grid=None, output_tile=None,
+          optional_output_tensor=None, **ignored):
+    """beta * input_tensor + alpha * (mat1_tensor @ mat2_tensor), as torch.addmm (input broadcast to the
+    product's shape; ignored when beta is 0). The output goes to DRAM interleaved unless memory_config= says
+    otherwise, or is written over optional_output_tensor (in its dtype)."""
+    op = "addmm"
+    if float(alpha) == 0.0:
+        raise RuntimeError("ttnn.addmm: alpha parameter cannot be 0")
+    tensors = [_device_op.device_input(x, op) for x in (input_tensor, mat1_tensor, mat2_tensor)]
+    supported = ("bfloat16", "float32", "bfloat8_b")
+    if any(x.dtype.value not in supported for x in tensors):
+        raise RuntimeError("ttnn.addmm: only ttnn.bfloat16, ttnn.float32 and ttnn.bfloat8_b types are supported")
+    c, a, b = tensors
+    if len(a.shape) != 2 or len(b.shape) != 2:
+        raise RuntimeError(f"ttnn.addmm: mat1_tensor and mat2_tensor must be 2-D, got {a.shape!r} and {b.shape!r}")
+    shape = _output_shape(op, a.shape, b.shape, False, False)
+    use_input = float(beta) != 0.0
+    if use_input:
+        try:
+            if tuple(__import__("torch").broadcast_shapes(tuple(c.shape), tuple(shape))) != tuple(shape):
+                raise RuntimeError
+        except RuntimeError:
+            raise RuntimeError(f"ttnn.addmm: input_tensor must have shape matching one of result of mat1_tensor @ "
+                               f"mat2_tensor {tuple(shape)}, got {tuple(c.shape)}") from None
+    inputs = ([c] if use_input else []) + [a, b]
+    alpha, beta = float(alpha), float(beta)
+
+    def compute(*values):
+        values = list(values)
+        base = values.pop(0) if use_input else None
+        x, y = values
+        z = alpha * (x.double() @ y.double())
+        if base is not None:
+            z = z + beta * base.double()
+        return z.float()
+
+    if optional_output_tensor is not None:
+        out = _device_op.device_input(optional_output_tensor, op)
+        if tuple(out.shape) != tuple(shape):
+            raise RuntimeError(f"ttnn.addmm: optional_output_tensor {out.shape!r} is not the result's shape "
+                               f"{tuple(shape)}")
+        return _device_op.run(op, inputs, None, compute, cbs=4, kernel_bytes=_device_op.MATMUL_KERNEL_BYTES,
+                              program=op, in_place=out, attributes=(alpha, beta))
+    config = memory_config if memory_config is not None else _device_op.dram_interleaved()
+    out_dtype = dtype or a.dtype
+    _device_op.check_dtype_layout(out_dtype, a.layout, op)
+    return _device_op.run(op, inputs, [(shape, out_dtype, a.layout, config)], compute, cbs=4,
+                          kernel_bytes=_device_op.MATMUL_KERNEL_BYTES, program=op, attributes=(alpha, beta))

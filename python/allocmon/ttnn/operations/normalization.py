@@ -1,9 +1,13 @@
 """softmax, layer_norm and rms_norm over the last dim (optionally after adding a residual), as ttnn computes
 them; weights and biases broadcast (a (1, W) tile tensor or any tensor with W values)."""
 
+from ..errors import not_emulated
+from ..types import Shape
 from . import _device_op
 
-__all__ = ["softmax", "layer_norm", "rms_norm"]
+__all__ = ["softmax", "layer_norm", "rms_norm", "scale_mask_softmax", "softmax_backward", "batch_norm",
+           "layernorm_fused_rm", "rms_norm_pre_all_gather", "rms_norm_post_all_gather",
+           "create_layer_norm_reciprocals"]
 
 
 def softmax(input_tensor, dim=-1, *, memory_config=None, numeric_stable=False, compute_kernel_config=None,
@@ -95,6 +99,196 @@ def _softmax_golden(input_tensor, dim=-1, **ignored):
     import torch
 
     return torch.softmax(input_tensor.float(), dim).to(input_tensor.dtype)
+
+
+def scale_mask_softmax(input_tensor, scale=None, mask=None, *, memory_config=None, is_causal_mask=False,
+                       program_config=None, compute_kernel_config=None, numeric_stable=False, **ignored):
+    """softmax(input * scale + mask) over the last dim; the mask broadcasts (a (b, 1, 1, W) padding mask or a
+    full causal mask)."""
+    t = _device_op.device_input(input_tensor, "scale_mask_softmax")
+    inputs = [t] + ([_device_op.device_input(mask, "scale_mask_softmax")] if mask is not None else [])
+    config = _device_op.output_memory(memory_config, t)
+    factor = None if scale is None else float(scale)
+
+    def compute(x, *rest):
+        if factor is not None:
+            x = x * factor
+        if rest:
+            x = x + rest[0]
+        return x.softmax(dim=-1)
+
+    return _device_op.run("scale_mask_softmax", inputs, [(t.shape, t.dtype, t.layout, config)], compute, cbs=5,
+                          program="scale_mask_softmax", attributes=(factor, bool(is_causal_mask)))
+
+
+def _softmax_backward(op, softmax_output, grad, dim, memory_config):
+    y = _device_op.device_input(softmax_output, op)
+    g = _device_op.device_input(grad, op)
+    if tuple(y.shape) != tuple(g.shape):
+        raise RuntimeError(f"ttnn.{op}: the output {y.shape!r} and its gradient {g.shape!r} differ")
+    d = dim % len(y.shape)
+    config = _device_op.output_memory(memory_config, y)
+
+    def compute(out, grad_out):  # dL/dx = y * (dL/dy - sum(y * dL/dy))
+        out, grad_out = out.double(), grad_out.double()
+        return (out * (grad_out - (out * grad_out).sum(dim=d, keepdim=True))).float()
+
+    return _device_op.run(op, [y, g], [(y.shape, y.dtype, y.layout, config)], compute, cbs=5, program=op,
+                          attributes=d)
+
+
+def softmax_backward(softmax_output, grad, dim=-1, *, memory_config=None, compute_kernel_config=None, **ignored):
+    """The gradient of softmax from its output y and the output's gradient: y * (grad - sum(y * grad, dim))."""
+    return _softmax_backward("softmax_backward", softmax_output, grad, dim, memory_config)
+
+
+def batch_norm(input_tensor, *, running_mean=None, running_var=None, training=False, eps=1e-05, momentum=0.1,
+               weight=None, bias=None, output=None, memory_config=None, compute_kernel_config=None, **ignored):
+    """Batch norm over (N, C, H, W) per channel C. training=True normalizes with the batch's statistics and
+    updates running_mean / running_var in place (running = (1 - momentum) * running + momentum * batch, the
+    variance unbiased, as torch); otherwise it uses the running statistics. Statistics are (1, C, 1, 1)."""
+    op = "batch_norm"
+    t = _device_op.device_input(input_tensor, op)
+    if len(t.shape) != 4:
+        raise RuntimeError(f"ttnn.batch_norm: expects a rank-4 (N, C, H, W) input, got {t.shape!r}")
+    if output is not None:
+        raise not_emulated("ttnn.batch_norm(..., output=)")
+    if not training and (running_mean is None or running_var is None):
+        raise RuntimeError("ttnn.batch_norm: running_mean and running_var are required when training is False")
+    stats = [running_mean, running_var, weight, bias]
+    has = [s is not None for s in stats]
+    inputs = [t] + [_device_op.device_input(s, op) for s in stats if s is not None]
+    channels = t.shape[1]
+    config = _device_op.output_memory(memory_config, t)
+    eps, momentum = float(eps), float(momentum)
+
+    def per_channel(value):
+        return value.reshape(1, channels, 1, 1)
+
+    def batch_stats(x):
+        x = x.double()
+        return x.mean(dim=(0, 2, 3), keepdim=True), x.var(dim=(0, 2, 3), keepdim=True, unbiased=False)
+
+    def compute(x, *rest):
+        rest = list(rest)
+        given = [per_channel(rest.pop(0)).double() if h else None for h in has]
+        if training:
+            mean, var = batch_stats(x)
+        else:
+            mean, var = given[0], given[1]
+        y = (x.double() - mean) / (var + eps).sqrt()
+        if given[2] is not None:
+            y = y * given[2]
+        if given[3] is not None:
+            y = y + given[3]
+        return y.float()
+
+    result = _device_op.run(op, inputs, [(t.shape, t.dtype, t.layout, config)], compute, cbs=8, program=op,
+                            attributes=(bool(training), eps))
+    if training:  # RunningStatistics: one program writes the updated statistics over the given tensors
+        n = t.shape[0] * t.shape[2] * t.shape[3]
+        targets = [s for s in (running_mean, running_var) if s is not None]
+        which = (running_mean is not None, running_var is not None)
+
+        def update(x, *old):
+            mean, var = batch_stats(x)
+            batches = [b for b, present in zip((mean, var * n / max(n - 1, 1)), which) if present]
+            return tuple(((1 - momentum) * o.double() + momentum * b.reshape(o.shape)).float()
+                         for o, b in zip(old, batches))
+
+        if targets:
+            _device_op.run("running_statistics", [t] + targets, None, update, cbs=4, in_place=targets,
+                           attributes=(which, momentum))
+    return result
+
+
+def layernorm_fused_rm(input_tensor, gamma, beta, epsilon=1e-5, *, memory_config=None, **ignored):
+    """layer_norm of a ROW_MAJOR input with ROW_MAJOR gamma / beta of W values, the output ROW_MAJOR (ttnn
+    tilizes, normalizes and untilizes in one program); height and width must be multiples of 32."""
+    op = "layernorm_fused_rm"
+    t = _device_op.device_input(input_tensor, op)
+    if t.layout.value != "row_major":
+        raise RuntimeError(f"ttnn.{op}: the input must be in ROW_MAJOR layout, got {t.layout!r}")
+    if len(t.shape) < 2:
+        raise RuntimeError(f"ttnn.{op}: the input must have rank 2 or more, got {t.shape!r}")
+    if t.shape[-1] % 32 or t.shape[-2] % 32:
+        raise RuntimeError(f"ttnn.{op}: the height and width must be multiples of 32 (tile-aligned), got "
+                           f"{t.shape!r}")
+    return layer_norm(t, epsilon=epsilon, weight=gamma, bias=beta, memory_config=memory_config)
+
+
+def rms_norm_pre_all_gather(input_tensor, *, residual_input_tensor=None, dtype=None, memory_config=None,
+                            compute_kernel_config=None, program_config=None, use_2d_core_grid=None, **ignored):
+    """The first half of a distributed rms_norm: each row's sum of squares over this device's width, in the
+    first column of a one-tile-wide (..., H, 32) tensor (the other columns zero), to be gathered over the devices
+    along the last dim and passed to rms_norm_post_all_gather."""
+    op = "rms_norm_pre_all_gather"
+    t = _device_op.device_input(input_tensor, op)
+    if t.layout.value != "tile":
+        raise RuntimeError(f"ttnn.{op}: the input must be in TILE layout")
+    inputs = [t] + ([_device_op.device_input(residual_input_tensor, op)] if residual_input_tensor is not None
+                    else [])
+    shape = Shape(list(t.shape[:-1]) + [32])
+    config = _device_op.output_memory(memory_config, t, same_shape=False)
+    out_dtype = dtype or t.dtype
+
+    def compute(x, *rest):
+        if rest:
+            x = x + rest[0]
+        out = x.new_zeros(tuple(shape))
+        out[..., 0] = (x.double() ** 2).sum(dim=-1).float()
+        return out
+
+    return _device_op.run(op, inputs, [(shape, out_dtype, t.layout, config)], compute, cbs=4, program=op)
+
+
+def rms_norm_post_all_gather(input_tensor, stats, *, epsilon=1e-12, weight=None, bias=None, memory_config=None,
+                             compute_kernel_config=None, program_config=None, dtype=None, use_2d_core_grid=None,
+                             **ignored):
+    """The second half: x / sqrt(sum of the gathered sums of squares / (W * devices) + epsilon) * weight + bias,
+    with `stats` holding one tile (sum in column 0) per device along the last dim."""
+    op = "rms_norm_post_all_gather"
+    t = _device_op.device_input(input_tensor, op)
+    s = _device_op.device_input(stats, op)
+    if s.shape[-1] % 32 or tuple(s.shape[:-1]) != tuple(t.shape[:-1]):
+        raise RuntimeError(f"ttnn.{op}: stats {s.shape!r} must be (..., H, 32 * devices) for input {t.shape!r}")
+    devices = s.shape[-1] // 32
+    extras = [x for x in (weight, bias) if x is not None]
+    inputs = [t, s] + [_device_op.device_input(x, op) for x in extras]
+    width = t.shape[-1]
+    has = (weight is not None, bias is not None)
+    config = _device_op.output_memory(memory_config, t)
+    out_dtype = dtype or t.dtype
+
+    def compute(x, st, *rest):
+        rest = list(rest)
+        total = st.double().reshape(*st.shape[:-1], devices, 32)[..., 0].sum(dim=-1, keepdim=True)
+        y = x.double() / (total / (width * devices) + float(epsilon)).sqrt()
+        if has[0]:
+            y = y * _affine(rest.pop(0), width).double()
+        if has[1]:
+            y = y + _affine(rest.pop(0), width).double()
+        return y.float()
+
+    return _device_op.run(op, inputs, [(t.shape, out_dtype, t.layout, config)], compute, cbs=6, program=op)
+
+
+def create_layer_norm_reciprocals(device, core_range_set, width):
+    """The Welford layer_norm's lookup table, as ttnn makes it: float32 ROW_MAJOR (cores, W), one row of
+    1 / (i + 1) for i < W per core, height-sharded in L1 one row per core of `core_range_set`."""
+    import numpy as np
+
+    from ..types import (BufferType, MemoryConfig, ShardOrientation, ShardSpec, TensorMemoryLayout,
+                         ROW_MAJOR_LAYOUT, float32)
+    from .core import from_torch
+
+    cores = core_range_set.num_cores()
+    width = int(width)
+    row = 1.0 / np.arange(1, width + 1, dtype=np.float64)
+    values = np.tile(row.astype(np.float32), (cores, 1))
+    config = MemoryConfig(TensorMemoryLayout.HEIGHT_SHARDED, BufferType.L1,
+                          ShardSpec(core_range_set, (1, width), ShardOrientation.ROW_MAJOR))
+    return from_torch(values, float32, layout=ROW_MAJOR_LAYOUT, device=device, memory_config=config)
 
 
 GOLDEN = {rms_norm: _rms_norm_golden, layer_norm: _layer_norm_golden, softmax: _softmax_golden}

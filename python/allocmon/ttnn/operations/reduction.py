@@ -23,6 +23,7 @@ def _reduce(op, input_tensor, dim, keepdim, memory_config, fn, scalar=1.0):
     shape = Shape(keep if keepdim else ([d for i, d in enumerate(t.shape) if i not in dims] or [1]))
     config = _device_op.output_memory(memory_config, t, same_shape=False)
     if op == "sum" and scalar == 1.0 and keepdim and len(dims) == 1 and tuple(t.shape) == tuple(t._device.shard_shape):
+        config = _device_op.resolve_output_memory(op, config, shape, [t])
         native = _allocmon.sum(t._device, dims[0], buffer_type=config.buffer_type.value, shards=config._shards)
         return device_tensor(native, t.dtype, t.layout, t._mesh, config, shape)
 
