@@ -45,7 +45,8 @@ std::string program_key(const char* name, std::initializer_list<const MeshTensor
 }
 
 struct ProgramRun {
-  ProgramRun(MeshDevice& mesh, const std::string& name, uint64_t cbs, uint64_t kernels) : mesh_(mesh), cbs_(cbs) {
+  ProgramRun(MeshDevice& mesh, const std::string& name, uint64_t cbs, uint64_t kernels)
+      : mesh_(mesh), cbs_(cbs) {
     mesh_.begin_program(name, cbs, kernels);
   }
   ~ProgramRun() { mesh_.end_program(cbs_); }
