@@ -146,6 +146,11 @@ bool Recorder::open(const std::string& path, const std::string& socket_path) {
       "INSERT OR REPLACE INTO meta VALUES('socket','" +
       socket_path + "');";
   sqlite3_exec(db_, meta.c_str(), nullptr, nullptr, nullptr);
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db_, "SELECT COALESCE(MAX(id), 0) FROM contexts", -1, &st, nullptr) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW)
+    context_id_base_ = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
   thread_ = std::thread([this] { run(); });
   return true;
 }
@@ -318,7 +323,7 @@ bool Recorder::write(const Batch& batch) {
       bind_optional_text(st, 11, layout_name(e.layout));
       bind_optional_int(st, 12, e.shard_count);
       bind_optional_text(st, 13, direction_name(e.direction));
-      bind_optional_int(st, 14, e.context);
+      bind_optional_int(st, 14, e.context ? e.context + static_cast<uint64_t>(context_id_base_) : 0);
       ok = ok && check(sqlite3_step(st));
       sqlite3_reset(st);
     }
@@ -331,7 +336,7 @@ bool Recorder::write(const Batch& batch) {
           db_, "INSERT OR REPLACE INTO contexts(id, scope, op, site, tensor) VALUES(?,?,?,?,?)", -1, &st,
           nullptr))) {
     for (const auto& [id, context] : batch.contexts) {
-      sqlite3_bind_int64(st, 1, id);
+      sqlite3_bind_int64(st, 1, id + context_id_base_);
       sqlite3_bind_text(st, 2, context.scope.c_str(), -1, SQLITE_TRANSIENT);
       sqlite3_bind_text(st, 3, context.op.c_str(), -1, SQLITE_TRANSIENT);
       sqlite3_bind_text(st, 4, context.site.c_str(), -1, SQLITE_TRANSIENT);

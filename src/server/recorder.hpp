@@ -131,7 +131,10 @@ class Recorder {
   Batch pending_;
   std::vector<RecordedEvent> staged_;  // event-loop thread only
   std::vector<RecordedMark> staged_marks_;
-  std::vector<bool> contexts_named_;   // event-loop thread only
+  std::vector<bool> contexts_named_;  // event-loop thread only
+  // Appending to a recording: this server's context indexes start at 1 again, so they are written above the
+  // ids the file already holds (else an earlier run's events would point at this run's names).
+  int64_t context_id_base_ = 0;
   uint64_t queued_ = 0, written_ = 0;  // batches, under mutex_
   bool stop_ = false;
   std::thread thread_;
