@@ -73,7 +73,11 @@ def test_the_data_holds_the_mesh_its_types_scopes_ops_and_marks(t3000_run):
     recorded = [(name, t) for name, t in conn.execute("SELECT name, time_ms FROM marks ORDER BY rowid")]
     assert [m["name"] for m in data["marks"]] == MARKS == [name for name, _ in recorded]
     assert [m["t_ms"] for m in data["marks"]] == [t - data["start_unix_ms"] for _, t in recorded]
-    assert data["limits"]["buffers_kept"] == data["limits"]["buffers_recorded"]  # a small run: every buffer
+    # Kept: the buffers live at some column's moment (its peak). Which short-lived ones (a circular buffer freed
+    # within one column) are live then depends on the run's timing; the buffers behind every column's bytes are
+    # checked exactly below.
+    limits = data["limits"]
+    assert 0 < limits["buffers_kept"] <= limits["buffers_recorded"]
 
 
 def test_every_peak_is_the_recordings_and_every_stack_adds_up(t3000_run):
