@@ -1,5 +1,6 @@
 // allocmon-report --diff A B: what a recorded run allocated after mark A, up to mark B, and never freed by
-// the end of the recording, grouped by scope, op and call site with bytes per device (docs/attribution.md).
+// the end of the recording, grouped by scope, op, call site and tensor description with bytes per device
+// (docs/attribution.md).
 #pragma once
 
 #include <string>

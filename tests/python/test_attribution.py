@@ -95,6 +95,10 @@ def test_the_diff_of_two_marks_names_the_tensor_that_leaks_each_iteration(server
     assert sorted(row["devices"]) == sorted(mesh.get_device_ids())  # the tensor spans the mesh
     per_device = {d: t["DRAM"] for d, t in row["devices"].items()}
     assert len(set(per_device.values())) == 1 and row["bytes"] == sum(per_device.values())
+    # Grouped by what the tensor is as well: the output's description (global shape, sharded over the mesh).
+    (described,) = allocmon.diff("iter-1", "iter-2", socket=server.socket, by=("scope", "op", "site", "tensor"))
+    assert described["tensor"] == "bfloat16 TILE [1, 1, 64, 256] DRAM interleaved, sharded dim 3 over 8"
+    assert described["bytes"] == row["bytes"]
     with pytest.raises(KeyError, match="no mark named 'iter-9'"):
         allocmon.diff("iter-1", "iter-9", socket=server.socket)
     ttnn.close_mesh_device(mesh)
@@ -229,5 +233,6 @@ def test_allocmon_report_diff_finds_the_leak_in_a_recording(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "scope step.1  op ttnn.exp  site test_attribution.py:%d" % line in out.stdout, out.stdout
     assert "8.0 KiB in 1 buffer on devices 0 (DRAM 8.0 KiB)" in out.stdout, out.stdout  # 64x64 bfloat16
+    assert "\n    tensor bfloat16 TILE [64, 64] DRAM interleaved\n" in out.stdout, out.stdout  # what it is
     bad = subprocess.run([report, recording, "--diff", "iter-1", "nope"], capture_output=True, text=True)
     assert bad.returncode == 1 and "no mark named 'nope'" in bad.stderr and "iter-0" in bad.stderr
