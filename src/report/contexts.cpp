@@ -17,9 +17,13 @@ Attribution load_attribution(const std::string& path) {
   if (!sqlite::has_column(db.get(), "events", "context")) return a;  // recorded before attribution
   const std::string what = path + " is not an allocmon recording";
   {
+    const std::string tensor =
+        sqlite::has_column(db.get(), "contexts", "tensor") ? "COALESCE(tensor,'')" : "''";
     sqlite::Statement st(
-        db.get(), "SELECT id, COALESCE(scope,''), COALESCE(op,''), COALESCE(site,'') FROM contexts", what);
-    while (st.step()) a.contexts[st.integer(0)] = {st.text(1), st.text(2), st.text(3)};
+        db.get(),
+        "SELECT id, COALESCE(scope,''), COALESCE(op,''), COALESCE(site,''), " + tensor + " FROM contexts",
+        what);
+    while (st.step()) a.contexts[st.integer(0)] = {st.text(1), st.text(2), st.text(3), st.text(4)};
   }
   {
     sqlite::Statement st(db.get(), "SELECT seq, context FROM events WHERE context IS NOT NULL", what);

@@ -1,5 +1,6 @@
-// What a recording says the bytes are (docs/attribution.md): each alloc's context — scope path, op and call
-// site — and the marks, as allocmon-report reads them. A recording made before attribution existed has none.
+// What a recording says the bytes are (docs/attribution.md): each alloc's context — scope path, op, call site
+// and tensor description — and the marks, as allocmon-report reads them. A recording made before attribution
+// existed has none.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,7 @@ namespace allocmon::report {
 
 struct Context {
   std::string scope, op, site;  // "" when not in force
+  std::string tensor;           // the tensor's description ("" in recordings made before descriptions)
 };
 
 struct Mark {

@@ -342,7 +342,7 @@ json html_data(const std::string& name, const Recording& r, const Attribution& a
   if (candidates.size() > limits.buffers) candidates.resize(limits.buffers);
   std::sort(candidates.begin(), candidates.end(),
             [](const auto& x, const auto& y) { return x.second < y.second; });
-  json contexts = json::array({json::array({"", "", ""})});
+  json contexts = json::array({json::array({"", "", "", ""})});
   std::map<int, size_t> context_index;
   json device = json::array(), type = json::array(), size = json::array(), address = json::array(),
        context = json::array(), pid = json::array(), from = json::array(), to = json::array(),
@@ -355,7 +355,7 @@ json html_data(const std::string& name, const Recording& r, const Attribution& a
       if (fresh) {
         const auto known = a.contexts.find(id);
         const Context named = known == a.contexts.end() ? Context{} : known->second;
-        contexts.push_back({named.scope, named.op, named.site});
+        contexts.push_back({named.scope, named.op, named.site, named.tensor});
       }
       ctx = it->second;
     }

@@ -26,8 +26,9 @@ struct HtmlLimits {
 //   types: the memory type names by code; devices: [{id, row, col, arch, capacity: bytes by type, polled}];
 //   processes: {pid: name}; marks: [{name, t_ms, pid}] (ms since start_unix_ms);
 //   groupings: {scope: [names], op: [names]}, by largest peak, "other" last;
-//   contexts: [[scope, op, site]] (0: none); pool: run-length arrays [value, count, value, count, ...];
-//   views: [{device: null (all summed) | id, types: {TYPE: {peak, total, moments, scope: [[group, series]],
+//   contexts: [[scope, op, site, tensor]] (0: none); pool: run-length arrays [value, count, value, count,
+//   ...]; views: [{device: null (all summed) | id, types: {TYPE: {peak, total, moments, scope: [[group,
+//   series]],
 //           op: [[group, series]]}}}]: total, moments (the event index each column shows) and series are
 //           indices into pool; a column's groups add up to its total;
 //   buffers: columns device, type, size, address (a number, or hex text past 2^53), context, pid, from and to

@@ -113,7 +113,8 @@ def test_the_buffers_live_at_each_columns_moment_make_its_bytes(t3000_run):
     # What a buffer is: its context names the scope, op and call site of this test's conftest.
     contexts = {tuple(c) for c in data["contexts"]}
     assert any(scope == "model/iter/decoder.2" and op == "ttnn.add" and site.startswith("conftest.py:")
-               for scope, op, site in contexts), contexts
+               and tensor.startswith("bfloat16 TILE [") and "over 8" in tensor
+               for scope, op, site, tensor in contexts), contexts
 
 
 def test_a_million_events_give_a_bounded_page(million_run):

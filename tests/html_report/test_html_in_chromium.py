@@ -122,6 +122,7 @@ def test_the_address_opens_a_device_by_op_and_a_moment_with_its_buffers(t3000_ru
     assert len(leaked) == 1, rows
     assert leaked[0]["data-devices"] == "0,1,2,3,4,5,6,7"
     assert "24 (3 each)" in page.text["buffer-table"] and "8 devices: 0-7" in page.text["buffer-table"]
+    assert "bfloat16 TILE [" in page.text["buffer-table"]  # what the tensor is, from its description
     weights = [r for r in rows if r["data-scope"] == "model/weights"]
     assert len(weights) == 1 and weights[0]["data-devices"] == "0,1,2,3,4,5,6,7"
     assert page.text["buffers-head"].startswith("At +") and " MiB live" in page.text["buffers-head"]
