@@ -47,25 +47,10 @@ uint64_t value_of(const json& sample) {
 
 }  // namespace
 
-uint64_t ClusterHost::dram() const {
-  uint64_t sum = 0;
-  for (const auto& c : chips) sum += c.dram;
-  return sum;
-}
-uint64_t ClusterHost::dram_capacity() const {
-  uint64_t sum = 0;
-  for (const auto& c : chips) sum += c.dram_capacity;
-  return sum;
-}
-uint64_t ClusterHost::l1() const {
-  uint64_t sum = 0;
-  for (const auto& c : chips) sum += c.l1;
-  return sum;
-}
-uint64_t ClusterHost::l1_capacity() const {
-  uint64_t sum = 0;
-  for (const auto& c : chips) sum += c.l1_capacity;
-  return sum;
+uint64_t ClusterHost::sum(uint64_t ClusterChip::*field) const {
+  uint64_t total = 0;
+  for (const auto& c : chips) total += c.*field;
+  return total;
 }
 
 const ClusterChip* ClusterHost::fullest_dram() const {

@@ -25,10 +25,11 @@ struct ClusterHost {
   int rows = 0, cols = 0;  // the mesh the chips' positions span (0: none known)
   std::vector<ClusterChip> chips;  // by mesh position, then device id
 
-  uint64_t dram() const;
-  uint64_t dram_capacity() const;
-  uint64_t l1() const;
-  uint64_t l1_capacity() const;
+  uint64_t sum(uint64_t ClusterChip::*field) const;  // over the host's chips
+  uint64_t dram() const { return sum(&ClusterChip::dram); }
+  uint64_t dram_capacity() const { return sum(&ClusterChip::dram_capacity); }
+  uint64_t l1() const { return sum(&ClusterChip::l1); }
+  uint64_t l1_capacity() const { return sum(&ClusterChip::l1_capacity); }
   const ClusterChip* fullest_dram() const;  // the chip with the highest DRAM share (null: none)
   const ClusterChip* at(int row, int col) const;
 };

@@ -60,17 +60,9 @@ void draw(const std::vector<StyledLine>& lines) {
 }  // namespace
 
 int run_cluster_tui(ClusterSource& source, int refresh_ms) {
-  SCREEN* screen = newterm(nullptr, stdout, stdin);
+  SCREEN* screen = open_terminal();
   if (!screen) return -1;
-  set_term(screen);
-  cbreak();
-  noecho();
-  curs_set(0);
-  keypad(stdscr, TRUE);
-  set_escdelay(25);
   if (has_colors()) {
-    start_color();
-    use_default_colors();
     init_pair(1, COLOR_GREEN, -1);
     init_pair(2, COLOR_YELLOW, -1);
     init_pair(3, COLOR_RED, -1);

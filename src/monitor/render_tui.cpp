@@ -161,15 +161,10 @@ bool handle_key(TuiState& state, int key) {
 
 }  // namespace
 
-int run_tui(const std::string& socket_path, const ViewOptions& options) {
-  SnapshotPoller poller(socket_path);
-  QueryClient buffers;
-  TuiState state;
-  state.options = options;
-  state.socket_path = socket_path;
+SCREEN* open_terminal() {
   // newterm, not initscr: an unknown TERM returns null here instead of exiting with ncurses' message.
   SCREEN* screen = newterm(nullptr, stdout, stdin);
-  if (!screen) return -1;
+  if (!screen) return nullptr;
   set_term(screen);
   cbreak();
   noecho();
@@ -180,6 +175,17 @@ int run_tui(const std::string& socket_path, const ViewOptions& options) {
     start_color();
     use_default_colors();
   }
+  return screen;
+}
+
+int run_tui(const std::string& socket_path, const ViewOptions& options) {
+  SnapshotPoller poller(socket_path);
+  QueryClient buffers;
+  TuiState state;
+  state.options = options;
+  state.socket_path = socket_path;
+  SCREEN* screen = open_terminal();
+  if (!screen) return -1;
   int64_t next_poll = 0;
   while (!stop_requested()) {  // Ctrl-C: leave like q (exit 0)
     const int64_t now = now_ms();

@@ -15,6 +15,8 @@
 #include "query/query_client.hpp"
 #include "view.hpp"
 
+typedef struct screen SCREEN;  // ncurses' terminal (curses.h stays out of this header)
+
 namespace allocmon::monitor {
 
 enum class TuiView { kMesh, kDevice, kHolders };
@@ -54,5 +56,8 @@ std::vector<int> visible_devices(const TuiState& state, int64_t now_ms, int* hid
 int faster_refresh(int ms);
 int slower_refresh(int ms);
 void draw_screen(TuiState& state, int64_t now_ms);
+// The terminal set up for a full-screen view (keys, no echo, default colours); null when TERM cannot be
+// driven. The caller ends it with endwin() and delscreen().
+SCREEN* open_terminal();
 
 }  // namespace allocmon::monitor
