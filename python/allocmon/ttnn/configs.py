@@ -10,7 +10,7 @@ __all__ = ["MathFidelity", "WormholeComputeKernelConfig", "BlackholeComputeKerne
            "LayerNormDefaultProgramConfig", "LayerNormShardedMultiCoreProgramConfig",
            "SoftmaxDefaultProgramConfig", "SoftmaxShardedMultiCoreProgramConfig", "UnaryOpType",
            "UnaryWithParam", "MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig",
-           "layernorm_default_compute_config", "rmsnorm_default_compute_config"]
+           "layernorm_default_compute_config", "rmsnorm_default_compute_config", "MatmulMultiCoreProgramConfig"]
 
 
 class MathFidelity(_enum.Enum):
@@ -21,10 +21,78 @@ class MathFidelity(_enum.Enum):
 
 
 class UnaryOpType(_enum.Enum):
+    """The unary ops an op can fuse (matmul's fused_activation, a binary op's activations=); what each computes is
+    operations.eltwise.activation_function."""
     RELU = "relu"
+    RELU6 = "relu6"
+    RELU_MAX = "relu_max"
+    RELU_MIN = "relu_min"
+    LEAKY_RELU = "leaky_relu"
+    ELU = "elu"
     GELU = "gelu"
     SILU = "silu"
     SIGMOID = "sigmoid"
+    HARDSIGMOID = "hardsigmoid"
+    TANH = "tanh"
+    EXP = "exp"
+    EXP2 = "exp2"
+    EXPM1 = "expm1"
+    LOG = "log"
+    LOG2 = "log2"
+    LOG10 = "log10"
+    SQRT = "sqrt"
+    RSQRT = "rsqrt"
+    RECIP = "recip"
+    SQUARE = "square"
+    POWER = "power"
+    ABS = "abs"
+    NEG = "neg"
+    SIGN = "sign"
+    SIN = "sin"
+    COS = "cos"
+    ERF = "erf"
+    SOFTPLUS = "softplus"
+    MISH = "mish"
+    FLOOR = "floor"
+    CEIL = "ceil"
+    EQZ = "eqz"
+    NEZ = "nez"
+    GTZ = "gtz"
+    LTZ = "ltz"
+    GEZ = "gez"
+    LEZ = "lez"
+    IDENTITY = "identity"
+    ADD_UNARY_SFPU = "add_unary_sfpu"
+    SUB_UNARY_SFPU = "sub_unary_sfpu"
+    MUL_UNARY_SFPU = "mul_unary_sfpu"
+    DIV_UNARY_SFPU = "div_unary_sfpu"
+
+
+class UnaryWithParam:
+    """A unary op with its parameters (a number or a list of them), as ops take it to fuse."""
+
+    def __init__(self, op_type, param=None, *more):
+        if isinstance(op_type, str):
+            op_type = UnaryOpType(op_type.lower())
+        self.op_type = op_type
+        if param is None:
+            params = []
+        elif isinstance(param, (list, tuple)):
+            params = [float(p) for p in param]
+        else:
+            params = [float(param)]
+        self.params = params + [float(p) for p in more]
+
+    def __eq__(self, other):
+        if isinstance(other, UnaryOpType):
+            return self.op_type == other and not self.params
+        return isinstance(other, UnaryWithParam) and (self.op_type, self.params) == (other.op_type, other.params)
+
+    def __hash__(self):
+        return hash((self.op_type, tuple(self.params)))
+
+    def __repr__(self):
+        return f"UnaryWithParam(op_type={self.op_type}, params={self.params})"
 
 
 class _Options:
@@ -50,21 +118,34 @@ class BlackholeComputeKernelConfig(_Options):
     pass
 
 
-class MatmulMultiCoreReuseProgramConfig(_Options):
+class _MatmulProgramConfig(_Options):
+    """A matmul program config; allowed_worker_cores (a CoreRangeSet, default None: the whole grid) is where
+    the program's cores start and how many it may use."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allowed_worker_cores", None)
+        super().__init__(*args, **kwargs)
+
+
+class MatmulMultiCoreProgramConfig(_MatmulProgramConfig):
     pass
 
 
-class MatmulMultiCoreReuseMultiCastProgramConfig(_Options):
+class MatmulMultiCoreReuseProgramConfig(_MatmulProgramConfig):
+    pass
+
+
+class MatmulMultiCoreReuseMultiCastProgramConfig(_MatmulProgramConfig):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("diagonal_in1_senders", False)  # ttnn's default: in1 senders on one line of cores
         super().__init__(*args, **kwargs)
 
 
-class MatmulMultiCoreReuseMultiCast1DProgramConfig(_Options):
+class MatmulMultiCoreReuseMultiCast1DProgramConfig(_MatmulProgramConfig):
     pass
 
 
-class MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(_Options):
+class MatmulMultiCoreReuseMultiCastDRAMShardedProgramConfig(_MatmulProgramConfig):
     pass
 
 
@@ -81,10 +162,6 @@ class SoftmaxDefaultProgramConfig(_Options):
 
 
 class SoftmaxShardedMultiCoreProgramConfig(_Options):
-    pass
-
-
-class UnaryWithParam(_Options):
     pass
 
 

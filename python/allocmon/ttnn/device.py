@@ -10,7 +10,7 @@ import sys as _sys
 
 from .. import _allocmon
 from .errors import not_emulated
-from .types import CoreCoord, CoreGrid, MeshShape
+from .types import CoreCoord, CoreGrid, MeshShape, SubDeviceManagement
 
 __all__ = [
     "Arch", "DispatchCoreType", "DispatchCoreAxis", "DispatchCoreConfig", "Device", "MeshDevice",
@@ -102,7 +102,7 @@ class Device:
 OPEN_MESHES = _weakref.WeakSet()
 
 
-class MeshDevice:
+class MeshDevice(SubDeviceManagement):
     """A mesh of emulated devices (also what open_device returns: a 1x1 mesh)."""
 
     def __init__(self, native, requested_shape=None):
@@ -152,13 +152,7 @@ class MeshDevice:
     def enable_async(self, enabled=True):
         """Async dispatch changes nothing the allocator sees."""
 
-    # Sub-devices split a device's cores between programs; they place no buffer, so the emulated device has only
-    # the default one (what a device with no sub-device manager loaded has).
-    def clear_loaded_sub_device_manager(self):
-        pass
-
-    def reset_sub_device_stall_group(self):
-        pass
+    # Sub-devices (create_sub_device_manager, ...): types.SubDeviceManagement.
 
     def get_submeshes(self):
         return []

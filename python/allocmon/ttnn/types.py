@@ -14,6 +14,7 @@ __all__ = [
     "L1_BLOCK_SHARDED_MEMORY_CONFIG", "ShardSpec", "NdShardSpec", "TensorSpec", "create_sharded_memory_config",
     "CoreCoord", "CoreRange", "CoreRangeSet", "CoreGrid", "Shape", "MeshShape",
     "grid_to_cores", "split_work_to_cores", "num_cores_to_corerangeset",
+    "SubDevice", "SubDeviceId", "SubDeviceManagerId",
 ]
 
 
@@ -505,3 +506,174 @@ class TensorSpec:
     def __repr__(self):
         return (f"TensorSpec(shape={self.shape}, dtype={self.dtype!r}, layout={self.layout!r}, "
                 f"memory_config={self.memory_config!r})")
+
+
+class SubDeviceId:
+    """The index of a sub-device in the loaded sub-device manager (0 is the whole device when none is loaded)."""
+
+    def __init__(self, id=0):  # noqa: A002 (ttnn's keyword)
+        self.id = int(id)
+
+    def __int__(self):
+        return self.id
+
+    def __eq__(self, other):
+        return isinstance(other, SubDeviceId) and self.id == other.id
+
+    def __hash__(self):
+        return hash(("SubDeviceId", self.id))
+
+    def __repr__(self):
+        return f"SubDeviceId({self.id})"
+
+
+class SubDeviceManagerId(SubDeviceId):
+    """What create_sub_device_manager returns: the manager's handle for load / remove."""
+
+    def __eq__(self, other):
+        return isinstance(other, SubDeviceManagerId) and self.id == other.id
+
+    def __hash__(self):
+        return hash(("SubDeviceManagerId", self.id))
+
+    def __repr__(self):
+        return f"SubDeviceManagerId({self.id})"
+
+
+class SubDevice:
+    """A set of a device's cores that runs programs apart from the others: one CoreRangeSet per core type (the
+    first is the Tensix worker cores, a second the Ethernet cores)."""
+
+    def __init__(self, cores):
+        cores = [cores] if isinstance(cores, (CoreRangeSet, CoreRange)) else list(cores)
+        self.cores = [c if isinstance(c, CoreRangeSet) else CoreRangeSet(c) for c in cores]
+        if not self.cores or len(self.cores) > 2:
+            raise ValueError("SubDevice: give one CoreRangeSet per core type (Tensix, then optionally Ethernet)")
+
+    @property
+    def worker_cores(self):
+        return self.cores[0]
+
+    def has_core_type(self, core_type=None):
+        return True
+
+    def __repr__(self):
+        return f"SubDevice({self.cores})"
+
+
+def _core_set(ranges):
+    """The (x, y) of every core of a CoreRangeSet / CoreRange / list of them."""
+    if isinstance(ranges, CoreRange):
+        ranges = CoreRangeSet([ranges])
+    elif not isinstance(ranges, CoreRangeSet):
+        ranges = CoreRangeSet(ranges)
+    return {(c.x, c.y) for c in _cores_of(ranges, True)}
+
+
+class SubDeviceManagement:
+    """The sub-device calls of a MeshDevice (tt-metal's SubDeviceManagerTracker): managers are created from
+    lists of SubDevice, one is loaded at a time (the default one, the whole worker grid as sub-device 0, when
+    none is), and ops name the sub-device they run on with sub_device_id=. The sub-devices of one manager may not
+    share a core. Sub-devices place no buffer; a manager with a local L1 size (L1 carved out of every bank for
+    sub-device-local allocators) is not emulated."""
+
+    def _sub_device_state(self):
+        state = self.__dict__.get("_sub_devices")
+        if state is None:
+            state = self.__dict__["_sub_devices"] = {"managers": {}, "active": None, "next": 1, "stall": None}
+        return state
+
+    def _grid_cores(self):
+        grid = self.compute_with_storage_grid_size()
+        return {(x, y) for x in range(grid.x) for y in range(grid.y)}
+
+    def create_sub_device_manager(self, sub_devices, local_l1_size=0):
+        if int(local_l1_size) != 0:
+            raise not_emulated(f"create_sub_device_manager(..., local_l1_size={local_l1_size})",
+                               "sub-device-local L1 allocators (local_l1_size must be 0)")
+        sub_devices = list(sub_devices)
+        if not sub_devices:
+            raise RuntimeError("create_sub_device_manager: needs at least one SubDevice")
+        grid, taken = self._grid_cores(), set()
+        for index, sub_device in enumerate(sub_devices):
+            cores = _core_set(sub_device.worker_cores)
+            if not cores <= grid:
+                raise RuntimeError(f"create_sub_device_manager: sub-device {index}'s cores {sorted(cores - grid)} "
+                                   f"are outside the {len(grid)} worker cores of the device")
+            if cores & taken:
+                raise RuntimeError(f"create_sub_device_manager: sub-device {index} shares cores "
+                                   f"{sorted(cores & taken)} with another sub-device")
+            taken |= cores
+        state = self._sub_device_state()
+        manager = SubDeviceManagerId(state["next"])
+        state["next"] += 1
+        state["managers"][manager] = sub_devices
+        return manager
+
+    def load_sub_device_manager(self, sub_device_manager_id):
+        state = self._sub_device_state()
+        if sub_device_manager_id not in state["managers"]:
+            raise RuntimeError(f"load_sub_device_manager: sub device manager {sub_device_manager_id} does not exist")
+        state["active"], state["stall"] = sub_device_manager_id, None
+
+    def clear_loaded_sub_device_manager(self):
+        state = self._sub_device_state()
+        state["active"], state["stall"] = None, None
+
+    def remove_sub_device_manager(self, sub_device_manager_id):
+        state = self._sub_device_state()
+        if sub_device_manager_id == state["active"]:
+            raise RuntimeError(f"remove_sub_device_manager: cannot remove the active sub device manager "
+                               f"{sub_device_manager_id}")
+        if state["managers"].pop(sub_device_manager_id, None) is None:
+            raise RuntimeError(f"remove_sub_device_manager: sub device manager {sub_device_manager_id} does not "
+                               "exist")
+
+    def get_sub_device_ids(self):
+        return [SubDeviceId(i) for i in range(len(self._loaded_sub_devices()))]
+
+    def _loaded_sub_devices(self):
+        state = self._sub_device_state()
+        if state["active"] is None:
+            grid = self.compute_with_storage_grid_size()
+            return [SubDevice([CoreRangeSet([CoreRange(CoreCoord(0, 0), CoreCoord(grid.x - 1, grid.y - 1))])])]
+        return state["managers"][state["active"]]
+
+    def _sub_device(self, sub_device_id):
+        """The loaded SubDevice that sub_device_id names (an error for one the loaded manager lacks)."""
+        loaded = self._loaded_sub_devices()
+        index = int(sub_device_id)
+        if not 0 <= index < len(loaded):
+            raise RuntimeError(f"SubDevice with id {index} not found: the loaded sub device manager has "
+                               f"{len(loaded)} sub-device(s)")
+        return loaded[index]
+
+    def worker_cores(self, core_type=None, sub_device_id=None):
+        return self._sub_device(sub_device_id if sub_device_id is not None else 0).worker_cores
+
+    def set_sub_device_stall_group(self, sub_device_ids):
+        ids = [SubDeviceId(int(i)) for i in sub_device_ids]
+        if not ids:
+            raise RuntimeError("set_sub_device_stall_group: needs at least one sub-device")
+        for i in ids:
+            self._sub_device(i)
+        self._sub_device_state()["stall"] = ids
+
+    def reset_sub_device_stall_group(self):
+        self._sub_device_state()["stall"] = None
+
+
+def check_sub_device_cores(device, sub_device_id, cores, what):
+    """An op asked to run on sub_device_id of `device` (a MeshDevice) over `cores` (a CoreRangeSet, or None):
+    the sub-device must exist in the loaded manager and hold every one of the cores."""
+    if device is None or not isinstance(device, SubDeviceManagement):
+        return
+    if sub_device_id is None:
+        if cores is not None and not _core_set(cores) <= device._grid_cores():
+            raise RuntimeError(f"{what}: cores {cores} are outside the device's worker grid")
+        return
+    sub_device = device._sub_device(sub_device_id)
+    if cores is not None:
+        outside = _core_set(cores) - _core_set(sub_device.worker_cores)
+        if outside:
+            raise RuntimeError(f"{what}: cores {sorted(outside)} are outside sub-device {int(sub_device_id)}")

@@ -51,6 +51,81 @@ def _reject_unsupported(op, options):
             raise not_emulated(f"ttnn.{op}(..., {name}=...)")
 
 
+# What each fusable unary op (configs.UnaryOpType) computes, given its parameters.
+_ACTIVATION = {
+    "relu": lambda x: x.clamp(min=0),
+    "relu6": lambda x: x.clamp(0, 6),
+    "relu_max": lambda x, p: x.clamp(min=0, max=p),
+    "relu_min": lambda x, p: x.clamp(min=p),
+    "leaky_relu": lambda x, p=0.01: _torch().where(x >= 0, x, x * p),
+    "elu": lambda x, p=1.0: _torch().where(x > 0, x, p * (x.exp() - 1)),
+    "gelu": lambda x, approx=1.0: _gelu(x, bool(approx)),
+    "silu": lambda x: x * x.sigmoid(),
+    "sigmoid": lambda x: x.sigmoid(),
+    "hardsigmoid": lambda x: (x / 6 + 0.5).clamp(0, 1),
+    "tanh": lambda x: x.tanh(),
+    "exp": lambda x, fast=0.0: x.exp(),
+    "exp2": lambda x: _torch().exp2(x),
+    "expm1": lambda x: x.expm1(),
+    "log": lambda x: x.log(),
+    "log2": lambda x: x.log2(),
+    "log10": lambda x: x.log10(),
+    "sqrt": lambda x: x.sqrt(),
+    "rsqrt": lambda x, fast=0.0: x.rsqrt(),
+    "recip": lambda x: x.reciprocal(),
+    "square": lambda x: x * x,
+    "power": lambda x, p: x ** p,
+    "abs": lambda x: x.abs(),
+    "neg": lambda x: -x,
+    "sign": lambda x: x.sign(),
+    "sin": lambda x: x.sin(),
+    "cos": lambda x: x.cos(),
+    "erf": lambda x, fast=0.0: x.erf(),
+    "softplus": lambda x, beta=1.0, threshold=20.0: _torch().nn.functional.softplus(x, beta, threshold),
+    "mish": lambda x: x * _torch().nn.functional.softplus(x).tanh(),
+    "floor": lambda x: x.floor(),
+    "ceil": lambda x: x.ceil(),
+    "eqz": lambda x: (x == 0).float(),
+    "nez": lambda x: (x != 0).float(),
+    "gtz": lambda x: (x > 0).float(),
+    "ltz": lambda x: (x < 0).float(),
+    "gez": lambda x: (x >= 0).float(),
+    "lez": lambda x: (x <= 0).float(),
+    "identity": lambda x: x,
+    "add_unary_sfpu": lambda x, p: x + p,
+    "sub_unary_sfpu": lambda x, p: x - p,
+    "mul_unary_sfpu": lambda x, p: x * p,
+    "div_unary_sfpu": lambda x, p: x / p,
+}
+
+
+def activation_function(spec, op="op"):
+    """The torch function of a fused unary op: a UnaryWithParam, a UnaryOpType or its name (as ttnn's string
+    form, "relu"), or a list of them applied in order; None is the identity."""
+    if spec is None:
+        return lambda x: x
+    if isinstance(spec, (list, tuple)):
+        fns = [activation_function(s, op) for s in spec]
+
+        def chain(x):
+            for fn in fns:
+                x = fn(x)
+            return x
+
+        return chain
+    name = getattr(getattr(spec, "op_type", spec), "value", getattr(spec, "op_type", spec))
+    params = list(getattr(spec, "params", []))
+    name = str(name).lower()
+    fn = _ACTIVATION.get(name)
+    if fn is None:
+        raise not_emulated(f"ttnn.{op} fusing the unary op {spec!r}")
+    try:
+        fn(_torch().zeros(1), *params)
+    except TypeError:
+        raise RuntimeError(f"ttnn.{op}: the unary op {name} does not take the parameters {params}") from None
+    return lambda x: fn(x, *params)
+
+
 def _broadcast(op, a_shape, b_shape):
     try:
         return Shape(_torch().broadcast_shapes(tuple(a_shape), tuple(b_shape)))
@@ -75,8 +150,12 @@ def _native_fast_path(op, a, b, dtype, config):
     return device_tensor(native, a.dtype, a.layout, a._mesh, config, a.shape)
 
 
-def binary(op, input_tensor_a, input_tensor_b, *, memory_config=None, dtype=None, **options):
-    _reject_unsupported(op, options)
+def binary(op, input_tensor_a, input_tensor_b, *, memory_config=None, dtype=None, activations=None,
+           input_tensor_a_activations=None, input_tensor_b_activations=None, output_tensor=None, in_place=False,
+           **options):
+    """activations= (applied to the result), input_tensor_a_activations= / input_tensor_b_activations= (to the
+    inputs first) are lists of fused unary ops (UnaryWithParam, UnaryOpType or names); output_tensor= is
+    written over instead of allocating (its shape must be the result's); in_place writes input_tensor_a."""
     a = _device_op.device_input(input_tensor_a, op)
     fn = _BINARY[op]
     if isinstance(input_tensor_b, Tensor):
@@ -87,18 +166,42 @@ def binary(op, input_tensor_a, input_tensor_b, *, memory_config=None, dtype=None
     else:
         raise TypeError(f"ttnn.{op}: the second input must be a ttnn.Tensor or a number, not "
                         f"{type(input_tensor_b).__name__}")
+    target = a if in_place else output_tensor
+    if target is not None:
+        target = _device_op.device_input(target, op)
+        if tuple(target.shape) != tuple(shape):
+            what = "input_tensor_a" if in_place else "output_tensor"
+            raise RuntimeError(f"ttnn.{op}: the result's shape {tuple(shape)} is not {what}'s {tuple(target.shape)}"
+                               " (an in-place op cannot broadcast its first input)")
+    fused = bool(activations or input_tensor_a_activations or input_tensor_b_activations)
     config = _device_op.output_memory(memory_config, a, same_shape=tuple(shape) == tuple(a.shape))
-    fast = _native_fast_path(op, a, b, dtype, config)
-    if fast is not None:
-        return fast
+    if not fused and target is None:
+        fast = _native_fast_path(op, a, b, dtype, config)
+        if fast is not None:
+            return fast
     out_dtype = dtype or a.dtype
     _device_op.check_dtype_layout(out_dtype, a.layout, op)
     program = _PROGRAM.get(op, f"eltwise_{op}")
+    post = activation_function(activations, op) if activations else None
+    pre_a = activation_function(input_tensor_a_activations, op) if input_tensor_a_activations else None
+    pre_b = activation_function(input_tensor_b_activations, op) if input_tensor_b_activations else None
+
+    def fused_fn(x, y):
+        if pre_a is not None:
+            x = pre_a(x)
+        if pre_b is not None:
+            y = pre_b(y if hasattr(y, "shape") else _torch().tensor(float(y)))
+        z = fn(x, y)
+        return post(z) if post is not None else z
+
+    attributes = repr((activations, input_tensor_a_activations, input_tensor_b_activations)) if fused else None
+    outputs = None if target is not None else [(shape, out_dtype, a.layout, config)]
     if isinstance(b, Tensor):
-        return _device_op.run(op, [a, b], [(shape, out_dtype, a.layout, config)], fn, cbs=3, program=program)
+        return _device_op.run(op, [a, b], outputs, fused_fn, cbs=3, program=program, in_place=target,
+                              attributes=attributes)
     scalar = float(b)
-    return _device_op.run(op, [a], [(shape, out_dtype, a.layout, config)], lambda x: fn(x, scalar), cbs=2,
-                          program=program + "_scalar")
+    return _device_op.run(op, [a], outputs, lambda x: fused_fn(x, scalar), cbs=2, program=program + "_scalar",
+                          in_place=target, attributes=attributes)
 
 
 def _binary_op(op):
@@ -108,6 +211,24 @@ def _binary_op(op):
     call.__name__ = call.__qualname__ = op
     call.__doc__ = f"ttnn.{op}: elementwise, broadcasting the second input (a tensor or a number)."
     return call
+
+
+def _binary_in_place_op(op, name):
+    def call(input_tensor_a, input_tensor_b, **options):
+        options.pop("memory_config", None)
+        options.pop("dtype", None)
+        return binary(op, input_tensor_a, input_tensor_b, in_place=True, **options)
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = f"ttnn.{name}: ttnn.{op} written over the first input (the second broadcast to its shape)."
+    return call
+
+
+_IN_PLACE = {f"{op}_": op for op in ("add", "subtract", "multiply", "divide", "squared_difference", "eq", "ne",
+                                     "gt", "lt", "ge", "le", "logical_and", "logical_or", "logical_xor")}
+_IN_PLACE.update(sub_="subtract", mul_="multiply", div_="divide")
+for _name, _op in _IN_PLACE.items():
+    globals()[_name] = _binary_in_place_op(_op, _name)
 
 
 add = _binary_op("add")
@@ -273,7 +394,7 @@ def golden(name):
     return None
 
 
-__all__ = sorted(set(_BINARY) | set(_UNARY) | {
+__all__ = sorted(set(_BINARY) | set(_UNARY) | set(_IN_PLACE) | {
     "sub", "mul", "div", "rsub", "where", "gelu", "clamp", "clip", "leaky_relu", "pow"})
 
-del _name, _builtins, _math
+del _name, _op, _builtins, _math

@@ -4,19 +4,11 @@ to DRAM interleaved unless memory_config= says otherwise (ttnn's default), in dt
 from ... import _allocmon
 from ..errors import not_emulated
 from ..tensor import device_tensor
-from ..types import Shape
+from ..types import Shape, check_sub_device_cores
 from . import _device_op
+from .eltwise import activation_function
 
 __all__ = ["matmul", "linear", "addmm"]
-
-_ACTIVATIONS = {
-    None: lambda x: x,
-    "relu": lambda x: x.clamp(min=0),
-    "gelu": lambda x: __import__("torch").nn.functional.gelu(x, approximate="tanh"),
-    "silu": lambda x: x * x.sigmoid(),
-    "sigmoid": lambda x: x.sigmoid(),
-}
-
 
 def _output_shape(op, a_shape, b_shape, transpose_a, transpose_b):
     import torch
@@ -42,20 +34,20 @@ def _output_shape(op, a_shape, b_shape, transpose_a, transpose_b):
 
 
 def _fused_activation(op, program_config, activation):
-    """The activation a matmul applies: `activation=`, or the program config's fused_activation (a
-    UnaryWithParam or UnaryOpType, applied by the matmul's packer on hardware). Both naming the same one apply it
-    once, as ttnn does."""
+    """The activation a matmul applies (None, a name such as "relu", a UnaryOpType or UnaryWithParam):
+    `activation=`, or the program config's fused_activation (applied by the matmul's packer on hardware). Both
+    naming the same one apply it once, as ttnn does."""
     fused = getattr(program_config, "fused_activation", None)
     if fused is None:
         return activation
-    kind = getattr(fused, "op_type", None) or (fused._args[0] if getattr(fused, "_args", None) else fused)
-    name = getattr(kind, "value", kind)
-    if getattr(fused, "_args", ())[1:] or getattr(fused, "param", None) is not None:
-        raise not_emulated(f"ttnn.{op}(..., program_config=...(fused_activation={fused!r}))",
-                           "activations with a parameter")
-    if activation is not None and str(activation).lower() != str(name).lower():
+    if activation is not None and _activation_name(activation) != _activation_name(fused):
         raise not_emulated(f"ttnn.{op}(..., activation={activation!r}) with fused_activation={fused!r}")
-    return name
+    return fused
+
+
+def _activation_name(spec):
+    kind = getattr(spec, "op_type", spec)
+    return str(getattr(kind, "value", kind)).lower()
 
 
 def _bias_rows(bias, shape):
@@ -67,10 +59,13 @@ def _bias_rows(bias, shape):
 
 
 def _run(op, input_tensor_a, input_tensor_b, bias, transpose_a, transpose_b, memory_config, dtype, activation,
-         program_config=None):
+         program_config=None, sub_device_id=None):
     activation = _fused_activation(op, program_config, activation)
     a = _device_op.device_input(input_tensor_a, op)
     b = _device_op.device_input(input_tensor_b, op)
+    # The cores the program may use: the config's allowed_worker_cores inside the sub-device it runs on.
+    check_sub_device_cores(a._mesh, sub_device_id, getattr(program_config, "allowed_worker_cores", None),
+                           f"ttnn.{op}")
     inputs = [a, b]
     if bias is not None:
         inputs.append(_device_op.device_input(bias, op))
@@ -84,20 +79,17 @@ def _run(op, input_tensor_a, input_tensor_b, bias, transpose_a, transpose_b, mem
             __import__("torch").broadcast_shapes(tuple(shape), tuple(bias_shape))
         except RuntimeError:
             raise RuntimeError(f"ttnn.{op}: the bias {bias.shape!r} does not broadcast to {shape!r}") from None
-    name = activation.lower() if isinstance(activation, str) else activation
-    if name not in _ACTIVATIONS:
-        raise not_emulated(f"ttnn.{op}(..., activation={activation!r})")
+    act = activation_function(activation, op)
     config = memory_config if memory_config is not None else _device_op.dram_interleaved()
     config = _device_op.resolve_output_memory(op, config, shape, inputs)
     out_dtype = dtype or a.dtype
     _device_op.check_dtype_layout(out_dtype, a.layout, op)
-    simple = (bias is None and name is None and not transpose_a and not transpose_b and out_dtype == a.dtype
+    simple = (bias is None and activation is None and not transpose_a and not transpose_b and out_dtype == a.dtype
               and len(a.shape) >= 2 and (len(b.shape) == 2 or tuple(a.shape[:-2]) == tuple(b.shape[:-2]))
               and tuple(a.shape) == tuple(a._device.shard_shape) and tuple(b.shape) == tuple(b._device.shard_shape))
     if simple:  # OpenBLAS on every device at once, in C++
         native = _allocmon.matmul(a._device, b._device, buffer_type=config.buffer_type.value, shards=config._shards)
         return device_tensor(native, out_dtype, a.layout, a._mesh, config, shape)
-    act = _ACTIVATIONS[name]
 
     def compute(x, y, *rest):
         if transpose_a:
@@ -114,18 +106,21 @@ def _run(op, input_tensor_a, input_tensor_b, bias, transpose_a, transpose_b, mem
 
 
 def matmul(input_tensor_a, input_tensor_b, *, transpose_a=False, transpose_b=False, memory_config=None, dtype=None,
-           activation=None, core_grid=None, program_config=None, compute_kernel_config=None, **ignored):
+           activation=None, core_grid=None, program_config=None, compute_kernel_config=None, sub_device_id=None,
+           **ignored):
     """core_grid / program_config / compute_kernel_config choose how hardware splits the work; the
-    emulated mesh takes them and computes the same values."""
+    emulated mesh takes them and computes the same values. sub_device_id= names the loaded sub-device it runs on
+    (its cores must hold the program config's allowed_worker_cores)."""
     return _run("matmul", input_tensor_a, input_tensor_b, None, transpose_a, transpose_b, memory_config, dtype,
-                activation, program_config)
+                activation, program_config, sub_device_id)
 
 
 def linear(input_tensor_a, input_tensor_b, *, bias=None, transpose_a=False, transpose_b=False, memory_config=None,
-           dtype=None, activation=None, core_grid=None, program_config=None, compute_kernel_config=None, **ignored):
+           dtype=None, activation=None, core_grid=None, program_config=None, compute_kernel_config=None,
+           sub_device_id=None, **ignored):
     """input_tensor_a @ input_tensor_b + bias (broadcast), then the activation if one is named."""
     return _run("linear", input_tensor_a, input_tensor_b, bias, transpose_a, transpose_b, memory_config, dtype,
-                activation, program_config)
+                activation, program_config, sub_device_id)
 
 
 def addmm(input_tensor, mat1_tensor, mat2_tensor, *, alpha=1.0, beta=1.0, memory_config=None, dtype=None,
