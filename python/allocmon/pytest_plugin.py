@@ -5,7 +5,11 @@ priority over a plugin's.
 
 device, mesh_device (indirect parametrisation: an int N is a 1xN mesh, a tuple (rows, cols) that mesh),
 t3k_mesh_device (1x8), n300_mesh_device (1x2), device_params (l1_small_size, trace_region_size, ...),
-silicon_arch_name / silicon_arch_<arch>, use_program_cache, reset_seeds, function_level_defaults."""
+silicon_arch_name / silicon_arch_<arch>, use_program_cache, reset_seeds, function_level_defaults, expect_error
+(`with expect_error(RuntimeError, "text"):` the block must raise that exception type with the text in its
+message)."""
+
+import contextlib
 
 import pytest
 
@@ -137,3 +141,18 @@ def reset_seeds():
 @pytest.fixture
 def function_level_defaults(reset_seeds):
     yield
+
+
+@pytest.fixture
+def expect_error():
+    """`with expect_error(ExceptionType, "part of the message"):`: fails the test unless the block raises an
+    exception of that type (or a subclass) whose message contains the text."""
+
+    @contextlib.contextmanager
+    def expect(exception_type, text=""):
+        with pytest.raises(exception_type) as raised:
+            yield raised
+        if text not in str(raised.value):
+            pytest.fail(f"expected {exception_type.__name__} with {text!r} in its message, got: {raised.value}")
+
+    return expect

@@ -38,7 +38,9 @@ class BufferPage:
 
 def _buffers(device=None):
     for mesh in _device.open_meshes():
-        if device is not None and device is not mesh and getattr(device, "_mesh", None) is not mesh:
+        # a mesh, a submesh (it shares its parent's native mesh) or one Device of a mesh
+        of = getattr(device, "_mesh", device)
+        if device is not None and getattr(of, "_native", None) is not mesh._native:
             continue
         for buffer in mesh._native.live_buffers():
             for device_id in mesh.get_device_ids():
@@ -80,3 +82,8 @@ class SystemMeshDescriptor:
 
 multi_device = _types.ModuleType("ttnn._ttnn.multi_device", "The emulated system's mesh.")
 multi_device.SystemMeshDescriptor = SystemMeshDescriptor
+
+
+device = _types.ModuleType("ttnn._ttnn.device", "The emulated architecture's memory alignments.")
+device.get_l1_alignment = _device.get_l1_alignment
+device.get_dram_alignment = _device.get_dram_alignment

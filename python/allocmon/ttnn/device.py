@@ -7,6 +7,7 @@ import enum as _enum
 import weakref as _weakref
 import os as _os
 import sys as _sys
+import types as _types
 
 from .. import _allocmon
 from .errors import not_emulated
@@ -105,19 +106,124 @@ OPEN_MESHES = _weakref.WeakSet()
 class MeshDevice(SubDeviceManagement):
     """A mesh of emulated devices (also what open_device returns: a 1x1 mesh)."""
 
-    def __init__(self, native, requested_shape=None):
+    def __init__(self, native, requested_shape=None, parent=None, coordinates=None):
         self._native = native
         self._requested_shape = requested_shape  # under ALLOCMON_MESH_SHAPE: the shape the script asked for
+        # A submesh (create_submesh): `coordinates` (a MeshCoordinateRange) of `parent`'s devices. It shares the
+        # parent's native mesh, so what it allocates is allocated in lock-step on every device of the parent
+        # (tt-metal gives a submesh an allocator of its own over the same devices; the emulated allocator is one
+        # per opened mesh): replicated tensors work, tensors split over a submesh smaller than its parent are
+        # not emulated (distributed.TensorToMesh).
+        self._parent = parent
+        self._coordinates = coordinates
+        self._submeshes = []
+        self._closed = False
+        self._root = self
 
     @property
     def shape(self):
+        if self._coordinates is not None:
+            return self._coordinates.shape()
         return MeshShape(self._native.rows, self._native.cols)
 
     def get_num_devices(self):
+        if self._coordinates is not None:
+            return self.shape.mesh_size()
         return self._native.get_num_devices()
 
     def get_device_ids(self):
-        return self._native.get_device_ids()
+        if self._coordinates is None:
+            return self._native.get_device_ids()
+        ids, cols = self._root.get_device_ids(), self._root.shape.cols  # coordinates are in the opened mesh
+        return [ids[c[0] * cols + c[-1]] for c in self._coordinates]
+
+    def is_parent_mesh(self):
+        return self._parent is None
+
+    def get_parent_mesh(self):
+        return self._parent
+
+    def spans_whole_native_mesh(self):
+        """Whether this mesh (or submesh) covers every device of the native mesh that holds its tensors."""
+        return self.get_num_devices() == self._native.get_num_devices()
+
+    def create_submesh(self, submesh_shape, offset=None):
+        """A view of `submesh_shape` devices of this mesh starting at `offset` (a MeshCoordinate, default the
+        origin), as tt-metal's MeshDevice.create_submesh."""
+        from .distributed import MeshCoordinate, MeshCoordinateRange
+
+        submesh_shape = MeshShape(submesh_shape)
+        if len(submesh_shape) != len(self.shape):
+            raise RuntimeError(f"Submesh shape {submesh_shape} and mesh device shape {self.shape} must have the "
+                               "same number of dimensions.")
+        offset = MeshCoordinate([0] * len(submesh_shape)) if offset is None else MeshCoordinate(offset)
+        if offset.dims() != len(submesh_shape):
+            raise RuntimeError(f"Submesh shape {submesh_shape} and offset {offset} must have the same number of "
+                               "dimensions.")
+        end = [o + d - 1 for o, d in zip(offset, submesh_shape)]
+        if any(e >= d for e, d in zip(end, self.shape)):
+            raise RuntimeError(f"Submesh shape {submesh_shape} and offset {offset} does not fit within parent mesh "
+                               f"({self.shape}).")
+        return self._submesh(MeshCoordinateRange(offset, MeshCoordinate(end)))
+
+    def create_submeshes(self, submesh_shape):
+        """This mesh cut into submeshes of `submesh_shape` (which must divide it), in row-major order."""
+        from .distributed import MeshCoordinate, MeshCoordinateRange
+
+        submesh_shape = MeshShape(submesh_shape)
+        if len(submesh_shape) != len(self.shape):
+            raise RuntimeError(f"Submesh shape {submesh_shape} and mesh device shape {self.shape} must have the "
+                               "same number of dimensions.")
+        steps = []
+        for dim, (size, part) in enumerate(zip(self.shape, submesh_shape)):
+            if size % part:
+                raise RuntimeError(f"Shape {self.shape} is not divisible by submesh shape {submesh_shape} along "
+                                   f"dimension {dim}")
+            steps.append(size // part)
+        return [self.create_submesh(submesh_shape, MeshCoordinate([s * p for s, p in zip(step, submesh_shape)]))
+                for step in MeshCoordinateRange(MeshShape(steps))]
+
+    def create_overlapped_submeshes(self, coordinate_ranges):
+        """One submesh per MeshCoordinateRange; the ranges may share devices."""
+        submeshes = []
+        for coordinate_range in coordinate_ranges:
+            if not self._whole_range().contains(coordinate_range):
+                raise RuntimeError(f"Submesh range {coordinate_range} does not fit within parent mesh "
+                                   f"({self.shape}).")
+            submeshes.append(self._submesh(coordinate_range))
+        return submeshes
+
+    def _whole_range(self):
+        from .distributed import MeshCoordinateRange
+
+        return MeshCoordinateRange(self.shape)
+
+    def _submesh(self, coordinate_range):
+        if self._closed or not self._native.is_open():
+            raise RuntimeError("create_submesh: the mesh device is closed")
+        if self._coordinates is not None:  # a submesh of a submesh: coordinates in the mesh that was opened
+            from .distributed import MeshCoordinate, MeshCoordinateRange
+
+            base = self._coordinates.start_coord()
+            coordinate_range = MeshCoordinateRange(
+                MeshCoordinate([b + s for b, s in zip(base, coordinate_range.start_coord())]),
+                MeshCoordinate([b + e for b, e in zip(base, coordinate_range.end_coord())]))
+            root = self._root
+        else:
+            root = self
+        submesh = MeshDevice(self._native, parent=self, coordinates=coordinate_range)
+        submesh._root = root
+        self._submeshes.append(submesh)
+        return submesh
+
+    def get_info(self, tag, coord=None):
+        """ttnn.experimental.info's device query: one value for the whole mesh, or the device at `coord`."""
+        return _info_value(self, tag, coord)
+
+    def get_info_per_device(self, tag):
+        from .distributed import MeshCoordinateRange
+
+        return {coord: _info_value(self, tag, coord) for coord in MeshCoordinateRange(self.shape)}
 
     def get_devices(self):
         return [Device(self, i) for i in range(self.get_num_devices())]
@@ -155,7 +261,7 @@ class MeshDevice(SubDeviceManagement):
     # Sub-devices (create_sub_device_manager, ...): types.SubDeviceManagement.
 
     def get_submeshes(self):
-        return []
+        return [m for m in self._submeshes if not m._closed]
 
     def dram_grid_size(self):
         return CoreCoord(self._native.dram_banks, 1)
@@ -164,7 +270,9 @@ class MeshDevice(SubDeviceManagement):
         return self._native.dram_banks
 
     def reshape(self, mesh_shape):
-        if tuple(MeshShape(mesh_shape)) != (self._native.rows, self._native.cols):
+        if self._coordinates is not None and tuple(MeshShape(mesh_shape)) != tuple(self.shape):
+            raise not_emulated("MeshDevice.reshape of a submesh")
+        if self._coordinates is None and tuple(MeshShape(mesh_shape)) != (self._native.rows, self._native.cols):
             raise not_emulated("MeshDevice.reshape", "an emulated mesh keeps the shape it was opened with")
 
     def __repr__(self):
@@ -216,10 +324,25 @@ def open_mesh_device(mesh_shape=None, device_ids=None, *, l1_small_size=0, trace
     return _open(shape.rows, shape.cols, ids, l1_small_size, trace_region_size)
 
 
+def _with_submeshes(mesh_device):
+    yield mesh_device
+    for submesh in list(getattr(mesh_device, "_submeshes", ())):
+        yield from _with_submeshes(submesh)
+
+
 def close_mesh_device(mesh_device):
+    """Closes a mesh and its submeshes; closing a submesh leaves its parent open. ttnn's default device is
+    forgotten when it is one of the meshes closed."""
     global _default_device
-    if _default_device is mesh_device:
+    closing = list(_with_submeshes(mesh_device))
+    if any(_default_device is m for m in closing):
         _default_device = None
+    for m in closing:
+        m._closed = True
+    parent = getattr(mesh_device, "_parent", None)
+    if parent is not None:
+        parent._submeshes = [m for m in parent._submeshes if m is not mesh_device]
+        return
     mesh_device._native.close()
 
 
@@ -301,3 +424,65 @@ class manage_device:  # noqa: N801 (ttnn's name)
     def __exit__(self, *exc):
         close_device(self._device)
         return False
+
+
+# ---- ttnn.experimental.info: device properties by tag (MeshDevice.get_info) ----
+
+# Per architecture: (L1 alignment, DRAM alignment) in bytes, as src/common/tt_architecture.cpp has them.
+_ALIGNMENTS = {"wormhole_b0": (16, 32), "blackhole": (16, 64)}
+
+
+def get_l1_alignment():
+    return _ALIGNMENTS[get_arch_name()][0]
+
+
+def get_dram_alignment():
+    return _ALIGNMENTS[get_arch_name()][1]
+
+
+class InfoTag:
+    """A device property that MeshDevice.get_info reads; tags compare and hash by name."""
+
+    def __init__(self, name, read):
+        self.name = name
+        self._read = read
+
+    def __eq__(self, other):
+        return isinstance(other, InfoTag) and other.name == self.name
+
+    def __hash__(self):
+        return hash(("InfoTag", self.name))
+
+    def __repr__(self):
+        return f"InfoTag({self.name})"
+
+
+_INFO_TAGS = [
+    InfoTag("l1_alignment", lambda mesh: _ALIGNMENTS[mesh._native.architecture][0]),
+    InfoTag("dram_alignment", lambda mesh: _ALIGNMENTS[mesh._native.architecture][1]),
+    InfoTag("architecture", lambda mesh: mesh.arch()),
+    InfoTag("architecture_name", lambda mesh: mesh._native.architecture),
+]
+
+
+def _info_value(mesh, tag, coord):
+    if not isinstance(tag, InfoTag):
+        raise TypeError(f"get_info(): incompatible function arguments: the tag must be a "
+                        f"ttnn.experimental.info.InfoTag, got {type(tag).__name__} {tag!r}")
+    if coord is not None:
+        from .distributed import MeshCoordinate, MeshCoordinateRange
+
+        coord = MeshCoordinate(coord)
+        if not MeshCoordinateRange(mesh.shape).contains(coord):
+            raise RuntimeError(f"Cannot query {tag.name} at {coord}: the coordinate is outside the mesh of shape "
+                               f"{mesh.shape}")
+    # The emulated devices of a mesh are alike: every coordinate has the mesh's value.
+    return tag._read(mesh)
+
+
+experimental_info = _types.ModuleType("ttnn.experimental.info",
+                                      "Device properties by tag: mesh_device.get_info(info.l1_alignment).")
+experimental_info.InfoTag = InfoTag
+for _tag in _INFO_TAGS:
+    setattr(experimental_info, _tag.name, _tag)
+experimental_info.all_tags = lambda: list(_INFO_TAGS)

@@ -10,12 +10,184 @@ __all__ = [
     "ConcatMeshToTensor", "ConcatMesh2dToTensor", "PlacementShard", "PlacementReplicate", "MeshMapperConfig",
     "MeshComposerConfig", "create_mesh_mapper", "create_mesh_composer", "replicate_tensor_to_mesh_mapper",
     "shard_tensor_to_mesh_mapper", "concat_mesh_to_tensor_composer", "distribute_tensor", "aggregate_tensor",
-    "visualize_mesh_device", "visualize_system_mesh", "visualize_tensor",
+    "visualize_mesh_device", "visualize_system_mesh", "visualize_tensor", "MeshCoordinate", "MeshCoordinateRange",
+    "MeshCoordinateRangeSet",
 ]
 
 
 def _mesh_of(mesh_device):
     return mesh_device._native
+
+
+class MeshCoordinate:
+    """A device's place in a mesh: MeshCoordinate(row, col), MeshCoordinate([row, col]) (any number of dims)."""
+
+    def __init__(self, *coords):
+        if len(coords) == 1 and isinstance(coords[0], (tuple, list, MeshCoordinate)):
+            coords = tuple(coords[0])
+        if not coords:
+            raise ValueError("MeshCoordinate: needs at least one coordinate")
+        if any(int(c) < 0 for c in coords):
+            raise ValueError(f"MeshCoordinate: coordinates must be non-negative, got {list(coords)}")
+        self._coords = tuple(int(c) for c in coords)
+
+    def coords(self):
+        return list(self._coords)
+
+    def dims(self):
+        return len(self._coords)
+
+    def __getitem__(self, index):
+        return self._coords[index]
+
+    def __iter__(self):
+        return iter(self._coords)
+
+    def __len__(self):
+        return len(self._coords)
+
+    def __eq__(self, other):
+        return isinstance(other, MeshCoordinate) and self._coords == other._coords
+
+    def __lt__(self, other):
+        return self._coords < other._coords
+
+    def __hash__(self):
+        return hash(("MeshCoordinate", self._coords))
+
+    def __repr__(self):
+        return f"MeshCoordinate([{', '.join(str(c) for c in self._coords)}])"
+
+
+class MeshCoordinateRange:
+    """The coordinates from `start` to `end` (both included): MeshCoordinateRange(start, end), or
+    MeshCoordinateRange(shape) for every coordinate of a mesh of that shape. Iterates in row-major order."""
+
+    def __init__(self, start, end=None):
+        if end is None:
+            shape = tuple(start)
+            if not shape or any(int(d) <= 0 for d in shape):
+                raise ValueError(f"MeshCoordinateRange: a shape has positive dims, got {list(shape)}")
+            start, end = MeshCoordinate([0] * len(shape)), MeshCoordinate([int(d) - 1 for d in shape])
+        start, end = MeshCoordinate(start), MeshCoordinate(end)
+        if start.dims() != end.dims():
+            raise ValueError(f"MeshCoordinateRange: {start} and {end} have different numbers of dimensions")
+        if any(s > e for s, e in zip(start, end)):
+            raise ValueError(f"MeshCoordinateRange: start {start} must not be past end {end}")
+        self._start, self._end = start, end
+
+    def start_coord(self):
+        return self._start
+
+    def end_coord(self):
+        return self._end
+
+    def dims(self):
+        return self._start.dims()
+
+    def shape(self):
+        from .types import MeshShape
+
+        return MeshShape([e - s + 1 for s, e in zip(self._start, self._end)])
+
+    def contains(self, other):
+        if isinstance(other, MeshCoordinateRange):
+            return self.contains(other._start) and self.contains(other._end)
+        other = MeshCoordinate(other)
+        return other.dims() == self.dims() and all(s <= c <= e for s, c, e in zip(self._start, other, self._end))
+
+    def intersects(self, other):
+        return self.intersection(other) is not None
+
+    def intersection(self, other):
+        """The coordinates both ranges hold, as a range; None when they share none."""
+        low = [max(a, b) for a, b in zip(self._start, other._start)]
+        high = [min(a, b) for a, b in zip(self._end, other._end)]
+        if self.dims() != other.dims() or any(lo > hi for lo, hi in zip(low, high)):
+            return None
+        return MeshCoordinateRange(MeshCoordinate(low), MeshCoordinate(high))
+
+    def __iter__(self):
+        import itertools
+
+        ranges = [range(s, e + 1) for s, e in zip(self._start, self._end)]
+        return (MeshCoordinate(c) for c in itertools.product(*ranges))
+
+    def __len__(self):
+        return self.shape().mesh_size() if self.dims() <= 2 else len(list(iter(self)))
+
+    def __eq__(self, other):
+        return isinstance(other, MeshCoordinateRange) and (self._start, self._end) == (other._start, other._end)
+
+    def __hash__(self):
+        return hash(("MeshCoordinateRange", self._start, self._end))
+
+    def __repr__(self):
+        return f"MeshCoordinateRange(start={self._start!r}, end={self._end!r})"
+
+
+class MeshCoordinateRangeSet:
+    """A set of coordinate ranges; merge() joins ranges that overlap or sit side by side into one."""
+
+    def __init__(self, coordinate_range=None):
+        self._ranges = []
+        if coordinate_range is not None:
+            self.merge(coordinate_range)
+
+    def merge(self, coordinate_range):
+        ranges, pending = list(self._ranges), coordinate_range
+        merged = True
+        while merged:
+            merged = False
+            for other in ranges:
+                joined = _joined(pending, other)
+                if joined is not None:
+                    ranges.remove(other)
+                    pending, merged = joined, True
+                    break
+        ranges.append(pending)
+        self._ranges = sorted(ranges, key=lambda r: (tuple(r.start_coord()), tuple(r.end_coord())))
+
+    def ranges(self):
+        return list(self._ranges)
+
+    def size(self):
+        return len(self._ranges)
+
+    def coords(self):
+        return sorted({c for r in self._ranges for c in r})
+
+    def __eq__(self, other):
+        return isinstance(other, MeshCoordinateRangeSet) and self._ranges == other._ranges
+
+    def __hash__(self):
+        return hash(("MeshCoordinateRangeSet", tuple(self._ranges)))
+
+    def __repr__(self):
+        return f"MeshCoordinateRangeSet([{', '.join(repr(r) for r in self._ranges)}])"
+
+
+def _joined(a, b):
+    """a and b as one range when together they fill a box (one contains the other, or they meet along one
+    dimension and match in the others); None otherwise."""
+    if a.dims() != b.dims():
+        return None
+    if a.contains(b):
+        return a
+    if b.contains(a):
+        return b
+    differing = [d for d in range(a.dims()) if (a.start_coord()[d], a.end_coord()[d]) !=
+                 (b.start_coord()[d], b.end_coord()[d])]
+    if len(differing) != 1:
+        return None
+    d = differing[0]
+    lo, hi = sorted([a, b], key=lambda r: r.start_coord()[d])
+    if hi.start_coord()[d] > lo.end_coord()[d] + 1:
+        return None
+    start = list(lo.start_coord())
+    end = list(lo.end_coord())
+    end[d] = max(lo.end_coord()[d], hi.end_coord()[d])
+    return MeshCoordinateRange(MeshCoordinate(start), MeshCoordinate(end))
 
 
 def _normal_dim(dim, rank, what):
@@ -61,9 +233,22 @@ class TensorToMesh:
         self._shard_dims = shard_dims
         self._flat_dim = flat_dim
 
+    def _check_submesh(self):
+        """A submesh holds its tensors on every device of the mesh that was opened (device.MeshDevice): a
+        replicated tensor is the same there, a split one would be cut for the wrong number of devices."""
+        device = self.mesh_device
+        if (self._flat_dim >= 0 or self._shard_dims is not None) and not getattr(
+                device, "spans_whole_native_mesh", lambda: True)():
+            raise not_emulated(
+                f"splitting a tensor over a {tuple(device.shape)} submesh of a {_mesh_of(device).rows}x"
+                f"{_mesh_of(device).cols} mesh",
+                "a submesh's tensors live on every device of the mesh it was made from: replicate them, or split "
+                "over the whole mesh")
+
     def split(self, array):
         """One array per device of the mesh (row-major order): views of `array`, or `array` itself where it
         is replicated."""
+        self._check_submesh()
         mesh = _mesh_of(self.mesh_device)
         rows, cols = mesh.rows, mesh.cols
         rank = array.ndim
@@ -82,6 +267,7 @@ class TensorToMesh:
 
     def check_shape(self, shape):
         """Raises as split() would for a host tensor of this shape (the native path splits without it)."""
+        self._check_submesh()
         mesh = _mesh_of(self.mesh_device)
         rank = len(shape)
         if self._flat_dim >= 0:

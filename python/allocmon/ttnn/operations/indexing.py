@@ -4,6 +4,7 @@ outputs through the mesh and computes every device's values with torch from what
 
 import types as _types
 
+from .. import device as _device
 from ..tensor import Tensor
 from ..types import ROW_MAJOR_LAYOUT, Shape, uint32
 from . import _device_op
@@ -197,7 +198,8 @@ experimental.gather = gather
 experimental.isin = isin
 experimental.dropout = dropout
 experimental.slice_write = slice_write
-experimental.__all__ = ["dropout", "gather", "isin", "slice_write"]
+experimental.info = _device.experimental_info  # device properties by tag (device.py)
+experimental.__all__ = ["dropout", "gather", "info", "isin", "slice_write"]
 
 
 def _experimental_missing(name):

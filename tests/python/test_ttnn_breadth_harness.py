@@ -1,0 +1,200 @@
+"""What tt-metal's own ttnn tests need beyond the ops: mesh coordinates and ranges, submeshes (views of an opened
+mesh's devices), the experimental device query (ttnn.experimental.info), program descriptors and their hash,
+the expect_error fixture of the pytest plugin, and the breadth tool's per-file architecture."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+from allocmon import ttnn
+
+
+# ---- MeshCoordinate, MeshCoordinateRange, MeshCoordinateRangeSet ----
+
+
+def test_mesh_coordinates_compare_and_hash_by_value():
+    a, b = ttnn.MeshCoordinate(1, 2), ttnn.MeshCoordinate([1, 2])
+    assert a == b and hash(a) == hash(b) and a is not b and a != ttnn.MeshCoordinate(2, 1)
+    assert a.coords() == [1, 2] and a.dims() == 2 and a[1] == 2 and repr(a) == "MeshCoordinate([1, 2])"
+    with pytest.raises(ValueError):
+        ttnn.MeshCoordinate(-1, 0)
+
+
+def test_mesh_coordinate_range_from_corners_or_shape():
+    whole = ttnn.MeshCoordinateRange(ttnn.MeshShape(2, 4))
+    assert whole == ttnn.MeshCoordinateRange(ttnn.MeshCoordinate(0, 0), ttnn.MeshCoordinate(1, 3))
+    assert whole.shape() == ttnn.MeshShape(2, 4) and len(whole) == 8
+    assert [c.coords() for c in whole][:5] == [[0, 0], [0, 1], [0, 2], [0, 3], [1, 0]]  # row-major
+    part = ttnn.MeshCoordinateRange(ttnn.MeshCoordinate(0, 2), ttnn.MeshCoordinate(1, 3))
+    assert whole.contains(part) and not part.contains(whole) and part.contains(ttnn.MeshCoordinate(1, 2))
+    assert {ttnn.MeshCoordinateRange(ttnn.MeshShape(2, 2)): "a"}[
+        ttnn.MeshCoordinateRange(ttnn.MeshCoordinate(0, 0), ttnn.MeshCoordinate(1, 1))] == "a"
+    left = ttnn.MeshCoordinateRange(ttnn.MeshShape(2, 3))
+    assert left.intersection(part) == ttnn.MeshCoordinateRange(ttnn.MeshCoordinate(0, 2), ttnn.MeshCoordinate(1, 2))
+    assert not ttnn.MeshCoordinateRange(ttnn.MeshShape(1, 1)).intersects(part)
+    with pytest.raises(ValueError):
+        ttnn.MeshCoordinateRange(ttnn.MeshCoordinate(1, 1), ttnn.MeshCoordinate(0, 1))
+
+
+def test_mesh_coordinate_range_set_merges_adjacent_ranges():
+    row0 = ttnn.MeshCoordinateRange(ttnn.MeshCoordinate(0, 0), ttnn.MeshCoordinate(0, 3))
+    row1 = ttnn.MeshCoordinateRange(ttnn.MeshCoordinate(1, 0), ttnn.MeshCoordinate(1, 3))
+    merged = ttnn.MeshCoordinateRangeSet(row0)
+    merged.merge(row1)
+    assert merged.ranges() == [ttnn.MeshCoordinateRange(ttnn.MeshShape(2, 4))]
+    apart = ttnn.MeshCoordinateRangeSet(row0)
+    apart.merge(ttnn.MeshCoordinateRange(ttnn.MeshCoordinate(1, 0), ttnn.MeshCoordinate(1, 1)))
+    assert apart.size() == 2 and len(apart.coords()) == 6
+    assert ttnn.MeshCoordinateRangeSet(row0) == ttnn.MeshCoordinateRangeSet(row0) != ttnn.MeshCoordinateRangeSet()
+
+
+# ---- submeshes ----
+
+
+def test_submesh_is_a_view_of_its_parents_devices():
+    mesh = ttnn.open_mesh_device(ttnn.MeshShape(2, 4))
+    try:
+        ids = mesh.get_device_ids()
+        right = mesh.create_submesh(ttnn.MeshShape(2, 2), ttnn.MeshCoordinate(0, 2))
+        assert right.shape == ttnn.MeshShape(2, 2) and right.get_num_devices() == 4
+        assert right.get_device_ids() == [ids[2], ids[3], ids[6], ids[7]]
+        assert not right.is_parent_mesh() and right.get_parent_mesh() is mesh and mesh.is_parent_mesh()
+        assert mesh.get_submeshes() == [right]
+        with pytest.raises(RuntimeError, match="does not fit within parent mesh"):
+            mesh.create_submesh(ttnn.MeshShape(2, 2), ttnn.MeshCoordinate(1, 0))
+        # a replicated tensor on a submesh reads back as written
+        values = torch.arange(64, dtype=torch.float32).reshape(2, 32)
+        placed = ttnn.from_torch(values, dtype=ttnn.float32, device=right, memory_config=ttnn.L1_MEMORY_CONFIG)
+        assert placed.device() is right and placed.is_allocated()
+        doubled = ttnn.add(placed, placed)
+        assert torch.equal(ttnn.to_torch(ttnn.get_device_tensors(doubled)[0]), values * 2)
+        # splitting a tensor over fewer devices than the opened mesh holds is not emulated
+        with pytest.raises(ttnn.NotEmulatedError, match="submesh"):
+            ttnn.from_torch(values, device=right, mesh_mapper=ttnn.ShardTensorToMesh(right, dim=1))
+        # a submesh of the whole mesh splits as the mesh does
+        whole = mesh.create_submesh(ttnn.MeshShape(2, 4))
+        split = ttnn.from_torch(torch.arange(256.0).reshape(1, 256), device=whole,
+                                mesh_mapper=ttnn.ShardTensorToMesh(whole, dim=1))
+        assert tuple(ttnn.get_device_tensors(split)[1].shape) == (1, 32)
+    finally:
+        ttnn.close_mesh_device(mesh)
+    assert mesh.get_submeshes() == []
+
+
+def test_create_submeshes_and_overlapped_submeshes():
+    mesh = ttnn.open_mesh_device(ttnn.MeshShape(2, 4))
+    try:
+        rows = mesh.create_submeshes(ttnn.MeshShape(1, 4))
+        assert [s.get_device_ids() for s in rows] == [mesh.get_device_ids()[:4], mesh.get_device_ids()[4:]]
+        with pytest.raises(RuntimeError, match="not divisible"):
+            mesh.create_submeshes(ttnn.MeshShape(1, 3))
+        overlapped = mesh.create_overlapped_submeshes([ttnn.MeshCoordinateRange(ttnn.MeshShape(2, 3)),
+                                                       ttnn.MeshCoordinateRange(ttnn.MeshCoordinate(0, 1),
+                                                                                ttnn.MeshCoordinate(1, 3))])
+        assert [s.shape for s in overlapped] == [ttnn.MeshShape(2, 3)] * 2
+        assert set(overlapped[0].get_device_ids()) & set(overlapped[1].get_device_ids())
+        inner = overlapped[1].create_submesh(ttnn.MeshShape(1, 1), ttnn.MeshCoordinate(1, 2))
+        assert inner.get_device_ids() == [mesh.get_device_ids()[7]]  # (1, 1 + 2) of the opened mesh
+        with pytest.raises(RuntimeError, match="does not fit"):
+            mesh.create_overlapped_submeshes([ttnn.MeshCoordinateRange(ttnn.MeshShape(3, 1))])
+    finally:
+        ttnn.close_mesh_device(mesh)
+
+
+def test_closing_forgets_the_default_device_of_a_mesh_or_its_submesh():
+    mesh = ttnn.open_mesh_device(ttnn.MeshShape(1, 2))
+    submesh = mesh.create_submesh(ttnn.MeshShape(1, 1), ttnn.MeshCoordinate(0, 1))
+    ttnn.SetDefaultDevice(mesh)
+    ttnn.close_mesh_device(submesh)  # the parent stays open and stays the default
+    assert ttnn.GetDefaultDevice() is mesh and mesh._native.is_open() and mesh.get_submeshes() == []
+    other = mesh.create_submesh(ttnn.MeshShape(1, 1))
+    ttnn.SetDefaultDevice(other)
+    ttnn.close_mesh_device(mesh)
+    assert ttnn.GetDefaultDevice() is None and not mesh._native.is_open()
+    reopened = ttnn.open_mesh_device(ttnn.MeshShape(1, 2))  # the devices are free again
+    ttnn.close_mesh_device(reopened)
+
+
+# ---- ttnn.experimental.info ----
+
+
+def test_experimental_info_tags_and_values(monkeypatch):
+    info = ttnn.experimental.info
+    assert [t.name for t in info.all_tags()] == ["l1_alignment", "dram_alignment", "architecture",
+                                                 "architecture_name"]
+    assert info.l1_alignment == info.all_tags()[0] and info.l1_alignment != info.dram_alignment
+    assert repr(info.dram_alignment) == "InfoTag(dram_alignment)" and not hasattr(info, "no_such_tag")
+    mesh = ttnn.open_mesh_device(ttnn.MeshShape(1, 2))
+    try:
+        assert mesh.get_info(info.dram_alignment) == 32 == ttnn._ttnn.device.get_dram_alignment()
+        assert mesh.get_info(info.architecture) == ttnn.device.Arch.WORMHOLE_B0
+        per_device = mesh.get_info_per_device(info.l1_alignment)
+        assert list(per_device) == [ttnn.MeshCoordinate(0, 0), ttnn.MeshCoordinate(0, 1)]
+        assert set(per_device.values()) == {16}
+        with pytest.raises(RuntimeError, match="Cannot query architecture_name at"):
+            mesh.get_info(info.architecture_name, ttnn.MeshCoordinate(1, 0))
+        with pytest.raises(TypeError, match="incompatible function arguments"):
+            mesh.get_info("l1_alignment")
+    finally:
+        ttnn.close_mesh_device(mesh)
+    monkeypatch.setenv("ALLOCMON_ARCH", "blackhole")
+    blackhole = ttnn.open_mesh_device(ttnn.MeshShape(1, 1))
+    try:
+        assert blackhole.get_info(info.dram_alignment) == 64 == ttnn._ttnn.device.get_dram_alignment()
+        assert blackhole.get_info(info.architecture_name) == "blackhole"
+    finally:
+        ttnn.close_mesh_device(blackhole)
+
+
+# ---- program descriptors ----
+
+
+def _program(face_geometry=None, page_size=2048):
+    fmt = ttnn.CBFormatDescriptor(buffer_index=0, data_format=ttnn.bfloat16, page_size=page_size)
+    fmt.face_geometry = face_geometry
+    cores = ttnn.CoreRangeSet([ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(1, 0))])
+    return ttnn.ProgramDescriptor(kernels=[], semaphores=[], cbs=[ttnn.CBDescriptor(
+        total_size=2048, core_ranges=cores, format_descriptors=[fmt])])
+
+
+def test_program_descriptor_hash_follows_every_field():
+    base = ttnn.compute_program_descriptor_hash(_program())
+    assert base == ttnn.compute_program_descriptor_hash(_program()) and 0 <= base < 2 ** 64
+    assert base != ttnn.compute_program_descriptor_hash(_program(ttnn.FaceGeometry(1, 4)))
+    assert base != ttnn.compute_program_descriptor_hash(_program(page_size=1024))
+    assert ttnn.FaceGeometry() == ttnn.FaceGeometry(16, 4) != ttnn.FaceGeometry(8, 2)
+    with pytest.raises(TypeError, match="incompatible function arguments"):
+        ttnn.compute_program_descriptor_hash("program")
+
+
+# ---- the pytest plugin's expect_error fixture ----
+
+
+def test_expect_error_fixture(tmp_path):
+    test = tmp_path / "test_expect.py"
+    test.write_text(textwrap.dedent("""
+        def test_matching_message(expect_error):
+            with expect_error(RuntimeError, "bad shape"):
+                raise RuntimeError("a bad shape was given")
+
+        def test_other_message(expect_error):
+            with expect_error(RuntimeError, "bad shape"):
+                raise RuntimeError("something else")
+
+        def test_nothing_raised(expect_error):
+            with expect_error(TypeError, "x"):
+                pass
+    """))
+    import allocmon
+
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(allocmon.__file__)))
+    env = dict(os.environ, PYTHONPATH=package_root)
+    result = subprocess.run([sys.executable, "-m", "allocmon.emulate", "-m", "pytest", "-q", "-p",
+                             "no:cacheprovider", str(test)], capture_output=True, text=True, timeout=120,
+                            cwd=tmp_path, env=env)
+    assert "1 passed" in result.stdout and "2 failed" in result.stdout, result.stdout + result.stderr
+    assert "expected RuntimeError with 'bad shape' in its message" in result.stdout
