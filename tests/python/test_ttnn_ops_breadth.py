@@ -156,3 +156,51 @@ def test_matmul_program_configs_default_to_every_worker_core():
                                                     per_core_M=1, per_core_N=1)
     assert config.allowed_worker_cores is None and "allowed_worker_cores" in repr(config)
     assert ttnn.MatmulMultiCoreProgramConfig().allowed_worker_cores is None
+
+
+# --- tilize_untilize ---------------------------------------------------------------------------------------------
+
+def test_tilize_untilize_is_an_identity_into_a_new_row_major_tensor(device, server):
+    x = torch.randn(2, 1, 64, 96)
+    a = on_device(device, x, layout=ttnn.ROW_MAJOR_LAYOUT, memory_config=ttnn.DRAM_MEMORY_CONFIG)
+    before = dram_bytes(server)
+    out = ttnn.tilize_untilize(a)
+    assert dram_bytes(server) - before == 2 * 64 * 96 * 2
+    assert out.shape == a.shape and out.dtype == ttnn.bfloat16 and out.layout == ttnn.ROW_MAJOR_LAYOUT
+    torch.testing.assert_close(ttnn.to_torch(out).float(), x.to(torch.bfloat16).float(), rtol=0, atol=0)
+    with pytest.raises(RuntimeError, match="Width must be a multiple"):
+        ttnn.tilize_untilize(on_device(device, torch.randn(1, 1, 32, 48), layout=ttnn.ROW_MAJOR_LAYOUT))
+    with pytest.raises(RuntimeError, match="ROW_MAJOR layout"):
+        ttnn.tilize_untilize(on_device(device, x))
+    with pytest.raises(RuntimeError, match="must be 4D"):
+        ttnn.tilize_untilize(on_device(device, torch.randn(64, 96), layout=ttnn.ROW_MAJOR_LAYOUT))
+
+
+# --- layer norm's device operation -------------------------------------------------------------------------------
+
+def test_layer_norm_program_hash_follows_attributes_and_tensor_specs(device):
+    params = ttnn.LayerNormParams()
+    params.norm_type = ttnn.LayerNormType.RMSNORM
+    params.program_config = ttnn.create_layernorm_program_config(None)
+    params.compute_kernel_config = ttnn.rmsnorm_default_compute_config(device.arch())
+    empty = ttnn.LayerNormDeviceOperation.compute_program_hash(params, ttnn.LayerNormInputs())
+    assert isinstance(empty, int) and empty == ttnn.LayerNormDeviceOperation.compute_program_hash(
+        params, ttnn.LayerNormInputs())
+    small = ttnn.LayerNormInputs(on_device(device, torch.rand(32, 64)))
+    large = ttnn.LayerNormInputs(on_device(device, torch.rand(64, 64)))
+    hashes = {ttnn.LayerNormDeviceOperation.compute_program_hash(params, inputs) for inputs in (small, large)}
+    assert len(hashes | {empty}) == 3
+    same_spec = ttnn.LayerNormInputs(on_device(device, torch.zeros(32, 64)))
+    assert ttnn.LayerNormDeviceOperation.compute_program_hash(params, same_spec) in hashes
+    params.eps = 1e-5
+    assert ttnn.LayerNormDeviceOperation.compute_program_hash(params, small) not in hashes
+    spec = ttnn.LayerNormDeviceOperation.compute_output_specs(params, small)
+    assert tuple(spec.shape) == (32, 64) and spec.memory_config == ttnn.DRAM_MEMORY_CONFIG
+
+
+def test_layernorm_program_config_from_a_shard_spec():
+    assert isinstance(ttnn.create_layernorm_program_config(), ttnn.LayerNormDefaultProgramConfig)
+    grid = ttnn.CoreRangeSet([ttnn.CoreRange(ttnn.CoreCoord(1, 2), ttnn.CoreCoord(4, 3))])
+    config = ttnn.create_layernorm_program_config(ttnn.ShardSpec(grid, (64, 128)))
+    assert config.compute_with_storage_grid_size == ttnn.CoreCoord(4, 2)
+    assert (config.block_h, config.block_w, config.subblock_w, config.inplace) == (2, 4, 1, False)

@@ -370,6 +370,31 @@ def leaky_relu(input_tensor, negative_slope=0.01, *, memory_config=None, dtype=N
                  memory_config=memory_config, dtype=dtype, **options)
 
 
+def tilize_untilize(input_tensor, output_memory_config=None, output_dtype=None, memory_config=None, op_type=None,
+                    scaler=1.0, **ignored):
+    """ttnn's template compute op: a 4-d row-major interleaved bfloat16 / float32 tensor, tile-aligned in height
+    and width, tilized, passed through the compute kernel unchanged and untilized into a new row-major tensor of
+    the same shape and dtype (in memory_config=, else the input's). Only the identity op_type is emulated."""
+    op = "tilize_untilize"
+    a = _device_op.device_input(input_tensor, op)
+    kind = str(getattr(op_type, "name", op_type or "identity")).lower()
+    if kind != "identity":
+        raise not_emulated(f"ttnn.tilize_untilize(op_type={op_type!r})", "the identity op_type")
+    if len(a.shape) != 4:
+        raise RuntimeError(f"ttnn.tilize_untilize: Input tensor must be 4D (NCHW), got rank {len(a.shape)}")
+    if a.layout.value != "row_major":
+        raise RuntimeError(f"ttnn.tilize_untilize: Input must be in ROW_MAJOR layout, got {a.layout!r}")
+    if a._memory_config.is_sharded():
+        raise RuntimeError("ttnn.tilize_untilize: Input must be interleaved (not sharded)")
+    if a.dtype.value not in ("bfloat16", "float32"):
+        raise RuntimeError(f"ttnn.tilize_untilize: Unsupported dtype {a.dtype!r}, expected BFLOAT16 or FLOAT32")
+    for name, dim in (("Height", a.shape[-2]), ("Width", a.shape[-1])):
+        if dim % 32:
+            raise RuntimeError(f"ttnn.tilize_untilize: {name} must be a multiple of the tile's (32), got {dim}")
+    config = memory_config if memory_config is not None else a._memory_config
+    return _device_op.run(op, [a], [(a.shape, a.dtype, a.layout, config)], lambda x: x, cbs=3, program=op)
+
+
 def golden(name):
     """torch's version of the elementwise op `name` on host tensors (None if `name` is not one)."""
     aliases = {"sub": "subtract", "mul": "multiply", "div": "divide"}
@@ -395,6 +420,6 @@ def golden(name):
 
 
 __all__ = sorted(set(_BINARY) | set(_UNARY) | set(_IN_PLACE) | {
-    "sub", "mul", "div", "rsub", "where", "gelu", "clamp", "clip", "leaky_relu", "pow"})
+    "sub", "mul", "div", "rsub", "where", "gelu", "clamp", "clip", "leaky_relu", "pow", "tilize_untilize"})
 
 del _name, _op, _builtins, _math

@@ -1,13 +1,18 @@
 """softmax, layer_norm and rms_norm over the last dim (optionally after adding a residual), as ttnn computes
 them; weights and biases broadcast (a (1, W) tile tensor or any tensor with W values)."""
 
+import enum as _enum
+import hashlib as _hashlib
+
 from ..errors import not_emulated
 from ..types import Shape
 from . import _device_op
 
 __all__ = ["softmax", "layer_norm", "rms_norm", "scale_mask_softmax", "softmax_backward", "batch_norm",
            "layernorm_fused_rm", "rms_norm_pre_all_gather", "rms_norm_post_all_gather",
-           "create_layer_norm_reciprocals"]
+           "create_layer_norm_reciprocals", "LayerNormType", "DistributedLayerNormStage", "LayerNormParams",
+           "LayerNormInputs", "LayerNormDeviceOperation", "LayerNormMultiCoreProgramFactory",
+           "LayerNormShardedProgramFactory", "create_layernorm_program_config"]
 
 
 def softmax(input_tensor, dim=-1, *, memory_config=None, numeric_stable=False, compute_kernel_config=None,
@@ -289,6 +294,119 @@ def create_layer_norm_reciprocals(device, core_range_set, width):
     config = MemoryConfig(TensorMemoryLayout.HEIGHT_SHARDED, BufferType.L1,
                           ShardSpec(core_range_set, (1, width), ShardOrientation.ROW_MAJOR))
     return from_torch(values, float32, layout=ROW_MAJOR_LAYOUT, device=device, memory_config=config)
+
+
+# --- layer norm's device operation, as ttnn exposes it: its parameters, inputs and program hash ---------------
+
+class LayerNormType(_enum.Enum):
+    LAYERNORM = 0
+    RMSNORM = 1
+
+
+class DistributedLayerNormStage(_enum.Enum):
+    NOT_DISTRIBUTED = 0
+    PRE_ALL_GATHER = 1
+    POST_ALL_GATHER = 2
+
+
+class LayerNormParams:
+    """The attributes of one layer norm / rms norm program (ttnn's LayerNormDeviceOperation attributes)."""
+
+    def __init__(self):
+        from ..configs import LayerNormDefaultProgramConfig
+
+        self.norm_type = LayerNormType.LAYERNORM
+        self.distributed_norm_stage = DistributedLayerNormStage.NOT_DISTRIBUTED
+        self.eps = 1e-12
+        self.output_mem_config = _device_op.dram_interleaved()
+        self.program_config = LayerNormDefaultProgramConfig()
+        self.compute_kernel_config = None
+        self.dtype = None
+
+    def __repr__(self):
+        return "LayerNormParams(" + ", ".join(f"{k}={v!r}" for k, v in vars(self).items()) + ")"
+
+
+class LayerNormInputs:
+    """The tensors of one layer norm program; a default one has no input tensor yet."""
+
+    def __init__(self, input=None):  # noqa: A002 (ttnn's keyword)
+        self.input = input
+        self.residual_input_tensor = None
+        self.weight = None
+        self.bias = None
+        self.stats = None
+        self.recip_tensor = None
+
+
+def _tensor_key(tensor):
+    """What of a tensor selects a program: its spec (shape, dtype, layout, memory config); none for no tensor."""
+    if tensor is None:
+        return None
+    return _device_op._spec(tensor.shape, tensor.dtype, tensor.layout, tensor.memory_config())
+
+
+class LayerNormMultiCoreProgramFactory:
+    @staticmethod
+    def default_core_range(device):
+        """Every worker core of the device's compute grid."""
+        from ..types import CoreCoord, CoreRange, CoreRangeSet
+
+        grid = device.compute_with_storage_grid_size()
+        return CoreRangeSet([CoreRange(CoreCoord(0, 0), CoreCoord(grid.x - 1, grid.y - 1))])
+
+
+class LayerNormShardedProgramFactory:
+    pass
+
+
+class LayerNormDeviceOperation:
+    @staticmethod
+    def compute_program_hash(operation_attributes, tensor_args):
+        """The program cache's hash of a layer norm program: every attribute and the spec of every tensor given
+        (a missing or default tensor hashes as none), as a 64-bit integer stable across processes."""
+        attrs = operation_attributes
+        fields = [attrs.norm_type, attrs.distributed_norm_stage, float(attrs.eps), attrs.output_mem_config,
+                  attrs.program_config, attrs.compute_kernel_config, attrs.dtype]
+        tensors = [_tensor_key(getattr(tensor_args, name, None)) for name in
+                   ("input", "residual_input_tensor", "weight", "bias", "stats", "recip_tensor")]
+        text = "LayerNormDeviceOperation;" + ";".join(repr(f) for f in fields + tensors)
+        return int.from_bytes(_hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+
+    @staticmethod
+    def select_program_factory(operation_attributes, tensor_args):
+        """The sharded factory for a sharded input, else the interleaved multi-core one."""
+        sharded = tensor_args.input is not None and tensor_args.input.memory_config().is_sharded()
+        return LayerNormShardedProgramFactory() if sharded else LayerNormMultiCoreProgramFactory()
+
+    @staticmethod
+    def compute_output_specs(operation_attributes, tensor_args):
+        """The output's spec: the input's shape in TILE layout, in the attributes' dtype (else the input's) and
+        output memory config."""
+        from ..types import TensorSpec
+
+        t = tensor_args.input
+        if t is None:
+            raise RuntimeError("LayerNormDeviceOperation.compute_output_specs: the inputs have no input tensor")
+        return TensorSpec(t.shape, operation_attributes.dtype or t.dtype, t.layout,
+                          operation_attributes.output_mem_config)
+
+
+def create_layernorm_program_config(shard_spec=None, tile_height=32, tile_width=32):
+    """A layer norm program config for a shard spec: none gives the default (interleaved) config; a shard spec
+    gives a sharded config over its grid's bounding box, one shard's tiles per core (subblock_w 1, not in
+    place)."""
+    from ..configs import LayerNormDefaultProgramConfig, LayerNormShardedMultiCoreProgramConfig
+    from ..types import CoreCoord
+
+    if shard_spec is None:
+        return LayerNormDefaultProgramConfig()
+    xs = [c for r in shard_spec.grid.ranges for c in (r.start.x, r.end.x)]
+    ys = [c for r in shard_spec.grid.ranges for c in (r.start.y, r.end.y)]
+    grid = CoreCoord(max(xs) - min(xs) + 1, max(ys) - min(ys) + 1)
+    return LayerNormShardedMultiCoreProgramConfig(compute_with_storage_grid_size=grid, subblock_w=1,
+                                                  block_h=shard_spec.shape[0] // int(tile_height),
+                                                  block_w=shard_spec.shape[1] // int(tile_width), inplace=False)
 
 
 GOLDEN = {rms_norm: _rms_norm_golden, layer_norm: _layer_norm_golden, softmax: _softmax_golden}
