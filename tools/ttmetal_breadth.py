@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """How much of tt-metal's own ttnn unit tests run unchanged on allocmon's emulated mesh.
 
-Runs every test file listed in a manifest (tools/ttmetal_breadth_manifest.tsv: path, family, commit) from a
+Runs every test file listed in a manifest (tools/ttmetal_breadth_manifest.tsv: path, family, commit, arch) from a
 tt-metal checkout (or the partial copy of one that holds those files and their harness) with
-`python -m allocmon.emulate --devices 8 -m pytest FILE`, one file at a time, and prints the share of files that
+`python -m allocmon.emulate --arch ARCH --devices 8 -m pytest FILE` (ARCH: the manifest's arch column, wormhole_b0 for
+a T3000 unless a file's every test needs a Blackhole), one file at a time, and prints the share of files that
 pass per family (a file passes when pytest exits 0 having passed at least one test), with the most common
 errors. docs/ttnn.md records the result.
 
@@ -30,17 +31,19 @@ def read_manifest(path):
         for line in f:
             if line.startswith("#") or not line.strip():
                 continue
-            file, family, commit = line.rstrip("\n").split("\t")[:3]
+            fields = line.rstrip("\n").split("\t")
+            file, family, commit = fields[:3]
+            arch = fields[3] if len(fields) > 3 and fields[3] else "wormhole_b0"
             if file != "path":
-                rows.append((file, family, commit))
+                rows.append((file, family, commit, arch))
     return rows
 
 
-def run_file(checkout, build, file, timeout):
+def run_file(checkout, build, file, timeout, arch="wormhole_b0"):
     env = dict(os.environ, PYTHONPATH=os.path.join(build, "python"), PYTHONUNBUFFERED="1")
     env.pop("TT_ALLOC_TRACKING_ENABLED", None)
-    command = [sys.executable, "-m", "allocmon.emulate", "--devices", "8", "-m", "pytest", "-q", "-p",
-               "no:cacheprovider", "-o", "addopts=", "--timeout", "120", file]
+    command = [sys.executable, "-m", "allocmon.emulate", "--arch", arch, "--devices", "8", "-m", "pytest", "-q",
+               "-p", "no:cacheprovider", "-o", "addopts=", "--timeout", "120", file]
     start = time.monotonic()
     try:
         done = subprocess.run(command, cwd=checkout, env=env, capture_output=True, text=True, timeout=timeout)
@@ -75,12 +78,13 @@ def main():
     rows = [r for r in read_manifest(args.manifest) if (not args.family or r[1] in args.family)
             and (not args.match or args.match in r[0])]
     results = []
-    for file, family, commit in rows:
-        result = run_file(os.path.abspath(args.checkout), os.path.abspath(args.build), file, args.timeout)
-        result.update(family=family, commit=commit)
+    for file, family, commit, arch in rows:
+        result = run_file(os.path.abspath(args.checkout), os.path.abspath(args.build), file, args.timeout, arch)
+        result.update(family=family, commit=commit, arch=arch)
         results.append(result)
         mark = "pass" if result["passed"] else "FAIL"
-        print(f"{mark} {file} {result['counts']} {result['seconds']:.1f}s"
+        where = "" if arch == "wormhole_b0" else f" [{arch}]"
+        print(f"{mark} {file}{where} {result['counts']} {result['seconds']:.1f}s"
               + ("" if result["passed"] else f"  {result['errors'][:1]}"), flush=True)
     by_family = collections.defaultdict(list)
     for result in results:

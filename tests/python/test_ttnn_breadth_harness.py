@@ -198,3 +198,41 @@ def test_expect_error_fixture(tmp_path):
                             cwd=tmp_path, env=env)
     assert "1 passed" in result.stdout and "2 failed" in result.stdout, result.stdout + result.stderr
     assert "expected RuntimeError with 'bad shape' in its message" in result.stdout
+
+
+# ---- tools/ttmetal_breadth.py: the architecture a file runs on ----
+
+
+def _breadth_tool(repo_root):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("ttmetal_breadth", os.path.join(repo_root, "tools",
+                                                                                    "ttmetal_breadth.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_breadth_manifest_names_each_files_architecture(repo_root, tmp_path):
+    tool = _breadth_tool(repo_root)
+    rows = tool.read_manifest(os.path.join(repo_root, "tools", "ttmetal_breadth_manifest.tsv"))
+    assert len(rows) >= 143 and {arch for *_, arch in rows} == {"wormhole_b0", "blackhole"}
+    assert ("tests/ttnn/unit_tests/base_functionality/test_bfloat16_nan_identity_ops.py", "blackhole") in {
+        (file, arch) for file, _, _, arch in rows}
+    old = tmp_path / "old.tsv"  # a manifest without the column: every file on a Wormhole T3000
+    old.write_text("# comment\npath\tfamily\tcommit\ntests/x.py\teltwise\tabc\n")
+    assert tool.read_manifest(str(old)) == [("tests/x.py", "eltwise", "abc", "wormhole_b0")]
+
+
+def test_breadth_tool_runs_a_file_on_its_architecture(repo_root, tmp_path):
+    tool = _breadth_tool(repo_root)
+    (tmp_path / "test_arch.py").write_text("import ttnn\n\ndef test_arch():\n    assert ttnn.get_arch_name() == "
+                                           "'blackhole' and ttnn.get_num_devices() == 8\n")
+    import allocmon
+
+    build = tmp_path / "build"
+    (build).mkdir()
+    os.symlink(os.path.dirname(os.path.dirname(os.path.abspath(allocmon.__file__))), build / "python")
+    on_blackhole = tool.run_file(str(tmp_path), str(build), "test_arch.py", 120, "blackhole")
+    assert on_blackhole["passed"] and on_blackhole["counts"] == {"passed": 1}, on_blackhole
+    assert not tool.run_file(str(tmp_path), str(build), "test_arch.py", 120)["passed"]
