@@ -134,6 +134,16 @@ py::array_t<float> to_array(HostBuffer&& data, const std::vector<int64_t>& shape
   return py::array_t<float>(dims, owned->data(), release);
 }
 
+py::array_t<double> to_double_array(std::vector<double>&& data, const std::vector<int64_t>& shape) {
+  auto* owned = new std::vector<double>(std::move(data));
+  py::capsule release(owned, [](void* p) { delete static_cast<std::vector<double>*>(p); });
+  std::vector<py::ssize_t> dims(shape.begin(), shape.end());
+  return py::array_t<double>(dims, owned->data(), release);
+}
+
+using FloatArray = py::array_t<float, py::array::c_style | py::array::forcecast>;
+using DoubleArray = py::array_t<double, py::array::c_style | py::array::forcecast>;
+
 py::dict free_list_stats(const BankAllocator& allocator) {
   const FreeListStats s = allocator.stats();
   py::dict d;
@@ -417,21 +427,32 @@ PYBIND11_MODULE(_allocmon, m) {
 
   m.def(
       "from_numpy",
-      [](py::array_t<float, py::array::c_style | py::array::forcecast> array,
-         std::shared_ptr<MeshDevice> mesh, const std::string& dtype, const std::string& layout,
-         const std::string& buffer_type, std::optional<std::pair<int, int>> shard_dims, int flat_dim,
-         uint32_t shards) {
+      [](const py::array& values, std::shared_ptr<MeshDevice> mesh, const std::string& dtype,
+         const std::string& layout, const std::string& buffer_type,
+         std::optional<std::pair<int, int>> shard_dims, int flat_dim, uint32_t shards) {
+        const DataType type = dtype_from(dtype);
+        const MemoryConfig memory(buffer_type_from(buffer_type), shards);
+        const Distribution distribution = distribution_from(shard_dims, flat_dim);
+        if (is_wide_integer(type)) {  // int32/uint32: every value exact, through doubles
+          DoubleArray array = DoubleArray::ensure(values);
+          if (!array) throw py::error_already_set();
+          std::vector<int64_t> shape(array.shape(), array.shape() + array.ndim());
+          py::gil_scoped_release release;
+          return std::make_shared<MeshTensor>(
+              distribute_double(mesh, array.data(), shape, type, layout_from(layout), memory, distribution));
+        }
+        FloatArray array = FloatArray::ensure(values);
+        if (!array) throw py::error_already_set();
         std::vector<int64_t> shape(array.shape(), array.shape() + array.ndim());
-        const float* data = array.data();
         py::gil_scoped_release release;
-        return std::make_shared<MeshTensor>(distribute(
-            mesh, data, shape, dtype_from(dtype), layout_from(layout),
-            MemoryConfig(buffer_type_from(buffer_type), shards), distribution_from(shard_dims, flat_dim)));
+        return std::make_shared<MeshTensor>(
+            distribute(mesh, array.data(), shape, type, layout_from(layout), memory, distribution));
       },
       py::arg("array"), py::arg("mesh"), py::arg("dtype") = "bfloat16", py::arg("layout") = "tile",
       py::arg("buffer_type") = "DRAM", py::arg("shard_dims") = py::none(), py::arg("flat_dim") = -1,
       py::arg("shards") = 0,
-      "Distribute a host array over the mesh (shards > 0: each device's buffer sharded over that many "
+      "Distribute a host array over the mesh (converted to float32, or to float64 for int32/uint32, whose "
+      "values stay exact; shards > 0: each device's buffer sharded over that many "
       "cores). shard_dims=(row_dim, col_dim): the tensor dims split over mesh "
       "rows "
       "and columns (None in either place replicates along that axis); None replicates on every device.");
@@ -468,17 +489,30 @@ PYBIND11_MODULE(_allocmon, m) {
       "output before its program runs.");
   m.def(
       "round_values",
-      [](py::array_t<float, py::array::c_style | py::array::forcecast> values, const std::string& dtype) {
-        HostBuffer rounded(values.data(), values.data() + values.size());
-        round_to_dtype(dtype_from(dtype), rounded.data(), rounded.size());
+      [](const py::array& values, const std::string& dtype) -> py::object {
+        const DataType type = dtype_from(dtype);
+        if (is_wide_integer(type)) {
+          DoubleArray array = DoubleArray::ensure(values);
+          if (!array) throw py::error_already_set();
+          std::vector<double> rounded(array.data(), array.data() + array.size());
+          round_to_dtype(type, rounded.data(), rounded.size());
+          return to_double_array(std::move(rounded),
+                                 std::vector<int64_t>(array.shape(), array.shape() + array.ndim()));
+        }
+        FloatArray array = FloatArray::ensure(values);
+        if (!array) throw py::error_already_set();
+        HostBuffer rounded(array.data(), array.data() + array.size());
+        round_to_dtype(type, rounded.data(), rounded.size());
         return to_array(std::move(rounded),
-                        std::vector<int64_t>(values.shape(), values.shape() + values.ndim()));
+                        std::vector<int64_t>(array.shape(), array.shape() + array.ndim()));
       },
       py::arg("values"), py::arg("dtype"),
-      "A copy of the values as the dtype holds them (block floats: blocks of 16 consecutive values).");
+      "A copy of the values as the dtype holds them (block floats: blocks of 16 consecutive values): "
+      "float32,\n"
+      "or float64 for int32/uint32 (every value exact).");
   m.def(
       "read_shard",
-      [](const MeshTensor& t, int device_index, int64_t start, std::optional<int64_t> count) {
+      [](const MeshTensor& t, int device_index, int64_t start, std::optional<int64_t> count) -> py::object {
         if (!t.allocated()) throw std::runtime_error("tensor is deallocated");
         if (device_index < 0 || device_index >= static_cast<int>(t.shards.size()))
           throw py::index_error("device index " + std::to_string(device_index) + " out of range");
@@ -488,22 +522,29 @@ PYBIND11_MODULE(_allocmon, m) {
           throw py::index_error("read_shard: values [" + std::to_string(start) + ", " +
                                 std::to_string(start + n) + ") are outside a shard of " +
                                 std::to_string(elements));
-        HostBuffer values(static_cast<size_t>(n));
         const Shard& shard = t.shards[device_index];
-        if (static_cast<int64_t>(shard.size()) == elements)
+        const bool held = static_cast<int64_t>(shard.size()) == elements;  // memory only: no values held
+        const std::vector<int64_t> shape = count ? std::vector<int64_t>{n} : t.shard_shape;
+        if (is_wide_integer(t.dtype)) {
+          std::vector<double> values(static_cast<size_t>(n), 0.0);
+          if (held) shard.read(static_cast<size_t>(start), values.size(), values.data());
+          return to_double_array(std::move(values), shape);
+        }
+        HostBuffer values(static_cast<size_t>(n));
+        if (held)
           shard.read(static_cast<size_t>(start), values.size(), values.data());
         else
-          std::fill(values.begin(), values.end(), 0.0f);  // memory only: no values held
-        if (count) return to_array(std::move(values), {n});
-        return to_array(std::move(values), t.shard_shape);
+          std::fill(values.begin(), values.end(), 0.0f);
+        return to_array(std::move(values), shape);
       },
       py::arg("tensor"), py::arg("device_index"), py::arg("start") = 0, py::arg("count") = py::none(),
-      "One device's shard (mesh row-major index) as float32, as the device holds it; with count, the flat\n"
+      "One device's shard (mesh row-major index) as float32 (float64 for int32/uint32, every value exact), "
+      "as\n"
+      "the device holds it; with count, the flat\n"
       "values [start, start + count) of it, so a large shard can be checked in slices.");
   m.def(
       "write_shard",
-      [](MeshTensor& t, int device_index,
-         py::array_t<float, py::array::c_style | py::array::forcecast> values) {
+      [](MeshTensor& t, int device_index, const py::array& values) {
         if (!t.allocated()) throw std::runtime_error("tensor is deallocated");
         if (device_index < 0 || device_index >= static_cast<int>(t.shards.size()))
           throw py::index_error("device index " + std::to_string(device_index) + " out of range");
@@ -512,7 +553,15 @@ PYBIND11_MODULE(_allocmon, m) {
         if (static_cast<size_t>(values.size()) != shard.size())
           throw py::value_error("write_shard: " + std::to_string(values.size()) + " values for a shard of " +
                                 std::to_string(shard.size()));
-        HostBuffer scratch(values.data(), values.data() + values.size());
+        if (shard.wide()) {  // int32/uint32: through doubles, every value exact
+          DoubleArray array = DoubleArray::ensure(values);
+          if (!array) throw py::error_already_set();
+          shard.write(0, shard.size(), array.data());
+          return;
+        }
+        FloatArray array = FloatArray::ensure(values);
+        if (!array) throw py::error_already_set();
+        HostBuffer scratch(array.data(), array.data() + array.size());
         round_to_dtype(shard.dtype(), scratch.data(), scratch.size());
         shard.write_rounded(0, scratch.size(), scratch.data());
       },
@@ -520,8 +569,16 @@ PYBIND11_MODULE(_allocmon, m) {
       "Stores one device's shard, rounded to the tensor's dtype as the device's packer rounds.");
   m.def(
       "to_numpy",
-      [](const MeshTensor& t, std::optional<std::pair<int, int>> concat_dims, int flat_dim) {
+      [](const MeshTensor& t, std::optional<std::pair<int, int>> concat_dims, int flat_dim) -> py::object {
         std::vector<int64_t> shape;
+        if (is_wide_integer(t.dtype)) {
+          std::vector<double> data;
+          {
+            py::gil_scoped_release release;
+            data = aggregate_double(t, distribution_from(concat_dims, flat_dim), &shape);
+          }
+          return to_double_array(std::move(data), shape);
+        }
         HostBuffer data;
         {
           py::gil_scoped_release release;
@@ -530,7 +587,8 @@ PYBIND11_MODULE(_allocmon, m) {
         return to_array(std::move(data), shape);
       },
       py::arg("tensor"), py::arg("concat_dims") = py::none(), py::arg("flat_dim") = -1,
-      "Gather shards back: concat_dims=(row_dim, col_dim); None returns the first device's shard.");
+      "Gather shards back (float32; float64 for int32/uint32, every value exact): concat_dims=(row_dim, "
+      "col_dim); None returns the first device's shard.");
   m.def(
       "to_bfloat16_bits",
       [](const MeshTensor& t, std::optional<std::pair<int, int>> concat_dims, int flat_dim) {

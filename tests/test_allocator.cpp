@@ -4,6 +4,7 @@
 
 #include "mesh/bank_allocator.hpp"
 #include "mesh/mesh_device.hpp"
+#include "mesh/ops.hpp"
 #include "mesh/tensor.hpp"
 
 using namespace allocmon;
@@ -119,6 +120,41 @@ TEST(Mesh, NotEnoughDevicesIsAClearError) {
   } catch (const std::runtime_error& e) {
     EXPECT_STREQ(e.what(), "Not enough devices: requested 8, system has 4");
   }
+}
+
+// int32/uint32 shards hold the integers themselves: every value exact (a float holds them only up to 2^24),
+// through distribute/aggregate in doubles and in the ops, and integer data is taken modulo 2^32.
+TEST(Mesh, WideIntegerShardsAreExact) {
+  Shard ints(DataType::Int32, 4);
+  const double in[4] = {2147483647.0, -2147483648.0, 16777217.0, 2147483648.0};
+  ints.write(0, 4, in);
+  double out[4];
+  ints.read(0, 4, out);
+  EXPECT_EQ(out[0], 2147483647.0);
+  EXPECT_EQ(out[1], -2147483648.0);
+  EXPECT_EQ(out[2], 16777217.0);
+  EXPECT_EQ(out[3], -2147483648.0);  // 2^31 wraps, as int64 -> int32 does
+  Shard uints(DataType::UInt32, 2);
+  const double u[2] = {4294967295.0, -100.0};
+  uints.write(0, 2, u);
+  uints.read(0, 2, out);
+  EXPECT_EQ(out[0], 4294967295.0);
+  EXPECT_EQ(out[1], 4294967196.0);
+
+  MeshOptions one;
+  one.rows = one.cols = 1;
+  one.physical_ids = {9};
+  auto mesh = MeshDevice::open(one);
+  const std::vector<double> values = {2147483647.0, 16777217.0, -16777219.0, 5.0};
+  const MeshTensor a = distribute_double(mesh, values.data(), {1, 4}, DataType::Int32, Layout::RowMajor,
+                                         BufferType::DRAM, Distribution{});
+  EXPECT_EQ(aggregate_double(a, Distribution{}, nullptr), values);
+  const MeshTensor doubled = add(a, a);  // computed in doubles, wrapping as the device's int32 add
+  EXPECT_EQ(aggregate_double(doubled, Distribution{}, nullptr),
+            (std::vector<double>{-2.0, 33554434.0, -33554438.0, 10.0}));
+  const MeshTensor total = sum(a, 1);
+  EXPECT_EQ(aggregate_double(total, Distribution{}, nullptr),
+            (std::vector<double>{-2147483646.0}));  // 2^31 + 2 wraps
 }
 
 // What the holders view shows of a tensor (docs/attribution.md): type, layout, global shape, memory and how

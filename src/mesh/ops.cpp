@@ -93,16 +93,13 @@ const char* program_name(BinaryOp op, bool scalar) {
   return "eltwise";
 }
 
-// out = kernel(a[, b]) elementwise, a chunk at a time: inputs read as floats from the types they are held in,
-// results rounded as the output type stores them.
-template <typename Kernel>
-MeshTensor elementwise(const MeshTensor& a, const MeshTensor* b, const char* program, int cbs,
-                       std::optional<MemoryConfig> memory, Kernel kernel) {
-  MeshTensor out = allocate_like(a, a.shard_shape, memory);
-  ProgramRun run(*a.mesh, program_key(program, {&a, b, &out}), cb_bytes(a, cbs, 2), kAddKernelBytes);
-  if (!a.mesh->holds_data()) return out;  // memory only: allocated and run, nothing computed
+// out = kernel(a[, b]) elementwise, a chunk at a time: inputs read as floats from the types they are held in
+// (as doubles where an int32/uint32 tensor takes part, so that its values stay exact), results rounded as
+// the output type stores them.
+template <typename Value, typename Kernel>
+void elementwise_values(const MeshTensor& a, const MeshTensor* b, MeshTensor& out, Kernel& kernel) {
   parallel_for_devices(a.mesh->num_devices(), [&](int d) {
-    std::vector<float> x(Shard::kChunk), y(b ? Shard::kChunk : 0), z(Shard::kChunk);
+    std::vector<Value> x(Shard::kChunk), y(b ? Shard::kChunk : 0), z(Shard::kChunk);
     const size_t total = out.shards[d].size();
     for (size_t begin = 0; begin < total; begin += Shard::kChunk) {
       const size_t n = std::min(Shard::kChunk, total - begin);
@@ -112,6 +109,18 @@ MeshTensor elementwise(const MeshTensor& a, const MeshTensor* b, const char* pro
       out.shards[d].write(begin, n, z.data());
     }
   });
+}
+
+template <typename Kernel>
+MeshTensor elementwise(const MeshTensor& a, const MeshTensor* b, const char* program, int cbs,
+                       std::optional<MemoryConfig> memory, Kernel kernel) {
+  MeshTensor out = allocate_like(a, a.shard_shape, memory);
+  ProgramRun run(*a.mesh, program_key(program, {&a, b, &out}), cb_bytes(a, cbs, 2), kAddKernelBytes);
+  if (!a.mesh->holds_data()) return out;  // memory only: allocated and run, nothing computed
+  if (is_wide_integer(a.dtype) || (b && is_wide_integer(b->dtype)) || is_wide_integer(out.dtype))
+    elementwise_values<double>(a, b, out, kernel);
+  else
+    elementwise_values<float>(a, b, out, kernel);
   return out;
 }
 
@@ -132,17 +141,17 @@ MeshTensor binary(const MeshTensor& a, const MeshTensor& b, BinaryOp op, std::op
   const char* program = program_name(op, false);
   switch (op) {
     case BinaryOp::Add:
-      return elementwise(a, &b, program, 3, memory, [](const float* x, const float* y, float* z, size_t n) {
+      return elementwise(a, &b, program, 3, memory, [](const auto* x, const auto* y, auto* z, size_t n) {
         for (size_t i = 0; i < n; ++i) z[i] = x[i] + y[i];
       });
     case BinaryOp::Subtract:
-      return elementwise(a, &b, program, 3, memory, [](const float* x, const float* y, float* z, size_t n) {
+      return elementwise(a, &b, program, 3, memory, [](const auto* x, const auto* y, auto* z, size_t n) {
         for (size_t i = 0; i < n; ++i) z[i] = x[i] - y[i];
       });
     case BinaryOp::Multiply:
       break;
   }
-  return elementwise(a, &b, program, 3, memory, [](const float* x, const float* y, float* z, size_t n) {
+  return elementwise(a, &b, program, 3, memory, [](const auto* x, const auto* y, auto* z, size_t n) {
     for (size_t i = 0; i < n; ++i) z[i] = x[i] * y[i];
   });
 }
@@ -153,28 +162,27 @@ MeshTensor binary_scalar(const MeshTensor& a, float scalar, BinaryOp op, std::op
   switch (op) {
     case BinaryOp::Add:
       return elementwise(a, nullptr, program, 2, memory,
-                         [scalar](const float* x, const float*, float* z, size_t n) {
+                         [scalar](const auto* x, const auto*, auto* z, size_t n) {
                            for (size_t i = 0; i < n; ++i) z[i] = x[i] + scalar;
                          });
     case BinaryOp::Subtract:
       return elementwise(a, nullptr, program, 2, memory,
-                         [scalar](const float* x, const float*, float* z, size_t n) {
+                         [scalar](const auto* x, const auto*, auto* z, size_t n) {
                            for (size_t i = 0; i < n; ++i) z[i] = x[i] - scalar;
                          });
     case BinaryOp::Multiply:
       break;
   }
-  return elementwise(a, nullptr, program, 2, memory,
-                     [scalar](const float* x, const float*, float* z, size_t n) {
-                       for (size_t i = 0; i < n; ++i) z[i] = x[i] * scalar;
-                     });
+  return elementwise(a, nullptr, program, 2, memory, [scalar](const auto* x, const auto*, auto* z, size_t n) {
+    for (size_t i = 0; i < n; ++i) z[i] = x[i] * scalar;
+  });
 }
 
 MeshTensor relu(const MeshTensor& a, std::optional<MemoryConfig> memory) {
   if (!a.allocated()) throw std::runtime_error("op input is deallocated");
   return elementwise(a, nullptr, "eltwise_relu", 2, memory,
-                     [](const float* x, const float*, float* z, size_t n) {
-                       for (size_t i = 0; i < n; ++i) z[i] = x[i] > 0 ? x[i] : 0.0f;
+                     [](const auto* x, const auto*, auto* z, size_t n) {
+                       for (size_t i = 0; i < n; ++i) z[i] = x[i] > 0 ? x[i] : 0;
                      });
 }
 
@@ -194,13 +202,14 @@ MeshTensor sum(const MeshTensor& a, int dim, std::optional<MemoryConfig> memory)
   ProgramRun run(*a.mesh, program_key("reduce_sum", {&a, &out}), cb_bytes(a, 3, 2), kAddKernelBytes);
   if (!a.mesh->holds_data()) return out;
   parallel_for_devices(a.mesh->num_devices(), [&](int d) {
-    const std::vector<float> x = as_floats(a.shards[d]);
-    std::vector<float> z(out.shards[d].size());
+    std::vector<double> x(a.shards[d].size());  // doubles: int32/uint32 values stay exact
+    a.shards[d].read(0, x.size(), x.data());
+    std::vector<double> z(out.shards[d].size());
     for (int64_t o = 0; o < outer; ++o) {
       for (int64_t i = 0; i < inner; ++i) {
         double total = 0;  // accumulate in double: the device accumulates in fp32 dst registers, more exactly
         for (int64_t e = 0; e < extent; ++e) total += x[(o * extent + e) * inner + i];
-        z[o * inner + i] = static_cast<float>(total);
+        z[o * inner + i] = is_wide_integer(out.dtype) ? total : static_cast<float>(total);
       }
     }
     out.shards[d].write(0, z.size(), z.data());

@@ -59,10 +59,9 @@ void round_to_dtype(DataType dtype, float* data, size_t count) {
       round_to_bfloat16(data, count);
       return;
     case DataType::UInt32:
-      clamp_to_integers(data, count, 0.0, 4294967295.0);
-      return;
-    case DataType::Int32:
-      clamp_to_integers(data, count, -2147483648.0, 2147483647.0);
+    case DataType::Int32:  // as the shard stores them (modulo 2^32), to the nearest float
+      for (size_t i = 0; i < count; ++i)
+        data[i] = static_cast<float>(wide_integer_value(dtype, wide_integer_bits(dtype, data[i])));
       return;
     case DataType::UInt16:
       clamp_to_integers(data, count, 0.0, 65535.0);
@@ -82,6 +81,20 @@ void round_to_dtype(DataType dtype, float* data, size_t count) {
     case DataType::BFloat4B:
       round_to_block_float(data, count, 3);
       return;
+  }
+}
+
+void round_to_dtype(DataType dtype, double* data, size_t count) {
+  if (is_wide_integer(dtype)) {
+    for (size_t i = 0; i < count; ++i) data[i] = wide_integer_value(dtype, wide_integer_bits(dtype, data[i]));
+    return;
+  }
+  float chunk[Shard::kChunk];
+  for (size_t done = 0; done < count; done += Shard::kChunk) {  // whole chunks keep block floats' blocks
+    const size_t m = std::min(count - done, Shard::kChunk);
+    for (size_t i = 0; i < m; ++i) chunk[i] = static_cast<float>(data[done + i]);
+    round_to_dtype(dtype, chunk, m);
+    for (size_t i = 0; i < m; ++i) data[done + i] = chunk[i];
   }
 }
 

@@ -1,9 +1,11 @@
 // One device's contents of a tensor, held in the device's element type: bfloat16 (and bfloat8_b/bfloat4_b,
-// whose values bfloat16 holds exactly) in 2 bytes, float32 and the integer types in 4 (floats hold every
-// uint8/uint16 exactly, int32/uint32 up to 2^24). Ops read and write it in chunks of floats:
-// what they compute is rounded to the type as it is stored, as the device rounds its results.
+// whose values bfloat16 holds exactly) in 2 bytes, float32 and the integer types in 4: int32 and uint32 as
+// the integers themselves (every value exact), the narrower integer types as floats (which hold them all).
+// Ops read and write it in chunks of floats, or of doubles where int32/uint32 values must stay exact: what
+// they compute is rounded to the type as it is stored, as the device rounds its results.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -23,6 +25,30 @@ void round_to_bfloat16(float* data, size_t count);
 // Rounds host values to what the device type can hold (bfloat16, block floats in blocks of 16, integers
 // rounded and clamped to their range), in place.
 void round_to_dtype(DataType dtype, float* data, size_t count);
+// The same for doubles: exact for every int32/uint32 value (a float holds them only up to 2^24), which are
+// taken modulo 2^32 as the shard stores them (wide_integer_bits).
+void round_to_dtype(DataType dtype, double* data, size_t count);
+
+// int32 and uint32: held as the integers themselves (4 bytes each), not as floats.
+inline bool is_wide_integer(DataType dtype) {
+  return dtype == DataType::Int32 || dtype == DataType::UInt32;
+}
+
+// A value as an int32/uint32 shard stores it, as bits: rounded to the nearest integer, then taken modulo 2^32
+// (two's complement), as ttnn converts integer host data (torch int64 through int32) and as the device's
+// integer arithmetic wraps. NaN stores 0; infinities (and values beyond int64) saturate to the type's range.
+inline uint32_t wide_integer_bits(DataType dtype, double value) {
+  if (std::isnan(value)) return 0;
+  const bool int32 = dtype == DataType::Int32;
+  if (value >= 9.2e18) return int32 ? 0x7fffffffu : 0xffffffffu;
+  if (value <= -9.2e18) return int32 ? 0x80000000u : 0u;
+  return static_cast<uint32_t>(static_cast<uint64_t>(static_cast<int64_t>(std::nearbyint(value))));
+}
+
+inline double wide_integer_value(DataType dtype, uint32_t bits) {
+  return dtype == DataType::Int32 ? static_cast<double>(static_cast<int32_t>(bits))
+                                  : static_cast<double>(bits);
+}
 
 inline float bfloat16_to_float(uint16_t bits) {
   const uint32_t word = static_cast<uint32_t>(bits) << 16;
@@ -50,9 +76,16 @@ class Shard {
   bool half() const { return dtype_ == DataType::BFloat16 || is_block_float(dtype_); }
   size_t bytes() const { return size_ * (half() ? 2 : 4); }
 
-  // Elements [begin, begin + n) as floats.
+  bool wide() const { return is_wide_integer(dtype_); }
+
+  // Elements [begin, begin + n) as floats (int32/uint32 beyond 2^24 rounded to the nearest float).
   void read(size_t begin, size_t n, float* out) const {
     if (n == 0) return;  // out may be null (an empty slice): memcpy must not see it
+    if (wide()) {
+      for (size_t i = 0; i < n; ++i)
+        out[i] = static_cast<float>(wide_integer_value(dtype_, bits_at(begin + i)));
+      return;
+    }
     if (!half()) {
       std::memcpy(out, full_.data() + begin, n * sizeof(float));
       return;
@@ -64,9 +97,29 @@ class Shard {
     }
   }
 
-  // Stores floats already rounded to the type (bfloat16 values: their upper halves are kept as they are).
+  // Elements [begin, begin + n) as doubles: exact for every type.
+  void read(size_t begin, size_t n, double* out) const {
+    if (n == 0) return;
+    if (wide()) {
+      for (size_t i = 0; i < n; ++i) out[i] = wide_integer_value(dtype_, bits_at(begin + i));
+      return;
+    }
+    float chunk[kChunk];
+    for (size_t done = 0; done < n; done += kChunk) {
+      const size_t m = n - done < kChunk ? n - done : kChunk;
+      read(begin + done, m, chunk);
+      for (size_t i = 0; i < m; ++i) out[done + i] = chunk[i];
+    }
+  }
+
+  // Stores floats already rounded to the type (bfloat16 values: their upper halves are kept as they are;
+  // int32/uint32: converted as wide_integer_bits says).
   void write_rounded(size_t begin, size_t n, const float* in) {
     if (n == 0) return;
+    if (wide()) {
+      for (size_t i = 0; i < n; ++i) set_bits(begin + i, wide_integer_bits(dtype_, in[i]));
+      return;
+    }
     if (!half()) {
       std::memcpy(full_.data() + begin, in, n * sizeof(float));
       return;
@@ -90,7 +143,7 @@ class Shard {
     float chunk[kChunk];
     for (size_t done = 0; done < n; done += kChunk) {
       const size_t m = n - done < kChunk ? n - done : kChunk;
-      std::memcpy(chunk, full_.data() + begin + done, m * sizeof(float));
+      read(begin + done, m, chunk);
       round_to_bfloat16(chunk, m);
       for (size_t i = 0; i < m; ++i) {
         uint32_t bits;
@@ -119,11 +172,34 @@ class Shard {
   // Rounds `in` (a scratch chunk it may change) to the type and stores it. For bfloat8_b, `begin` and `n`
   // must cover whole blocks of 16 (chunks of kChunk from 0 do).
   void write(size_t begin, size_t n, float* in) {
-    round_to_dtype(dtype_, in, n);
+    if (!wide()) round_to_dtype(dtype_, in, n);  // int32/uint32: rounded from the float as it is stored
     write_rounded(begin, n, in);
   }
 
+  // The same from doubles (`in` left as it is): int32/uint32 values stored exactly, the other types rounded
+  // from the nearest float.
+  void write(size_t begin, size_t n, const double* in) {
+    if (n == 0) return;
+    if (wide()) {
+      for (size_t i = 0; i < n; ++i) set_bits(begin + i, wide_integer_bits(dtype_, in[i]));
+      return;
+    }
+    float chunk[kChunk];
+    for (size_t done = 0; done < n; done += kChunk) {
+      const size_t m = n - done < kChunk ? n - done : kChunk;
+      for (size_t i = 0; i < m; ++i) chunk[i] = static_cast<float>(in[done + i]);
+      write(begin + done, m, chunk);
+    }
+  }
+
  private:
+  uint32_t bits_at(size_t i) const {
+    uint32_t bits;
+    std::memcpy(&bits, full_.data() + i, 4);
+    return bits;
+  }
+  void set_bits(size_t i, uint32_t bits) { std::memcpy(full_.data() + i, &bits, 4); }
+
   DataType dtype_ = DataType::BFloat16;
   size_t size_ = 0;
   std::vector<uint16_t, HugePageAllocator<uint16_t>> half_;

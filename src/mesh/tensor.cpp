@@ -235,12 +235,16 @@ namespace {
 
 // Host data to distribute: float32 values, or bfloat16 values as their bits (a torch bfloat16 tensor, passed
 // without widening it to float32 first).
+// float64 values (int32/uint32 data, which floats hold only up to 2^24).
 struct HostValues {
   const float* f32 = nullptr;
   const uint16_t* bf16 = nullptr;
+  const double* f64 = nullptr;
   void copy_floats(int64_t from, int64_t n, float* out) const {
     if (f32)
       std::memcpy(out, f32 + from, static_cast<size_t>(n) * sizeof(float));
+    else if (f64)
+      for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(f64[from + i]);
     else
       for (int64_t i = 0; i < n; ++i) out[i] = bfloat16_to_float(bf16[from + i]);
   }
@@ -284,6 +288,10 @@ MeshTensor distribute_values(const std::shared_ptr<MeshDevice>& mesh, HostValues
     for_each_row(shape, t.shard_shape, offset, [&](int64_t from, int64_t to, int64_t n) {
       if (data.bf16) {
         shard.write_bfloat16(static_cast<size_t>(to), static_cast<size_t>(n), data.bf16 + from);
+        return;
+      }
+      if (data.f64) {
+        shard.write(static_cast<size_t>(to), static_cast<size_t>(n), data.f64 + from);
         return;
       }
       data.copy_floats(from, n, row.data());
@@ -347,26 +355,49 @@ void gather_rows(const MeshTensor& t, Distribution composer, const Gather& g, Re
 MeshTensor distribute(const std::shared_ptr<MeshDevice>& mesh, const float* data,
                       const std::vector<int64_t>& shape, DataType dtype, Layout layout, MemoryConfig memory,
                       Distribution distribution) {
-  return distribute_values(mesh, HostValues{data, nullptr}, shape, dtype, layout, memory, distribution);
+  return distribute_values(mesh, HostValues{data, nullptr, nullptr}, shape, dtype, layout, memory,
+                           distribution);
+}
+
+MeshTensor distribute_double(const std::shared_ptr<MeshDevice>& mesh, const double* data,
+                             const std::vector<int64_t>& shape, DataType dtype, Layout layout,
+                             MemoryConfig memory, Distribution distribution) {
+  return distribute_values(mesh, HostValues{nullptr, nullptr, data}, shape, dtype, layout, memory,
+                           distribution);
 }
 
 MeshTensor distribute_bfloat16(const std::shared_ptr<MeshDevice>& mesh, const uint16_t* bits,
                                const std::vector<int64_t>& shape, DataType dtype, Layout layout,
                                MemoryConfig memory, Distribution distribution) {
-  return distribute_values(mesh, HostValues{nullptr, bits}, shape, dtype, layout, memory, distribution);
+  return distribute_values(mesh, HostValues{nullptr, bits, nullptr}, shape, dtype, layout, memory,
+                           distribution);
 }
 
-HostBuffer aggregate(const MeshTensor& t, Distribution composer, std::vector<int64_t>* out_shape) {
+namespace {
+
+template <typename Buffer>
+Buffer aggregate_as(const MeshTensor& t, Distribution composer, std::vector<int64_t>* out_shape) {
   const Gather g = plan_gather(t, composer);
-  HostBuffer out(static_cast<size_t>(volume(g.shape)));
+  Buffer out(static_cast<size_t>(volume(g.shape)));
   if (!t.mesh->holds_data())  // memory only: zeros of the right shape
-    std::fill(out.begin(), out.end(), 0.0f);
+    std::fill(out.begin(), out.end(), 0);
   else
     gather_rows(t, composer, g, [&](const Shard& shard, int64_t from, int64_t n, int64_t to) {
       shard.read(static_cast<size_t>(from), static_cast<size_t>(n), out.data() + to);
     });
   if (out_shape) *out_shape = g.shape;
   return out;
+}
+
+}  // namespace
+
+HostBuffer aggregate(const MeshTensor& t, Distribution composer, std::vector<int64_t>* out_shape) {
+  return aggregate_as<HostBuffer>(t, composer, out_shape);
+}
+
+std::vector<double> aggregate_double(const MeshTensor& t, Distribution composer,
+                                     std::vector<int64_t>* out_shape) {
+  return aggregate_as<std::vector<double>>(t, composer, out_shape);
 }
 
 Bfloat16Buffer aggregate_bfloat16(const MeshTensor& t, Distribution composer,

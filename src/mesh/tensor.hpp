@@ -77,6 +77,10 @@ std::string tensor_description(const MeshTensor& tensor);
 MeshTensor distribute(const std::shared_ptr<MeshDevice>& mesh, const float* data,
                       const std::vector<int64_t>& shape, DataType dtype, Layout layout, MemoryConfig memory,
                       Distribution distribution);
+// The same from float64 host data: int32/uint32 tensors keep every value exactly.
+MeshTensor distribute_double(const std::shared_ptr<MeshDevice>& mesh, const double* data,
+                             const std::vector<int64_t>& shape, DataType dtype, Layout layout,
+                             MemoryConfig memory, Distribution distribution);
 // The same from bfloat16 host data given as its bits (no float32 copy of a large tensor on the way).
 MeshTensor distribute_bfloat16(const std::shared_ptr<MeshDevice>& mesh, const uint16_t* bits,
                                const std::vector<int64_t>& shape, DataType dtype, Layout layout,
@@ -92,6 +96,9 @@ MeshTensor relocate(const MeshTensor& tensor, MemoryConfig memory, Layout layout
 // Concatenates shards back along the given dims (composer); -1 takes the first device's shard along that
 // axis.
 HostBuffer aggregate(const MeshTensor& tensor, Distribution composer, std::vector<int64_t>* out_shape);
+// The same as doubles (exact for every type, int32/uint32 included).
+std::vector<double> aggregate_double(const MeshTensor& tensor, Distribution composer,
+                                     std::vector<int64_t>* out_shape);
 // The same as bfloat16 bits (exact for bfloat16 and block-float tensors).
 Bfloat16Buffer aggregate_bfloat16(const MeshTensor& tensor, Distribution composer,
                                   std::vector<int64_t>* out_shape);

@@ -42,12 +42,13 @@ from .operations.reduction import *  # noqa: F401,F403
 from .runtime import *  # noqa: F401,F403
 from .utils import *  # noqa: F401,F403
 from .runtime import cluster, database, tracer  # noqa: F401 (ttnn.cluster, ttnn.database, ttnn.tracer)
+from . import tensor as _tensor
 from .tensor import *  # noqa: F401,F403
 from .types import *  # noqa: F401,F403
 
 _MODULES = (types, device, configs, _core, _creation, _eltwise, _data_movement, _matmul, _reduction,
             _normalization, _embedding, _indexing, _backward, distributed, runtime, utils)
-__all__ = sorted({name for module in _MODULES for name in module.__all__} | {"Tensor", "StorageType"} |
+__all__ = sorted({name for module in _MODULES for name in module.__all__} | set(_tensor.__all__) |
                  {"NotEmulatedError", "OutOfMemoryError", "model_preprocessing", "distributed", "device",
                   "transformer", "cluster", "database", "tracer", "_ttnn", "experimental"})
 
@@ -55,7 +56,7 @@ __all__ = sorted({name for module in _MODULES for name in module.__all__} | {"Te
 def emulated_names():
     """{module: [names]}: every ttnn name the facade emulates, by the ttnn module that defines it."""
     listing = {module.__name__.replace("allocmon.", ""): sorted(module.__all__) for module in _MODULES}
-    listing["ttnn.tensor"] = ["StorageType", "Tensor"]
+    listing["ttnn.tensor"] = sorted(_tensor.__all__)
     listing["ttnn.model_preprocessing"] = sorted(model_preprocessing.__all__)
     listing["ttnn.transformer"] = sorted(transformer.__all__)
     listing["ttnn.operations.moreh"] = sorted(_moreh.__all__)

@@ -30,7 +30,7 @@ from .types import (
     TILE_LAYOUT,
 )
 
-__all__ = ["Tensor", "StorageType"]
+__all__ = ["Tensor", "StorageType", "set_printoptions"]
 
 
 class StorageType(str, _enum.Enum):
@@ -41,13 +41,25 @@ class StorageType(str, _enum.Enum):
         return f"StorageType.{self.name}"
 
 
+def host_float_type(dtype):
+    """The numpy type host values of a ttnn dtype are held in: float64 for int32/uint32 (a float32 holds their
+    values only up to 2^24; a float64 holds them all), float32 otherwise."""
+    return _np.float64 if dtype in (int32, uint32) else _np.float32
+
+
 def as_float_array(data):
-    """torch tensors, numpy arrays and nested lists as a contiguous float32 numpy array."""
+    """torch tensors, numpy arrays and nested lists as a contiguous float numpy array: float64 for float64 data
+    and integer data of 32 bits or more (so that int32/uint32 values stay exact), float32 otherwise; rounded()
+    then gives the target dtype's host type."""
     if hasattr(data, "detach") and hasattr(data, "numpy"):  # torch.Tensor
         import torch
 
-        return _np.ascontiguousarray(data.detach().to(torch.float32).cpu().numpy())
-    return _np.ascontiguousarray(_np.asarray(data, dtype=_np.float32))
+        wide = data.dtype == torch.float64 or (not data.dtype.is_floating_point and not data.dtype.is_complex
+                                               and data.dtype.itemsize >= 4)
+        return _np.ascontiguousarray(data.detach().to(torch.float64 if wide else torch.float32).cpu().numpy())
+    array = _np.asarray(data)
+    wide = array.dtype == _np.float64 or (array.dtype.kind in "iu" and array.dtype.itemsize >= 4)
+    return _np.ascontiguousarray(array, dtype=_np.float64 if wide else _np.float32)
 
 
 def dtype_of_source(data):
@@ -74,9 +86,9 @@ def holds_exactly(data, dtype):
 
 
 def rounded(array, dtype, exact=False):
-    """Host values as the dtype holds them (ttnn converts on the host, too)."""
+    """Host values as the dtype holds them (ttnn converts on the host, too), in host_float_type(dtype)."""
     if exact or dtype == float32:
-        return array
+        return _np.asarray(array, dtype=host_float_type(dtype))
     return _allocmon.round_values(array, dtype.value)
 
 
@@ -100,7 +112,7 @@ class Tensor:
             raise not_emulated(f"ttnn.Tensor(..., {', '.join(sorted(kwargs))}=...)")
         if isinstance(data, (list, tuple)) and args and isinstance(args[0], (list, tuple, Shape)):
             shape = tuple(int(d) for d in args.pop(0))  # Tensor(flat_values, shape, dtype, layout[, device])
-            values = _np.asarray(data, dtype=_np.float32).reshape(shape)
+            values = as_float_array(data).reshape(shape)
         else:
             values = data
         if args and isinstance(args[0], DataType):
@@ -136,7 +148,14 @@ class Tensor:
     @property
     def padded_shape(self):
         if self.layout != TILE_LAYOUT:
-            return self._shape
+            # a row-major tensor sharded by a 2-D shard spec holds its rows in shard-wide pages: the width is
+            # padded to a multiple of the shard width, as ttnn's row-major page alignment does
+            spec = self._memory_config.shard_spec if self._memory_config is not None else None
+            if spec is None or not self._shape or spec.shape[1] <= 0 or self._shape[-1] % spec.shape[1] == 0:
+                return self._shape
+            dims = list(self._shape)
+            dims[-1] = -(-dims[-1] // spec.shape[1]) * spec.shape[1]
+            return Shape(dims)
         dims = list(self._shape) if len(self._shape) >= 2 else [1] + list(self._shape)
         dims[-1] = -(-dims[-1] // TILE_SIZE) * TILE_SIZE
         dims[-2] = -(-dims[-2] // TILE_SIZE) * TILE_SIZE
@@ -149,6 +168,9 @@ class Tensor:
         return self.layout
 
     def volume(self):
+        return self._shape.volume()
+
+    def logical_volume(self):
         return self._shape.volume()
 
     def storage_type(self):
@@ -197,7 +219,8 @@ class Tensor:
     # ---- values ----
 
     def shard_values(self):
-        """Each device's values as float32 numpy arrays of this tensor's shape (mesh row-major order)."""
+        """Each device's values as numpy arrays of this tensor's shape (mesh row-major order): float32, float64
+        for int32/uint32 (every value exact)."""
         if self._device is not None:
             if not self._device.is_allocated():
                 raise RuntimeError("the tensor was deallocated")
@@ -391,6 +414,38 @@ def default_memory_config(native):
 
 _said_memory_only = False
 
+# How tensors print (ttnn.set_printoptions): "short" summarises large tensors with their first and last values
+# (torch's summary), "full" prints every value, "empty" prints no values, only what the tensor is.
+_print_options = {"profile": "short", "sci_mode": None, "precision": None}
+
+
+def set_printoptions(*, profile="short", sci_mode=None, precision=None):
+    """How ttnn tensors print from now on: profile "empty", "short" or "full" (or a ttnn TensorPrintProfile of
+    those names), sci_mode (True/False: always/never scientific notation; None: as torch chooses) and precision
+    (digits after the point)."""
+    name = str(getattr(profile, "name", profile)).rsplit(".", 1)[-1].lower()
+    if name not in ("empty", "short", "full"):
+        raise ValueError(f"ttnn.set_printoptions: profile must be 'empty', 'short' or 'full', got {profile!r}")
+    if precision is not None and int(precision) < 0:
+        raise ValueError(f"ttnn.set_printoptions: precision must not be negative, got {precision!r}")
+    _print_options.update(profile=name, sci_mode=None if sci_mode is None else bool(sci_mode),
+                          precision=None if precision is None else int(precision))
+
+
+def _values_text(shown):
+    """torch's text of the values, under the print options (torch's own options restored after)."""
+    import torch
+    from torch._tensor_str import PRINT_OPTS
+
+    saved = {name: getattr(PRINT_OPTS, name) for name in ("threshold", "edgeitems", "precision", "sci_mode")}
+    try:
+        torch.set_printoptions(threshold=2 ** 62 if _print_options["profile"] == "full" else 1000, edgeitems=3,
+                               precision=_print_options["precision"] if _print_options["precision"] is not None
+                               else 4, sci_mode=_print_options["sci_mode"])
+        return repr(shown)
+    finally:
+        torch.set_printoptions(**saved)
+
 
 def format_tensor(t):
     """As ttnn prints a tensor: its values, then shape, dtype and layout (one block per device)."""
@@ -410,9 +465,12 @@ def format_tensor(t):
             shown = shown.to(torch.bfloat16)
         elif t.dtype.is_integer:
             shown = shown.to(torch.int64)
-        text = repr(shown)
-        body = text[len("tensor("):].rsplit(", dtype=", 1)[0].rstrip(")")
-        body = body.replace("\n       ", "\n            ")
+        if _print_options["profile"] == "empty":
+            body = "..."
+        else:
+            text = _values_text(shown)
+            body = text[len("tensor("):].rsplit(", dtype=", 1)[0].rstrip(")")
+            body = body.replace("\n       ", "\n            ")
         block = f"ttnn.Tensor({body}, {header})"
         if len(values) > 1:
             block = f"device_id:{index}\n{block}"

@@ -138,7 +138,8 @@ def run(op, inputs, outputs, compute, *, cbs=2, kernel_bytes=ELTWISE_KERNEL_BYTE
                 if not isinstance(results, (tuple, list)):
                     results = (results,)
                 for native, result in zip(natives, results):
-                    array = result.detach().to(torch.float32).contiguous().numpy()
+                    wide = native.dtype in ("int32", "uint32")  # float64: their values stay exact
+                    array = result.detach().to(torch.float64 if wide else torch.float32).contiguous().numpy()
                     _allocmon.write_shard(native, d, _np.ascontiguousarray(array))
     finally:
         native_mesh.end_program(cb_bytes)

@@ -150,7 +150,7 @@ def to_device(tensor, device, memory_config=None, *, mesh_mapper=None, cq_id=Non
     native = _allocmon.allocate_tensor(device._native, list(tensor.shape), tensor.dtype.value, tensor.layout.value,
                                        config.buffer_type.value, config._shards, shard_dims, flat_dim)
     for d, values in enumerate(tensor._host):
-        _allocmon.write_shard(native, d, _np.ascontiguousarray(values, dtype=_np.float32))
+        _allocmon.write_shard(native, d, _np.ascontiguousarray(values))
     return device_tensor(native, tensor.dtype, tensor.layout, device, config)
 
 
@@ -440,7 +440,7 @@ def copy_host_to_device_tensor(host_tensor_, device_tensor_, cq_id=None, **ignor
         raise RuntimeError(f"ttnn.copy_host_to_device_tensor: {len(arrays)} host shards for {count} devices")
     for d in range(count):
         values = arrays[0] if len(arrays) == 1 else arrays[d]
-        _allocmon.write_shard(target._device, d, _np.ascontiguousarray(values, dtype=_np.float32).reshape(-1))
+        _allocmon.write_shard(target._device, d, _np.ascontiguousarray(values).reshape(-1))
     return device_tensor_
 
 

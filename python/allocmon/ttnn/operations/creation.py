@@ -4,7 +4,8 @@ dtype, layout, device and memory config, as in ttnn."""
 
 import numpy as _np
 
-from ..types import ROW_MAJOR_LAYOUT, bfloat16
+from ..tensor import host_float_type
+from ..types import ROW_MAJOR_LAYOUT, Shape, bfloat16, int32
 from .core import from_torch
 
 __all__ = ["zeros", "ones", "full", "empty", "rand", "arange", "zeros_like", "ones_like", "full_like",
@@ -15,9 +16,18 @@ def _shape(shape):
     return tuple(int(d) for d in shape)
 
 
-def full(shape, fill_value, dtype=bfloat16, layout=ROW_MAJOR_LAYOUT, device=None, memory_config=None, **ignored):
-    return from_torch(_np.full(_shape(shape), float(fill_value), _np.float32), dtype or bfloat16, layout=layout,
-                      device=device, memory_config=memory_config)
+def full(shape, fill_value, dtype=None, layout=ROW_MAJOR_LAYOUT, device=None, memory_config=None, **ignored):
+    """A tensor of `shape` (rank 0 too: [] gives a scalar tensor) with every value fill_value; with no dtype,
+    int32 for an integer fill value and bfloat16 otherwise, as ttnn's int and float overloads of full give."""
+    dims = _shape(shape)
+    if dtype is None:
+        integer = isinstance(fill_value, (int, _np.integer)) and not isinstance(fill_value, bool)
+        dtype = int32 if integer else bfloat16
+    values = _np.full(dims, fill_value, host_float_type(dtype))
+    out = from_torch(values, dtype, layout=layout or ROW_MAJOR_LAYOUT, device=device, memory_config=memory_config)
+    if not dims:
+        out._shape = Shape([])  # a scalar: rank 0 (one value on each device, in one page)
+    return out
 
 
 def zeros(shape, dtype=bfloat16, layout=ROW_MAJOR_LAYOUT, device=None, memory_config=None, **ignored):

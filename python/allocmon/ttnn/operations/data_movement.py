@@ -277,7 +277,18 @@ def expand(input_tensor, output_shape, *, memory_config=None, **ignored):
 def flip(input_tensor, dims, *, memory_config=None, **ignored):
     t = _device_op.device_input(input_tensor, "flip")
     dims = [dims] if isinstance(dims, int) else list(dims)
-    return _copy_program("flip", t, t.shape, lambda x: x.flip(dims), memory_config)
+    rank = len(t.shape)
+    if not dims:
+        raise RuntimeError("Flip dimensions cannot be empty")
+    if rank > 5:
+        raise RuntimeError(f"Flip operation supports tensors with rank up to 5, got rank {rank}")
+    if any(not -rank <= d < rank for d in dims):
+        raise RuntimeError(f"ttnn.flip: dims {dims} out of range for a rank-{rank} tensor")
+    normalized = [d % rank for d in dims]
+    for d in normalized:
+        if normalized.count(d) > 1:
+            raise RuntimeError(f"Duplicate dimension {d} in flip dims {dims}")
+    return _copy_program("flip", t, t.shape, lambda x: x.flip(normalized), memory_config)
 
 
 def stack(tensors, dim=0, *, memory_config=None, **ignored):
