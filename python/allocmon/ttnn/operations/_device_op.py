@@ -99,7 +99,7 @@ def program_key(program, inputs, outputs, attributes=None):
 
 
 def run(op, inputs, outputs, compute, *, cbs=2, kernel_bytes=ELTWISE_KERNEL_BYTES, program=None, in_place=None,
-        attributes=None):
+        attributes=None, free_inputs_first=False):
     """Runs `op` on every device of the inputs' mesh.
 
     outputs: (shape, dtype, layout, memory_config) for each output tensor (in_place: the tensor, or list of
@@ -107,6 +107,9 @@ def run(op, inputs, outputs, compute, *, cbs=2, kernel_bytes=ELTWISE_KERNEL_BYTE
     (slice bounds, permuted dims, ...), part of the program cache key with the tensors' specs.
     compute(*device_inputs) -> one torch tensor per output (a tuple for several), from each device's input
     values as float32 torch tensors of the inputs' shapes.
+    free_inputs_first: the inputs' buffers are freed before the outputs are allocated (ttnn's move, behind
+    ttnn.reallocate, deallocates its input first so that the output can take the lowest free DRAM or the
+    highest free L1 address, the input's own included); their values are read beforehand.
     """
     first = inputs[0]
     mesh = first._mesh
@@ -115,6 +118,16 @@ def run(op, inputs, outputs, compute, *, cbs=2, kernel_bytes=ELTWISE_KERNEL_BYTE
             raise RuntimeError(f"ttnn.{op}: inputs are on different devices")
     native_mesh = mesh._native
     shard_dims = first._device.shard_dims
+    flat_dim = first._device.flat_dim
+    held = None
+    if free_inputs_first:
+        if in_place is not None:
+            raise ValueError("free_inputs_first with in_place")
+        if native_mesh.holds_data:
+            held = [[_allocmon.read_shard(t._device, d).reshape(t._shape).copy() for t in inputs]
+                    for d in range(native_mesh.get_num_devices())]
+        for t in inputs:
+            t._device.deallocate()
     if in_place is not None:
         targets = list(in_place) if isinstance(in_place, (list, tuple)) else [in_place]
         natives = [t._device for t in targets]
@@ -123,8 +136,7 @@ def run(op, inputs, outputs, compute, *, cbs=2, kernel_bytes=ELTWISE_KERNEL_BYTE
         outputs = [(shape, dtype, layout, resolve_output_memory(op, config, shape, inputs))
                    for shape, dtype, layout, config in outputs]
         natives = [_allocmon.allocate_tensor(native_mesh, [int(d) for d in shape], dtype.value, layout.value,
-                                             config.buffer_type.value, config._shards, shard_dims,
-                                             first._device.flat_dim)
+                                             config.buffer_type.value, config._shards, shard_dims, flat_dim)
                    for shape, dtype, layout, config in outputs]
     cb_bytes = cbs * 2 * first.dtype.tile_bytes  # double-buffered tiles of each circular buffer
     key = program_key(program or op, inputs, outputs, attributes)
@@ -133,7 +145,10 @@ def run(op, inputs, outputs, compute, *, cbs=2, kernel_bytes=ELTWISE_KERNEL_BYTE
         if native_mesh.holds_data:
             torch = _torch()
             for d in range(native_mesh.get_num_devices()):
-                values = (torch.from_numpy(_allocmon.read_shard(t._device, d).reshape(t._shape)) for t in inputs)
+                if held is not None:
+                    values = (torch.from_numpy(a) for a in held[d])
+                else:
+                    values = (torch.from_numpy(_allocmon.read_shard(t._device, d).reshape(t._shape)) for t in inputs)
                 results = compute(*values)
                 if not isinstance(results, (tuple, list)):
                     results = (results,)

@@ -21,6 +21,7 @@ from ..types import (
     DRAM_MEMORY_CONFIG,
     ROW_MAJOR_LAYOUT,
     Layout,
+    MemoryConfig,
     Tile,
     bfloat4_b,
     bfloat8_b,
@@ -363,11 +364,21 @@ def deallocate(tensor, force=True):
 
 
 def reallocate(tensor, memory_config=None, **ignored):
-    """Moves a device tensor to a new buffer (ttnn uses it to defragment L1): the new buffer is allocated, the
-    values copied, the old buffer freed."""
-    moved = _copy_op(tensor, "reallocate", "move", None, None, memory_config)
-    deallocate(tensor)
-    return moved
+    """ttnn's move: the input's buffer is freed first, then the output allocated (so in DRAM, allocated bottom
+    up, it lands at the lowest free address, and in L1, top down, at the highest, the input's old place
+    included) and the values copied in. A sharded input keeps its shard spec (memory_config, if given, must be
+    sharded too and only changes the buffer type)."""
+    t = _device_op.device_input(tensor, "reallocate")
+    config = t._memory_config
+    if memory_config is not None:
+        if config.is_sharded():
+            if not memory_config.is_sharded():
+                raise RuntimeError("ttnn.reallocate: expected the output memory config of a sharded tensor to be "
+                                   "sharded")
+            memory_config = MemoryConfig(memory_config.memory_layout, memory_config.buffer_type, config.shard_spec)
+        config = memory_config
+    return _device_op.run("reallocate", [t], [(t.shape, t.dtype, t.layout, config)], lambda x: x, program="move",
+                          kernel_bytes=_device_op.DATA_MOVEMENT_KERNEL_BYTES, free_inputs_first=True)
 
 
 def is_tensor_storage_on_device(tensor):

@@ -8,6 +8,7 @@ import math as _math
 
 import numpy as _np
 
+from ... import _allocmon
 from ..errors import not_emulated
 from ..tensor import Tensor, device_tensor, host_tensor
 from ..types import TILE_SIZE, Shape
@@ -160,14 +161,117 @@ def _slice_bounds(shape, starts, ends, steps, op):
 _builtin_slice = slice
 
 
-def slice(input_tensor, slice_start, slice_end, slice_step=None, *, memory_config=None, **ignored):  # noqa: A001
-    """input_tensor[start:end:step] per dim, into a new buffer."""
-    bounds, shape = _slice_bounds(input_tensor.shape, list(slice_start), list(slice_end), slice_step, "slice")
+def _bound_values(value, op):
+    """Slice bounds given as a ttnn.Tensor read as a list (ttnn's host path reads them with to_vector)."""
+    if not isinstance(value, Tensor):
+        return list(value)
+    if value._device is not None:
+        array = _allocmon.read_shard(value._device, 0)
+    else:
+        array = _np.asarray(value._host[0])
+    if array.ndim != 1 and len(value.shape) != 1:
+        raise RuntimeError(f"ttnn.{op}: the start and end tensors must be 1-D, got {tuple(value.shape)}")
+    return [int(v) for v in _np.asarray(array).reshape(-1)]
+
+
+def _slice_args(args, kwargs):
+    """ttnn.slice's three signatures: (input, slice_start, slice_end, slice_step=None), (input, starts, ends,
+    steps) and (input, starts: Tensor, ends: Tensor, slice_step=None)."""
+    names = (("slice_start", "starts"), ("slice_end", "ends"), ("slice_step", "steps"))
+    values = list(args) + [None] * (3 - len(args))
+    for i, keys in enumerate(names):
+        for key in keys:
+            if key in kwargs:
+                if values[i] is not None:
+                    raise TypeError(f"ttnn.slice: got {key} twice")
+                values[i] = kwargs.pop(key)
+    if values[0] is None or values[1] is None:
+        raise TypeError("ttnn.slice: needs the slice's starts and ends")
+    return values
+
+
+def slice(input_tensor, *args, memory_config=None, output_tensor=None, pad_value=None, slice_dim=None,  # noqa: A001
+          num_devices=None, sub_core_grids=None, queue_id=None, **kwargs):
+    """input_tensor[start:end:step] per dim, into a new buffer (or into output_tensor=). A full-span slice is
+    the input itself, as in ttnn (moved to memory_config= if that differs). starts and ends may be 1-D
+    ttnn.Tensors: for a tile-layout input with unit steps on a device, the program reads them on the device
+    (ttnn's tensor-args path: the output keeps the input's shape but for slice_dim, cut into num_devices
+    equal parts, and the bounds' values are not part of the program cache key); otherwise they are read on
+    the host. sub_core_grids= selects another program (it is part of the key)."""
+    starts, ends, steps = _slice_args(args, {k: v for k, v in kwargs.items()
+                                             if k in ("slice_start", "starts", "slice_end", "ends", "slice_step",
+                                                      "steps")})
+    grid = None if sub_core_grids is None else repr(sub_core_grids)
+    if isinstance(starts, Tensor) or isinstance(ends, Tensor):
+        if not (isinstance(starts, Tensor) and isinstance(ends, Tensor)):
+            raise TypeError("ttnn.slice: starts and ends must both be tensors or both be lists")
+        t = _device_op.device_input(input_tensor, "slice")
+        unit = steps is None or all(int(s) == 1 for s in steps)
+        if t.layout.value == "tile" and unit:
+            return _slice_tensor_args(t, starts, ends, memory_config, output_tensor, slice_dim, num_devices, grid)
+        starts, ends = _bound_values(starts, "slice"), _bound_values(ends, "slice")
+    bounds, shape = _slice_bounds(input_tensor.shape, list(starts), list(ends), steps, "slice")
     index = tuple(_builtin_slice(s, e, st) for s, e, st in bounds)
     if input_tensor._device is None:
         return _host_map(input_tensor, lambda a: a[index])
     t = _device_op.device_input(input_tensor, "slice")
-    return _copy_program("slice", t, shape, lambda x: x[index], memory_config, attributes=tuple(bounds))
+    if output_tensor is not None:
+        _device_op.device_input(output_tensor, "slice")
+        if tuple(output_tensor.shape) != tuple(shape):
+            raise RuntimeError(f"ttnn.slice: output_tensor has shape {tuple(output_tensor.shape)}, the slice "
+                               f"{tuple(shape)}")
+    if all(s == 0 and e == d and st == 1 for (s, e, st), d in zip(bounds, t.shape)):
+        from .core import to_memory_config  # noqa: PLC0415 (core imports this module)
+
+        wanted = output_tensor.memory_config() if output_tensor is not None else memory_config
+        result = t if wanted is None else to_memory_config(t, wanted)
+        if output_tensor is None or result._device is output_tensor._device:
+            return result
+        return _device_op.run("copy", [result], [], lambda x: x, in_place=output_tensor,
+                              kernel_bytes=_device_op.DATA_MOVEMENT_KERNEL_BYTES)
+    attributes = (tuple(bounds), grid, output_tensor is not None)
+    if output_tensor is not None:
+        return _device_op.run("slice", [t], [], lambda x: x[index], in_place=output_tensor,
+                              kernel_bytes=_device_op.DATA_MOVEMENT_KERNEL_BYTES, attributes=attributes)
+    return _copy_program("slice", t, shape, lambda x: x[index], memory_config, attributes=attributes)
+
+
+def _slice_tensor_args(t, starts, ends, memory_config, output_tensor, slice_dim, num_devices, grid):
+    if slice_dim is None or num_devices is None:
+        raise RuntimeError("ttnn.slice: slice_dim and num_devices must be provided for the tensor-args slice")
+    for bound in (starts, ends):
+        _device_op.device_input(bound, "slice")
+        if len(bound.shape) != 1:
+            raise RuntimeError(f"ttnn.slice: the start and end tensors must be 1-D, got {tuple(bound.shape)}")
+    rank = len(t.shape)
+    dim, parts = int(slice_dim), int(num_devices)
+    if not 0 <= dim < rank:
+        raise RuntimeError(f"ttnn.slice: slice_dim ({dim}) must be less than the tensor's rank ({rank})")
+    if parts <= 0 or t.shape[dim] % parts:
+        raise RuntimeError(f"ttnn.slice: dim {dim} of size {t.shape[dim]} does not split into {parts} parts")
+    dims = list(t.shape)
+    dims[dim] //= parts
+    if rank >= 2 and dims[-2] % TILE_SIZE:
+        raise RuntimeError(f"ttnn.slice: a tile-layout tensor-args slice needs a tile-aligned height, got "
+                           f"{dims[-2]}")
+    shape = Shape(dims)
+
+    def compute(x, begin, _end):
+        first = [int(v) for v in begin.reshape(-1).tolist()]
+        index = tuple(_builtin_slice(first[i], first[i] + dims[i]) for i in range(rank))
+        return x[index]
+
+    attributes = ("tensor_args", dim, parts, grid, output_tensor is not None)
+    if output_tensor is not None:
+        _device_op.device_input(output_tensor, "slice")
+        if tuple(output_tensor.shape) != tuple(shape):
+            raise RuntimeError(f"ttnn.slice: output_tensor has shape {tuple(output_tensor.shape)}, the slice "
+                               f"{tuple(shape)}")
+        return _device_op.run("slice", [t, starts, ends], [], compute, in_place=output_tensor,
+                              kernel_bytes=_device_op.DATA_MOVEMENT_KERNEL_BYTES, attributes=attributes)
+    config = _device_op.output_memory(memory_config, t, same_shape=False)
+    return _device_op.run("slice", [t, starts, ends], [(shape, t.dtype, t.layout, config)], compute,
+                          kernel_bytes=_device_op.DATA_MOVEMENT_KERNEL_BYTES, attributes=attributes)
 
 
 def getitem(tensor, index):
