@@ -236,3 +236,55 @@ def test_breadth_tool_runs_a_file_on_its_architecture(repo_root, tmp_path):
     on_blackhole = tool.run_file(str(tmp_path), str(build), "test_arch.py", 120, "blackhole")
     assert on_blackhole["passed"] and on_blackhole["counts"] == {"passed": 1}, on_blackhole
     assert not tool.run_file(str(tmp_path), str(build), "test_arch.py", 120)["passed"]
+
+
+# ---- distributing, aggregating, and to_torch's default composer ----
+
+
+def test_to_torch_without_composer_concatenates_a_1d_split_only():
+    mesh = ttnn.open_mesh_device(ttnn.MeshShape(1, 2))
+    try:
+        values = torch.randn(1, 1, 64, 128).to(torch.bfloat16)
+        split = ttnn.from_torch(values, mesh_mapper=ttnn.shard_tensor_to_mesh_mapper(mesh, dim=3))
+        assert torch.equal(split.to_torch(), values)  # host: concatenated along the split dim
+        on_device = ttnn.to_device(ttnn.from_torch(values, layout=ttnn.TILE_LAYOUT,
+                                                   mesh_mapper=ttnn.ShardTensorToMesh(mesh, dim=3)), mesh)
+        assert torch.equal(ttnn.to_torch(on_device), values)
+        back = ttnn.from_device(on_device)  # the split is still known on the host
+        assert torch.equal(back.to_torch(), values)
+        assert torch.equal(ttnn.to_torch(ttnn.to_device(back, mesh)), values)
+        replicated = ttnn.from_torch(values, mesh_mapper=ttnn.ReplicateTensorToMesh(mesh))
+        with pytest.raises(RuntimeError, match="Supply a mesh composer"):
+            replicated.to_torch()
+        two_d = ttnn.from_torch(values, device=mesh, mesh_mapper=ttnn.ShardTensor2dMesh(mesh, (1, 2), dims=(2, 3)))
+        with pytest.raises(RuntimeError, match="distributed over 2 devices; pass mesh_composer="):
+            ttnn.to_torch(two_d)
+    finally:
+        ttnn.close_mesh_device(mesh)
+
+
+def test_distribute_and_aggregate_device_tensors():
+    mesh = ttnn.open_mesh_device(ttnn.MeshShape(2, 4))
+    try:
+        values = torch.randn(1, 1, 32, 256)
+        on_mesh = ttnn.from_torch(values, dtype=ttnn.float32, layout=ttnn.TILE_LAYOUT, device=mesh)
+        # a replicated device tensor is read back and split, as ttnn's binding does
+        split = ttnn.distribute_tensor(on_mesh, ttnn.shard_tensor_to_mesh_mapper(mesh, dim=3), mesh)
+        shards = ttnn.get_device_tensors(split)
+        assert len(shards) == 8 and torch.equal(ttnn.to_torch(shards[2]), values[..., 64:96])
+        with pytest.raises(RuntimeError, match="single host tensor"):
+            ttnn.distribute_tensor(split, ttnn.shard_tensor_to_mesh_mapper(mesh, dim=2), mesh)
+        whole = ttnn.aggregate_as_tensor(shards)  # every view of one tensor: that tensor again
+        assert whole._device is split._device and torch.equal(ttnn.to_torch(whole), values)
+        with pytest.raises(ttnn.NotEmulatedError):
+            ttnn.aggregate_as_tensor(shards[:4])
+        # the older composer signature (dim only) and aggregate_tensor of a list of device tensors
+        composer = ttnn.concat_mesh_to_tensor_composer(dim=3)
+        assert torch.equal(ttnn.to_torch(ttnn.aggregate_tensor(shards, composer)), values)
+        assert torch.equal(ttnn.to_torch(ttnn.aggregate_tensor(split, ttnn.concat_mesh_to_tensor_composer(mesh, 3))),
+                           values)
+        hosts = [ttnn.from_torch(values[..., i * 32:(i + 1) * 32], dtype=ttnn.float32) for i in range(8)]
+        host = ttnn.aggregate_as_tensor(hosts)
+        assert host.num_shards == 8 and torch.equal(ttnn.to_torch(host, mesh_composer=composer), values)
+    finally:
+        ttnn.close_mesh_device(mesh)

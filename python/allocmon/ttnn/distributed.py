@@ -11,7 +11,7 @@ __all__ = [
     "MeshComposerConfig", "create_mesh_mapper", "create_mesh_composer", "replicate_tensor_to_mesh_mapper",
     "shard_tensor_to_mesh_mapper", "concat_mesh_to_tensor_composer", "distribute_tensor", "aggregate_tensor",
     "visualize_mesh_device", "visualize_system_mesh", "visualize_tensor", "MeshCoordinate", "MeshCoordinateRange",
-    "MeshCoordinateRangeSet",
+    "MeshCoordinateRangeSet", "aggregate_as_tensor",
 ]
 
 
@@ -402,24 +402,92 @@ def shard_tensor_to_mesh_mapper(mesh_device, dim):
     return ShardTensorToMesh(mesh_device, dim)
 
 
-def concat_mesh_to_tensor_composer(mesh_device, dim):
+def concat_mesh_to_tensor_composer(mesh_device=None, dim=None):
+    """concat_mesh_to_tensor_composer(mesh_device, dim); ttnn before the mesh argument took only the dim
+    (concat_mesh_to_tensor_composer(dim=3), or one int): the composer concatenates every device's shard along
+    it either way."""
+    if dim is None and isinstance(mesh_device, int):
+        mesh_device, dim = None, mesh_device
+    if dim is None:
+        raise TypeError("concat_mesh_to_tensor_composer(): incompatible function arguments: needs dim")
     return ConcatMeshToTensor(mesh_device, dim)
 
 
-def distribute_tensor(tensor, mapper, mesh_device=None, **ignored):
-    """A host tensor split by `mapper` onto the mesh (one step, as ttnn.from_torch(..., mesh_mapper=...))."""
-    from .operations.core import distribute
+def distribution_of(tensor):
+    """How a device tensor is split over its mesh, as a mapper for its shards once they are on the host: the
+    1-D split (ShardTensorToMesh and 1-placement configs) the native tensor records; None otherwise."""
+    if tensor._device is None or tensor._device_index is not None:
+        return None
+    flat = tensor._device.flat_dim
+    return TensorToMesh(tensor._mesh, None, flat) if flat >= 0 else None
 
+
+def default_mesh_composer(tensor, call="ttnn.to_torch"):
+    """The composer ttnn derives for to_torch / to_numpy without one: a tensor split along one dim over the
+    devices in order (its recorded 1-D distribution) is concatenated back along that dim. Any other
+    distribution over several devices (replicated, 2-D) raises, as ttnn does."""
+    if tensor._device is not None:
+        mapper = distribution_of(tensor)
+    else:
+        mapper = tensor._mapper
+    if mapper is not None and mapper._shard_dims is None and mapper._flat_dim >= 0:
+        return MeshToTensor(mapper.mesh_device, None, mapper._flat_dim)
+    raise RuntimeError(f"{call}: the tensor is distributed over {tensor.num_shards} devices; pass mesh_composer= "
+                       "(e.g. ttnn.ConcatMeshToTensor(mesh_device, dim=0)) or take one device's tensor with "
+                       "ttnn.get_device_tensors(tensor)[0]. Supply a mesh composer to concatenate multi-device "
+                       "shards: only a tensor split along one dim has one by default.")
+
+
+def distribute_tensor(tensor, mapper, mesh_device=None, **ignored):
+    """A host tensor split by `mapper` onto the mesh (one step, as ttnn.from_torch(..., mesh_mapper=...)). A
+    device tensor is read back first, as ttnn's binding does: one that is replicated (the same values on every
+    device) is distributed from those values."""
+    from .operations.core import distribute, from_device
+    from .tensor import host_tensor
+
+    if tensor._device is not None:
+        replicated = tensor._device_index is not None or (tensor._device.flat_dim < 0 and len({
+            a.tobytes() for a in tensor.shard_values()}) == 1)
+        host = from_device(tensor)
+        if replicated:
+            tensor = host_tensor([host.shard_values()[0]], host.dtype, host.layout)
+        else:
+            tensor = host
     return distribute(tensor, mapper, mesh_device or mapper.mesh_device)
 
 
 def aggregate_tensor(tensor, composer):
-    """A distributed tensor's shards put back together on the host by `composer`."""
+    """A distributed tensor's shards (or a list of per-device tensors) put back together on the host by
+    `composer`."""
     from .operations.core import from_device
     from .tensor import host_tensor
 
+    if isinstance(tensor, (list, tuple)):
+        tensor = aggregate_as_tensor(tensor)
     host = from_device(tensor)
     return host_tensor([composer.compose(host.shard_values())], host.dtype, host.layout)
+
+
+def aggregate_as_tensor(tensors):
+    """One multi-device tensor from per-device tensors: host tensors become a host tensor with one shard each;
+    the per-device views of one device tensor (ttnn.get_device_tensors), all of them in order, are that device
+    tensor again (same buffer)."""
+    from .tensor import device_tensor, host_tensor
+
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("ttnn.aggregate_as_tensor: needs at least one tensor")
+    first = tensors[0]
+    if any((t.dtype, t.layout, tuple(t.shape)) != (first.dtype, first.layout, tuple(first.shape)) for t in tensors):
+        raise RuntimeError("ttnn.aggregate_as_tensor: the tensors differ in dtype, layout or shape")
+    if all(t._device is None for t in tensors):
+        return host_tensor([a for t in tensors for a in t.shard_values()], first.dtype, first.layout)
+    native = first._device
+    if all(t._device is native for t in tensors) and [t._device_index for t in tensors] == list(
+            range(first._mesh.get_num_devices())):
+        return device_tensor(native, first.dtype, first.layout, first._mesh, first._memory_config)
+    raise not_emulated("ttnn.aggregate_as_tensor of device tensors that are not all the device tensors of one "
+                       "mesh tensor", "aggregate host tensors, or get_device_tensors' whole list")
 
 
 def visualize_mesh_device(mesh_device, tensor=None):

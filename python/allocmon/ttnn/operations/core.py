@@ -166,8 +166,10 @@ def from_device(tensor, blocking=True, cq_id=None, **ignored):
     if tensor._device is None:
         return tensor
     _warn_if_no_values(tensor)
-    host = host_tensor([_np.array(v) for v in tensor.shard_values()], tensor.dtype, tensor.layout)
-    return host
+    from ..distributed import distribution_of  # a 1-D split stays known on the host (to_torch's default)
+
+    return host_tensor([_np.array(v) for v in tensor.shard_values()], tensor.dtype, tensor.layout,
+                       mapper=distribution_of(tensor))
 
 
 _said_memory_only = False
@@ -205,10 +207,10 @@ def _composed(tensor, mesh_composer, call):
         if fast:  # every device's shard gathered on C++ threads
             return _allocmon.to_numpy(tensor._device, mesh_composer._concat_dims, mesh_composer._flat_dim), True
         return mesh_composer.compose(tensor.shard_values()), tensor._device is not None
-    if tensor.num_shards > 1:
-        raise RuntimeError(f"{call}: the tensor is distributed over {tensor.num_shards} devices; pass "
-                           "mesh_composer= (e.g. ttnn.ConcatMeshToTensor(mesh_device, dim=0)) or take one device's "
-                           "tensor with ttnn.get_device_tensors(tensor)[0]")
+    if tensor.num_shards > 1:  # ttnn derives a composer from a 1-D split and raises for anything else
+        from ..distributed import default_mesh_composer
+
+        return _composed(tensor, default_mesh_composer(tensor, call), call)
     return tensor.shard_values()[0], tensor._device is not None  # read from a device: a new array
 
 
