@@ -204,3 +204,17 @@ def test_layernorm_program_config_from_a_shard_spec():
     config = ttnn.create_layernorm_program_config(ttnn.ShardSpec(grid, (64, 128)))
     assert config.compute_with_storage_grid_size == ttnn.CoreCoord(4, 2)
     assert (config.block_h, config.block_w, config.subblock_w, config.inplace) == (2, 4, 1, False)
+
+
+def test_reshape_tile_mode_selects_no_other_program(device):
+    device.enable_program_cache()
+    x = torch.rand(1, 1, 64, 128)
+    outs = []
+    for mode in (ttnn.TileReshapeMapMode.CACHE, ttnn.TileReshapeMapMode.RECREATE):
+        t = on_device(device, x)
+        before = device.num_program_cache_entries()
+        outs.append(ttnn.to_torch(ttnn.reshape(t, [1, 1, 128, 64], reshape_tile_mode=mode)).float())
+        added = device.num_program_cache_entries() - before
+        assert added == (1 if mode == ttnn.TileReshapeMapMode.CACHE else 0)
+    torch.testing.assert_close(outs[0], outs[1], rtol=0, atol=0)
+    torch.testing.assert_close(outs[0], x.reshape(1, 1, 128, 64).to(torch.bfloat16).float(), rtol=0, atol=0)

@@ -14,7 +14,7 @@ __all__ = [
     "L1_BLOCK_SHARDED_MEMORY_CONFIG", "ShardSpec", "NdShardSpec", "TensorSpec", "create_sharded_memory_config",
     "CoreCoord", "CoreRange", "CoreRangeSet", "CoreGrid", "Shape", "MeshShape",
     "grid_to_cores", "split_work_to_cores", "num_cores_to_corerangeset",
-    "SubDevice", "SubDeviceId", "SubDeviceManagerId",
+    "SubDevice", "SubDeviceId", "SubDeviceManagerId", "TileReshapeMapMode",
 ]
 
 
@@ -506,6 +506,13 @@ class TensorSpec:
     def __repr__(self):
         return (f"TensorSpec(shape={self.shape}, dtype={self.dtype!r}, layout={self.layout!r}, "
                 f"memory_config={self.memory_config!r})")
+
+
+class TileReshapeMapMode(_enum.Enum):
+    """What ttnn.reshape(..., reshape_tile_mode=) does with the mapping tensor a tiled reshape may build: keep it
+    cached or build it again. It selects no other program, and the emulated reshape builds no mapping tensor."""
+    CACHE = 0
+    RECREATE = 1
 
 
 class SubDeviceId:
