@@ -60,8 +60,8 @@ def test_int64_without_dtype_is_uint32_as_ttnn_makes_it(device):
 
 
 def test_int32_reductions_and_flip_are_exact(device):
-    torch.manual_seed(0)
-    x = torch.randint(-(2**31) + 1, 2**31 - 1, (2, 3, 64, 60), dtype=torch.int32)
+    rng = torch.Generator().manual_seed(0)  # a generator of its own: torch's global one stays as it was
+    x = torch.randint(-(2**31) + 1, 2**31 - 1, (2, 3, 64, 60), dtype=torch.int32, generator=rng)
     t = ttnn.from_torch(x, dtype=ttnn.int32, layout=ttnn.TILE_LAYOUT, device=device)
     for dim in (-1, -2, (-1, -2), 0, None):
         assert torch.equal(ttnn.to_torch(ttnn.max(t, dim=dim)).reshape(torch.amax(x, dim=dim).shape),
@@ -70,7 +70,7 @@ def test_int32_reductions_and_flip_are_exact(device):
                            torch.amin(x, dim=dim)), dim
     rows = ttnn.from_torch(x, dtype=ttnn.int32, layout=ttnn.ROW_MAJOR_LAYOUT, device=device)
     assert torch.equal(ttnn.to_torch(ttnn.flip(rows, [-1, 1])), torch.flip(x, [-1, 1]))
-    small = torch.randint(-1000, 1000, (4, 32), dtype=torch.int32)
+    small = torch.randint(-1000, 1000, (4, 32), dtype=torch.int32, generator=rng)
     s = ttnn.from_torch(small, dtype=ttnn.int32, layout=ttnn.TILE_LAYOUT, device=device)
     assert torch.equal(ttnn.to_torch(ttnn.sum(s, dim=-1, keepdim=True)), small.sum(-1, keepdim=True))
 
@@ -132,3 +132,58 @@ def test_set_printoptions_profiles(device):
         assert torch._tensor_str.PRINT_OPTS.threshold == 1000  # torch's own options untouched
     finally:
         ttnn.set_printoptions(profile="short")
+
+
+def _sampling_inputs(device, users=32, width=64, k=32, p=1.0):
+    values = torch.randn(1, 1, users, width, generator=torch.Generator().manual_seed(0))
+    indices = torch.arange(width, dtype=torch.int32).expand(1, 1, users, width) + 1000
+    return (ttnn.from_torch(values, dtype=ttnn.bfloat16, layout=ttnn.TILE_LAYOUT, device=device),
+            ttnn.from_torch(indices, dtype=ttnn.int32, layout=ttnn.ROW_MAJOR_LAYOUT, device=device),
+            ttnn.from_torch(torch.full([users], k), dtype=ttnn.uint32, layout=ttnn.ROW_MAJOR_LAYOUT, device=device),
+            ttnn.from_torch(torch.full([users], p), dtype=ttnn.bfloat16, layout=ttnn.ROW_MAJOR_LAYOUT,
+                            device=device),
+            ttnn.ones([users], layout=ttnn.ROW_MAJOR_LAYOUT, device=device)), values
+
+
+def test_sampling_top_1_is_the_largest_value_and_draws_are_reproducible_after_manual_seed(device):
+    (values, indices, k, p, temp), raw = _sampling_inputs(device, k=1)
+    out = ttnn.sampling(values, indices, k=k, p=p, temp=temp)
+    assert out.dtype == ttnn.uint32 and tuple(out.shape) == (1, 1, 1, 32)
+    want = raw.to(torch.bfloat16).float()[0, 0].argmax(-1) + 1000
+    assert torch.equal(ttnn.to_torch(out).reshape(-1), want.to(torch.int64))
+
+    (values, indices, k, p, temp), _ = _sampling_inputs(device, k=32)
+    ttnn.manual_seed(seeds=42, device=device)
+    first = [ttnn.to_torch(ttnn.sampling(values, indices, k=k, p=p, temp=temp)) for _ in range(3)]
+    assert not torch.equal(first[0], first[1]) or not torch.equal(first[1], first[2])  # the stream goes on
+    ttnn.manual_seed(seeds=42, device=device)
+    again = [ttnn.to_torch(ttnn.sampling(values, indices, k=k, p=p, temp=temp)) for _ in range(3)]
+    assert all(torch.equal(a, b) for a, b in zip(first, again))
+    assert all(((t >= 1000) & (t < 1064)).all() for t in first)
+    # UINT32_MAX leaves the generators where they are; seed= restarts every used core from that seed.
+    ttnn.manual_seed(seeds=42, device=device)
+    ttnn.manual_seed(seeds=2**32 - 1, device=device)
+    assert torch.equal(ttnn.to_torch(ttnn.sampling(values, indices, k=k, p=p, temp=temp)), first[0])
+    seeded = [ttnn.to_torch(ttnn.sampling(values, indices, k=k, p=p, temp=temp, seed=7)) for _ in range(2)]
+    assert torch.equal(seeded[0], seeded[1])
+
+
+def test_manual_seed_per_core_seeds_and_its_checks(device):
+    (values, indices, k, p, temp), _ = _sampling_inputs(device, users=4)
+    ids = ttnn.from_torch(torch.tensor([0, 1, 2, 3]), dtype=ttnn.uint32, layout=ttnn.ROW_MAJOR_LAYOUT, device=device)
+    seeds = ttnn.from_torch(torch.tensor([5, 6, 7, 8]), dtype=ttnn.uint32, layout=ttnn.ROW_MAJOR_LAYOUT,
+                            device=device)
+    ttnn.manual_seed(seeds=seeds, user_ids=ids)
+    a = ttnn.to_torch(ttnn.sampling(values, indices, k=k, p=p, temp=temp))
+    ttnn.manual_seed(seeds=seeds, user_ids=ids)
+    ttnn.manual_seed(seeds=99, device=device, user_ids=9)  # another core: users 0-3 unchanged
+    assert torch.equal(ttnn.to_torch(ttnn.sampling(values, indices, k=k, p=p, temp=temp)), a)
+    with pytest.raises(RuntimeError, match="user_ids must not be provided as a scalar"):
+        ttnn.manual_seed(seeds=seeds, device=device, user_ids=7)
+    with pytest.raises(RuntimeError, match="device must be provided"):
+        ttnn.manual_seed(42)
+    with pytest.raises(RuntimeError, match="from 0 to 31"):
+        ttnn.manual_seed(42, device=device, user_ids=32)
+    with pytest.raises(RuntimeError, match="k must have shape"):
+        ttnn.sampling(values, indices, k=ttnn.from_torch(torch.tensor([1, 2]), dtype=ttnn.uint32, device=device),
+                      p=p, temp=temp)
