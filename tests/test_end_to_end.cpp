@@ -127,6 +127,32 @@ TEST(EndToEnd, KilledClientIsReclaimedWithinOneSecond) {
   EXPECT_TRUE(server.process().wait_for("reclaimed 24 buffers", 5000, &log)) << log;
 }
 
+// The shipper leaves a thread that is mid-burst alone (docs/performance.md), but never for long: an event
+// becomes visible without a flush both when its thread goes quiet and when the thread never pauses.
+TEST(EndToEnd, EventsBecomeVisibleWithoutAFlushWhetherTheThreadPausesOrNot) {
+  Server server(temp_socket_path("visible"), {"--quiet"});  // a logged line per event would fill its pipe
+  Client client(server.socket());
+  ASSERT_EQ(client.command("register 0"), "ok");
+  ASSERT_EQ(client.flush(), 0);
+  auto visible_within = [&](uint64_t dram_bytes, int64_t deadline_ms) {
+    const int64_t start = now_ms();
+    while (now_ms() - start < deadline_ms)
+      if (device_bytes(query_snapshot(server.socket()), 0, "DRAM") == dram_bytes) return true;
+    return false;
+  };
+  // Quiet after one event.
+  ASSERT_EQ(client.command("alloc 0 DRAM 1000 1"), "ok");
+  EXPECT_TRUE(visible_within(1000, 1000)) << "a quiet thread's event was not shipped within 1 s";
+  // A thread that never pauses: an event pair every 2 us (1 M events/s, which the shipper keeps up with).
+  ASSERT_EQ(client.command("drip 0 100 2"), "ok");
+  EXPECT_TRUE(visible_within(1000 + 4096, 1000)) << "a steadily reporting thread was never drained";
+  ASSERT_EQ(client.command("drip_end"), "ok");
+  ASSERT_EQ(client.flush(), 0);
+  const json s = query_snapshot(server.socket());
+  EXPECT_EQ(device_bytes(s, 0, "DRAM"), 1000u + 4096u);
+  EXPECT_EQ(device_bytes(s, 0, "L1"), 0u);
+}
+
 TEST(EndToEnd, RestartedServerGetsTheClientsLiveSetBack) {
   const std::string socket = temp_socket_path("restart");
   auto server = std::make_unique<Server>(socket);

@@ -42,6 +42,11 @@ int64_t now_ms() {
   return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
 }
 
+int64_t now_us() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
 // End offset of the frame that contains byte `offset` of a stream of whole frames starting at 0.
 size_t frame_boundary_at_or_after(const ByteBuffer& stream, size_t offset) {
   size_t pos = 0;
@@ -221,14 +226,16 @@ bool Shipper::events_pending() {
   return false;
 }
 
-void Shipper::drain_all() {
+void Shipper::drain_all(bool force) {
   std::vector<ThreadQueue*> queues;
   {
     std::lock_guard lock(registry_mutex_);
     queues = queues_;
   }
+  const int64_t now = now_us();
+  force = force || ThreadQueue::outstanding() * 2 >= ThreadQueue::max_segments();
   std::vector<uint64_t> limit(queues.size());
-  for (size_t i = 0; i < queues.size(); ++i) limit[i] = queues[i]->published();
+  for (size_t i = 0; i < queues.size(); ++i) limit[i] = queues[i]->drain_limit(now, force);
 
   bool refreshed = false;
   for (;;) {
@@ -276,6 +283,7 @@ void Shipper::drain_all() {
     }
     refreshed = false;
   }
+  for (ThreadQueue* queue : queues) queue->note_drained(now);
 
   std::lock_guard lock(registry_mutex_);
   std::erase_if(queues_, [&](ThreadQueue* queue) {
@@ -573,7 +581,7 @@ void Shipper::handle_flush_requests() {
     for (ThreadQueue* queue : queues_) barrier_limits_.emplace_back(queue, queue->published());
   }
   try_connect(/*force=*/true);
-  drain_all();
+  drain_all(/*force=*/true);
   if (fd_ >= 0 && !resync_pending_) {
     for (const auto& [queue, limit] : barrier_limits_)
       if (queue->consumed() < limit) return;  // drained in part (a server slower than the app): it waits
@@ -597,7 +605,7 @@ void Shipper::run() {
     // update the live table, which a resync sends). Nothing queued, registered or live: no attempt, no
     // warning.
     if (fd_ < 0 && (events_pending() || !devices_.empty() || !live_.empty())) try_connect(/*force=*/stopping);
-    drain_all();
+    drain_all(/*force=*/stopping);
     handle_flush_requests();
     send_pending();
     read_incoming();

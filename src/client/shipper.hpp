@@ -61,7 +61,9 @@ class Shipper {
   void apply_forced(const wire::Event& event);
   bool registered(int32_t device_id) const;
   void set_registered(int32_t device_id, bool on);
-  void drain_all();
+  // force: drain every queue to its head now (flush barriers, exit, a queue budget half used); otherwise a
+  // queue whose thread is mid-burst waits (ThreadQueue::drain_limit).
+  void drain_all(bool force);
   bool events_pending();
 
   // Outgoing byte stream.

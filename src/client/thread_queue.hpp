@@ -73,6 +73,23 @@ class ThreadQueue {
 
   // The context the thread's allocations are in, as the shipper has drained it (consumer side only).
   uint32_t context = 0;
+  // Consumer side: the head a drain pass may drain this queue to, read at `now_us` (steady clock). A thread
+  // in the middle of a burst is left alone until it pauses (its head unchanged since the previous pass) or
+  // its oldest undrained event may be kDrainDeferUs old: reading segments while their thread writes them
+  // costs that thread about a third more per event on two cores (docs/performance.md). `force` (flush
+  // barriers, exit, a half-used budget) drains at once.
+  static constexpr int64_t kDrainDeferUs = 4000;
+  uint64_t drain_limit(int64_t now_us, bool force) {
+    const uint64_t head = published();
+    const bool paused = head == seen_published_;
+    seen_published_ = head;
+    if (force || paused || head == consumed_ || now_us - drained_as_of_us_ >= kDrainDeferUs) return head;
+    return consumed_;
+  }
+  // After a pass that read its limits at `now_us`: drained past the head read then, nothing older is left.
+  void note_drained(int64_t now_us) {
+    if (consumed_ >= seen_published_) drained_as_of_us_ = now_us;
+  }
 
   // Set by the owning thread's exit; the shipper deletes the queue once it has drained it.
   std::atomic<bool> retired{false};
@@ -103,6 +120,8 @@ class ThreadQueue {
   alignas(64) Segment* head_segment_;
   uint32_t head_index_ = 0;
   uint64_t consumed_ = 0;
+  uint64_t seen_published_ = 0;
+  int64_t drained_as_of_us_ = 0;
 };
 
 }  // namespace allocmon::client

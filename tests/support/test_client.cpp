@@ -5,7 +5,10 @@
 //   churn DEV N (N alloc+free pairs, flat out)   peak_rss (kB)   exit
 //   scope NAME   scope_end   tensor DESCRIPTION... (the rest of the line)   tensor_end
 //   described DEV N FIRST SIZE (N allocs, each in a tensor description of its own)
+//   drip DEV ID PERIOD_US (a thread that allocs ID once, then an alloc+free pair every PERIOD_US, busy in
+//   between, until drip_end)   drip_end
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -41,9 +44,39 @@ void pingpong(int device, int count) {
   freer.join();
 }
 
+// A thread that reports steadily, so its queue head moves between any two of the shipper's passes.
+class Drip {
+ public:
+  void start(int device, uint64_t marker, int period_us) {
+    stop();
+    running_ = true;
+    thread_ = std::thread([this, device, marker, period_us] {
+      allocmon::track_alloc(device, allocmon::MemoryType::DRAM, 4096, marker * 64, marker);
+      for (uint64_t id = marker + 1; running_.load(std::memory_order_relaxed); ++id) {
+        allocmon::track_alloc(device, allocmon::MemoryType::L1, 64, id * 64, id);
+        allocmon::track_free(device, id);
+        // The workload's pace, kept by spinning: a sleep would let the shipper see the thread paused.
+        const auto next = std::chrono::steady_clock::now() + std::chrono::microseconds(period_us);
+        while (std::chrono::steady_clock::now() < next) {
+        }
+      }
+    });
+  }
+  void stop() {
+    running_ = false;
+    if (thread_.joinable()) thread_.join();
+  }
+  ~Drip() { stop(); }
+
+ private:
+  std::atomic<bool> running_{false};
+  std::thread thread_;
+};
+
 }  // namespace
 
 int main() {
+  Drip drip;
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   std::string line;
   while (std::getline(std::cin, line)) {
@@ -140,6 +173,13 @@ int main() {
       int device, count;
       in >> device >> count;
       pingpong(device, count);
+    } else if (command == "drip") {
+      int device, period_us;
+      uint64_t marker;
+      in >> device >> marker >> period_us;
+      drip.start(device, marker, period_us);
+    } else if (command == "drip_end") {
+      drip.stop();
     } else if (command == "exit") {
       std::printf("ok\n");
       return 0;
