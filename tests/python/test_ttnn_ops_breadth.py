@@ -218,3 +218,66 @@ def test_reshape_tile_mode_selects_no_other_program(device):
         assert added == (1 if mode == ttnn.TileReshapeMapMode.CACHE else 0)
     torch.testing.assert_close(outs[0], outs[1], rtol=0, atol=0)
     torch.testing.assert_close(outs[0], x.reshape(1, 1, 128, 64).to(torch.bfloat16).float(), rtol=0, atol=0)
+
+
+# --- group_norm --------------------------------------------------------------------------------------------------
+
+def _group_norm_reference(x, groups, weight, bias, eps=1e-5):
+    n, _, hw, c = x.shape
+    nchw = x.reshape(n, hw, c).permute(0, 2, 1).reshape(n, c, 1, hw).float()
+    out = torch.nn.functional.group_norm(nchw, groups, weight, bias, eps=eps)
+    return out.reshape(n, c, hw).permute(0, 2, 1).reshape(n, 1, hw, c)
+
+
+def test_group_norm_interleaved_splits_channels_over_virtual_columns(device):
+    n, hw, c, groups = 2, 64, 128, 8
+    torch.manual_seed(0)
+    x, w, b = torch.rand(n, 1, hw, c), torch.rand(c), torch.rand(c)
+    grid = ttnn.determine_expected_group_norm_dram_grid_size(device=device, num_channels=c, num_groups=groups,
+                                                             input_nhw=hw, num_batches=n)
+    cols = ttnn.dram_group_norm_virtual_columns(grid, c, groups)
+    assert (c // cols) % 32 == 0 and groups % cols == 0
+    [gamma, beta], mask = ttnn.dram_group_norm_params_from_torch([w, b], c, groups, device, core_grid=grid,
+                                                                  dtype=ttnn.float32)
+    assert tuple(gamma.shape) == (1, 1, c // 32, 32) and gamma.layout == ttnn.ROW_MAJOR_LAYOUT
+    assert mask.layout == ttnn.TILE_LAYOUT and mask.shape[1] == groups
+    out = ttnn.group_norm(on_device(device, x, dtype=ttnn.float32), num_groups=groups, epsilon=1e-5,
+                          input_mask=mask, weight=gamma, bias=beta, core_grid=grid, inplace=False)
+    assert out.layout == ttnn.TILE_LAYOUT and out.memory_config() == ttnn.DRAM_MEMORY_CONFIG
+    torch.testing.assert_close(ttnn.to_torch(out).float(), _group_norm_reference(x, groups, w, b),
+                               rtol=1e-4, atol=1e-4)
+    with pytest.raises(RuntimeError, match="Tile layout requires non-inplace"):
+        ttnn.group_norm(on_device(device, x), num_groups=groups, core_grid=grid)
+    with pytest.raises(RuntimeError, match="Requested core_grid"):
+        ttnn.group_norm(on_device(device, x), num_groups=groups, core_grid=ttnn.CoreGrid(y=3, x=4), inplace=False)
+
+
+def test_group_norm_sharded_row_major_in_place(device):
+    n, hw, c, groups = 1, 256, 64, 4
+    torch.manual_seed(1)
+    x, w = torch.rand(n, 1, hw, c), torch.rand(c)
+    grid = ttnn.CoreRangeSet([ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(3, 0))])
+    config = ttnn.MemoryConfig(ttnn.TensorMemoryLayout.HEIGHT_SHARDED, ttnn.BufferType.L1,
+                               ttnn.ShardSpec(grid, (hw // 4, c), ttnn.ShardOrientation.ROW_MAJOR))
+    t = on_device(device, x, layout=ttnn.ROW_MAJOR_LAYOUT, memory_config=config)
+    gamma = on_device(device, ttnn.create_group_norm_weight_bias_rm(w, c, 1), layout=ttnn.ROW_MAJOR_LAYOUT)
+    out = ttnn.group_norm(t, num_groups=groups, epsilon=1e-5, weight=gamma, memory_config=config,
+                          core_grid=ttnn.CoreGrid(y=1, x=4), inplace=True)
+    assert out is t
+    want = _group_norm_reference(x.to(torch.bfloat16).float(), groups, w.to(torch.bfloat16).float(), None)
+    torch.testing.assert_close(ttnn.to_torch(out).float(), want, rtol=2e-2, atol=2e-2)
+
+
+def test_group_norm_masks_mark_each_groups_columns():
+    mask = ttnn.to_torch(ttnn.create_group_norm_input_mask(64, 4, 1)).float()
+    assert tuple(mask.shape) == (1, 4, 32, 32)  # 16-channel groups: one tile each
+    assert mask[0, 0, 0, :16].eq(1).all() and mask[0, 0, 0, 16:].eq(0).all()
+    assert mask[0, 1, 0, 16:].eq(1).all() and mask[0, 1, 0, :16].eq(0).all()
+    assert mask[0, 2].equal(mask[0, 0])  # the third group starts a new tile
+    doubled = ttnn.to_torch(ttnn.create_group_norm_input_mask(64, 4, 1, ttnn.bfloat16, rows_in_last_tile=3)).float()
+    assert tuple(doubled.shape) == (1, 8, 32, 32) and doubled[0, 4, 3:].eq(0).all()
+    assert doubled[0, 4, :3].equal(mask[0, 0, :3])
+    negative = ttnn.to_torch(ttnn.create_group_norm_input_negative_mask(64, 4, 1)).float()
+    assert negative.equal(1 - mask)
+    rm = ttnn.create_group_norm_weight_bias_rm(torch.arange(96.0), 96, 2)  # 48 per core, padded to 64
+    assert tuple(rm.shape) == (1, 1, 4, 32) and rm.flatten()[48:64].eq(0).all() and rm.flatten()[64] == 48
