@@ -288,3 +288,26 @@ def test_distribute_and_aggregate_device_tensors():
         assert host.num_shards == 8 and torch.equal(ttnn.to_torch(host, mesh_composer=composer), values)
     finally:
         ttnn.close_mesh_device(mesh)
+
+
+def test_mesh_shape_override_that_lines_up_every_device(capsys):
+    mesh = ttnn.open_mesh_device(ttnn.MeshShape(2, 4))
+    try:
+        values = torch.arange(8 * 32 * 32, dtype=torch.float32).reshape(1, 1, 32, 256)
+        for override, placements in ((ttnn.MeshShape(1, 8), [ttnn.PlacementReplicate(), ttnn.PlacementShard(3)]),
+                                     (ttnn.MeshShape([8]), [ttnn.PlacementShard(3)]),
+                                     (ttnn.MeshShape(8, 1), [ttnn.PlacementShard(3), ttnn.PlacementReplicate()])):
+            mapper = ttnn.create_mesh_mapper(mesh, ttnn.MeshMapperConfig(placements, mesh_shape_override=override))
+            host = ttnn.from_torch(values, mesh_mapper=mapper)
+            assert host.num_shards == 8 and tuple(host.shape) == (1, 1, 32, 32)
+            ttnn.visualize_tensor(host)
+            assert "split over a 2x4 mesh, shard (1, 1, 32, 32) per device" in capsys.readouterr().out
+            placed = host.to(mesh)
+            assert torch.equal(ttnn.to_torch(ttnn.get_device_tensors(placed)[5]), values[..., 160:192])
+        composer = ttnn.create_mesh_composer(mesh, ttnn.MeshComposerConfig([0, 3], mesh_shape_override=(1, 8)))
+        assert torch.equal(ttnn.to_torch(placed, mesh_composer=composer), values)
+        with pytest.raises(ttnn.NotEmulatedError, match=r"over a \(2, 2\) mesh shape on a 2x4 mesh"):
+            ttnn.create_mesh_mapper(mesh, ttnn.MeshMapperConfig([ttnn.PlacementShard(3)] * 2,
+                                                                mesh_shape_override=ttnn.MeshShape(2, 2)))
+    finally:
+        ttnn.close_mesh_device(mesh)

@@ -372,20 +372,44 @@ class MeshComposerConfig:
         self.mesh_shape_override = mesh_shape_override
 
 
+def _line_axis(mesh_device, override, entries, what):
+    """With a mesh_shape_override that lays the mesh's devices out differently (row-major, same number of
+    devices): which of the config's `entries` (placements or dims) covers all devices as one line; None when
+    the config is laid over the mesh's own shape."""
+    if override is None:
+        return None
+    shape = tuple(override)
+    native = _mesh_of(mesh_device)
+    if shape in ((native.rows, native.cols), getattr(mesh_device, "_requested_shape", None)):
+        return None
+    if len(shape) == 2 and shape[0] * shape[1] == native.rows * native.cols and 1 in shape and entries == 2:
+        return 1 if shape[0] == 1 else 0  # (1, N): the second entry splits the line; (N, 1): the first
+    if len(shape) == 1 and shape[0] == native.rows * native.cols and entries == 1:
+        return 0
+    raise not_emulated(f"{what} over a {shape} mesh shape on a {native.rows}x{native.cols} mesh",
+                       "use the mesh's own shape, or a line of all its devices ((1, N), (N, 1) or (N,))")
+
+
 def create_mesh_mapper(mesh_device, config):
-    _check_shape(mesh_device, config.mesh_shape_override)
-    if len(config.placements) == 1:  # a 1-D placement covers every device in row-major order
-        p = config.placements[0]
+    placements = config.placements
+    line = _line_axis(mesh_device, config.mesh_shape_override, len(placements), "ttnn.MeshMapperConfig")
+    if line is not None:  # the other entry is laid over one device: it cuts nothing
+        p = placements[line]
         return TensorToMesh(mesh_device, None, p.dim if isinstance(p, PlacementShard) else -1)
-    if len(config.placements) != 2:
-        raise not_emulated(f"ttnn.MeshMapperConfig with {len(config.placements)} placements",
+    if len(placements) == 1:  # a 1-D placement covers every device in row-major order
+        p = placements[0]
+        return TensorToMesh(mesh_device, None, p.dim if isinstance(p, PlacementShard) else -1)
+    if len(placements) != 2:
+        raise not_emulated(f"ttnn.MeshMapperConfig with {len(placements)} placements",
                            "meshes have one or two dimensions")
-    dims = tuple(p.dim if isinstance(p, PlacementShard) else -1 for p in config.placements)
+    dims = tuple(p.dim if isinstance(p, PlacementShard) else -1 for p in placements)
     return TensorToMesh(mesh_device, dims, -1)
 
 
 def create_mesh_composer(mesh_device, config):
-    _check_shape(mesh_device, config.mesh_shape_override)
+    line = _line_axis(mesh_device, config.mesh_shape_override, len(config.dims), "ttnn.MeshComposerConfig")
+    if line is not None:
+        return MeshToTensor(mesh_device, None, config.dims[line])
     if len(config.dims) == 1:
         return MeshToTensor(mesh_device, None, config.dims[0])
     if len(config.dims) != 2:
@@ -502,9 +526,20 @@ def visualize_system_mesh():
 
 
 def visualize_tensor(tensor):
-    mesh = tensor._mesh._native
+    """Which shard each device of the mesh holds: a device tensor's, or a host tensor's that a mesh mapper
+    split (on the host, for the mesh it was split for)."""
     shard = tuple(tensor.shape)
+    if tensor._mesh is None:
+        if tensor._mapper is None:
+            print(f"Host tensor {shard} (not distributed)")
+            return
+        mesh = _mesh_of(tensor._mapper.mesh_device)
+        whole = tuple(tensor._source.shape) if tensor._source is not None else shard
+        where = "on the host, split"
+    else:
+        mesh = tensor._mesh._native
+        whole, where = tuple(tensor._device.shape), "placed"
     ids = mesh.get_device_ids()
-    print(f"Tensor {tuple(tensor._device.shape)} over a {mesh.rows}x{mesh.cols} mesh, shard {shard} per device:")
+    print(f"Tensor {whole} {where} over a {mesh.rows}x{mesh.cols} mesh, shard {shard} per device:")
     for r in range(mesh.rows):
         print("  " + "  ".join(f"[dev {ids[r * mesh.cols + c]}: {tuple(shard)}]" for c in range(mesh.cols)))
