@@ -15,7 +15,7 @@
 namespace allocmon::mesh {
 
 // DataType (shard.hpp): bfloat8_b is block floating point (16 values share an exponent), tile layout only,
-// and held as bfloat16 (which holds its values exactly); uint32 values are held as floats (exact up to 2^24).
+// and held as bfloat16 (which holds its values exactly); int32/uint32 values as the integers (exact).
 enum class Layout { Tile, RowMajor };
 
 inline constexpr int kTileSize = 32;
