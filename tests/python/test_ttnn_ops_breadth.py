@@ -281,3 +281,36 @@ def test_group_norm_masks_mark_each_groups_columns():
     assert negative.equal(1 - mask)
     rm = ttnn.create_group_norm_weight_bias_rm(torch.arange(96.0), 96, 2)  # 48 per core, padded to 64
     assert tuple(rm.shape) == (1, 1, 4, 32) and rm.flatten()[48:64].eq(0).all() and rm.flatten()[64] == 48
+
+
+# --- as_tensor's cache file --------------------------------------------------------------------------------------
+
+def test_as_tensor_cache_file_is_written_once_and_read_back(device, tmp_path):
+    tmp_path = tmp_path / "cache"
+    x = torch.rand(7, 3)
+    kwargs = dict(dtype=ttnn.float32, layout=ttnn.TILE_LAYOUT, device=device, memory_config=ttnn.L1_MEMORY_CONFIG,
+                  cache_file_name=tmp_path / "weights", cache_dump_mode=ttnn.DumpTensorMode.LOCAL)
+    first = ttnn.as_tensor(x, **kwargs)
+    files = list(tmp_path.iterdir())
+    assert [f.name for f in files] == ["weights_dtype_FLOAT32_layout_TILE.tensorbin"]
+    hit = ttnn.as_tensor(torch.zeros_like(x), **kwargs)  # a hit reads the file, not the input
+    assert hit.memory_config() == ttnn.L1_MEMORY_CONFIG and hit.layout == ttnn.TILE_LAYOUT
+    torch.testing.assert_close(ttnn.to_torch(hit), x, rtol=0, atol=0)
+    torch.testing.assert_close(ttnn.to_torch(first), x, rtol=0, atol=0)
+    files[0].write_bytes(b"not a tensor")  # unreadable: made again from the input and written over
+    again = ttnn.as_tensor(torch.ones_like(x), **kwargs)
+    torch.testing.assert_close(ttnn.to_torch(again), torch.ones_like(x), rtol=0, atol=0)
+    (tmp_path / "other.bin").write_bytes(b"junk")
+    with pytest.raises(RuntimeError, match="not a tensor file"):
+        ttnn._ttnn.tensor.load_tensor_flatbuffer(tmp_path / "other.bin")
+
+
+def test_as_tensor_failed_cache_write_leaves_no_file(tmp_path, monkeypatch):
+    def failing(file_name, tensor, mode):
+        open(file_name, "wb").write(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(ttnn._ttnn.tensor, "dump_tensor_flatbuffer", failing)
+    with pytest.raises(OSError, match="disk full"):
+        ttnn.as_tensor(torch.rand(2, 2), dtype=ttnn.bfloat16, cache_file_name=tmp_path / "w")
+    assert list(tmp_path.iterdir()) == []

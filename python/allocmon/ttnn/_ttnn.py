@@ -66,6 +66,11 @@ def get_buffer_pages(device=None):
     return pages
 
 
+# Tensor files (types.dump_tensor_flatbuffer / load_tensor_flatbuffer: as_tensor's cache writes through here).
+tensor = _types.ModuleType("ttnn._ttnn.tensor", "Tensor files of the emulated ttnn.")
+from .types import dump_tensor_flatbuffer as _dump, load_tensor_flatbuffer as _load  # noqa: E402
+tensor.dump_tensor_flatbuffer, tensor.load_tensor_flatbuffer = _dump, _load
+
 reports = _types.ModuleType("ttnn._ttnn.reports", "Buffer reports of the emulated devices.")
 reports.Buffer, reports.BufferPage = Buffer, BufferPage
 reports.get_buffers, reports.get_buffer_pages = get_buffers, get_buffer_pages

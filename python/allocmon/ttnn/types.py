@@ -14,7 +14,7 @@ __all__ = [
     "L1_BLOCK_SHARDED_MEMORY_CONFIG", "ShardSpec", "NdShardSpec", "TensorSpec", "create_sharded_memory_config",
     "CoreCoord", "CoreRange", "CoreRangeSet", "CoreGrid", "Shape", "MeshShape",
     "grid_to_cores", "split_work_to_cores", "num_cores_to_corerangeset",
-    "SubDevice", "SubDeviceId", "SubDeviceManagerId", "TileReshapeMapMode",
+    "SubDevice", "SubDeviceId", "SubDeviceManagerId", "TileReshapeMapMode", "DumpTensorMode",
 ]
 
 
@@ -684,3 +684,88 @@ def check_sub_device_cores(device, sub_device_id, cores, what):
         outside = _core_set(cores) - _core_set(sub_device.worker_cores)
         if outside:
             raise RuntimeError(f"{what}: cores {sorted(outside)} are outside sub-device {int(sub_device_id)}")
+
+
+# --- tensor files: ttnn._ttnn.tensor.dump_tensor_flatbuffer / load_tensor_flatbuffer and as_tensor's cache -------
+
+class DumpTensorMode(_enum.Enum):
+    """How a multi-device tensor is written to a file: LOCAL writes each device's own shard from this process;
+    DISTRIBUTED_GATHER gathers the shards to one writer first. One process holds every emulated device, so both
+    write the same file."""
+    LOCAL = 0
+    DISTRIBUTED_GATHER = 1
+
+
+_TENSOR_FILE_MAGIC = "allocmon-ttnn-tensor-v1"
+
+
+def dump_tensor_flatbuffer(file_name, tensor, mode=DumpTensorMode.DISTRIBUTED_GATHER):
+    """Writes a tensor (its values on every device, read back from a device tensor) to file_name. The format is
+    the emulation's own (an .npz of the per-device arrays and the dtype and layout), not tt-metal's flatbuffer."""
+    import json
+
+    import numpy as np
+
+    from .operations.core import from_device
+
+    host = from_device(tensor) if tensor.storage_type() != "HOST" else tensor
+    meta = {"magic": _TENSOR_FILE_MAGIC, "dtype": host.dtype.value, "layout": host.layout.value,
+            "shape": [int(d) for d in host.shape], "shards": len(host._host)}
+    arrays = {f"shard{i}": np.ascontiguousarray(a) for i, a in enumerate(host._host)}
+    with open(file_name, "wb") as f:
+        np.savez(f, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
+
+
+def load_tensor_flatbuffer(file_name, device=None, memory_config=None):
+    """The tensor dump_tensor_flatbuffer wrote, on the host or moved to `device`. A file in another format
+    (tt-metal's own flatbuffers) is a RuntimeError."""
+    import json
+
+    import numpy as np
+
+    from .operations.core import to_device
+    from .tensor import host_tensor
+
+    try:
+        with np.load(file_name, allow_pickle=False) as data:
+            meta = json.loads(bytes(data["meta"]).decode())
+            if meta.get("magic") != _TENSOR_FILE_MAGIC:
+                raise ValueError
+            arrays = [np.array(data[f"shard{i}"]).reshape(meta["shape"]) for i in range(meta["shards"])]
+    except FileNotFoundError:
+        raise
+    except Exception:
+        raise RuntimeError(f"{file_name}: not a tensor file the emulated ttnn wrote (truncated or corrupt, or "
+                           "tt-metal's own format)") from None
+    tensor = host_tensor(arrays, DataType(meta["dtype"]), Layout(meta["layout"]))
+    return to_device(tensor, device, memory_config) if device is not None else tensor
+
+
+def tensor_from_cache(cache_file_name, dtype, layout, make, device=None, memory_config=None, mode=None):
+    """as_tensor with a cache file: the tensor in `<cache_file_name>_dtype_<DTYPE>_layout_<LAYOUT>.tensorbin`
+    when that file exists (whatever the input), else make() (the host tensor), written there first through a
+    temporary file renamed into place (a failed write leaves no file), then moved to `device`."""
+    import os
+
+    from . import _ttnn
+    from .operations.core import to_device
+
+    path = f"{os.fspath(cache_file_name)}_dtype_{dtype.name}_layout_{layout.name}.tensorbin"
+    if os.path.exists(path):
+        try:
+            return _ttnn.tensor.load_tensor_flatbuffer(path, device=device, memory_config=memory_config)
+        except RuntimeError:
+            pass  # not readable: made again and written over
+    tensor = make()
+    directory = os.path.dirname(path)
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+    temporary = f"{path}.tmp{os.getpid()}"
+    try:
+        _ttnn.tensor.dump_tensor_flatbuffer(temporary, tensor, mode or DumpTensorMode.DISTRIBUTED_GATHER)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+    return to_device(tensor, device, memory_config) if device is not None else tensor

@@ -118,12 +118,19 @@ def from_numpy(array, dtype=None, *, layout=None, device=None, memory_config=Non
 
 
 def as_tensor(tensor, dtype=None, *, layout=None, device=None, memory_config=None, mesh_mapper=None,
-              cache_file_name=None, preprocess=None, **ignored):
-    """from_torch with the preprocess hook; the weight cache file is not written (nothing to cache)."""
+              cache_file_name=None, preprocess=None, cache_dump_mode=None, **ignored):
+    """from_torch with the preprocess hook; with cache_file_name the tensor comes from its cache file when there
+    is one, else is written to it (types.tensor_from_cache)."""
     if preprocess is not None:
         tensor = preprocess(tensor)
-    return from_torch(tensor, dtype, layout=layout, device=device, memory_config=memory_config,
-                      mesh_mapper=mesh_mapper)
+    if cache_file_name is None:
+        return from_torch(tensor, dtype, layout=layout, device=device, memory_config=memory_config,
+                          mesh_mapper=mesh_mapper)
+    from ..types import tensor_from_cache
+
+    dtype, layout = dtype or dtype_of_source(tensor), layout or ROW_MAJOR_LAYOUT
+    return tensor_from_cache(cache_file_name, dtype, layout, lambda: from_torch(
+        tensor, dtype, layout=layout, mesh_mapper=mesh_mapper), device, memory_config, cache_dump_mode)
 
 
 def to_device(tensor, device, memory_config=None, *, mesh_mapper=None, cq_id=None, **ignored):
