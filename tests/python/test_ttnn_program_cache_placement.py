@@ -1,6 +1,7 @@
 """allocmon.ttnn: where ttnn.reallocate puts a tensor (its move frees the input before allocating the output), the
 program-cache keys of ttnn.slice's signatures (bounds and sub_core_grids keyed; the values of device-resident
-start/end tensors not), a full-span slice as the input itself, and a row-major sharded tensor's padded width."""
+start/end tensors not), a full-span slice as the input itself, a row-major sharded tensor's padded width, and the
+shard grid an op chooses for a sharded output config without a spec (cut to the cores that hold a shard)."""
 
 import pytest
 import torch
@@ -137,3 +138,29 @@ def test_row_major_sharded_width_is_padded_to_the_shard_width(device, layout, sh
     assert t.logical_volume() == values.numel()
     out = ttnn.sharded_to_interleaved(t, ttnn.DRAM_MEMORY_CONFIG)
     assert list(out.padded_shape) == shape and torch.equal(ttnn.to_torch(out), values)
+
+
+def test_an_op_chosen_shard_grid_holds_only_cores_with_shards(device):
+    cores = ttnn.CoreGrid(y=1, x=8)
+    config = ttnn.create_sharded_memory_config((1, 1, 256, 64), cores, ttnn.ShardStrategy.HEIGHT)
+    values = torch.randn(1, 1, 256, 64)
+    x = rm(device, values, config, layout=ttnn.TILE_LAYOUT)
+    want = values.to(torch.bfloat16).float().mean(dim=-1, keepdim=True)
+    # width-sharded (256, 1): one tile column, so one shard of (256, 32) on the first of the 8 cores
+    wide = ttnn.mean(x, dim=-1, keepdim=True, memory_config=ttnn.MemoryConfig(ttnn.TensorMemoryLayout.WIDTH_SHARDED,
+                                                                              ttnn.BufferType.L1))
+    spec = wide.memory_config().shard_spec
+    assert spec.shape == (256, 32) and spec.grid.num_cores() == 1
+    assert torch.allclose(ttnn.to_torch(wide).float(), want, atol=0.02)
+    # height-sharded: 256 rows in tile-high shards keep all 8 cores
+    tall = ttnn.mean(x, dim=-1, keepdim=True, memory_config=ttnn.MemoryConfig(ttnn.TensorMemoryLayout.HEIGHT_SHARDED,
+                                                                              ttnn.BufferType.L1))
+    assert tall.memory_config().shard_spec.shape == (32, 32) and tall.memory_config().shard_spec.grid.num_cores() == 8
+    # block-sharded over 2x2: the single tile column needs one grid column
+    block = ttnn.create_sharded_memory_config((1, 1, 128, 128), ttnn.CoreGrid(y=2, x=2), ttnn.ShardStrategy.BLOCK)
+    b = rm(device, torch.randn(1, 1, 128, 128), block, layout=ttnn.TILE_LAYOUT)
+    out = ttnn.mean(b, dim=-1, keepdim=True, memory_config=ttnn.MemoryConfig(ttnn.TensorMemoryLayout.BLOCK_SHARDED,
+                                                                            ttnn.BufferType.L1))
+    spec = out.memory_config().shard_spec
+    assert spec.shape == (64, 32) and spec.grid.num_cores() == 2
+    assert spec.grid == ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(0, 1))})

@@ -45,12 +45,17 @@ def output_memory(memory_config, like, same_shape=True):
     return MemoryConfig(TensorMemoryLayout.INTERLEAVED, config.buffer_type)
 
 
-def resolve_output_memory(op, config, shape, inputs):
+def resolve_output_memory(op, config, shape, inputs, layout=None):
     """An output config that is sharded without a shard spec takes its spec from the op's first sharded input's
-    cores, as ttnn's ops (matmul among them) derive the output's shard grid from in0's: the output's shape split
-    over those cores by the config's layout (height: rows, width: columns, block: rows over the grid's y and
-    columns over its x). With no sharded input the spec cannot be chosen here."""
-    from ..types import ShardSpec
+    cores, as ttnn's ops (matmul, the reductions) derive the output's shard grid from an input's, and builds it
+    as ttnn's TensorSpec builders do: the output's physical shape (tile-padded in tile layout; `layout` defaults
+    to the first input's) split over those cores by the config's layout (height: rows, width: columns, block:
+    rows over the grid's y and columns over its x), shards aligned to whole tiles in tile layout, and the grid
+    cut to the cores that hold a shard (the first ones in the orientation's order; for block sharding the
+    grid's first rows and columns), so no core reserves L1 for a shard that does not exist. With no sharded
+    input the spec cannot be chosen here."""
+    from ..types import CoreCoord, CoreRange, CoreRangeSet, ShardOrientation, ShardSpec, TILE_LAYOUT, TILE_SIZE
+    from ..types import _cores_of, _range_set
 
     if config is None or not config.is_sharded() or config.shard_spec is not None:
         return config
@@ -58,25 +63,46 @@ def resolve_output_memory(op, config, shape, inputs):
     if source is None:
         raise not_emulated(f"ttnn.{op} into {config!r}",
                            "the op chooses a shard spec from a sharded input's cores, and no input is sharded")
-    dims = [int(d) for d in shape]
+    layout = layout if layout is not None else inputs[0].layout
+    tiled = layout == TILE_LAYOUT
+    dims = [int(d) for d in shape] or [1]
+    if tiled:
+        dims = [1] + dims if len(dims) == 1 else dims
+        dims[-1] = -(-dims[-1] // TILE_SIZE) * TILE_SIZE
+        dims[-2] = -(-dims[-2] // TILE_SIZE) * TILE_SIZE
     height = 1
     for d in dims[:-1]:
         height *= d
-    width = dims[-1] if dims else 1
-    cores = source.grid.num_cores()
-    layout = config.memory_layout
-    if layout == TensorMemoryLayout.HEIGHT_SHARDED:
-        shard = (-(-height // cores), width)
-    elif layout == TensorMemoryLayout.WIDTH_SHARDED:
-        shard = (height, -(-width // cores))
+    width = dims[-1]
+
+    def split(extent, parts):
+        size = -(-extent // parts)
+        if tiled:
+            size = -(-size // TILE_SIZE) * TILE_SIZE
+        return max(size, 1), -(-extent // max(size, 1))
+
+    layout_kind = config.memory_layout
+    if layout_kind in (TensorMemoryLayout.HEIGHT_SHARDED, TensorMemoryLayout.WIDTH_SHARDED):
+        cores = _cores_of(source.grid, source.orientation == ShardOrientation.ROW_MAJOR)
+        if layout_kind == TensorMemoryLayout.HEIGHT_SHARDED:
+            shard_h, used = split(height, len(cores))
+            shard = (shard_h, width)
+        else:
+            shard_w, used = split(width, len(cores))
+            shard = (height, shard_w)
+        grid = source.grid if used >= len(cores) else _range_set(cores[:used])
     else:
         ranges = source.grid.ranges
         if len(ranges) != 1:
             raise not_emulated(f"ttnn.{op} into {config!r}", "block sharding needs a rectangular input grid")
-        grid = ranges[0]
-        gx, gy = grid.end.x - grid.start.x + 1, grid.end.y - grid.start.y + 1
-        shard = (-(-height // gy), -(-width // gx))
-    return MemoryConfig(layout, config.buffer_type, ShardSpec(source.grid, shard, source.orientation))
+        box = ranges[0]
+        gx, gy = box.end.x - box.start.x + 1, box.end.y - box.start.y + 1
+        shard_h, ny = split(height, gy)
+        shard_w, nx = split(width, gx)
+        shard = (shard_h, shard_w)
+        grid = source.grid if (nx, ny) == (gx, gy) else CoreRangeSet(
+            [CoreRange(box.start, CoreCoord(box.start.x + min(nx, gx) - 1, box.start.y + min(ny, gy) - 1))])
+    return MemoryConfig(layout_kind, config.buffer_type, ShardSpec(grid, shard, source.orientation))
 
 
 def _torch():
@@ -133,7 +159,7 @@ def run(op, inputs, outputs, compute, *, cbs=2, kernel_bytes=ELTWISE_KERNEL_BYTE
         natives = [t._device for t in targets]
         outputs = [(t.shape, t.dtype, t.layout, t._memory_config) for t in targets]
     else:
-        outputs = [(shape, dtype, layout, resolve_output_memory(op, config, shape, inputs))
+        outputs = [(shape, dtype, layout, resolve_output_memory(op, config, shape, inputs, layout))
                    for shape, dtype, layout, config in outputs]
         natives = [_allocmon.allocate_tensor(native_mesh, [int(d) for d in shape], dtype.value, layout.value,
                                              config.buffer_type.value, config._shards, shard_dims, flat_dim)
