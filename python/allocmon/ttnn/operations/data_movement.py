@@ -192,12 +192,13 @@ def _slice_args(args, kwargs):
 
 def slice(input_tensor, *args, memory_config=None, output_tensor=None, pad_value=None, slice_dim=None,  # noqa: A001
           num_devices=None, sub_core_grids=None, queue_id=None, **kwargs):
-    """input_tensor[start:end:step] per dim, into a new buffer (or into output_tensor=). A full-span slice is
-    the input itself, as in ttnn (moved to memory_config= if that differs). starts and ends may be 1-D
+    """input_tensor[start:end:step] per dim, into a new buffer (or into output_tensor=: a slice program keyed
+    with that output, then the copy program ttnn's to_memory_config runs to land the result there). A full-span
+    slice is the input itself, as in ttnn (moved to memory_config= if that differs). starts and ends may be 1-D
     ttnn.Tensors: for a tile-layout input with unit steps on a device, the program reads them on the device
-    (ttnn's tensor-args path: the output keeps the input's shape but for slice_dim, cut into num_devices
-    equal parts, and the bounds' values are not part of the program cache key); otherwise they are read on
-    the host. sub_core_grids= selects another program (it is part of the key)."""
+    (ttnn's tensor-args path: the output keeps the input's shape but for slice_dim, cut into num_devices equal
+    parts, and the bounds' values are not part of the program cache key); otherwise they are read on the host.
+    sub_core_grids= selects another program (it is part of the key)."""
     starts, ends, steps = _slice_args(args, {k: v for k, v in kwargs.items()
                                              if k in ("slice_start", "starts", "slice_end", "ends", "slice_step",
                                                       "steps")})
@@ -231,8 +232,12 @@ def slice(input_tensor, *args, memory_config=None, output_tensor=None, pad_value
                               kernel_bytes=_device_op.DATA_MOVEMENT_KERNEL_BYTES)
     attributes = (tuple(bounds), grid, output_tensor is not None)
     if output_tensor is not None:
-        return _device_op.run("slice", [t], [], lambda x: x[index], in_place=output_tensor,
-                              kernel_bytes=_device_op.DATA_MOVEMENT_KERNEL_BYTES, attributes=attributes)
+        _device_op.run("slice", [t], [], lambda x: x[index], in_place=output_tensor,
+                       kernel_bytes=_device_op.DATA_MOVEMENT_KERNEL_BYTES, attributes=attributes)
+        # ttnn then reshapes the result with a view (a tensor on an address-based buffer of its own) and lands
+        # it in the caller's buffer with to_memory_config(..., output_tensor): a copy program onto itself
+        return _device_op.run("copy", [output_tensor], [], lambda x: x, in_place=output_tensor,
+                              kernel_bytes=_device_op.DATA_MOVEMENT_KERNEL_BYTES, attributes="into_output_tensor")
     return _copy_program("slice", t, shape, lambda x: x[index], memory_config, attributes=attributes)
 
 
