@@ -10,6 +10,15 @@ import allocmon
 from allocmon import ttnn
 
 
+@pytest.fixture(autouse=True)
+def _own_random_state():
+    """Each test draws from its own torch RNG state and leaves the process's as it found it (other files' tests
+    draw unseeded values)."""
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        yield
+
+
 @pytest.fixture
 def device(server):
     opened = ttnn.open_device(device_id=0)
@@ -314,3 +323,38 @@ def test_as_tensor_failed_cache_write_leaves_no_file(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         ttnn.as_tensor(torch.rand(2, 2), dtype=ttnn.bfloat16, cache_file_name=tmp_path / "w")
     assert list(tmp_path.iterdir()) == []
+
+
+# --- 2D-mcast matmul options ---------------------------------------------------------------------------------------
+
+def _mcast_2d(**options):
+    return ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
+        compute_with_storage_grid_size=(2, 4), in0_block_w=2, out_subblock_h=1, out_subblock_w=1, per_core_M=1,
+        per_core_N=2, transpose_mcast=False, **options)
+
+
+def test_matmul_fuse_swiglu_pairs_gate_and_up_tiles(device):
+    x, w = torch.randn(1, 1, 128, 64), torch.randn(1, 1, 64, 128) * 0.1
+    out = ttnn.matmul(on_device(device, x, dtype=ttnn.float32), on_device(device, w, dtype=ttnn.float32),
+                      program_config=_mcast_2d(fuse_swiglu=True))
+    z = (x @ w).reshape(1, 1, 128, 2, 2, 32)  # two pairs of 32-column tiles: gate, up
+    want = (torch.nn.functional.silu(z[..., 0, :]) * z[..., 1, :]).reshape(1, 1, 128, 64)
+    assert tuple(out.shape) == (1, 1, 128, 64)
+    torch.testing.assert_close(ttnn.to_torch(out).float(), want, rtol=1e-4, atol=1e-4)
+
+
+def test_matmul_in1_dual_sender_same_values_and_its_limits(device):
+    a, b = on_device(device, torch.randn(1, 1, 128, 64)), on_device(device, torch.randn(1, 1, 64, 64))
+    single = ttnn.to_torch(ttnn.matmul(a, b, program_config=_mcast_2d()))
+    dual = ttnn.to_torch(ttnn.matmul(a, b, program_config=_mcast_2d(in1_dual_sender=True)))
+    assert torch.equal(single, dual)
+    with pytest.raises(RuntimeError, match="even in0_block_w"):
+        ttnn.matmul(a, b, program_config=ttnn.MatmulMultiCoreReuseMultiCastProgramConfig(
+            compute_with_storage_grid_size=(2, 4), in0_block_w=1, out_subblock_h=1, out_subblock_w=1, per_core_M=1,
+            per_core_N=2, transpose_mcast=False, in1_dual_sender=True))
+    short = on_device(device, torch.randn(1, 1, 64, 64))  # 2 M tiles: 2 core rows
+    with pytest.raises(RuntimeError, match="at least 3 core rows"):
+        ttnn.matmul(short, b, program_config=_mcast_2d(in1_dual_sender=True))
+    with pytest.raises(RuntimeError, match="does not support bias"):
+        ttnn.linear(a, b, bias=on_device(device, torch.randn(1, 1, 1, 64)),
+                    program_config=_mcast_2d(in1_dual_sender=True))

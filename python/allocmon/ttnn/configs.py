@@ -136,8 +136,14 @@ class MatmulMultiCoreReuseProgramConfig(_MatmulProgramConfig):
 
 
 class MatmulMultiCoreReuseMultiCastProgramConfig(_MatmulProgramConfig):
+    """fuse_swiglu: in1's tiles of columns alternate gate and up (tile 2p gate p, 2p+1 up p) and the output is
+    silu(gate) * up, half in1's width (glu_last_block / glu_sfpu_on_pack only choose where the kernel does it).
+    in1_dual_sender: two in1 senders per column, the same values (see matmul._check_in1_dual_sender)."""
+
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("diagonal_in1_senders", False)  # ttnn's default: in1 senders on one line of cores
+        for option in ("fuse_swiglu", "glu_last_block", "glu_sfpu_on_pack", "in0_single_buffer", "in1_dual_sender"):
+            kwargs.setdefault(option, False)
         super().__init__(*args, **kwargs)
 
 

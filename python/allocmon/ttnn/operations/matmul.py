@@ -50,6 +50,33 @@ def _activation_name(spec):
     return str(getattr(kind, "value", kind)).lower()
 
 
+def _check_in1_dual_sender(op, program_config, a, b, bias):
+    """A 2D-mcast config with in1_dual_sender (two in1 senders per column, each multicasting half of every K block)
+    needs the interleaved no-bias path, transpose_mcast off, an even in0_block_w and at least 3 core rows with no
+    M padding, as ttnn validates it."""
+    if not getattr(program_config, "in1_dual_sender", False):
+        return
+    name = f"ttnn.{op}: in1_dual_sender"
+    if bias is not None:
+        raise RuntimeError(f"{name} does not support bias")
+    if getattr(program_config, "transpose_mcast", False):
+        raise RuntimeError(f"{name} needs transpose_mcast=False")
+    if a._memory_config.is_sharded() or b._memory_config.is_sharded():
+        raise RuntimeError(f"{name} needs interleaved inputs")
+    block_w = int(getattr(program_config, "in0_block_w", 0))
+    if block_w % 2:
+        raise RuntimeError(f"{name} needs an even in0_block_w, got {block_w}")
+    rows = 1
+    for d in (a.shape[:-1] if getattr(program_config, "fuse_batch", True) else a.shape[-2:-1]):
+        rows *= int(d)
+    m_tiles = -(-rows // 32)
+    per_core_m = int(getattr(program_config, "per_core_M", 1)) or 1
+    core_rows = -(-m_tiles // per_core_m)
+    if core_rows < 3 or m_tiles % per_core_m:
+        raise RuntimeError(f"{name} needs at least 3 core rows with no M padding, got {m_tiles} M tiles over "
+                           f"per_core_M {per_core_m}")
+
+
 def _bias_rows(bias, shape):
     """A tile-layout bias one tile high ((..., 32, N)) is broadcast from its first row, as ttnn's fused bias
     reads it; any other bias broadcasts as torch does."""
@@ -70,6 +97,15 @@ def _run(op, input_tensor_a, input_tensor_b, bias, transpose_a, transpose_b, mem
     if bias is not None:
         inputs.append(_device_op.device_input(bias, op))
     shape = _output_shape(op, a.shape, b.shape, transpose_a, transpose_b)
+    _check_in1_dual_sender(op, program_config, a, b, bias)
+    swiglu = bool(getattr(program_config, "fuse_swiglu", False))
+    if swiglu:
+        if bias is not None or activation is not None or transpose_a or transpose_b:
+            raise not_emulated(f"ttnn.{op} with fuse_swiglu and a bias, an activation or a transposed input")
+        if shape[-1] % 64:
+            raise RuntimeError(f"ttnn.{op}: fuse_swiglu needs in1's width in pairs of tiles (a multiple of 64), got "
+                               f"{shape[-1]}")
+        shape = Shape(list(shape[:-1]) + [shape[-1] // 2])
     first_row = bias is not None and _bias_rows(bias, shape)
     if bias is not None:
         bias_shape = list(bias.shape)
@@ -84,7 +120,7 @@ def _run(op, input_tensor_a, input_tensor_b, bias, transpose_a, transpose_b, mem
     config = _device_op.resolve_output_memory(op, config, shape, inputs)
     out_dtype = dtype or a.dtype
     _device_op.check_dtype_layout(out_dtype, a.layout, op)
-    simple = (bias is None and activation is None and not transpose_a and not transpose_b and out_dtype == a.dtype
+    simple = (bias is None and activation is None and not swiglu and not transpose_a and not transpose_b and out_dtype == a.dtype
               and len(a.shape) >= 2 and (len(b.shape) == 2 or tuple(a.shape[:-2]) == tuple(b.shape[:-2]))
               and tuple(a.shape) == tuple(a._device.shard_shape) and tuple(b.shape) == tuple(b._device.shard_shape))
     if simple:  # OpenBLAS on every device at once, in C++
@@ -97,6 +133,10 @@ def _run(op, input_tensor_a, input_tensor_b, bias, transpose_a, transpose_b, mem
         if transpose_b:
             y = y.transpose(-2, -1)
         z = x @ y
+        if swiglu:  # in1's tiles of columns alternate gate, up: the output is silu(gate) * up
+            pairs = z.reshape(*z.shape[:-1], z.shape[-1] // 64, 2, 32)
+            gate, up = pairs[..., 0, :], pairs[..., 1, :]
+            return (gate * gate.sigmoid() * up).reshape(*z.shape[:-1], z.shape[-1] // 2)
         if rest:
             z = z + (rest[0][..., :1, :] if first_row else rest[0])
         return act(z)
