@@ -1,7 +1,8 @@
 """allocmon.ttnn: where ttnn.reallocate puts a tensor (its move frees the input before allocating the output), the
 program-cache keys of ttnn.slice's signatures (bounds and sub_core_grids keyed; the values of device-resident
 start/end tensors not), a full-span slice as the input itself, a row-major sharded tensor's padded width, and the
-shard grid an op chooses for a sharded output config without a spec (cut to the cores that hold a shard)."""
+shard grid an op chooses for a sharded output config without a spec (cut to the cores that hold a shard), and
+the programs ttnn.experimental.isin runs."""
 
 import pytest
 import torch
@@ -166,3 +167,25 @@ def test_an_op_chosen_shard_grid_holds_only_cores_with_shards(device):
     spec = out.memory_config().shard_spec
     assert spec.shape == (64, 32) and spec.grid.num_cores() == 2
     assert spec.grid == ttnn.CoreRangeSet({ttnn.CoreRange(ttnn.CoreCoord(0, 0), ttnn.CoreCoord(0, 1))})
+
+
+def test_isin_runs_as_ttnn_decomposes_it(device):
+    elements = torch.randint(0, 50, (10, 10), dtype=torch.int32)
+    tests = torch.randint(0, 50, (20, 20), dtype=torch.int32)
+    e = ttnn.from_torch(elements, dtype=ttnn.int32, device=device)
+    t = ttnn.from_torch(tests, dtype=ttnn.int32, device=device)
+    # reshape of both inputs to 1-D, the isin program, the reshape of its result back: four programs
+    added, out = entries_added(device, lambda: ttnn.experimental.isin(e, t))
+    assert added == 4 and out.dtype == ttnn.uint8 and tuple(out.shape) == (10, 10)
+    assert torch.equal(ttnn.to_torch(out).bool(), torch.isin(elements, tests))
+    added, out = entries_added(device, lambda: ttnn.experimental.isin(e, t, invert=True))
+    assert added == 1  # only the isin program is new (invert is keyed)
+    assert torch.equal(ttnn.to_torch(out).bool(), torch.isin(elements, tests, invert=True))
+    flat = ttnn.from_torch(elements.reshape(-1), dtype=ttnn.int32, device=device)
+    small = ttnn.from_torch(tests[0], dtype=ttnn.int32, device=device)
+    added, out = entries_added(device, lambda: ttnn.experimental.isin(flat, small))
+    assert added == 1 and tuple(out.shape) == (100,)
+    # a tile-layout input goes to row-major and its result back to tiles
+    tiled = ttnn.from_torch(elements, dtype=ttnn.int32, layout=ttnn.TILE_LAYOUT, device=device)
+    out = ttnn.experimental.isin(tiled, t)
+    assert out.layout == ttnn.TILE_LAYOUT and torch.equal(ttnn.to_torch(out).bool(), torch.isin(elements, tests))

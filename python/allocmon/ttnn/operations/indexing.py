@@ -6,7 +6,7 @@ import types as _types
 
 from .. import device as _device
 from ..tensor import Tensor
-from ..types import ROW_MAJOR_LAYOUT, Shape, uint32
+from ..types import ROW_MAJOR_LAYOUT, Shape, uint8, uint32
 from . import _device_op
 
 __all__ = ["nonzero", "index_fill", "indexed_fill", "tosa_gather", "tosa_scatter", "narrow"]
@@ -148,14 +148,34 @@ def narrow(input_tensor, dim, start, length, **ignored):
 
 
 def isin(elements, test_elements, *, assume_unique=False, invert=False, memory_config=None, **ignored):
-    """torch.isin: 1 where an element is among test_elements (0 where invert=True), in the elements' dtype."""
+    """torch.isin as ttnn.experimental.isin computes it: both inputs brought to row-major (to_layout) and 1-D
+    (reshape) when they are not, the isin program writing a uint8 row-major 1-D result (1 where an element is
+    among test_elements, 0 where invert=True), then reshaped and laid out back as the elements were. Each of
+    those steps is its own program (and program-cache entry)."""
+    from .core import to_layout  # noqa: PLC0415 (core imports the operations)
+    from .data_movement import reshape  # noqa: PLC0415
+
     e = _device_op.device_input(elements, "isin")
     t = _device_op.device_input(test_elements, "isin")
+    shape, layout = e.shape, e.layout
+    if e.layout != ROW_MAJOR_LAYOUT:
+        e = to_layout(e, ROW_MAJOR_LAYOUT)
+    if t.layout != ROW_MAJOR_LAYOUT:
+        t = to_layout(t, ROW_MAJOR_LAYOUT)
+    if len(e.shape) > 1:
+        e = reshape(e, [e.shape.volume()])
+    if len(t.shape) > 1:
+        t = reshape(t, [t.shape.volume()])
     config = _device_op.output_memory(memory_config, e)
     flip = bool(invert)
-    return _device_op.run("isin", [e, t], [(e.shape, e.dtype, e.layout, config)],
-                          lambda x, y: _torch().isin(x, y, invert=flip).float(),
-                          kernel_bytes=_device_op.DATA_MOVEMENT_KERNEL_BYTES, attributes=flip)
+    out = _device_op.run("isin", [e, t], [(e.shape, uint8, ROW_MAJOR_LAYOUT, config)],
+                         lambda x, y: _torch().isin(x, y, invert=flip).float(),
+                         kernel_bytes=_device_op.DATA_MOVEMENT_KERNEL_BYTES, attributes=(flip, bool(assume_unique)))
+    if len(shape) != 1:
+        out = reshape(out, shape)
+    if layout != ROW_MAJOR_LAYOUT:
+        out = to_layout(out, layout)
+    return out
 
 
 def dropout(input_tensor, *, probability, scale, seed, output_tensor=None, memory_config=None, **ignored):
