@@ -110,6 +110,9 @@ def test_tensor_class_constructors_methods_and_print(device):
     assert typed.dtype == ttnn.bfloat16 and typed.storage_type() == "HOST"
     flat = ttnn.Tensor(values.flatten().tolist(), [32, 32], ttnn.bfloat16, ttnn.ROW_MAJOR_LAYOUT)
     assert flat.shape == (32, 32) and torch.equal(flat.to_torch(), values.to(torch.bfloat16))
+    placed = ttnn.Tensor(values.flatten().tolist(), [32, 32], ttnn.bfloat16, ttnn.TILE_LAYOUT, device,
+                         ttnn.L1_MEMORY_CONFIG)  # ttnn's positional order, memory config last
+    assert placed.storage_type() == "DEVICE" and placed.memory_config() == ttnn.L1_MEMORY_CONFIG
     quantized = ttnn.Tensor(tensor=values, data_type=ttnn.bfloat8_b, layout=ttnn.TILE_LAYOUT).to_torch()
     assert quantized.shape == (32, 32) and (quantized.float() - values).abs().max() <= 0.125  # a step of the largest block
     moved = typed.to(ttnn.TILE_LAYOUT).to(device, ttnn.L1_MEMORY_CONFIG)

@@ -121,6 +121,8 @@ class Tensor:
             layout = args.pop(0)
         if args:
             device = args.pop(0)
+        if args:  # Tensor(data, shape, dtype, layout, device, memory_config): ttnn's positional order
+            memory_config = args.pop(0)
         if args:
             raise TypeError(f"ttnn.Tensor(): unexpected arguments {args!r}")
         dtype = dtype or dtype_of_source(values)
