@@ -189,3 +189,19 @@ def test_isin_runs_as_ttnn_decomposes_it(device):
     tiled = ttnn.from_torch(elements, dtype=ttnn.int32, layout=ttnn.TILE_LAYOUT, device=device)
     out = ttnn.experimental.isin(tiled, t)
     assert out.layout == ttnn.TILE_LAYOUT and torch.equal(ttnn.to_torch(out).bool(), torch.isin(elements, tests))
+
+
+def test_reallocate_leaves_a_shared_buffer_where_it_is(device):
+    values = torch.randn(1, 1, 64, 64)
+    t = rm(device, values, ttnn.L1_MEMORY_CONFIG, layout=ttnn.TILE_LAYOUT)
+    view = ttnn.reshape(t, (1, 64, 64))  # a view: the same buffer
+    assert ttnn.reallocate(t) is t and t.is_allocated() and view.is_allocated()
+    del view
+    moved = ttnn.reallocate(t)
+    assert moved is not t and not t.is_allocated() and torch.equal(ttnn.to_torch(moved), values.to(torch.bfloat16))
+    config = ttnn.create_sharded_memory_config((1, 1, 64, 64), ttnn.CoreGrid(x=2, y=1), ttnn.ShardStrategy.HEIGHT)
+    sharded = rm(device, values, config, layout=ttnn.TILE_LAYOUT)
+    views = ttnn.get_device_tensors(sharded)
+    with pytest.raises(RuntimeError, match="shares its buffer"):
+        ttnn.reallocate(sharded)
+    assert sharded.is_allocated() and len(views) == 1

@@ -376,8 +376,16 @@ def reallocate(tensor, memory_config=None, **ignored):
     """ttnn's move: the input's buffer is freed first, then the output allocated (so in DRAM, allocated bottom
     up, it lands at the lowest free address, and in L1, top down, at the highest, the input's old place
     included) and the values copied in. A sharded input keeps its shard spec (memory_config, if given, must be
-    sharded too and only changes the buffer type)."""
+    sharded too and only changes the buffer type). A buffer other tensors share (views) is not moved: an
+    interleaved tensor is returned as it is, a sharded one is an error, as in ttnn."""
     t = _device_op.device_input(tensor, "reallocate")
+    # ttnn moves only a buffer this tensor alone holds (its storage's use count is 1); the emulation's
+    # counterpart is the native buffer's reference count: this tensor's, and getrefcount's own argument
+    if _sys.getrefcount(t._device) > 2:
+        if t._memory_config.is_sharded():
+            raise RuntimeError("ttnn.reallocate: expected the input tensor to be deallocated after the move op; "
+                               "another tensor shares its buffer (probably another consumer)")
+        return t
     config = t._memory_config
     if memory_config is not None:
         if config.is_sharded():
