@@ -175,6 +175,8 @@ def test_permute_transpose_concat_slice_pad_getitem(device, server):
         (ttnn.permute(tx, (2, 0, 1)), x.permute(2, 0, 1)),
         (ttnn.transpose(tx, -2, -1), x.transpose(-2, -1)),
         (ttnn.concat([tx, tx, tx], dim=1), torch.cat([x, x, x], dim=1)),
+        (ttnn.stack([tx, on_device(device, x * 2)], dim=1), torch.stack([x, x * 2], dim=1)),
+        (ttnn.stack([tx, tx], dim=-1), torch.stack([x, x], dim=-1)),  # aliased inputs: concat's other program
         (ttnn.slice(tx, [0, 32, 0], [2, 64, 64]), x[:, 32:64, :64]),
         (ttnn.slice(tx, [0, 0, 0], [2, 64, 96], [1, 2, 3]), x[:, ::2, ::3]),
         (ttnn.pad(tx, ((0, 0), (0, 0), (0, 32)), value=1.5),

@@ -133,12 +133,15 @@ def concat(tensors, dim=0, *, memory_config=None, **ignored):
 
         return torch.cat(values, dim=d)
 
-    # which inputs are the same buffer: tt-metal's concat builds another program when inputs alias
-    natives = [t._device for t in tensors]
-    aliasing = tuple(next(i for i, n in enumerate(natives) if n is native) for native in natives)
-
     return _copy_program("concat", first, Shape(shape), compute, memory_config, inputs=tensors,
-                         attributes=(d, aliasing))
+                         attributes=(d, _aliasing(tensors)))
+
+
+def _aliasing(tensors):
+    """Which inputs are the same buffer: tt-metal's concat (and stack, built on it) builds another program when
+    inputs alias."""
+    natives = [t._device for t in tensors]
+    return tuple(next(i for i, n in enumerate(natives) if n is native) for native in natives)
 
 
 def _slice_bounds(shape, starts, ends, steps, op):
@@ -419,7 +422,7 @@ def stack(tensors, dim=0, *, memory_config=None, **ignored):
         return torch.stack(values, dim=d)
 
     return _copy_program("stack", first, Shape(shape), compute, memory_config, inputs=tensors,
-                         attributes=(d, aliasing))
+                         attributes=(d, _aliasing(tensors)))
 
 
 def repeat(input_tensor, repetition_vector, *, memory_config=None, **ignored):
