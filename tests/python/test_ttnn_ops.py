@@ -328,7 +328,8 @@ def test_dtypes_take_their_sizes_and_hold_their_values(device, server):
     assert dram.added == 4 * 576
     back = ttnn.to_torch(b4).float()
     close_block_float(back, x, mantissa_bits=3)  # 3 mantissa bits under each block's exponent
-    assert (back != bf16(x)).any() and back.abs().max() <= x.abs().max() * 1.01
+    # rounding to 3 mantissa bits moves the largest value by at most half a step: an eighth of it
+    assert (back != bf16(x)).any() and back.abs().max() <= x.abs().max() * 1.125
     fp8 = ttnn.to_torch(ttnn.from_torch(torch.tensor([[1.0, 0.3, -17.0, 1000.0, 0.001, 2 ** -9]]),
                                         dtype=ttnn.fp8_e4m3, device=device))
     assert fp8.tolist() == [[1.0, 0.3125, -16.0, 448.0, 0.001953125, 0.001953125]]  # 3 mantissa bits, saturating
