@@ -6,6 +6,7 @@
 #include "mesh/mesh_device.hpp"
 #include "mesh/ops.hpp"
 #include "mesh/tensor.hpp"
+#include "support/processes.hpp"
 
 using namespace allocmon;
 using namespace allocmon::mesh;
@@ -261,4 +262,70 @@ TEST(Mesh, AMeshNobodyClosedIsFreedWithItsLastUser) {
   }
   EXPECT_TRUE(watch.expired());
   EXPECT_FALSE(survivor->allocated());  // closing freed it; its own destructor then has nothing to do
+}
+
+// tt-metal opens a mesh over devices another open mesh holds (its device manager activates only devices not
+// active yet) and gives every mesh its own allocator. The process's registration of a device with the tracker
+// lasts until the last mesh holding it closes, whichever closes first: the server keeps every byte of the
+// mesh still open, and sees no free on an unregistered device.
+TEST(Mesh, AMeshOpensOverADeviceAnotherMeshHoldsAndTheLastCloseUnregistersIt) {
+  test::Server server(test::temp_socket_path("shared_device"));
+  allocmon_configure(1, server.socket().c_str());
+  const uint64_t system = wormhole_b0().system_dram_bytes;
+  const uint64_t mib = 1 << 20;
+  auto dram = [&](int device) {
+    EXPECT_EQ(allocmon_flush(5000), ALLOCMON_FLUSH_OK);
+    const auto snapshot = test::query_snapshot(server.socket());
+    for (const auto& d : snapshot["devices"])
+      if (d["id"] == device) return d["memory"]["DRAM"]["allocated"].get<uint64_t>();
+    return uint64_t{0};
+  };
+  for (const bool wide_closes_first : {true, false}) {
+    SCOPED_TRACE(wide_closes_first ? "2x4 closed first" : "1x1 closed first");
+    MeshOptions one;
+    one.rows = one.cols = 1;
+    one.physical_ids = {0};
+    auto single = MeshDevice::open(one);
+    auto wide = MeshDevice::open(MeshOptions{});  // 2x4 over devices 4, 0, 3, 7, 5, 1, 2, 6
+    // Each has its own allocator, system buffers included, over the same memory: tt-metal's meshes do not
+    // coordinate their placements either.
+    EXPECT_EQ(wide->allocator(BufferType::DRAM).stats().allocated,
+              single->allocator(BufferType::DRAM).stats().allocated);
+    auto on_single = single->allocate(BufferType::DRAM, mib, 2048);
+    auto on_wide = wide->allocate(BufferType::DRAM, mib, 2048);
+    EXPECT_EQ(on_single->address(), on_wide->address());
+    EXPECT_NE(on_single->id(), on_wide->id());  // buffer ids stay unique in the process
+    for (int device = 0; device < 8; ++device) EXPECT_EQ(allocmon_device_registered(device), 1) << device;
+    EXPECT_EQ(dram(0), 2 * (system + mib));
+    EXPECT_EQ(dram(4), system + mib);
+
+    auto& first = wide_closes_first ? wide : single;
+    auto& second = wide_closes_first ? single : wide;
+    first->close();
+    EXPECT_EQ(allocmon_device_registered(0), 1);  // the other mesh still holds device 0
+    EXPECT_EQ(allocmon_device_registered(4), wide_closes_first ? 0 : 1);
+    EXPECT_EQ(dram(0), system + mib);
+    EXPECT_EQ(dram(4), wide_closes_first ? 0 : system + mib);
+    auto more = second->allocate(BufferType::DRAM, mib, 2048);  // the other mesh keeps working
+    EXPECT_EQ(dram(0), system + 2 * mib);
+    second->close();
+    for (int device = 0; device < 8; ++device) EXPECT_EQ(allocmon_device_registered(device), 0) << device;
+    EXPECT_EQ(dram(0), 0u);
+  }
+  const auto snapshot = test::query_snapshot(server.socket());
+  EXPECT_EQ(snapshot["counters"]["problems"]["unregistered_device"], 0);
+  EXPECT_EQ(snapshot["totals"]["buffers"], 0);
+  // One mesh naming a device twice stays an error, and leaves nothing registered.
+  MeshOptions twice;
+  twice.rows = 1;
+  twice.cols = 2;
+  twice.physical_ids = {3, 3};
+  try {
+    MeshDevice::open(twice);
+    FAIL() << "a mesh opened device 3 twice";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "physical_ids lists device 3 twice");
+  }
+  EXPECT_EQ(allocmon_device_registered(3), 0);
+  allocmon_configure(0, nullptr);
 }

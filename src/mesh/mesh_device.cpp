@@ -30,10 +30,13 @@ MemoryType memory_type(BufferType type) {
   return MemoryType::DRAM;
 }
 
-// Devices open in this process, and the mesh that holds each: a device is opened once, as with ttnn (two
-// meshes on one device would each unregister it for the whole process at close).
+// How many open meshes of this process hold each device. As in tt-metal, a mesh may open over devices another
+// open mesh holds (its device manager activates only the devices not active yet; every mesh builds its own
+// allocator). The device's registration with the tracker (and the shared-memory slot) belongs to the process:
+// the first mesh to hold the device registers it, the last one to close unregisters it, so closing one mesh
+// never drops what another still has on the device.
 std::mutex open_devices_mutex;
-std::map<int, std::string> open_devices;
+std::map<int, int> open_devices;
 
 int available_devices(const MeshOptions& options) {
   if (options.available_devices >= 0) return options.available_devices;
@@ -86,53 +89,43 @@ std::shared_ptr<MeshDevice> MeshDevice::open(const MeshOptions& options) {
   if (static_cast<int>(ids.size()) != requested)
     throw std::invalid_argument("physical_ids has " + std::to_string(ids.size()) + " entries for a " +
                                 std::to_string(options.rows) + "x" + std::to_string(options.cols) + " mesh");
+  for (size_t i = 0; i < ids.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (ids[i] == ids[j])
+        throw std::invalid_argument("physical_ids lists device " + std::to_string(ids[i]) + " twice");
+  std::shared_ptr<MeshDevice> mesh(new MeshDevice(options, *arch, ids));
+
   {
     std::lock_guard lock(open_devices_mutex);
-    for (int id : ids)
-      if (auto it = open_devices.find(id); it != open_devices.end())
-        throw std::runtime_error("Device " + std::to_string(id) + " is already open in this process (by " +
-                                 it->second +
-                                 "); close that mesh first (mesh.close(), ttnn.close_mesh_device)");
-    const std::string holder =
-        "a " + std::to_string(options.rows) + "x" + std::to_string(options.cols) + " mesh";
-    for (int id : ids)
-      if (!open_devices.emplace(id, holder).second) {
-        for (int other : ids) open_devices.erase(other);
-        throw std::invalid_argument("physical_ids lists device " + std::to_string(id) + " twice");
-      }
+    for (int index = 0; index < requested; ++index) {
+      const int device = mesh->physical_ids_[index];
+      if (auto* shm = TtShmPublisher::instance()) shm->attach(device);  // counts its users itself
+      ++mesh->held_devices_;
+      if (open_devices[device]++ > 0) continue;  // registered by the mesh that opened it first
+      DeviceInfo info;
+      info.device_id = device;
+      info.architecture = arch->name;
+      info.mesh_row = index / options.cols;
+      info.mesh_col = index % options.cols;
+      info.grid_x = static_cast<uint16_t>(arch->grid_x);
+      info.grid_y = static_cast<uint16_t>(arch->grid_y);
+      info.capacity[ALLOCMON_DRAM] = mesh->memory_.capacity(BufferType::DRAM);
+      info.capacity[ALLOCMON_L1] = mesh->memory_.capacity(BufferType::L1);
+      info.capacity[ALLOCMON_L1_SMALL] = mesh->memory_.capacity(BufferType::L1_SMALL);
+      info.capacity[ALLOCMON_TRACE] = mesh->memory_.capacity(BufferType::TRACE);
+      register_device(info);
+      // Each type's region, so the monitor's address map places buffers as this allocator does.
+      for (BufferType type : {BufferType::DRAM, BufferType::L1, BufferType::L1_SMALL, BufferType::TRACE})
+        if (const BankAllocator* a = type == BufferType::TRACE && !mesh->memory_.has_trace_region()
+                                         ? nullptr
+                                         : mesh->memory_.allocator(type))
+          track_region(info.device_id, memory_type(type), a->base(), a->bank_size(), a->banks(),
+                       a->page_alignment(), static_cast<uint32_t>(a->block_alignment()));
+    }
   }
-  std::shared_ptr<MeshDevice> mesh;
-  try {
-    mesh.reset(new MeshDevice(options, *arch, ids));
-  } catch (...) {
-    std::lock_guard lock(open_devices_mutex);
-    for (int id : ids) open_devices.erase(id);
-    throw;
-  }
-
-  for (int index = 0; index < requested; ++index) {
-    DeviceInfo info;
-    info.device_id = mesh->physical_ids_[index];
-    info.architecture = arch->name;
-    info.mesh_row = index / options.cols;
-    info.mesh_col = index % options.cols;
-    info.grid_x = static_cast<uint16_t>(arch->grid_x);
-    info.grid_y = static_cast<uint16_t>(arch->grid_y);
-    info.capacity[ALLOCMON_DRAM] = mesh->memory_.capacity(BufferType::DRAM);
-    info.capacity[ALLOCMON_L1] = mesh->memory_.capacity(BufferType::L1);
-    info.capacity[ALLOCMON_L1_SMALL] = mesh->memory_.capacity(BufferType::L1_SMALL);
-    info.capacity[ALLOCMON_TRACE] = mesh->memory_.capacity(BufferType::TRACE);
-    register_device(info);
-    // Each type's region, so the monitor's address map places buffers as this allocator does.
-    for (BufferType type : {BufferType::DRAM, BufferType::L1, BufferType::L1_SMALL, BufferType::TRACE})
-      if (const BankAllocator* a = type == BufferType::TRACE && !mesh->memory_.has_trace_region()
-                                       ? nullptr
-                                       : mesh->memory_.allocator(type))
-        track_region(info.device_id, memory_type(type), a->base(), a->bank_size(), a->banks(),
-                     a->page_alignment(), static_cast<uint32_t>(a->block_alignment()));
-    if (auto* shm = TtShmPublisher::instance()) shm->attach(info.device_id);
-  }
-  // System buffers at open, as tt-metal's dispatch and fabric allocate them; freed at close.
+  // System buffers at open, as tt-metal's dispatch and fabric allocate them; freed at close. Every mesh has
+  // its own allocator, and tt-metal's device manager sets dispatch up again on every active device (those
+  // another mesh opened too) whenever a mesh opens, so a mesh over a device already open gets them as well.
   mesh->system_buffers_.push_back(mesh->allocate(BufferType::DRAM, arch->system_dram_bytes, 2048));
   mesh->system_buffers_.push_back(mesh->allocate(BufferType::L1, arch->system_l1_bytes, 2048));
   return mesh;
@@ -291,12 +284,15 @@ void MeshDevice::close() {
     live_.clear();
     open_ = false;
   }
-  for (int device : physical_ids_) {
-    unregister_device(device);
-    if (auto* shm = TtShmPublisher::instance()) shm->detach(device);
-  }
   std::lock_guard lock(open_devices_mutex);
-  for (int device : physical_ids_) open_devices.erase(device);
+  for (; held_devices_ > 0; --held_devices_) {
+    const int device = physical_ids_[held_devices_ - 1];
+    if (auto* shm = TtShmPublisher::instance()) shm->detach(device);
+    if (auto it = open_devices.find(device); it != open_devices.end() && --it->second == 0) {
+      open_devices.erase(it);
+      unregister_device(device);
+    }
+  }
 }
 
 std::string MeshDevice::topology() const {

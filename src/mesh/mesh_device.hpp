@@ -130,6 +130,8 @@ class MeshDevice : public std::enable_shared_from_this<MeshDevice> {
   uint64_t next_id_ = 1;
   uint64_t next_kernel_address_ = 0;
   bool open_ = true;
+  // How many of physical_ids_ (from the first) this mesh counts as a holder of (open_devices in the .cpp).
+  int held_devices_ = 0;
   bool hold_data_ = true;
 };
 

@@ -119,6 +119,31 @@ def test_closing_forgets_the_default_device_of_a_mesh_or_its_submesh():
     ttnn.close_mesh_device(reopened)
 
 
+def test_a_mesh_opens_over_a_device_an_open_device_holds_and_each_keeps_working_after_the_other_closes():
+    # tt-metal's base_functionality conftest keeps ttnn.CreateDevice(0) open while a test's mesh_device fixture
+    # opens a 2x4 mesh over device 0 too: tt-metal's device manager activates only the devices not active yet,
+    # and each mesh has its own allocator.
+    for close_mesh_first in (True, False):
+        device = ttnn.open_device(0)
+        mesh = ttnn.open_mesh_device(ttnn.MeshShape(2, 4))
+        assert 0 in mesh.get_device_ids()
+        data = torch.arange(32 * 32, dtype=torch.float32).reshape(1, 1, 32, 32)
+        on_device = ttnn.from_torch(data, layout=ttnn.TILE_LAYOUT, device=device)
+        on_mesh = ttnn.from_torch(data, layout=ttnn.TILE_LAYOUT, device=mesh,
+                                  mesh_mapper=ttnn.ReplicateTensorToMesh(mesh))
+        first, second = (mesh, device) if close_mesh_first else (device, mesh)
+        kept = on_device if close_mesh_first else on_mesh
+        ttnn.close_mesh_device(first)
+        assert second._native.is_open() and not first._native.is_open()
+        composer = None if close_mesh_first else ttnn.ConcatMeshToTensor(mesh, dim=0)
+        assert torch.equal(ttnn.to_torch(kept, mesh_composer=composer)[:1], data)
+        more = ttnn.add(kept, kept)  # the device left open still runs ops
+        assert torch.equal(ttnn.to_torch(more, mesh_composer=composer)[:1], data * 2)
+        ttnn.close_mesh_device(second)
+    with pytest.raises(ValueError, match="physical_ids lists device 1 twice"):
+        ttnn.open_mesh_device(ttnn.MeshShape(1, 2), physical_device_ids=[1, 1])
+
+
 # ---- ttnn.experimental.info ----
 
 
