@@ -70,7 +70,8 @@ class MeshDevice : public std::enable_shared_from_this<MeshDevice> {
   static std::shared_ptr<MeshDevice> open(const MeshOptions& options);
   ~MeshDevice();
 
-  // Frees every buffer still allocated (system buffers included), the program cache, and unregisters devices.
+  // Frees every buffer still allocated (system buffers included) and the program cache, and unregisters the
+  // devices no other open mesh of the process holds.
   void close();
   bool is_open() const { return open_; }
 
