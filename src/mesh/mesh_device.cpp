@@ -30,13 +30,19 @@ MemoryType memory_type(BufferType type) {
   return MemoryType::DRAM;
 }
 
-// How many open meshes of this process hold each device. As in tt-metal, a mesh may open over devices another
-// open mesh holds (its device manager activates only the devices not active yet; every mesh builds its own
+// The devices open meshes of this process hold. As in tt-metal, a mesh may open over devices another open
+// mesh holds (its device manager activates only the devices not active yet; every mesh builds its own
 // allocator). The device's registration with the tracker (and the shared-memory slot) belongs to the process:
 // the first mesh to hold the device registers it, the last one to close unregisters it, so closing one mesh
 // never drops what another still has on the device.
+struct OpenDevice {
+  int holders = 0;  // open meshes over the device
+  // tt-metal's Device::is_initialized(): a mesh's close closes every device that was active when it opened
+  // (CreateDevices hands its ScopedDevices all active devices), those other meshes hold included.
+  bool active = false;
+};
 std::mutex open_devices_mutex;
-std::map<int, int> open_devices;
+std::map<int, OpenDevice> open_devices;
 
 int available_devices(const MeshOptions& options) {
   if (options.available_devices >= 0) return options.available_devices;
@@ -101,7 +107,9 @@ std::shared_ptr<MeshDevice> MeshDevice::open(const MeshOptions& options) {
       const int device = mesh->physical_ids_[index];
       if (auto* shm = TtShmPublisher::instance()) shm->attach(device);  // counts its users itself
       ++mesh->held_devices_;
-      if (open_devices[device]++ > 0) continue;  // registered by the mesh that opened it first
+      OpenDevice& state = open_devices[device];
+      state.active = true;                // activated again if another mesh's close closed it
+      if (state.holders++ > 0) continue;  // registered by the mesh that opened it first
       DeviceInfo info;
       info.device_id = device;
       info.architecture = arch->name;
@@ -122,6 +130,8 @@ std::shared_ptr<MeshDevice> MeshDevice::open(const MeshOptions& options) {
           track_region(info.device_id, memory_type(type), a->base(), a->bank_size(), a->banks(),
                        a->page_alignment(), static_cast<uint32_t>(a->block_alignment()));
     }
+    for (const auto& [device, state] : open_devices)
+      if (state.active) mesh->closes_.push_back(device);
   }
   // System buffers at open, as tt-metal's dispatch and fabric allocate them; freed at close. Every mesh has
   // its own allocator, and tt-metal's device manager sets dispatch up again on every active device (those
@@ -141,7 +151,7 @@ MeshDevice::MeshDevice(const MeshOptions& options, const Architecture& arch, std
 }
 
 MeshDevice::~MeshDevice() {
-  close();
+  shut();
 }
 
 BankAllocator* MeshDevice::allocator_for(BufferType type) {
@@ -265,6 +275,30 @@ void MeshDevice::clear_program_cache() {
 
 void MeshDevice::close() {
   if (!open_) return;
+  {
+    // tt-metal's close asks MeshDevice::is_initialized(), which throws when its devices disagree: another
+    // mesh's close closed some of them (those active when that mesh opened) and not the others.
+    std::lock_guard lock(open_devices_mutex);
+    auto active = [&](int device) {
+      auto it = open_devices.find(device);
+      return it != open_devices.end() && it->second.active;
+    };
+    for (size_t i = 1; i < physical_ids_.size(); ++i)
+      if (active(physical_ids_[i]) != active(physical_ids_[0]))
+        throw std::runtime_error("MeshDevice::is_initialized() failed: Device at index " + std::to_string(i) +
+                                 " returned value that differs from reference. Expected: " +
+                                 (active(physical_ids_[0]) ? "true" : "false") +
+                                 ", Actual: " + (active(physical_ids_[i]) ? "true" : "false") +
+                                 " (tt-metal closes every device that was open when a mesh " +
+                                 "opened at that mesh's close, so closing another mesh closed some of this "
+                                 "mesh's devices; tt-metal's " +
+                                 "process then aborts at exit)");
+  }
+  shut();
+}
+
+void MeshDevice::shut() {
+  if (!open_) return;
   clear_program_cache();
   // System buffers go through the normal free path, explicitly: when the last reference to the mesh is gone,
   // their own destructors can no longer reach it.
@@ -288,11 +322,14 @@ void MeshDevice::close() {
   for (; held_devices_ > 0; --held_devices_) {
     const int device = physical_ids_[held_devices_ - 1];
     if (auto* shm = TtShmPublisher::instance()) shm->detach(device);
-    if (auto it = open_devices.find(device); it != open_devices.end() && --it->second == 0) {
+    if (auto it = open_devices.find(device); it != open_devices.end() && --it->second.holders == 0) {
       open_devices.erase(it);
       unregister_device(device);
     }
   }
+  for (int device : closes_)
+    if (auto it = open_devices.find(device); it != open_devices.end()) it->second.active = false;
+  closes_.clear();
 }
 
 std::string MeshDevice::topology() const {

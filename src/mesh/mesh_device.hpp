@@ -71,7 +71,9 @@ class MeshDevice : public std::enable_shared_from_this<MeshDevice> {
   ~MeshDevice();
 
   // Frees every buffer still allocated (system buffers included) and the program cache, and unregisters the
-  // devices no other open mesh of the process holds.
+  // devices no other open mesh of the process holds. Throws std::runtime_error, as tt-metal does, and stays
+  // open when another mesh's close closed some of its devices but not all (the destructor then closes it
+  // quietly).
   void close();
   bool is_open() const { return open_; }
 
@@ -115,6 +117,7 @@ class MeshDevice : public std::enable_shared_from_this<MeshDevice> {
   MeshDevice(const MeshOptions& options, const Architecture& arch, std::vector<int> ids);
   const Architecture& arch() const { return memory_.architecture(); }
   void release(MeshBuffer& buffer);
+  void shut();  // close() without tt-metal's consistency check
   void report_free_space(BufferType type);
   // tt-metal's shared-memory counters, when the emulated mesh publishes them (tt_shm_publisher.hpp).
   void publish(MemoryType type, int64_t delta_per_device);
@@ -133,6 +136,8 @@ class MeshDevice : public std::enable_shared_from_this<MeshDevice> {
   bool open_ = true;
   // How many of physical_ids_ (from the first) this mesh counts as a holder of (open_devices in the .cpp).
   int held_devices_ = 0;
+  // The devices tt-metal's close of this mesh closes: every device active when it opened.
+  std::vector<int> closes_;
   bool hold_data_ = true;
 };
 

@@ -2,6 +2,7 @@
 mesh's devices), the experimental device query (ttnn.experimental.info), program descriptors and their hash,
 the expect_error fixture of the pytest plugin, and the breadth tool's per-file architecture."""
 
+import gc
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import pytest
 import torch
 
 from allocmon import ttnn
+from allocmon.ttnn import device as ttnn_device
 
 
 # ---- MeshCoordinate, MeshCoordinateRange, MeshCoordinateRangeSet ----
@@ -122,7 +124,8 @@ def test_closing_forgets_the_default_device_of_a_mesh_or_its_submesh():
 def test_a_mesh_opens_over_a_device_an_open_device_holds_and_each_keeps_working_after_the_other_closes():
     # tt-metal's base_functionality conftest keeps ttnn.CreateDevice(0) open while a test's mesh_device fixture
     # opens a 2x4 mesh over device 0 too: tt-metal's device manager activates only the devices not active yet,
-    # and each mesh has its own allocator.
+    # and each mesh has its own allocator. A mesh's close closes every device active when it opened, so after
+    # the device's close the mesh's own close raises, as tt-metal's does (real ttnn 0.81.1, mock T3000).
     for close_mesh_first in (True, False):
         device = ttnn.open_device(0)
         mesh = ttnn.open_mesh_device(ttnn.MeshShape(2, 4))
@@ -139,7 +142,15 @@ def test_a_mesh_opens_over_a_device_an_open_device_holds_and_each_keeps_working_
         assert torch.equal(ttnn.to_torch(kept, mesh_composer=composer)[:1], data)
         more = ttnn.add(kept, kept)  # the device left open still runs ops
         assert torch.equal(ttnn.to_torch(more, mesh_composer=composer)[:1], data * 2)
-        ttnn.close_mesh_device(second)
+        if close_mesh_first:
+            ttnn.close_mesh_device(second)
+        else:
+            with pytest.raises(RuntimeError, match="differs from reference"):
+                ttnn.close_mesh_device(second)
+            assert second._native.is_open()
+            del first, second, kept, more, on_mesh, on_device, mesh, device, composer
+            gc.collect()  # the last reference gone, the mesh closes without the check
+        assert ttnn_device.open_meshes() == []
     with pytest.raises(ValueError, match="physical_ids lists device 1 twice"):
         ttnn.open_mesh_device(ttnn.MeshShape(1, 2), physical_device_ids=[1, 1])
 

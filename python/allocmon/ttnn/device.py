@@ -334,16 +334,16 @@ def close_mesh_device(mesh_device):
     """Closes a mesh and its submeshes; closing a submesh leaves its parent open. ttnn's default device is
     forgotten when it is one of the meshes closed."""
     global _default_device
+    parent = getattr(mesh_device, "_parent", None)
+    if parent is None:
+        mesh_device._native.close()  # first: when it raises (as tt-metal's may), the mesh stays open
     closing = list(_with_submeshes(mesh_device))
     if any(_default_device is m for m in closing):
         _default_device = None
     for m in closing:
         m._closed = True
-    parent = getattr(mesh_device, "_parent", None)
     if parent is not None:
         parent._submeshes = [m for m in parent._submeshes if m is not mesh_device]
-        return
-    mesh_device._native.close()
 
 
 def open_device(device_id=0, *, l1_small_size=0, trace_region_size=0, **hardware_options):
