@@ -8,8 +8,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <random>
+#include <stdexcept>
+#include <string>
 #include <thread>
 
 #include "allocmon/client.hpp"
@@ -241,14 +244,23 @@ IngestResult measure_ingest(const std::string& self, BenchServer& server, const 
 MemoryResult measure_memory_per_buffer(const std::string& self, BenchServer& server, uint64_t live_buffers) {
   const uint64_t rss_before = server.rss_bytes();
   Producer p = spawn_producer(self, server.socket(), {"live", std::to_string(live_buffers), "0"});
+  struct StopProducer {  // it holds its buffers until told to stop, also when a check below throws
+    pid_t pid;
+    ~StopProducer() {
+      ::kill(pid, SIGTERM);
+      ::waitpid(pid, nullptr, 0);
+    }
+  } stop_producer{p.pid};
   char c;
   if (::read(p.done_fd, &c, 1) != 1) throw std::runtime_error("producer failed");
   [[maybe_unused]] auto n = ::write(p.go_fd, "g", 1);
   ::close(p.go_fd);
   char line[64] = {};
   // The producer prints its count after its flush barrier: every buffer is in the server now.
-  ssize_t got = ::read(p.done_fd, line, sizeof(line) - 1);
-  (void)got;
+  const ssize_t got = ::read(p.done_fd, line, sizeof(line) - 1);
+  if (got <= 0 || std::strtoull(line, nullptr, 10) != live_buffers)  // it prints 0 when its flush failed
+    throw std::runtime_error("the producer of " + std::to_string(live_buffers) +
+                             " live buffers did not get them all to the server (it printed '" + line + "')");
   MemoryResult r;
   r.live_buffers = live_buffers;
   r.server_rss_delta = server.rss_bytes() - rss_before;
@@ -279,8 +291,6 @@ MemoryResult measure_memory_per_buffer(const std::string& self, BenchServer& ser
   r.snapshot_ms_p50 = totals[totals.size() / 2];
   r.snapshot_ms_p99 = totals.back();
   r.leak_report_ms_p50 = leaks[leaks.size() / 2];
-  ::kill(p.pid, SIGTERM);
-  ::waitpid(p.pid, nullptr, 0);
   ::close(p.done_fd);
   return r;
 }

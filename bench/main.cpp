@@ -8,6 +8,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -145,9 +146,7 @@ MemoryFigures measure_memory(const std::string& self, const std::string& dir, co
   return f;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run_benchmarks(int argc, char** argv) {
   if (argc > 1 && std::string(argv[1]) == "--producer") return producer_main(argc, argv);
   const bool quick = argc > 1 && std::string(argv[1]) == "--quick";
   const bool micro_only = argc > 1 && std::string(argv[1]) == "--micro";  // the client-cost table alone
@@ -369,4 +368,16 @@ int main(int argc, char** argv) {
   std::ofstream(out_path) << results.dump(2) << "\n";
   std::printf("\nwrote %s\n", out_path.c_str());
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // A failed measurement unwinds, so the servers and producers it started are stopped, not left running.
+  try {
+    return run_benchmarks(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "allocmon_bench: %s\n", e.what());
+    return 1;
+  }
 }

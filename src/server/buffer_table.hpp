@@ -3,9 +3,15 @@
 // docs/performance.md). Deletion leaves a tombstone, so entries never move between rebuilds: a leak stream
 // that walks the slots sees every buffer that lives throughout exactly once, and generation() says when a
 // rebuild (growth, or tombstone clean-up) means it must start over.
+// Each table hashes with its own random seed (drawn again at every rebuild): keys that arrive in the slot
+// order of another table hashed alike (a client's resync sends its live table in slot order) would otherwise
+// land in one ever longer run, and ten million of them took the server minutes instead of seconds.
 #pragma once
 
+#include <algorithm>
+#include <atomic>
 #include <cstdint>
+#include <random>
 #include <vector>
 
 #include "protocol/buffer_key.hpp"
@@ -26,6 +32,13 @@ class BufferTable {
   bool empty() const { return size_ == 0; }
   size_t slot_count() const { return slots_.size(); }
   uint64_t generation() const { return generation_; }
+  // The farthest any entry sits from its home slot (how long the worst lookup probes; for tests).
+  size_t longest_probe() const {
+    size_t longest = 0;
+    for (size_t i = 0; i < slots_.size(); ++i)
+      if (live(slots_[i])) longest = std::max(longest, (i - index_of(slots_[i].first)) & mask());
+    return longest;
+  }
   // nullptr for an empty slot.
   const Slot* slot(size_t i) const { return live(slots_[i]) ? &slots_[i] : nullptr; }
 
@@ -124,13 +137,24 @@ class BufferTable {
     return i;
   }
   size_t mask() const { return slots_.size() - 1; }
+  // SplitMix64's finaliser over the seeded key: every key bit moves every slot bit.
+  static uint64_t mix(uint64_t h) {
+    h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ull;
+    h = (h ^ (h >> 27)) * 0x94D049BB133111EBull;
+    return h ^ (h >> 31);
+  }
+  static uint64_t next_seed() {
+    static const uint64_t process_seed = (uint64_t{std::random_device{}()} << 32) ^ std::random_device{}();
+    static std::atomic<uint64_t> tables{0};
+    return mix(process_seed + tables.fetch_add(1, std::memory_order_relaxed) * 0x9E3779B97F4A7C15ull);
+  }
   size_t index_of(const wire::BufferKey& key) const {
-    uint64_t h =
+    const uint64_t h =
         key.buffer_id * 0x9E3779B97F4A7C15ull ^ static_cast<uint32_t>(key.device_id) * 0xC2B2AE3D27D4EB4Full;
-    h ^= h >> 29;
-    return static_cast<size_t>(h) & mask();
+    return static_cast<size_t>(mix(h ^ seed_)) & mask();
   }
   void reset(size_t capacity) {
+    seed_ = next_seed();
     slots_.assign(capacity, Slot{});
     for (auto& s : slots_) s.first.device_id = kEmpty;
     size_ = tombstones_ = 0;
@@ -154,6 +178,7 @@ class BufferTable {
   }
 
   std::vector<Slot> slots_;
+  uint64_t seed_ = 0;
   size_t size_ = 0, tombstones_ = 0;
   uint64_t generation_ = 0;
 };
