@@ -18,8 +18,29 @@ def server(tmp_path):
         allocmon.configure(True, socket)
         yield running
         allocmon.flush(2000)
+        allocmon.configure(False)  # the next test's process reports nowhere unless it starts its own server
 
 
 @pytest.fixture
 def repo_root():
     return os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+@pytest.fixture
+def device(server):
+    """One emulated device (id 0) opened through the ttnn facade, closed after the test."""
+    from allocmon import ttnn
+
+    opened = ttnn.open_device(device_id=0)
+    yield opened
+    ttnn.close_device(opened)
+
+
+@pytest.fixture
+def mesh(server):
+    """The seed's 2x4 mesh opened through the ttnn facade, closed after the test."""
+    from allocmon import ttnn
+
+    opened = ttnn.open_mesh_device(ttnn.MeshShape(2, 4))
+    yield opened
+    ttnn.close_mesh_device(opened)

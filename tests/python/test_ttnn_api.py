@@ -57,13 +57,6 @@ def test_harness_names_tt_metal_conftest_calls(server, monkeypatch):
         ttnn.MeshShape(1, 2, 4)
 
 
-@pytest.fixture
-def mesh(server):
-    device = ttnn.open_mesh_device(ttnn.MeshShape(2, 4))
-    yield device
-    ttnn.close_mesh_device(device)
-
-
 def test_host_side_multi_device_tensors_then_to_device(mesh, server):
     host = torch.randn(8, 2, 64, 32)
     base = held(server, "DRAM")
@@ -92,13 +85,6 @@ def test_host_side_multi_device_tensors_then_to_device(mesh, server):
     assert torch.equal(ttnn.to_torch(ttnn.get_device_tensors(placed)[7]), host[:1])
     per_device = [ttnn.from_torch(host[i:i + 1], dtype=ttnn.bfloat16) for i in range(8)]
     assert all(p.shape == (1, 2, 64, 32) for p in per_device)
-
-
-@pytest.fixture
-def device(server):
-    opened = ttnn.open_device(device_id=0)
-    yield opened
-    ttnn.close_device(opened)
 
 
 def test_tensor_class_constructors_methods_and_print(device):

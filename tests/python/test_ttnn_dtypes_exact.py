@@ -12,20 +12,6 @@ from allocmon import ttnn
 BIG = [2147483647, -2147483648, 16777217, -16777219, 123456789, 0, -1, 2**30 + 3]
 
 
-@pytest.fixture
-def device(server):
-    opened = ttnn.open_device(device_id=0)
-    yield opened
-    ttnn.close_device(opened)
-
-
-@pytest.fixture
-def mesh(server):
-    opened = ttnn.open_mesh_device(ttnn.MeshShape(2, 4))
-    yield opened
-    ttnn.close_mesh_device(opened)
-
-
 @pytest.mark.parametrize("layout", ["TILE_LAYOUT", "ROW_MAJOR_LAYOUT"])
 def test_int32_round_trips_exactly_on_host_and_device(device, layout):
     values = torch.tensor([BIG * 4], dtype=torch.int32)

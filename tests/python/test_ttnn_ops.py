@@ -2,27 +2,17 @@
 the server sees for its output buffer (dtype= and memory_config= honoured)."""
 
 import math
-import os
 
 import pytest
 import torch
 
 import allocmon
 from allocmon import ttnn
+from ttnn_helpers import held, on_device
 
 TILE = 32
 ELEMENT_BYTES = {ttnn.bfloat16: 2, ttnn.float32: 4, ttnn.uint32: 4, ttnn.int32: 4, ttnn.uint16: 2, ttnn.uint8: 1,
                  ttnn.int8: 1, ttnn.fp8_e4m3: 1}
-
-
-def held(server, memory_type, device=0):
-    assert allocmon.flush(5000) == allocmon.FLUSH_OK
-    for process in allocmon.snapshot(server.socket)["processes"]:
-        if process["pid"] == os.getpid():
-            for d in process["devices"]:
-                if d["id"] == device:
-                    return d["memory"].get(memory_type, {}).get("allocated", 0)
-    return 0
 
 
 def buffer_bytes(shape, dtype, layout):
@@ -47,17 +37,6 @@ class Watch:
     def __exit__(self, *exc):
         self.added = held(self.server, self.memory_type) - self.before
         return False
-
-
-@pytest.fixture
-def device(server):
-    opened = ttnn.open_device(device_id=0)
-    yield opened
-    ttnn.close_device(opened)
-
-
-def on_device(device, values, dtype=ttnn.bfloat16, layout=ttnn.TILE_LAYOUT, memory_config=None):
-    return ttnn.from_torch(values, dtype=dtype, layout=layout, device=device, memory_config=memory_config)
 
 
 def bf16(values):

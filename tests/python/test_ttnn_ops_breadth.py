@@ -1,13 +1,11 @@
 """allocmon.ttnn ops and types added for tt-metal's own unit tests: fused unary ops (matmul's fused_activation,
 binary ops' activations=), in-place binary ops, sub-device managers, ..."""
 
-import os
-
 import pytest
 import torch
 
-import allocmon
 from allocmon import ttnn
+from ttnn_helpers import held, on_device
 
 
 @pytest.fixture(autouse=True)
@@ -17,27 +15,6 @@ def _own_random_state():
     with torch.random.fork_rng():
         torch.manual_seed(0)
         yield
-
-
-@pytest.fixture
-def device(server):
-    opened = ttnn.open_device(device_id=0)
-    yield opened
-    ttnn.close_device(opened)
-
-
-def on_device(device, values, dtype=ttnn.bfloat16, layout=ttnn.TILE_LAYOUT, memory_config=None):
-    return ttnn.from_torch(values, dtype=dtype, layout=layout, device=device, memory_config=memory_config)
-
-
-def dram_bytes(server, device=0):
-    assert allocmon.flush(5000) == allocmon.FLUSH_OK
-    for process in allocmon.snapshot(server.socket)["processes"]:
-        if process["pid"] == os.getpid():
-            for d in process["devices"]:
-                if d["id"] == device:
-                    return d["memory"].get("DRAM", {}).get("allocated", 0)
-    return 0
 
 
 # --- fused unary ops ---------------------------------------------------------------------------------------------
@@ -82,9 +59,9 @@ def test_binary_activations_apply_to_inputs_then_result(device):
 def test_in_place_binary_ops_write_the_first_input_and_allocate_nothing(device, server):
     x, y = torch.rand(1, 1, 64, 64), torch.rand(1, 1, 1, 64)
     a, b = on_device(device, x), on_device(device, y)
-    before = dram_bytes(server)
+    before = held(server, "DRAM")
     out = ttnn.add_(a, b, activations=[ttnn.UnaryWithParam(ttnn.UnaryOpType.RELU)])
-    assert out is a and dram_bytes(server) == before
+    assert out is a and held(server, "DRAM") == before
     torch.testing.assert_close(ttnn.to_torch(a).float(), x + y, rtol=1.6e-2, atol=1e-2)
     ttnn.multiply_(a, 2.0)
     torch.testing.assert_close(ttnn.to_torch(a).float(), 2 * (x + y), rtol=1.6e-2, atol=2e-2)
@@ -172,9 +149,9 @@ def test_matmul_program_configs_default_to_every_worker_core():
 def test_tilize_untilize_is_an_identity_into_a_new_row_major_tensor(device, server):
     x = torch.randn(2, 1, 64, 96)
     a = on_device(device, x, layout=ttnn.ROW_MAJOR_LAYOUT, memory_config=ttnn.DRAM_MEMORY_CONFIG)
-    before = dram_bytes(server)
+    before = held(server, "DRAM")
     out = ttnn.tilize_untilize(a)
-    assert dram_bytes(server) - before == 2 * 64 * 96 * 2
+    assert held(server, "DRAM") - before == 2 * 64 * 96 * 2
     assert out.shape == a.shape and out.dtype == ttnn.bfloat16 and out.layout == ttnn.ROW_MAJOR_LAYOUT
     torch.testing.assert_close(ttnn.to_torch(out).float(), x.to(torch.bfloat16).float(), rtol=0, atol=0)
     with pytest.raises(RuntimeError, match="Width must be a multiple"):

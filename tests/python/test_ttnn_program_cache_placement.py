@@ -10,13 +10,6 @@ import torch
 from allocmon import ttnn
 
 
-@pytest.fixture
-def device(server):
-    opened = ttnn.open_device(device_id=0)
-    yield opened
-    ttnn.close_device(opened)
-
-
 def rm(device, values, memory_config=None, layout=ttnn.ROW_MAJOR_LAYOUT):
     return ttnn.from_torch(values, dtype=ttnn.bfloat16, layout=layout, device=device, memory_config=memory_config)
 
