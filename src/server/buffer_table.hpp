@@ -5,11 +5,13 @@
 // rebuild (growth, or tombstone clean-up) means it must start over.
 // Each table hashes with its own random seed (drawn again at every rebuild): keys that arrive in the slot
 // order of another table hashed alike (a client's resync sends its live table in slot order) would otherwise
-// land in one ever longer run, and ten million of them took the server minutes instead of seconds.
+// land in one ever longer run (ten million of them took the server minutes instead of seconds), and a client
+// cannot pick ids that collide.
 #pragma once
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -137,24 +139,24 @@ class BufferTable {
     return i;
   }
   size_t mask() const { return slots_.size() - 1; }
-  // SplitMix64's finaliser over the seeded key: every key bit moves every slot bit.
-  static uint64_t mix(uint64_t h) {
-    h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ull;
-    h = (h ^ (h >> 27)) * 0x94D049BB133111EBull;
-    return h ^ (h >> 31);
-  }
+  // Multiply-shift with the table's own random odd multiplier: the top bits of the product, one multiply more
+  // than the client's hash.
   static uint64_t next_seed() {
     static const uint64_t process_seed = (uint64_t{std::random_device{}()} << 32) ^ std::random_device{}();
     static std::atomic<uint64_t> tables{0};
-    return mix(process_seed + tables.fetch_add(1, std::memory_order_relaxed) * 0x9E3779B97F4A7C15ull);
+    uint64_t h = process_seed + tables.fetch_add(1, std::memory_order_relaxed) * 0x9E3779B97F4A7C15ull;
+    h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ull;  // SplitMix64's finaliser: successive tables far apart
+    h = (h ^ (h >> 27)) * 0x94D049BB133111EBull;
+    return (h ^ (h >> 31)) | 1;
   }
   size_t index_of(const wire::BufferKey& key) const {
     const uint64_t h =
         key.buffer_id * 0x9E3779B97F4A7C15ull ^ static_cast<uint32_t>(key.device_id) * 0xC2B2AE3D27D4EB4Full;
-    return static_cast<size_t>(mix(h ^ seed_)) & mask();
+    return static_cast<size_t>((h * seed_) >> shift_);
   }
   void reset(size_t capacity) {
     seed_ = next_seed();
+    shift_ = 64 - std::countr_zero(capacity);  // capacity is a power of two
     slots_.assign(capacity, Slot{});
     for (auto& s : slots_) s.first.device_id = kEmpty;
     size_ = tombstones_ = 0;
@@ -178,7 +180,8 @@ class BufferTable {
   }
 
   std::vector<Slot> slots_;
-  uint64_t seed_ = 0;
+  uint64_t seed_ = 1;
+  int shift_ = 64;
   size_t size_ = 0, tombstones_ = 0;
   uint64_t generation_ = 0;
 };
