@@ -130,7 +130,7 @@ TEST(EndToEnd, KilledClientIsReclaimedWithinOneSecond) {
 // The shipper leaves a thread that is mid-burst alone (docs/performance.md), but never for long: an event
 // becomes visible without a flush both when its thread goes quiet and when the thread never pauses.
 TEST(EndToEnd, EventsBecomeVisibleWithoutAFlushWhetherTheThreadPausesOrNot) {
-  Server server(temp_socket_path("visible"), {"--quiet"});  // a logged line per event would fill its pipe
+  Server server(temp_socket_path("visible"), {"--quiet"});
   Client client(server.socket());
   ASSERT_EQ(client.command("register 0"), "ok");
   ASSERT_EQ(client.flush(), 0);
@@ -151,6 +151,20 @@ TEST(EndToEnd, EventsBecomeVisibleWithoutAFlushWhetherTheThreadPausesOrNot) {
   const json s = query_snapshot(server.socket());
   EXPECT_EQ(device_bytes(s, 0, "DRAM"), 1000u + 4096u);
   EXPECT_EQ(device_bytes(s, 0, "L1"), 0u);
+}
+
+// The server logs a line per allocation; a log nobody reads (its stdout pipe here is read only at startup)
+// must not stop it: past a bounded backlog the lines are dropped, counted, and the count is logged once read.
+TEST(EndToEnd, AServerWhoseLogNobodyReadsKeepsServing) {
+  Server server(temp_socket_path("unread-log"));
+  Client client(server.socket());
+  ASSERT_EQ(client.command("register 0"), "ok");
+  ASSERT_EQ(client.command("bulk 0 100000 1 64"), "ok");  // ~9 MB of log lines: pipe and backlog overflow
+  ASSERT_EQ(client.flush(), 0);
+  EXPECT_EQ(device_bytes(query_snapshot(server.socket()), 0, "DRAM"), 100000u * 64u);
+  std::string seen;
+  EXPECT_TRUE(server.process().wait_for("log lines dropped", 10000, &seen));
+  EXPECT_NE(seen.find("Allocated 64 bytes of DRAM on device 0 (buffer_id=0x1)"), std::string::npos);
 }
 
 TEST(EndToEnd, RestartedServerGetsTheClientsLiveSetBack) {

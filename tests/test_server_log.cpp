@@ -1,15 +1,18 @@
 // The server's log as an operator reads it: the statistics block of an idle --quiet server, devices holding
 // nothing, and what an ordinary free looks like.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 
 #include "server/accounting.hpp"
 #include "server/event_log.hpp"
+#include "server/log_writer.hpp"
 
 using namespace allocmon;
 using namespace allocmon::server;
@@ -73,4 +76,57 @@ TEST(ServerLog, AnOrdinaryFreeIsNotMarkedAsAFailure) {
   const std::string text = out.take();
   EXPECT_NE(text.find("Freed buffer 0x7"), std::string::npos) << text;
   EXPECT_EQ(text.find("✗"), std::string::npos) << text;
+}
+
+// A log nobody reads must not stop the server: lines past the backlog are dropped, counted, and the count is
+// written once the reader catches up; what arrives is the first lines, in order.
+TEST(LogWriter, AnUnreadPipeNeverBlocksTheServerAndTheDroppedLinesAreCounted) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  constexpr int kLines = 20000;  // ~1 MiB: far more than the pipe (64 KiB) and the backlog hold
+  uint64_t dropped = 0;
+  std::string received;
+  std::thread reader;
+  {
+    LogWriter writer(fds[1], 64 * 1024);
+    for (int i = 0; i < kLines; ++i) std::fprintf(writer.file(), "line %06d of the allocation log\n", i);
+    dropped = writer.dropped_lines();
+    EXPECT_GT(dropped, 0u);
+    reader = std::thread([&] {  // the reader comes back; the destructor then writes what is pending
+      char chunk[65536];
+      for (ssize_t n; (n = ::read(fds[0], chunk, sizeof(chunk))) > 0;) received.append(chunk, n);
+    });
+  }
+  ::close(fds[1]);
+  reader.join();
+  ::close(fds[0]);
+  const std::string notice = "⚠ allocation_server: " + std::to_string(dropped) +
+                             " log lines dropped: the log output was not read fast enough\n";
+  ASSERT_GE(received.size(), notice.size());
+  EXPECT_EQ(received.substr(received.size() - notice.size()), notice);
+  const std::string lines = received.substr(0, received.size() - notice.size());
+  char expected[64];
+  size_t at = 0;
+  int i = 0;
+  for (; at < lines.size(); ++i) {
+    const int length = std::snprintf(expected, sizeof(expected), "line %06d of the allocation log\n", i);
+    ASSERT_EQ(lines.compare(at, length, expected), 0) << "at line " << i;
+    at += length;
+  }
+  EXPECT_EQ(static_cast<uint64_t>(i) + dropped, static_cast<uint64_t>(kLines));
+}
+
+// Shutdown with a reader that never reads, or one that is gone, still finishes (what is pending is given up).
+TEST(LogWriter, ShutdownFinishesWhetherTheReaderNeverReadsOrIsGone) {
+  for (const bool reader_gone : {false, true}) {
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    if (reader_gone) ::close(fds[0]);
+    {
+      LogWriter writer(fds[1], 64 * 1024);
+      for (int i = 0; i < 10000; ++i) std::fprintf(writer.file(), "line %06d of the allocation log\n", i);
+    }  // returns after at most LogWriter::kShutdownWaitMs without progress
+    ::close(fds[1]);
+    if (!reader_gone) ::close(fds[0]);
+  }
 }

@@ -9,7 +9,7 @@
 #include "server.hpp"
 
 int main(int argc, char** argv) {
-  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // each log line leaves at once (pipes and files included)
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // usage and --help text; the log itself goes through LogWriter
 
   allocmon::server::ServerOptions options;
   options.socket_path = allocmon::socket_path_from_env();

@@ -139,7 +139,7 @@ std::string process_cmdline(pid_t pid) {
 
 Server::Server(ServerOptions options)
     : options_(std::move(options)),
-      log_(stdout, options_.quiet),
+      log_(log_writer_.file(), options_.quiet),
       context_{accounting_, log_, options_.limits, [this] { return info(); }, unix_ms} {}
 
 Server::~Server() {

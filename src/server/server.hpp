@@ -4,6 +4,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <map>
@@ -14,6 +15,7 @@
 
 #include "accounting.hpp"
 #include "event_log.hpp"
+#include "log_writer.hpp"
 #include "metrics_endpoint.hpp"
 #include "session.hpp"
 #include "source_poller.hpp"
@@ -84,6 +86,7 @@ class Server {
 
   ServerOptions options_;
   Accounting accounting_;
+  LogWriter log_writer_{STDOUT_FILENO};  // before log_, which writes through it
   EventLog log_;
   ServerContext context_;
   int listen_fd_ = -1;
