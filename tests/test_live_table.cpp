@@ -117,3 +117,23 @@ TEST(BufferTable, KeysInAClientTablesSlotOrderDoNotPileUp) {
   EXPECT_EQ(server.size(), 1200000u);
   EXPECT_LT(longest, 1000u);  // random keys at this load: tens to ~150
 }
+
+// Keys a client could line up against any fixed hash of (id, device): here every key has the same value of
+// the client table's own mix, id * G ^ device * C, one per device over 20,000 devices. The server's table
+// draws a multiplier for each field, so they spread as any keys do.
+TEST(BufferTable, KeysLinedUpAgainstAFixedHashDoNotPileUp) {
+  constexpr uint64_t kGolden = 0x9E3779B97F4A7C15ull, kDeviceMix = 0xC2B2AE3D27D4EB4Full;
+  uint64_t inverse = kGolden;  // Newton's iteration for kGolden's inverse modulo 2^64
+  for (int i = 0; i < 5; ++i) inverse *= 2 - kGolden * inverse;
+  ASSERT_EQ(kGolden * inverse, 1u);
+  allocmon::server::BufferTable<uint64_t> server;
+  const uint64_t target = 0x1234567890ABCDEFull;
+  size_t longest = 0;
+  for (uint32_t device = 0; device < 20000; ++device) {
+    const uint64_t id =
+        (target ^ device * kDeviceMix) * inverse;  // id * kGolden ^ device * kDeviceMix == target
+    ASSERT_TRUE(server.try_emplace({static_cast<int32_t>(device), id}, id).second);
+    if (device % 1000 == 999) longest = std::max(longest, server.longest_probe());
+  }
+  EXPECT_LT(longest, 200u);  // all 20,000 in one run with the pre-hash the table used before
+}

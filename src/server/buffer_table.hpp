@@ -3,10 +3,10 @@
 // docs/performance.md). Deletion leaves a tombstone, so entries never move between rebuilds: a leak stream
 // that walks the slots sees every buffer that lives throughout exactly once, and generation() says when a
 // rebuild (growth, or tombstone clean-up) means it must start over.
-// Each table hashes with its own random seed (drawn again at every rebuild): keys that arrive in the slot
-// order of another table hashed alike (a client's resync sends its live table in slot order) would otherwise
-// land in one ever longer run (ten million of them took the server minutes instead of seconds), and a client
-// cannot pick ids that collide.
+// Each table hashes with its own random multipliers (drawn again at every rebuild): keys that arrive in the
+// slot order of another table hashed alike (a client's resync sends its live table in slot order) would
+// otherwise land in one ever longer run (ten million of them took the server minutes instead of seconds), and
+// a client cannot pick ids that collide.
 #pragma once
 
 #include <algorithm>
@@ -139,8 +139,8 @@ class BufferTable {
     return i;
   }
   size_t mask() const { return slots_.size() - 1; }
-  // Multiply-shift with the table's own random odd multiplier: the top bits of the product, one multiply more
-  // than the client's hash.
+  // Multiply-add-shift with the table's own random multipliers, one per key field: the top bits of
+  // id * a + device * b. Both fields are seeded: a client that registers many devices cannot line keys up.
   static uint64_t next_seed() {
     static const uint64_t process_seed = (uint64_t{std::random_device{}()} << 32) ^ std::random_device{}();
     static std::atomic<uint64_t> tables{0};
@@ -150,12 +150,12 @@ class BufferTable {
     return (h ^ (h >> 31)) | 1;
   }
   size_t index_of(const wire::BufferKey& key) const {
-    const uint64_t h =
-        key.buffer_id * 0x9E3779B97F4A7C15ull ^ static_cast<uint32_t>(key.device_id) * 0xC2B2AE3D27D4EB4Full;
-    return static_cast<size_t>((h * seed_) >> shift_);
+    return static_cast<size_t>(
+        (key.buffer_id * id_seed_ + static_cast<uint32_t>(key.device_id) * device_seed_) >> shift_);
   }
   void reset(size_t capacity) {
-    seed_ = next_seed();
+    id_seed_ = next_seed();
+    device_seed_ = next_seed();
     shift_ = 64 - std::countr_zero(capacity);  // capacity is a power of two
     slots_.assign(capacity, Slot{});
     for (auto& s : slots_) s.first.device_id = kEmpty;
@@ -180,7 +180,7 @@ class BufferTable {
   }
 
   std::vector<Slot> slots_;
-  uint64_t seed_ = 1;
+  uint64_t id_seed_ = 1, device_seed_ = 1;
   int shift_ = 64;
   size_t size_ = 0, tombstones_ = 0;
   uint64_t generation_ = 0;
