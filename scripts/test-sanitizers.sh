@@ -27,4 +27,4 @@ CC=clang CXX=clang++ cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWit
   -DALLOCMON_SANITIZE=thread -DALLOCMON_WERROR=ON >/dev/null
 cmake --build build-tsan -j"$jobs"
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-  ctest --test-dir build-tsan --output-on-failure -j"$jobs" -R "EndToEnd|Reliability|Session|bench_quick|chaos"
+  ctest --test-dir build-tsan --output-on-failure -j"$jobs" -R "EndToEnd|Reliability|Session|LogWriter|bench_quick|chaos"

@@ -159,9 +159,9 @@ TEST(EndToEnd, AServerWhoseLogNobodyReadsKeepsServing) {
   Server server(temp_socket_path("unread-log"));
   Client client(server.socket());
   ASSERT_EQ(client.command("register 0"), "ok");
-  ASSERT_EQ(client.command("bulk 0 100000 1 64"), "ok");  // ~9 MB of log lines: pipe and backlog overflow
+  ASSERT_EQ(client.command("bulk 0 300000 1 64"), "ok");  // ~27 MB of log lines: pipe and backlog overflow
   ASSERT_EQ(client.flush(), 0);
-  EXPECT_EQ(device_bytes(query_snapshot(server.socket()), 0, "DRAM"), 100000u * 64u);
+  EXPECT_EQ(device_bytes(query_snapshot(server.socket()), 0, "DRAM"), 300000u * 64u);
   std::string seen;
   EXPECT_TRUE(server.process().wait_for("log lines dropped", 10000, &seen));
   EXPECT_NE(seen.find("Allocated 64 bytes of DRAM on device 0 (buffer_id=0x1)"), std::string::npos);

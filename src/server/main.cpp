@@ -1,4 +1,6 @@
 // allocation_server: one per machine; every tracked process reports to it over a Unix socket.
+#include <fcntl.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -9,6 +11,9 @@
 #include "server.hpp"
 
 int main(int argc, char** argv) {
+  // A closed stdin, stdout or stderr would give its number to the first socket opened, and log lines to it.
+  for (int fd = 0; fd <= 2; ++fd)
+    if (::fcntl(fd, F_GETFD) < 0) ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);  // takes that number
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // usage and --help text; the log itself goes through LogWriter
 
   allocmon::server::ServerOptions options;
