@@ -18,7 +18,6 @@ def server(tmp_path):
         allocmon.configure(True, socket)
         yield running
         allocmon.flush(2000)
-        allocmon.configure(False)  # the next test's process reports nowhere unless it starts its own server
 
 
 @pytest.fixture
