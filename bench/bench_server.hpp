@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -19,6 +20,20 @@
 #include "query/query_client.hpp"
 
 namespace allocmon::bench {
+
+// Asks a child to stop (SIGTERM), and kills it if it has not exited within `grace_ms` (a server busy with a
+// long request reads its signals only afterwards).
+inline void stop_child(pid_t pid, int grace_ms = 5000) {
+  if (pid <= 0) return;
+  ::kill(pid, SIGTERM);
+  for (int waited = 0; waited < grace_ms; waited += 10) {
+    if (::waitpid(pid, nullptr, WNOHANG) != 0) return;
+    timespec tick{0, 10'000'000};
+    ::nanosleep(&tick, nullptr);
+  }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+}
 
 class BenchServer {
  public:
@@ -47,12 +62,15 @@ class BenchServer {
     bool ready = false;
     while (!ready && std::fgets(line, sizeof(line), stream))
       ready = std::strstr(line, "listening on") != nullptr;
-    if (!ready) throw std::runtime_error("allocation_server did not start (" + binary + ")");
+    if (!ready) {
+      stop_child(pid_);
+      std::fclose(stream);
+      throw std::runtime_error("allocation_server did not start (" + binary + ")");
+    }
     stdout_ = stream;  // kept open: the server's final statistics go here, unread
   }
   ~BenchServer() {
-    ::kill(pid_, SIGTERM);
-    ::waitpid(pid_, nullptr, 0);
+    stop_child(pid_);
     if (stdout_) std::fclose(stdout_);
   }
   const std::string& socket() const { return socket_; }

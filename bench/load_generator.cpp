@@ -246,10 +246,7 @@ MemoryResult measure_memory_per_buffer(const std::string& self, BenchServer& ser
   Producer p = spawn_producer(self, server.socket(), {"live", std::to_string(live_buffers), "0"});
   struct StopProducer {  // it holds its buffers until told to stop, also when a check below throws
     pid_t pid;
-    ~StopProducer() {
-      ::kill(pid, SIGTERM);
-      ::waitpid(pid, nullptr, 0);
-    }
+    ~StopProducer() { stop_child(pid); }
   } stop_producer{p.pid};
   char c;
   if (::read(p.done_fd, &c, 1) != 1) throw std::runtime_error("producer failed");
@@ -299,6 +296,15 @@ VisibilityResult measure_visibility(const std::string& self, BenchServer& server
                                     int samples) {
   // Background load in other processes while this process times alloc -> visible in a snapshot.
   std::vector<Producer> load;
+  struct StopLoad {  // the paced producers run for an hour unless stopped, also when a step below throws
+    std::vector<Producer>& load;
+    ~StopLoad() {
+      for (auto& p : load) {
+        stop_child(p.pid, 0);
+        ::close(p.done_fd);
+      }
+    }
+  } stop_load{load};
   for (int i = 0; i < background_producers; ++i)
     load.push_back(spawn_producer(self, server.socket(), {"paced", "4000000000", std::to_string(100 + i)}));
   for (auto& p : load) {
@@ -322,6 +328,7 @@ VisibilityResult measure_visibility(const std::string& self, BenchServer& server
     track_alloc(99, MemoryType::DRAM, 1, 0, static_cast<uint64_t>(i));
     for (;;) {
       auto text = client.snapshot(10000, &error);
+      if (!text) throw std::runtime_error("snapshot while measuring visibility: " + error);
       const auto doc = nlohmann::json::parse(*text);
       bool seen = false;
       for (const auto& d : doc["devices"])
@@ -329,11 +336,6 @@ VisibilityResult measure_visibility(const std::string& self, BenchServer& server
       if (seen) break;
     }
     latencies.push_back((now_s() - t0) * 1e3);
-  }
-  for (auto& p : load) {
-    ::kill(p.pid, SIGKILL);
-    ::waitpid(p.pid, nullptr, 0);
-    ::close(p.done_fd);
   }
   unregister_device(99);
   flush(10000);
